@@ -32,3 +32,49 @@ def field_spec(cls: type, name: str) -> dict[str, Any]:
         if f.name == name:
             return dict(f.metadata)
     raise KeyError(name)
+
+
+def check_value(cls: type, name: str, value: Any) -> str | None:
+    """Return why ``value`` is not allowed for field ``name`` of ``cls``, or None if it is."""
+    spec = field_spec(cls, name)
+    expected = {f.name: f.type for f in dataclasses.fields(cls)}[name]
+    expected = expected if isinstance(expected, str) else expected.__name__
+    if expected == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    kinds = {"float": float, "int": int, "bool": bool, "str": str}
+    kind = kinds.get(expected)
+    if kind is not None and (type(value) is not kind):
+        return f"must be {expected}, got {type(value).__name__} {value!r}"
+    if spec["choices"] is not None and value not in spec["choices"]:
+        return f"must be one of {', '.join(spec['choices'])}, got {value!r}"
+    lo, hi = spec["min"], spec["max"]
+    if lo is not None and hi is not None and not lo <= value <= hi:
+        return f"must be between {lo:g} and {hi:g}, got {value!r}"
+    return None
+
+
+def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[str]]:
+    """Return ``instance`` with ``values`` applied, plus one message per rejected key.
+
+    Every problem is collected (unknown key with a "did you mean", wrong type, out of range)
+    so the user sees them all at once; rejected keys are left at their current value.
+    """
+    import difflib
+
+    cls = type(instance)
+    names = [f.name for f in dataclasses.fields(cls)]
+    accepted: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in values.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"unknown key '{key}'{hint}")
+            continue
+        reason = check_value(cls, key, value)
+        if reason:
+            problems.append(f"'{key}' {reason}")
+            continue
+        expected = {f.name: f.type for f in dataclasses.fields(cls)}[key]
+        accepted[key] = float(value) if expected in ("float", float) else value
+    return dataclasses.replace(instance, **accepted), problems

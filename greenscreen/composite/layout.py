@@ -1,0 +1,110 @@
+"""Where the speaker goes in the output frame: layout settings and their geometry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from greenscreen.settings import setting
+
+LAYOUTS = ("pip", "circle", "side-by-side", "full")
+CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    """How the keyed speaker is placed over the screen recording."""
+
+    layout: str = setting(
+        "pip",
+        choices=LAYOUTS,
+        help="pip: speaker in a corner; circle: speaker in a round corner window; "
+        "side-by-side: screen left, speaker right; full: speaker over the whole frame.",
+    )
+    corner: str = setting("bottom-right", choices=CORNERS, help="Corner for pip and circle.")
+    size: float = setting(
+        0.33, min=0.05, max=1.0, help="Speaker height as a fraction of the output height."
+    )
+    margin: float = setting(
+        0.03, min=0.0, max=0.25, help="Gap to the frame edge as a fraction of the output height."
+    )
+    crop_left: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's left edge.")
+    crop_top: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's top edge.")
+    crop_right: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's right edge.")
+    crop_bottom: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's bottom edge.")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The speaker's rectangle in the output and, for round windows, a fixed shape mask."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    shape: np.ndarray | None = None
+    """float32 ``(height, width)`` in [0, 1] multiplied into the alpha, or None for a rectangle."""
+    screen_box: tuple[int, int, int, int] | None = None
+    """``(x, y, w, h)`` the screen recording is fitted into; None means the whole frame."""
+
+
+def place_speaker(
+    layout: LayoutSettings, *, output: tuple[int, int], speaker: tuple[int, int]
+) -> Placement:
+    """Compute where a ``speaker`` = ``(w, h)`` source lands in an ``output`` = ``(W, H)`` frame.
+
+    The speaker keeps its aspect ratio. Sizes are even so 4:2:0 frames stay aligned.
+    """
+    out_w, out_h = output
+    src_w, src_h = speaker
+    aspect = src_w / src_h
+    margin = round(layout.margin * out_h)
+    if layout.layout == "full":
+        h = out_h
+        w = min(_even(h * aspect), out_w)
+        h = min(_even(w / aspect), out_h)
+        return Placement((out_w - w) // 2, out_h - h, w, h)
+    if layout.layout == "side-by-side":
+        half = _even(out_w / 2)
+        w = min(half, _even(out_h * aspect))
+        h = min(_even(w / aspect), out_h)
+        screen_h = _even(min(out_h, (out_w - half) * out_h / out_w))
+        return Placement(
+            half + (out_w - half - w) // 2,
+            (out_h - h) // 2,
+            w,
+            h,
+            screen_box=(0, (out_h - screen_h) // 2, out_w - half, screen_h),
+        )
+    h = max(_even(layout.size * out_h), 2)
+    if layout.layout == "circle":
+        w = h
+    else:
+        w = min(_even(h * aspect), out_w)
+        h = min(h, _even(w / aspect))
+    x = margin if layout.corner.endswith("left") else out_w - margin - w
+    y = margin if layout.corner.startswith("top") else out_h - margin - h
+    shape = _disc(w, h) if layout.layout == "circle" else None
+    return Placement(max(x, 0), max(y, 0), w, h, shape=shape)
+
+
+def speaker_source_size(layout: LayoutSettings, placement: Placement, speaker: tuple[int, int]) -> tuple[int, int]:
+    """Size the speaker frame is scaled to before keying: the placement, or for a circle the
+    square's height at the source's aspect (the circle then shows its centre)."""
+    if layout.layout != "circle":
+        return placement.width, placement.height
+    src_w, src_h = speaker
+    return max(_even(placement.height * src_w / src_h), placement.width), placement.height
+
+
+def _disc(w: int, h: int) -> np.ndarray:
+    """An anti-aliased disc filling a ``w`` x ``h`` box."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cy, cx, r = (h - 1) / 2, (w - 1) / 2, min(w, h) / 2
+    dist = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+    return np.clip(r - dist, 0.0, 1.0).astype(np.float32)
+
+
+def _even(value: float) -> int:
+    return max(int(round(value / 2)) * 2, 2)

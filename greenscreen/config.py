@@ -1,0 +1,40 @@
+"""All render settings in one object: the groups a preset file holds, with their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from greenscreen.composite.layout import LayoutSettings
+from greenscreen.io.writer import EncodeSettings
+from greenscreen.key.settings import KeySettings
+from greenscreen.settings import setting
+
+AUDIO_CHOICES = ("speaker", "screen", "mix")
+
+
+@dataclass(frozen=True)
+class TimelineSettings:
+    """How the two recordings line up in time, what is heard, and the output's size and rate."""
+
+    offset: float = setting(
+        0.0, min=-3600.0, max=3600.0, help="Shift the speaker by this many seconds (positive = later)."
+    )
+    audio: str = setting(
+        "speaker", choices=AUDIO_CHOICES, help="Soundtrack: the speaker's, the screen's, or both mixed."
+    )
+    start: float = setting(0.0, min=0.0, max=86400.0, help="Trim: output starts at this second.")
+    end: float = setting(0.0, min=0.0, max=86400.0, help="Trim: output ends at this second (0 = at the end).")
+    width: int = setting(0, min=0, max=7680, help="Output width (0 = the screen recording's).")
+    height: int = setting(0, min=0, max=4320, help="Output height (0 = the screen recording's).")
+    fps: float = setting(0.0, min=0.0, max=240.0, help="Output frame rate (0 = the screen recording's).")
+    title: str = setting("", help="Title stored in the output file's metadata.")
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything that decides how a tutorial is rendered. Defaults are the only defaults."""
+
+    key: KeySettings = field(default_factory=KeySettings)
+    layout: LayoutSettings = field(default_factory=LayoutSettings)
+    timeline: TimelineSettings = field(default_factory=TimelineSettings)
+    encode: EncodeSettings = field(default_factory=EncodeSettings)

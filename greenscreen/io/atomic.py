@@ -1,0 +1,49 @@
+"""Atomic output: write to a temporary file beside the target, rename when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from greenscreen.errors import OutputError
+
+
+def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Raise :class:`OutputError` if ``output`` cannot be written or would overwrite an input."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError("output folder does not exist", folder)
+    if not os.access(folder, os.W_OK):
+        raise OutputError("output folder is not writable", folder)
+    if output.is_dir():
+        raise OutputError("output path is a folder, expected a file name", output)
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            if source.exists() and output.exists() and output.samefile(source):
+                raise OutputError("output would overwrite an input recording", output)
+        if output.resolve() == source.resolve():
+            raise OutputError("output would overwrite an input recording", output)
+
+
+@contextlib.contextmanager
+def atomic_path(output: Path) -> Iterator[Path]:
+    """Yield a temporary path in ``output``'s folder; rename it to ``output`` on success.
+
+    On any exception (including ``KeyboardInterrupt``) the temporary file is removed and an existing
+    ``output`` is left untouched. The temporary name keeps the suffix so muxers pick the right
+    container.
+    """
+    folder = output.parent if str(output.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

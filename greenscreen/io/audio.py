@@ -1,0 +1,124 @@
+"""The output soundtrack: one or more sources decoded, resampled, shifted and mixed, streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from greenscreen.errors import MediaError
+from greenscreen.io.probe import _reason, open_container
+
+SAMPLE_RATE = 48_000
+CHANNELS = 2
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """One input's audio: ``offset`` seconds later on the output timeline, scaled by ``gain``."""
+
+    path: Path
+    offset: float = 0.0
+    gain: float = 1.0
+
+
+class AudioTrack:
+    """Pull-based mix of :class:`AudioSource` s as float32 ``(CHANNELS, n)`` blocks at 48 kHz.
+
+    Sources without audio contribute silence; past the end of every source the track is silent,
+    so the caller decides how long the soundtrack is.
+    """
+
+    def __init__(self, sources: list[AudioSource]):
+        self._streams = [_SampleStream(s) for s in sources]
+
+    def read(self, n: int) -> np.ndarray:
+        """Return the next ``n`` samples of the mix."""
+        mix = np.zeros((CHANNELS, n), np.float32)
+        for stream in self._streams:
+            mix += stream.read(n)
+        np.clip(mix, -1.0, 1.0, out=mix)
+        return mix
+
+    def close(self) -> None:
+        """Release the decoders."""
+        for stream in self._streams:
+            stream.close()
+
+
+class _SampleStream:
+    """One source as a contiguous run of samples aligned to the output timeline's zero."""
+
+    def __init__(self, source: AudioSource):
+        self._source = source
+        self._pending: list[np.ndarray] = []
+        self._pending_len = 0
+        self._blocks: Iterator[np.ndarray] | None = self._decode()
+
+    def _decode(self) -> Iterator[np.ndarray]:
+        src = self._source
+        container = open_container(src.path)
+        try:
+            if not container.streams.audio:
+                return
+            video_start = _stream_start(container.streams.video[0])
+            stream = container.streams.audio[0]
+            stream.thread_type = "AUTO"
+            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=SAMPLE_RATE)
+            skip = 0  # samples to drop when the shift moves the start before zero
+            started = False
+            try:
+                for frame in container.decode(stream):
+                    if not started:
+                        started = True
+                        first = frame.time if frame.time is not None else video_start
+                        lead = round((first - video_start + src.offset) * SAMPLE_RATE)
+                        if lead > 0:
+                            yield np.zeros((CHANNELS, lead), np.float32)
+                        skip = max(-lead, 0)
+                    for out in resampler.resample(frame):
+                        samples = out.to_ndarray().astype(np.float32, copy=False)
+                        drop = min(skip, samples.shape[1])
+                        skip -= drop
+                        if samples.shape[1] > drop:
+                            yield samples[:, drop:] * np.float32(src.gain)
+            except av.error.FFmpegError as exc:
+                raise MediaError(f"audio is corrupt ({_reason(exc)})", src.path) from None
+        finally:
+            container.close()
+
+    def read(self, n: int) -> np.ndarray:
+        while self._pending_len < n and self._blocks is not None:
+            block = next(self._blocks, None)
+            if block is None:
+                self._blocks = None
+                break
+            self._pending.append(block)
+            self._pending_len += block.shape[1]
+        out = np.zeros((CHANNELS, n), np.float32)
+        filled = 0
+        while filled < n and self._pending:
+            block = self._pending[0]
+            take = min(n - filled, block.shape[1])
+            out[:, filled : filled + take] = block[:, :take]
+            filled += take
+            if take == block.shape[1]:
+                self._pending.pop(0)
+            else:
+                self._pending[0] = block[:, take:]
+        self._pending_len -= filled
+        return out
+
+    def close(self) -> None:
+        if self._blocks is not None:
+            self._blocks.close()  # type: ignore[attr-defined]
+            self._blocks = None
+
+
+def _stream_start(stream: av.stream.Stream) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)

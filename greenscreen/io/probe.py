@@ -1,0 +1,92 @@
+"""Probe a recording: what streams it has, its size, frame rate and duration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from greenscreen.errors import MediaError
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What greenscreen needs to know about a recording before it decodes it."""
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction
+    """Average frame rate (for a variable-frame-rate file: frames over duration)."""
+    duration: float
+    """Seconds of video."""
+    has_audio: bool
+
+
+def open_container(path: Path) -> av.container.InputContainer:
+    """Open ``path`` for reading, turning every failure into a one-line :class:`MediaError`."""
+    if not path.exists():
+        raise MediaError("file not found", path)
+    if path.is_dir():
+        raise MediaError("is a folder, expected a video file", path)
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except PermissionError:
+        raise MediaError("file is not readable (permission denied)", path) from None
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError(f"not a readable video file ({_reason(exc)})", path) from None
+    if not container.streams.video:
+        container.close()
+        raise MediaError("has no video stream", path)
+    return container
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Return the :class:`MediaInfo` of ``path`` or raise :class:`MediaError`.
+
+    Decodes the first frame, so a file whose header is fine but that holds no picture is caught
+    here rather than halfway through a render.
+    """
+    path = Path(path)
+    with open_container(path) as container:
+        stream = container.streams.video[0]
+        try:
+            first = next(container.decode(stream), None)
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"video stream cannot be decoded ({_reason(exc)})", path) from None
+        if first is None:
+            raise MediaError("contains no video frames", path)
+        duration = _duration(container, stream)
+        fps = _average_fps(stream, duration)
+        return MediaInfo(
+            path=path,
+            width=first.width,
+            height=first.height,
+            fps=fps,
+            duration=duration,
+            has_audio=bool(container.streams.audio),
+        )
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _average_fps(stream: av.video.stream.VideoStream, duration: float) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate and stream.frames and duration > 0:
+        rate = Fraction(stream.frames) / Fraction(duration).limit_denominator(1000)
+    if not rate or rate <= 0 or rate > 1000:
+        rate = Fraction(30)
+    return Fraction(rate).limit_denominator(1001)
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__

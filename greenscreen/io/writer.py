@@ -1,0 +1,123 @@
+"""Encode BGR frames and a soundtrack into a web-ready MP4 (H.264 High yuv420p + AAC, faststart)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from greenscreen.io.audio import SAMPLE_RATE
+from greenscreen.settings import setting
+
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Encoder settings. The default favours speed at a bitrate fit for an intranet."""
+
+    preset: str = setting(
+        "veryfast", choices=X264_PRESETS, help="x264 speed preset: slower presets give smaller files."
+    )
+    crf: int = setting(23, min=0, max=51, help="x264 quality: lower is better and larger.")
+    audio_bitrate: int = setting(128, min=32, max=320, help="AAC bitrate in kbit/s.")
+
+
+class VideoWriter:
+    """Writes one MP4: call :meth:`write_video` per frame, :meth:`write_audio` in between.
+
+    Frames are BGR uint8 of exactly ``width`` x ``height`` (both even, as 4:2:0 requires).
+    Audio blocks are float32 ``(2, n)`` at 48 kHz. The caller interleaves the two in time order
+    so the file streams well in a browser.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        width: int,
+        height: int,
+        fps: Fraction,
+        settings: EncodeSettings = EncodeSettings(),
+        audio: bool = True,
+        title: str = "",
+    ):
+        if width % 2 or height % 2:
+            raise ValueError(f"output size must be even for 4:2:0, got {width}x{height}")
+        self.width, self.height = width, height
+        # The temporary path ends in ".partial.mp4"; name the muxer explicitly.
+        self._container = av.open(
+            str(path), mode="w", format="mp4", options={"movflags": "+faststart"}
+        )
+        if title:
+            self._container.metadata["title"] = title
+        video = self._container.add_stream("libx264", rate=fps)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p"
+        video.time_base = Fraction(1) / fps
+        # OpenCV's I420 conversion is BT.601 limited range; tag the stream so players agree.
+        video.options = {
+            "preset": settings.preset,
+            "crf": str(settings.crf),
+            "profile": "high",
+            "x264-params": "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m",
+        }
+        self._video = video
+        self._frames = 0
+        self._audio = None
+        self._samples = 0
+        if audio:
+            stream = self._container.add_stream("aac", rate=SAMPLE_RATE)
+            stream.layout = "stereo"
+            stream.bit_rate = settings.audio_bitrate * 1000
+            self._audio = stream
+
+    @property
+    def frames_written(self) -> int:
+        """Number of video frames written so far."""
+        return self._frames
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio written so far."""
+        return self._samples / SAMPLE_RATE
+
+    def write_video(self, frame: np.ndarray) -> None:
+        """Encode one BGR uint8 frame as the next frame of the video."""
+        i420 = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+        out = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        out.pts = self._frames
+        self._frames += 1
+        self._container.mux(self._video.encode(out))
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """Encode the next float32 ``(2, n)`` block of the soundtrack."""
+        if self._audio is None:
+            raise RuntimeError("this writer was opened without audio")
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples, np.float32), format="fltp", layout="stereo"
+        )
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._samples
+        self._samples += samples.shape[1]
+        self._container.mux(self._audio.encode(frame))
+
+    def close(self) -> None:
+        """Flush the encoders and finish the file (moves the index to the front)."""
+        self._container.mux(self._video.encode(None))
+        if self._audio is not None:
+            self._container.mux(self._audio.encode(None))
+        self._container.close()
+
+    def abort(self) -> None:
+        """Close the file without flushing (it is about to be deleted)."""
+        try:
+            self._container.close()
+        except av.error.FFmpegError:
+            pass

@@ -1,0 +1,239 @@
+"""The render pipeline: decode -> key -> composite -> encode, streamed frame by frame.
+
+Decoding of both recordings runs on background threads into bounded queues, so memory stays
+flat whatever the clip length, and keying/encoding overlap with decoding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from greenscreen.compositor import Compositor, crop_of
+from greenscreen.config import RenderSettings
+from greenscreen.errors import GreenscreenError
+from greenscreen.io.atomic import atomic_path, check_output_path
+from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
+from greenscreen.io.prefetch import Prefetch
+from greenscreen.io.probe import MediaInfo, probe
+from greenscreen.io.reader import read_frames
+from greenscreen.io.writer import VideoWriter
+from greenscreen.key import KeyResult
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(frames_done, frames_total)`` after each output frame."""
+
+AUDIO_BLOCK = 1024  # one AAC frame
+
+
+@dataclass
+class RenderResult:
+    """What a render produced."""
+
+    output: Path
+    frames: int
+    fps: Fraction
+    size: tuple[int, int]
+    duration: float
+    notes: list[str] = field(default_factory=list)
+    """Things the user may want to know (e.g. which audio was used)."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The output's frame grid and the source times that feed it."""
+
+    fps: Fraction
+    size: tuple[int, int]
+    first_frame: int
+    frame_count: int
+
+    def time(self, index: int) -> float:
+        """Output time in seconds of frame ``index``."""
+        return float(index / self.fps)
+
+
+def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings) -> Timeline:
+    """Work out output size, frame rate and the frame range from the sources and settings.
+
+    The output timeline is the screen recording's; it runs until the later of the two sources ends
+    (the other holds its last frame or hides the speaker), then the trim applies.
+    """
+    tl = settings.timeline
+    fps = Fraction(tl.fps).limit_denominator(1001) if tl.fps else screen.fps
+    width = tl.width or screen.width
+    height = tl.height or screen.height
+    if tl.width and not tl.height:
+        height = round(tl.width * screen.height / screen.width)
+    elif tl.height and not tl.width:
+        width = round(tl.height * screen.width / screen.height)
+    size = (width - width % 2, height - height % 2)
+    end = max(screen.duration, speaker.duration + tl.offset)
+    if tl.end:
+        end = min(end, tl.end)
+    first = math.ceil(tl.start * fps - 1e-6)
+    last = math.ceil(end * fps - 1e-6)
+    if last <= first:
+        raise GreenscreenError(
+            f"nothing to render: the trim {tl.start:g}-{tl.end:g} s leaves no frames of a "
+            f"{end:.1f} s timeline",
+            screen.path,
+        )
+    return Timeline(fps=fps, size=size, first_frame=first, frame_count=last - first)
+
+
+def choose_audio(
+    screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings, notes: list[str]
+) -> list[AudioSource]:
+    """Pick the soundtrack's sources; fall back to the other recording if the asked one is silent."""
+    offset = settings.timeline.offset
+    speaker_src = AudioSource(speaker.path, offset=offset)
+    screen_src = AudioSource(screen.path)
+    wanted = settings.timeline.audio
+    if wanted == "mix":
+        return [s for s, info in ((speaker_src, speaker), (screen_src, screen)) if info.has_audio]
+    primary, other = (speaker, screen) if wanted == "speaker" else (screen, speaker)
+    sources = {speaker.path: speaker_src, screen.path: screen_src}
+    if primary.has_audio:
+        return [sources[primary.path]]
+    if other.has_audio:
+        notes.append(f"{primary.path.name} has no audio; using the sound of {other.path.name}")
+        return [sources[other.path]]
+    notes.append("neither recording has audio; the output has a silent soundtrack")
+    return []
+
+
+class _Held:
+    """Steps through a timestamped frame stream, holding the newest frame at or before a time."""
+
+    def __init__(self, frames: Iterator[tuple[float, np.ndarray]]):
+        self._frames = frames
+        self._next: tuple[float, np.ndarray] | None = next(frames, None)
+        self.current: np.ndarray | None = None
+        self.current_time = -math.inf
+        self.serial = 0
+        """Increases whenever :attr:`current` changes (to reuse work done on a held frame)."""
+        self.exhausted = self._next is None
+
+    def at(self, t: float, tolerance: float) -> np.ndarray | None:
+        """Advance to time ``t`` and return the frame shown then (None before the first)."""
+        while self._next is not None and self._next[0] <= t + tolerance:
+            self.current_time, self.current = self._next
+            self.serial += 1
+            self._next = next(self._frames, None)
+        self.exhausted = self._next is None
+        return self.current
+
+
+def render(
+    speaker: str | Path,
+    screen: str | Path,
+    output: str | Path,
+    settings: RenderSettings | None = None,
+    *,
+    plate: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+) -> RenderResult:
+    """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
+
+    ``plate`` is an optional image of the empty sheet (BGR uint8) that helps the keyer. Raises
+    :class:`~greenscreen.errors.GreenscreenError` subclasses for bad input; the output is written
+    atomically, so a failure leaves any earlier file at ``output`` untouched.
+    """
+    settings = settings or RenderSettings()
+    speaker, screen, output = Path(speaker), Path(screen), Path(output)
+    check_output_path(output, (speaker, screen))
+    screen_info = probe(screen)
+    speaker_info = probe(speaker)
+    notes: list[str] = []
+    timeline = plan_timeline(screen_info, speaker_info, settings)
+    crop = crop_of(settings)
+    try:
+        x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
+    except ValueError as exc:
+        raise GreenscreenError(str(exc), speaker) from None
+    compositor = Compositor(
+        settings, output=timeline.size, speaker=(x1 - x0, y1 - y0), plate=plate
+    )
+    audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
+    screen_frames = Prefetch(read_frames(screen, size=compositor.screen_size), name="screen")
+    speaker_frames = Prefetch(
+        read_frames(speaker, size=compositor.speaker_size, crop=crop), name="speaker"
+    )
+    try:
+        with atomic_path(output) as tmp:
+            writer = VideoWriter(
+                tmp,
+                width=timeline.size[0],
+                height=timeline.size[1],
+                fps=timeline.fps,
+                settings=settings.encode,
+                title=settings.timeline.title,
+            )
+            try:
+                _run(timeline, settings, compositor, screen_frames, speaker_frames, audio, writer, progress)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+    finally:
+        screen_frames.close()
+        speaker_frames.close()
+        audio.close()
+    return RenderResult(
+        output=output,
+        frames=timeline.frame_count,
+        fps=timeline.fps,
+        size=timeline.size,
+        duration=float(timeline.frame_count / timeline.fps),
+        notes=notes,
+    )
+
+
+def _run(
+    timeline: Timeline,
+    settings: RenderSettings,
+    compositor: Compositor,
+    screen_frames: Iterator[tuple[float, np.ndarray]],
+    speaker_frames: Iterator[tuple[float, np.ndarray]],
+    audio: AudioTrack,
+    writer: VideoWriter,
+    progress: ProgressCallback | None,
+) -> None:
+    offset = settings.timeline.offset
+    half_frame = 0.5 / float(timeline.fps)
+    screen = _Held(screen_frames)
+    speaker = _Held(speaker_frames)
+    keyed: KeyResult | None = None
+    keyed_serial = -1
+    # Trimmed-away sound before the first output frame.
+    skip = round(timeline.time(timeline.first_frame) * SAMPLE_RATE)
+    while skip > 0:
+        audio.read(min(skip, SAMPLE_RATE))
+        skip -= SAMPLE_RATE
+    audio_written = 0
+    for n in range(timeline.frame_count):
+        index = timeline.first_frame + n
+        t = timeline.time(index)
+        screen_frame = screen.at(t, half_frame)
+        speaker_frame = speaker.at(t - offset, half_frame)
+        visible = speaker_frame is not None and not (
+            speaker.exhausted and t - offset > speaker.current_time + 2 * half_frame + 0.1
+        )
+        if visible and speaker.serial != keyed_serial:
+            keyed = compositor.key(speaker_frame)
+            keyed_serial = speaker.serial
+        writer.write_video(compositor.compose(screen_frame, keyed if visible else None))
+        # Keep audio level with video so the muxer interleaves them closely.
+        target = round(timeline.time(index + 1 - timeline.first_frame) * SAMPLE_RATE)
+        while audio_written < target:
+            block = audio.read(min(AUDIO_BLOCK, target - audio_written))
+            writer.write_audio(block)
+            audio_written += block.shape[1]
+        if progress is not None:
+            progress(n + 1, timeline.frame_count)

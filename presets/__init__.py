@@ -1,0 +1,1 @@
+"""Built-in presets, installed with the package as ``greenscreen.builtin_presets``."""
