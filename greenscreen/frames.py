@@ -43,3 +43,10 @@ def bgr_to_hex(bgr: tuple[int, int, int] | np.ndarray) -> str:
     """Format a BGR colour as ``"#rrggbb"``."""
     b, g, r = (int(round(float(c))) for c in bgr)
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def to_rgba8(foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Pack a BGR uint8 foreground and a float alpha in ``[0, 1]`` into BGRA uint8 (straight)."""
+    check_bgr(foreground, name="foreground")
+    a8 = to_uint8(alpha)
+    return np.dstack([foreground, a8])

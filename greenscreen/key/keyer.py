@@ -1,4 +1,9 @@
-"""The keyer: turns webcam frames of a speaker before a green sheet into foreground + alpha."""
+"""The keyer: turns webcam frames of a speaker before a green sheet into foreground + alpha.
+
+:class:`Keyer` only holds the state that must carry from frame to frame (key colour, the
+learnt clean plate, the previous matte) and calls the pure stage functions in this package:
+``screen_model`` -> ``matte`` -> ``refine`` -> ``temporal`` -> ``despill``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from greenscreen.frames import check_bgr, hex_to_bgr
+from greenscreen.frames import check_bgr, hex_to_bgr, to_float, to_uint8
+from greenscreen.key import despill, matte, refine, screen_model
 from greenscreen.key.settings import KeySettings
 
 
@@ -26,60 +32,75 @@ class KeyResult:
 class Keyer:
     """Keys a stream of frames of one recording.
 
-    The keyer carries state from frame to frame (the measured backdrop colour), so one instance
-    serves one recording, fed in display order through :meth:`key`.
+    The keyer carries state from frame to frame (key colour, learnt clean plate, previous
+    matte), so one instance serves one recording, fed in display order through :meth:`key`.
+
+    Parameters
+    ----------
+    settings : the key settings; defaults if omitted.
+    plate : optional BGR uint8 image of the empty sheet (any size; resized to the frames).
     """
 
     def __init__(self, settings: KeySettings | None = None, *, plate: np.ndarray | None = None):
         self.settings = settings or KeySettings()
+        if plate is not None:
+            check_bgr(plate, name="plate")
         self.plate = plate
-        self._key_bgr: np.ndarray | None = None
+        self.reset()
 
     def reset(self) -> None:
         """Forget what was learnt from earlier frames (e.g. after seeking)."""
-        self._key_bgr = None
+        self._shape: tuple[int, int] | None = None
+        self._key: np.ndarray | None = None
+        self._plate_full: np.ndarray | None = None
+        self._plate_small: np.ndarray | None = None
+        self._model_small: np.ndarray | None = None
+
+    def _prepare(self, img: np.ndarray) -> None:
+        """(Re)build the per-size state on the first frame or when the frame size changes."""
+        h, w = img.shape[:2]
+        self.reset()
+        self._shape = (h, w)
+        s = self.settings
+        self._small_size = (max(8, w // s.model_scale), max(8, h // s.model_scale))
+        if self.plate is not None:
+            plate = cv2.resize(self.plate, (w, h), interpolation=cv2.INTER_AREA)
+            self._plate_full = to_float(plate)
+            self._plate_small = cv2.resize(self._plate_full, self._small_size, interpolation=cv2.INTER_AREA)
+        if s.key_color != "auto":
+            self._key = np.array(hex_to_bgr(s.key_color), np.float32) / 255.0
+        elif self._plate_small is not None:
+            self._key = screen_model.border_key_colour(self._plate_small, s.screen, border=0.5)
 
     def key(self, frame: np.ndarray) -> KeyResult:
         """Key one BGR uint8 frame and return its despilled foreground and alpha."""
         check_bgr(frame)
         s = self.settings
-        img = frame.astype(np.float32)
-        key = self._key_colour(frame)
-        # Colour difference: how much the screen channel exceeds the larger of the other two.
-        # It ignores brightness, so folds keep the sign of the sheet.
-        screen_ch, others = (1, (0, 2)) if s.screen == "green" else (0, (1, 2))
-        diff = img[..., screen_ch] - np.maximum(img[..., others[0]], img[..., others[1]])
-        key_diff = max(float(key[screen_ch] - max(key[others[0]], key[others[1]])), 8.0)
-        ratio = diff / key_diff  # ~1 on the sheet, <= 0 on a neutral subject
-        high = 1.0 - 0.5 * s.tolerance
-        low = max(high - max(s.softness, 0.02), -1.0)
-        alpha = np.clip((high - ratio) / (high - low), 0.0, 1.0)
-        alpha = self._refine(alpha)
-        fg = img
+        img = to_float(frame)
+        if self._shape != img.shape[:2]:
+            self._prepare(img)
+        small = cv2.resize(img, self._small_size, interpolation=cv2.INTER_AREA)
+        if self._key is None:
+            self._key = screen_model.border_key_colour(small, s.screen)
+        model, fill, sheet = screen_model.estimate_screen(
+            small, s.screen, self._key, base=self._plate_small, prior=self._model_small
+        )
+        self._model_small = model
+        h, w = self._shape
+        fill_full = cv2.resize(fill, (w, h), interpolation=cv2.INTER_LINEAR)
+        screen = fill_full if self._plate_full is None else cv2.multiply(fill_full, self._plate_full)
+
+        raw = matte.difference_matte(img, screen, s.screen)
+        if s.refine > 0:
+            guide = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+            raw = refine.guided_filter(guide, raw, s.refine, 1e-4)
+        alpha = matte.clip_levels(raw, s.tolerance, s.tolerance + s.softness)
+        alpha = refine.despeckle(alpha, s.despeckle)
+        alpha = refine.core_fill(alpha, s.core_fill)
+        alpha = refine.choke(alpha, s.choke)
+        alpha = refine.feather(alpha, s.feather)
+
+        fg = despill.unmix(img, alpha, screen) if s.spill > 0 else img
         if s.spill > 0:
-            limit = np.maximum(img[..., others[0]], img[..., others[1]])
-            excess = np.maximum(img[..., screen_ch] - limit, 0.0)
-            fg = img.copy()
-            fg[..., screen_ch] -= s.spill * excess
-        return KeyResult(np.clip(fg + 0.5, 0, 255).astype(np.uint8), alpha.astype(np.float32))
-
-    def _key_colour(self, frame: np.ndarray) -> np.ndarray:
-        if self.settings.key_color != "auto":
-            return np.array(hex_to_bgr(self.settings.key_color), np.float32)
-        if self._key_bgr is None:
-            border = np.concatenate(
-                [frame[:4].reshape(-1, 3), frame[:, :4].reshape(-1, 3), frame[:, -4:].reshape(-1, 3)]
-            )
-            self._key_bgr = np.median(border, axis=0).astype(np.float32)
-        return self._key_bgr
-
-    def _refine(self, alpha: np.ndarray) -> np.ndarray:
-        s = self.settings
-        if s.choke:
-            size = 2 * abs(s.choke) + 1
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-            op = cv2.erode if s.choke > 0 else cv2.dilate
-            alpha = op(alpha, kernel)
-        if s.feather > 0:
-            alpha = cv2.GaussianBlur(alpha, (0, 0), s.feather)
-        return alpha
+            fg = despill.limit_spill(fg, s.screen, amount=s.spill, limit=s.spill_limit)
+        return KeyResult(to_uint8(fg), np.clip(alpha, 0.0, 1.0).astype(np.float32))

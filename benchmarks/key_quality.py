@@ -1,0 +1,366 @@
+"""Keying quality benchmark against ground truth: greenscreen key vs the ffmpeg chromakey baseline.
+
+Runs ``greenscreen key`` (the CLI, in a subprocess) on every case of the matting-dev set and, in
+the same run, ffmpeg ``chromakey`` + ``despill`` with the key colour taken as the median of the
+frame border. Prints per case and per level (mean and median): SAD (sum |a - a_gt| / 1000),
+MSE x 1e3 of alpha, composite PSNR and mean CIEDE2000 (keyed RGBA over ``screen.png`` vs the
+ground-truth composite, 8-bit sRGB), and clip dtSSD x 100. Runs twice: without a plate and with
+``<level>_plate.mp4`` as ``--plate``. Writes contact sheets (input | GT | ours | alpha error) to
+``benchmarks/out/``. Finally times ``Keyer.key`` at 640x360 and 1280x720.
+
+Usage::
+
+    python benchmarks/key_quality.py [--data DIR] [--direct] [--only SUBSTR] [--no-ffmpeg]
+
+``--data`` (or ``GREENSCREEN_MATTING_DEV``) overrides the data folder, by default
+``../shared/data/matting-dev`` beside the repository. ``--direct`` keys in-process through
+``greenscreen.key_export`` instead of the CLI (quicker while tuning; same code path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "matting-dev"
+OUT = REPO / "benchmarks" / "out"
+LEVELS = ("easy", "medium", "hard")
+GREEN_SUBJECTS = ("am_GT04", "am_GT13")
+CLIP = "p3m_p_818e689d__medium__video"
+
+# Published reference figures (mean dE00, mean SAD) per level, from issue 3.
+REFERENCE = {
+    "ffmpeg (tuned)": {"easy": (3.74, 32.1), "medium": (4.27, 36.7), "hard": (3.94, 24.3)},
+    "OpenCV HSV": {"easy": (1.79, 10.9), "medium": (2.43, 13.5), "hard": (3.53, 19.9)},
+    "oracle": {"easy": (1.57, 9.0), "medium": (2.05, 11.6), "hard": (2.85, 14.8)},
+}
+
+
+# ---------------------------------------------------------------------------- colour metrics
+
+def srgb_to_lab(rgb8: np.ndarray) -> np.ndarray:
+    """8-bit sRGB (..., 3) RGB order -> CIE L*a*b* (D65), float64."""
+    c = rgb8.astype(np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375],
+                  [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    L = 116 * f[..., 1] - 16
+    a = 500 * (f[..., 0] - f[..., 1])
+    b = 200 * (f[..., 1] - f[..., 2])
+    return np.stack([L, a, b], axis=-1)
+
+
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference (Sharma et al. 2005) between two (..., 3) Lab arrays."""
+    L1, a1, b1 = np.moveaxis(lab1, -1, 0)
+    L2, a2, b2 = np.moveaxis(lab2, -1, 0)
+    C1, C2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    Cm = (C1 + C2) / 2
+    G = 0.5 * (1 - np.sqrt(Cm**7 / (Cm**7 + 25.0**7)))
+    a1p, a2p = (1 + G) * a1, (1 + G) * a2
+    C1p, C2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dLp = L2 - L1
+    dCp = C2p - C1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(C1p * C2p == 0, 0.0, dh)
+    dHp = 2 * np.sqrt(C1p * C2p) * np.sin(np.radians(dh) / 2)
+    Lpm = (L1 + L2) / 2
+    Cpm = (C1p + C2p) / 2
+    hsum = h1p + h2p
+    hpm = np.where(np.abs(h1p - h2p) > 180, np.where(hsum < 360, hsum + 360, hsum - 360), hsum) / 2
+    hpm = np.where(C1p * C2p == 0, hsum, hpm)
+    T = (1 - 0.17 * np.cos(np.radians(hpm - 30)) + 0.24 * np.cos(np.radians(2 * hpm))
+         + 0.32 * np.cos(np.radians(3 * hpm + 6)) - 0.20 * np.cos(np.radians(4 * hpm - 63)))
+    dtheta = 30 * np.exp(-(((hpm - 275) / 25) ** 2))
+    Rc = 2 * np.sqrt(Cpm**7 / (Cpm**7 + 25.0**7))
+    Sl = 1 + 0.015 * (Lpm - 50) ** 2 / np.sqrt(20 + (Lpm - 50) ** 2)
+    Sc = 1 + 0.045 * Cpm
+    Sh = 1 + 0.015 * Cpm * T
+    Rt = -np.sin(np.radians(2 * dtheta)) * Rc
+    return np.sqrt((dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2
+                   + Rt * (dCp / Sc) * (dHp / Sh))
+
+
+def composite8(fg_bgr: np.ndarray, alpha: np.ndarray, back_bgr: np.ndarray) -> np.ndarray:
+    """Straight-alpha composite in 8-bit sRGB, rounded to uint8."""
+    a = alpha[..., None].astype(np.float64)
+    out = a * fg_bgr.astype(np.float64) + (1 - a) * back_bgr.astype(np.float64)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+@dataclass
+class Scores:
+    """Alpha and composite errors of one keyed still."""
+
+    sad: float
+    mse: float
+    psnr: float
+    de00: float
+
+
+def score(alpha: np.ndarray, fg: np.ndarray, gt_alpha: np.ndarray, gt_fg: np.ndarray,
+          screen: np.ndarray) -> Scores:
+    """Score one keyed still (alphas float in [0, 1], images BGR uint8)."""
+    err = alpha.astype(np.float64) - gt_alpha
+    ours = composite8(fg, alpha, screen)
+    gt = composite8(gt_fg, gt_alpha, screen)
+    mse8 = np.mean((ours.astype(np.float64) - gt) ** 2)
+    psnr = 10 * np.log10(255.0**2 / max(mse8, 1e-10))
+    de = ciede2000(srgb_to_lab(ours[..., ::-1]), srgb_to_lab(gt[..., ::-1]))
+    return Scores(np.abs(err).sum() / 1000, np.mean(err**2) * 1e3, psnr, float(de.mean()))
+
+
+def dtssd(alphas: list[np.ndarray], gts: list[np.ndarray]) -> float:
+    """Temporal flicker: mean over t of the RMS of (a_t - a_t-1) - (g_t - g_t-1), x 100."""
+    vals = []
+    for t in range(1, len(alphas)):
+        d = (alphas[t] - alphas[t - 1]) - (gts[t] - gts[t - 1])
+        vals.append(np.sqrt(np.mean(d**2)))
+    return float(np.mean(vals) * 100)
+
+
+# ---------------------------------------------------------------------------- running keyers
+
+def read_video(path: Path) -> list[np.ndarray]:
+    """Decode all frames of a video as BGR uint8."""
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+
+
+def read_rgba_folder(folder: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Read a folder of RGBA PNGs as (BGR uint8, alpha float) in name order."""
+    out = []
+    for p in sorted(folder.glob("*.png")):
+        im = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+        out.append((im[..., :3].copy(), im[..., 3].astype(np.float64) / 255.0))
+    return out
+
+
+def run_ours(video: Path, out: Path, plate: Path | None, direct: bool) -> float:
+    """Key ``video`` into the PNG folder ``out``; return wall seconds."""
+    t0 = time.perf_counter()
+    if direct:
+        from greenscreen.key_export import key_video
+
+        key_video(video, out, plate=plate)
+    else:
+        cmd = [sys.executable, "-m", "greenscreen", "key", str(video), "-o", str(out)]
+        if plate is not None:
+            cmd += ["--plate", str(plate)]
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+        if res.returncode != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed:\n{res.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def run_ffmpeg(video: Path, out: Path) -> None:
+    """The baseline: chromakey (colour = median of the frame border) then despill."""
+    import imageio_ffmpeg
+
+    first = read_video(video)[0]
+    b = 4
+    ring = np.concatenate([first[:b].reshape(-1, 3), first[-b:].reshape(-1, 3),
+                           first[:, :b].reshape(-1, 3), first[:, -b:].reshape(-1, 3)])
+    bb, gg, rr = (int(v) for v in np.median(ring, axis=0))
+    colour = f"0x{rr:02X}{gg:02X}{bb:02X}"
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-vf",
+           f"chromakey=color={colour}:similarity=0.05:blend=0.03,despill=type=green",
+           "-pix_fmt", "rgba", str(out / "%06d.png")]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{res.stderr[-2000:]}")
+
+
+# ---------------------------------------------------------------------------- reporting
+
+def contact_sheet(path: Path, frame: np.ndarray, gt_alpha: np.ndarray, alpha: np.ndarray,
+                  fg: np.ndarray, gt_fg: np.ndarray, screen: np.ndarray) -> None:
+    """input | GT composite | our composite | alpha error (red = too opaque, blue = too clear)."""
+    gt = composite8(gt_fg, gt_alpha, screen)
+    ours = composite8(fg, alpha, screen)
+    err = alpha - gt_alpha
+    vis = np.zeros_like(frame)
+    vis[..., 2] = np.clip(err * 255 * 2, 0, 255)
+    vis[..., 0] = np.clip(-err * 255 * 2, 0, 255)
+    vis[..., 1] = (gt_alpha * 40).astype(np.uint8)
+    row = np.concatenate([frame, gt, ours, vis], axis=1)
+    scale = min(1.0, 2400 / row.shape[1])
+    row = cv2.resize(row, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(path), row)
+
+
+def stats(values: list[float]) -> str:
+    """'mean / median' of a list, formatted."""
+    if not values:
+        return "-"
+    return f"{np.mean(values):6.2f} /{np.median(values):6.2f}"
+
+
+def print_table(title: str, rows: list[dict], keyers: tuple[str, ...]) -> None:
+    """Per level mean/median of every metric for every keyer."""
+    print(f"\n== {title} ==")
+    print(f"{'level':8s} {'keyer':8s} {'n':>3s} {'SAD mean/med':>15s} {'MSEx1e3 mean/med':>17s} "
+          f"{'PSNR mean/med':>15s} {'dE00 mean/med':>15s}")
+    for level in LEVELS:
+        sel = [r for r in rows if r["level"] == level]
+        for k in keyers:
+            sc = [r[k] for r in sel if k in r]
+            if not sc:
+                continue
+            print(f"{level:8s} {k:8s} {len(sc):3d} {stats([s.sad for s in sc]):>15s} "
+                  f"{stats([s.mse for s in sc]):>17s} {stats([s.psnr for s in sc]):>15s} "
+                  f"{stats([s.de00 for s in sc]):>15s}")
+
+
+def check_targets(rows: list[dict], plate: bool) -> None:
+    """Compare our per-level means with the reference figures of issue 3."""
+    print("\ntargets (ours mean dE00 / SAD vs references):")
+    for level in LEVELS:
+        sc = [r["ours"] for r in rows if r["level"] == level]
+        de, sad = np.mean([s.de00 for s in sc]), np.mean([s.sad for s in sc])
+        o_de, o_sad = REFERENCE["oracle"][level]
+        beats = all(de < REFERENCE[k][level][0] and sad < REFERENCE[k][level][1]
+                    for k in ("ffmpeg (tuned)", "OpenCV HSV"))
+        line = (f"  {level:7s} ours {de:5.2f} / {sad:5.1f}  beats ffmpeg+HSV: {'yes' if beats else 'NO'}"
+                f"  oracle {o_de:.2f} / {o_sad:.1f}: dE00 {100 * (de / o_de - 1):+5.1f}%, "
+                f"SAD {100 * (sad / o_sad - 1):+5.1f}%")
+        if plate:
+            line += f"  beats oracle: {'yes' if de < o_de and sad < o_sad else 'NO'}"
+        else:
+            line += f"  within 10% of oracle dE00: {'yes' if de <= 1.1 * o_de else 'NO'}"
+        print(line)
+
+
+def load_gt(case: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GT alpha (float64 [0, 1]), GT foreground and screen (BGR uint8)."""
+    a = cv2.imread(str(case / "alpha.png"), cv2.IMREAD_GRAYSCALE).astype(np.float64) / 255.0
+    return a, cv2.imread(str(case / "fg.png")), cv2.imread(str(case / "screen.png"))
+
+
+def run(data: Path, use_plate: bool, args: argparse.Namespace, work: Path) -> list[dict]:
+    """Key every still case (and the clip) once; print per-case lines; return the rows."""
+    tag = "plate" if use_plate else "noplate"
+    print(f"\n######## run: {'--plate <level>_plate.mp4' if use_plate else 'no plate'} ########")
+    print(f"{'case':18s} {'level':7s} | {'ours SAD':>8s} {'MSE':>6s} {'PSNR':>6s} {'dE00':>5s} |"
+          f" {'ffmpeg SAD':>10s} {'MSE':>6s} {'PSNR':>6s} {'dE00':>5s}")
+    rows: list[dict] = []
+    cases = sorted(p for p in (data / "cases").iterdir() if p.is_dir() and p.name != CLIP)
+    for case in cases:
+        if args.only and args.only not in case.name:
+            continue
+        gt_a, gt_fg, screen = load_gt(case)
+        for level in LEVELS:
+            video = case / f"{level}.mp4"
+            plate = case / f"{level}_plate.mp4" if use_plate else None
+            row: dict = {"case": case.name, "level": level}
+            out = work / tag / case.name / level
+            run_ours(video, out / "ours", plate, args.direct)
+            fg, a = read_rgba_folder(out / "ours")[0]
+            row["ours"] = score(a, fg, gt_a, gt_fg, screen)
+            if not args.no_ffmpeg:
+                run_ffmpeg(video, out / "ffmpeg")
+                ffg, fa = read_rgba_folder(out / "ffmpeg")[0]
+                row["ffmpeg"] = score(fa, ffg, gt_a, gt_fg, screen)
+            frame = read_video(video)[0]
+            contact_sheet(OUT / f"{tag}_{case.name}_{level}.png", frame, gt_a, a, fg, gt_fg, screen)
+            rows.append(row)
+            o, f = row["ours"], row.get("ffmpeg")
+            line = f"{case.name:18s} {level:7s} | {o.sad:8.2f} {o.mse:6.2f} {o.psnr:6.2f} {o.de00:5.2f} |"
+            if f:
+                line += f" {f.sad:10.2f} {f.mse:6.2f} {f.psnr:6.2f} {f.de00:5.2f}"
+            print(line, flush=True)
+    keyers = ("ours",) if args.no_ffmpeg else ("ours", "ffmpeg")
+    main_rows = [r for r in rows if r["case"] not in GREEN_SUBJECTS]
+    print_table(f"{tag}: all {len(cases)} subjects", rows, keyers)
+    print_table(f"{tag}: without the green subjects", main_rows, keyers)
+    print_table(f"{tag}: green subjects {', '.join(GREEN_SUBJECTS)}",
+                [r for r in rows if r["case"] in GREEN_SUBJECTS], keyers)
+    if rows and not args.only:
+        check_targets(rows, use_plate)
+    # The clip has no plate capture; it is keyed in the no-plate run only.
+    clip = data / "cases" / CLIP
+    if not use_plate and clip.is_dir() and (not args.only or args.only in CLIP):
+        gts = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).astype(np.float64) / 255.0
+               for p in sorted((clip / "alpha").glob("*.png"))]
+        out = work / tag / CLIP
+        run_ours(clip / "input.mp4", out / "ours", None, args.direct)
+        ours = [a for _, a in read_rgba_folder(out / "ours")]
+        line = f"\nclip {CLIP}: ours dtSSD {dtssd(ours, gts):.2f}, SAD mean " \
+               f"{np.mean([np.abs(a - g).sum() / 1000 for a, g in zip(ours, gts)]):.2f}"
+        if not args.no_ffmpeg:
+            run_ffmpeg(clip / "input.mp4", out / "ffmpeg")
+            ff = [a for _, a in read_rgba_folder(out / "ffmpeg")]
+            line += f"; ffmpeg dtSSD {dtssd(ff, gts):.2f}, SAD mean " \
+                    f"{np.mean([np.abs(a - g).sum() / 1000 for a, g in zip(ff, gts)]):.2f}"
+        print(line + "  (target dtSSD <= 2.5)")
+    return rows
+
+
+def time_keyer() -> None:
+    """Milliseconds per frame of Keyer.key at picture-in-picture sizes (after warm-up)."""
+    from greenscreen.key import Keyer
+
+    data_frame = None
+    for w, h in ((640, 360), (1280, 720)):
+        rng = np.random.default_rng(0)
+        if data_frame is None:
+            frame = np.zeros((h, w, 3), np.uint8)
+        frame = np.full((h, w, 3), (80, 150, 60), np.uint8)
+        cv2.circle(frame, (w // 2, h // 2), h // 3, (120, 140, 200), -1)
+        frame = cv2.add(frame, rng.integers(0, 8, frame.shape, dtype=np.uint8))
+        keyer = Keyer()
+        for _ in range(3):
+            keyer.key(frame)
+        n = 30
+        t0 = time.perf_counter()
+        for _ in range(n):
+            keyer.key(frame)
+        ms = (time.perf_counter() - t0) / n * 1000
+        print(f"Keyer.key {w}x{h}: {ms:.1f} ms/frame")
+
+
+def main() -> None:
+    """Parse arguments, run both passes, print the tables."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path,
+                    default=Path(os.environ.get("GREENSCREEN_MATTING_DEV", DEFAULT_DATA)))
+    ap.add_argument("--direct", action="store_true", help="key in-process, not via the CLI")
+    ap.add_argument("--only", default="", help="only cases whose name contains this")
+    ap.add_argument("--no-ffmpeg", action="store_true", help="skip the ffmpeg baseline")
+    ap.add_argument("--no-plate-run", action="store_true", help="skip the run with --plate")
+    ap.add_argument("--plate-only", action="store_true", help="only the run with --plate")
+    args = ap.parse_args()
+    if not (args.data / "cases").is_dir():
+        sys.exit(f"matting-dev data not found at {args.data} (use --data or GREENSCREEN_MATTING_DEV)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.plate_only:
+            run(args.data, False, args, Path(tmp))
+        if not args.no_plate_run:
+            run(args.data, True, args, Path(tmp))
+    time_keyer()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The screen model: the sheet's own colour at every pixel, including behind the speaker.
+
+A bedsheet is not one colour: folds, a side lamp, the speaker's shadow and an uneven dye make
+the backdrop vary across the frame. Every later stage keys *relative to this local colour*, so
+a dark fold is compared with a dark sheet and stays background, while dark hair is compared
+with the sheet that would be behind it and stays foreground.
+
+The model is estimated at reduced resolution (the sheet's colour varies slowly) in the spirit
+of Nuke's IBKColour: find pixels that are surely sheet, then fill everything else by smooth
+interpolation from them (a push-pull pyramid). All functions are pure: arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Index of the screen channel and of the two other channels in BGR order.
+CHANNELS: dict[str, tuple[int, int, int]] = {"green": (1, 0, 2), "blue": (0, 1, 2)}
+
+
+def screen_difference(image: np.ndarray, screen: str = "green") -> np.ndarray:
+    """Colour difference of each pixel: screen channel minus the larger of the other two.
+
+    Parameters
+    ----------
+    image : ndarray, float32 (H, W, 3) BGR in [0, 1] (or a (3,) colour)
+    screen : "green" or "blue"
+
+    Returns
+    -------
+    ndarray, float32 (H, W) (or scalar); positive on the sheet, <= 0 on neutral colours.
+    """
+    s, o1, o2 = CHANNELS[screen]
+    if image.ndim == 1:
+        return np.float32(image[s] - max(image[o1], image[o2]))
+    chans = cv2.split(image)
+    return cv2.subtract(chans[s], cv2.max(chans[o1], chans[o2]))
+
+
+def border_key_colour(image: np.ndarray, screen: str = "green", border: float = 0.03) -> np.ndarray:
+    """Estimate the key colour as the median of screen-dominant pixels on the frame border.
+
+    The speaker rarely covers all four edges, and the median ignores the part they do cover.
+
+    Parameters
+    ----------
+    image : ndarray, float32 (H, W, 3) BGR in [0, 1]
+
+    Returns
+    -------
+    ndarray, float32 (3,) BGR in [0, 1].
+    """
+    h, w = image.shape[:2]
+    b = max(2, int(round(border * min(h, w))))
+    ring = np.concatenate(
+        [image[:b].reshape(-1, 3), image[-b:].reshape(-1, 3),
+         image[:, :b].reshape(-1, 3), image[:, -b:].reshape(-1, 3)]
+    )
+    d = screen_difference(ring.reshape(-1, 1, 3), screen).ravel()
+    keep = ring[d > 0.02]
+    if len(keep) < 16:  # No sheet on the border: fall back to the whole border.
+        keep = ring
+    return np.median(keep, axis=0).astype(np.float32)
+
+
+def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float = 0.25) -> np.ndarray:
+    """Fill the pixels where ``weight`` is 0 by smooth interpolation from those where it is 1.
+
+    A push-pull pyramid: known values are averaged down to a level where they cover the frame,
+    then the coarse estimate is pulled back up and replaced by the known values wherever enough
+    of them exist. Cost is about two image passes, whatever the size of the holes.
+
+    Parameters
+    ----------
+    image : ndarray, float32 (H, W, C) or (H, W)
+    weight : ndarray, float32 (H, W) in [0, 1]; 1 where ``image`` is known.
+    min_weight : fraction of known pixels in a footprint at which a level trusts its own value.
+
+    Returns
+    -------
+    ndarray, float32 of ``image``'s shape; equal to ``image`` where ``weight`` is 1.
+    """
+    img = image if image.ndim == 3 else image[..., None]
+    w = weight.astype(np.float32)
+    if float(w.max()) <= 0.0:
+        return np.broadcast_to(img.reshape(-1, img.shape[2]).mean(0), img.shape).astype(np.float32).reshape(image.shape)
+    values = [img * w[..., None]]
+    weights = [w]
+    while min(weights[-1].shape) > 2:
+        v = cv2.pyrDown(values[-1])
+        values.append(v if v.ndim == 3 else v[..., None])
+        weights.append(cv2.pyrDown(weights[-1]))
+    # Coarsest level: normalise; any pixel still without support takes the known mean.
+    v, w = values[-1], weights[-1]
+    mean = (values[0].reshape(-1, img.shape[2]).sum(0) / max(float(weights[0].sum()), 1e-6))
+    est = np.where(w[..., None] > 1e-6, v / np.maximum(w, 1e-6)[..., None], mean).astype(np.float32)
+    for v, w in zip(reversed(values[:-1]), reversed(weights[:-1])):
+        up = cv2.pyrUp(est, dstsize=(w.shape[1], w.shape[0]))
+        if up.ndim == 2:
+            up = up[..., None]
+        own = v / np.maximum(w, 1e-6)[..., None]
+        trust = np.clip(w * (1.0 / min_weight), 0.0, 1.0)[..., None]
+        est = (own * trust + up * (1.0 - trust)).astype(np.float32)
+    return est.reshape(image.shape)
+
+
+def estimate_screen(
+    small: np.ndarray,
+    screen: str,
+    key: np.ndarray,
+    *,
+    base: np.ndarray | None = None,
+    prior: np.ndarray | None = None,
+    iterations: int = 3,
+    threshold: float = 0.08,
+    erode: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimate the clean sheet colour at every pixel of a reduced-size frame.
+
+    Pixels are accepted as sheet when they key as background (raw alpha below ``threshold``)
+    against the current model; the model is then rebuilt from them by :func:`push_pull_fill`.
+    Without a ``base`` the sheet colour itself is filled in. With a ``base`` (an empty-sheet
+    plate, or the plate learnt from earlier frames) only the smooth *gain* between frame and
+    base is filled in, so the base keeps the folds behind the speaker while the gain follows
+    the speaker's shadow and exposure changes.
+
+    Parameters
+    ----------
+    small : ndarray, float32 (h, w, 3) BGR in [0, 1], a downscaled frame.
+    key : ndarray, float32 (3,) BGR key colour.
+    base : optional float32 (h, w, 3) plate at the same size.
+    prior : optional float32 (h, w, 3) first model to test pixels against (e.g. last frame's).
+
+    Returns
+    -------
+    model : float32 (h, w, 3) the sheet colour.
+    fill : float32 (h, w, 3) what was filled in (the colour, or the gain over ``base``).
+    sheet : float32 (h, w) 1 where the sheet was seen directly.
+    """
+    dk = float(screen_difference(key, screen))
+    if prior is not None:
+        model = prior
+    elif base is not None:
+        model = base
+    else:
+        # Brightness-free first guess: the key colour scaled to the pixel's screen channel, so
+        # any pixel with the key's chromaticity (a fold, a shadow) passes as sheet.
+        s_idx = CHANNELS[screen][0]
+        scale = small[..., s_idx] * (1.0 / max(float(key[s_idx]), 1e-3))
+        model = key[None, None, :] * scale[..., None]
+    target = small if base is None else small / np.maximum(base, 1e-3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1))
+    d_img = screen_difference(small, screen)
+    sheet = np.zeros(small.shape[:2], np.float32)
+    fill = target
+    for _ in range(iterations):
+        d_model = np.maximum(screen_difference(model, screen), 0.25 * dk)
+        raw = 1.0 - d_img / d_model
+        ok = ((raw < threshold) & (d_img > 0.25 * dk)).astype(np.uint8)
+        if erode:
+            ok = cv2.erode(ok, kernel)
+        sheet = ok.astype(np.float32)
+        fill = push_pull_fill(target, sheet)
+        model = fill if base is None else fill * base
+    return model, fill, sheet
