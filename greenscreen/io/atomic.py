@@ -40,6 +40,10 @@ def atomic_path(output: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates the file private (0600); give the output the permissions of a normal file.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, output)
