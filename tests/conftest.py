@@ -1,0 +1,84 @@
+"""Shared fixtures: small generated recordings (never committed) and helpers to inspect outputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from greenscreen import synthetic
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A handful of small recordings covering the usual mismatches between the two sources."""
+    d = tmp_path_factory.mktemp("media")
+    return {
+        "speaker": synthetic.write_speaker_clip(
+            d / "speaker.mp4", size=(320, 180), fps=30.0, seconds=2.0, audio=True, seed=1
+        ),
+        "speaker_25_silent": synthetic.write_speaker_clip(
+            d / "speaker 25 fps.mp4", size=(256, 192), fps=25.0, seconds=1.5, audio=False, seed=2
+        ),
+        "screen": synthetic.write_screen_clip(
+            d / "screen.mp4", size=(640, 360), fps=30.0, seconds=2.0, audio=False, seed=3
+        ),
+        "screen_audio": synthetic.write_screen_clip(
+            d / "screen audio.mkv", size=(480, 270), fps=24.0, seconds=2.5, audio=True, seed=4
+        ),
+        "screen_vfr": synthetic.write_screen_clip(
+            d / "screen vfr.mp4", size=(640, 360), fps=30.0, seconds=2.0, vfr=True, seed=5
+        ),
+    }
+
+
+def run_cli(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real ``greenscreen`` command line in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "greenscreen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"greenscreen {args} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def streams_of(path: Path) -> dict[str, object]:
+    """Describe the streams of a media file as PyAV sees them."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        info: dict[str, object] = {
+            "video_codec": v.codec_context.name,
+            "profile": v.codec_context.profile,
+            "pix_fmt": v.codec_context.pix_fmt,
+            "size": (v.codec_context.width, v.codec_context.height),
+            "fps": v.average_rate,
+            "frames": v.frames,
+            "duration": float(v.duration * v.time_base) if v.duration else c.duration / 1e6,
+            "audio_codec": c.streams.audio[0].codec_context.name if c.streams.audio else None,
+            "audio_duration": (
+                float(c.streams.audio[0].duration * c.streams.audio[0].time_base)
+                if c.streams.audio
+                else None
+            ),
+        }
+    return info
+
+
+def decode_frames(path: Path) -> list[tuple[float, np.ndarray]]:
+    """All frames of a (small) video as ``(seconds, BGR)``."""
+    with av.open(str(path)) as c:
+        return [(float(f.time), f.to_ndarray(format="bgr24")) for f in c.decode(video=0)]
+
+
+def audio_samples(path: Path) -> np.ndarray:
+    """The decoded first audio stream as float32 ``(channels, n)``."""
+    with av.open(str(path)) as c:
+        chunks = [f.to_ndarray() for f in c.decode(audio=0)]
+    return np.concatenate(chunks, axis=1).astype(np.float32)

@@ -1,0 +1,93 @@
+"""Unit tests of the render pipeline's pieces: layout geometry, blending, timeline, atomic output."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from greenscreen.composite.blend import blend_over
+from greenscreen.composite.layout import CORNERS, LayoutSettings, place_speaker
+from greenscreen.config import RenderSettings, TimelineSettings
+from greenscreen.errors import GreenscreenError
+from greenscreen.io.atomic import atomic_path
+from greenscreen.io.prefetch import Prefetch
+from greenscreen.io.probe import MediaInfo
+from greenscreen.pipeline import plan_timeline
+
+
+@pytest.mark.parametrize("corner", CORNERS)
+def test_pip_sits_in_its_corner_with_margin(corner: str) -> None:
+    p = place_speaker(LayoutSettings(corner=corner), output=(1920, 1080), speaker=(1280, 720))
+    assert p.height == 356 and p.width == 632  # a third of 1080, 16:9, even
+    margin = round(0.03 * 1080)
+    assert p.x == (margin if "left" in corner else 1920 - margin - p.width)
+    assert p.y == (margin if "top" in corner else 1080 - margin - p.height)
+
+
+def test_circle_side_by_side_and_full_layouts() -> None:
+    circle = place_speaker(LayoutSettings(layout="circle"), output=(1280, 720), speaker=(640, 360))
+    assert circle.width == circle.height and circle.shape is not None
+    assert circle.shape[circle.height // 2, circle.width // 2] == 1.0 and circle.shape[0, 0] == 0.0
+    sbs = place_speaker(LayoutSettings(layout="side-by-side"), output=(1280, 720), speaker=(640, 480))
+    assert sbs.x >= 640 and sbs.screen_box is not None and sbs.screen_box[2] == 640
+    full = place_speaker(LayoutSettings(layout="full"), output=(1280, 720), speaker=(1280, 720))
+    assert (full.x, full.y, full.width, full.height) == (0, 0, 1280, 720)
+
+
+def test_blend_over_mixes_by_alpha_and_clips_at_edges() -> None:
+    canvas = np.full((10, 10, 3), 100, np.uint8)
+    fg = np.full((4, 4, 3), 200, np.uint8)
+    alpha = np.array([[0.0, 0.5, 1.0, 1.0]] * 4, np.float32)
+    blend_over(canvas, fg, alpha, x=8, y=8)  # half outside
+    assert canvas[8, 8, 0] == 100 and canvas[8, 9, 1] == 150
+    assert canvas[0:8].max() == 100
+
+
+def _info(duration: float, fps: int = 30, size: tuple[int, int] = (1280, 720)) -> MediaInfo:
+    return MediaInfo(Path("x.mp4"), size[0], size[1], Fraction(fps), duration, True)
+
+
+def test_timeline_follows_screen_and_longer_source() -> None:
+    s = RenderSettings()
+    tl = plan_timeline(_info(10.0), _info(4.0, 25, (640, 480)), s)
+    assert tl.fps == 30 and tl.size == (1280, 720) and tl.frame_count == 300
+    shifted = RenderSettings(timeline=TimelineSettings(offset=8.0))
+    assert plan_timeline(_info(10.0), _info(4.0), shifted).frame_count == 360
+    trimmed = RenderSettings(timeline=TimelineSettings(start=1.0, end=3.0, width=641))
+    tl = plan_timeline(_info(10.0), _info(4.0), trimmed)
+    assert (tl.first_frame, tl.frame_count) == (30, 60)
+    assert tl.size == (640, 360), "odd sizes round to even for 4:2:0"
+    with pytest.raises(GreenscreenError, match="nothing to render"):
+        plan_timeline(_info(10.0), _info(4.0), RenderSettings(timeline=TimelineSettings(start=20.0)))
+
+
+def test_atomic_path_keeps_old_file_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    out.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["o.mp4"]
+    with atomic_path(out) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".mp4"
+        tmp.write_text("new")
+    assert out.read_text() == "new"
+
+
+def test_prefetch_passes_items_and_errors() -> None:
+    def produce():
+        yield 1
+        yield 2
+        raise ValueError("bad frame")
+
+    it = Prefetch(produce(), maxsize=1)
+    assert next(it) == 1 and next(it) == 2
+    with pytest.raises(ValueError, match="bad frame"):
+        next(it)
+    it.close()
+    endless = Prefetch(iter(range(10**9)), maxsize=2)
+    assert next(endless) == 0
+    endless.close()  # must not hang on a full queue

@@ -1,0 +1,298 @@
+"""End-to-end tests of ``greenscreen render`` through the real CLI on generated recordings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import audio_samples, decode_frames, run_cli, streams_of
+from greenscreen import synthetic
+from greenscreen.composite.layout import LayoutSettings, place_speaker
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pip_box(output: tuple[int, int], speaker: tuple[int, int]) -> tuple[int, int, int, int]:
+    p = place_speaker(LayoutSettings(), output=output, speaker=speaker)
+    return p.x, p.y, p.width, p.height
+
+
+def _outside(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x, y, w, h = box
+    mask = np.ones(frame.shape[:2], bool)
+    mask[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = False
+    return frame[mask]
+
+
+def _inside(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x, y, w, h = box
+    return frame[y : y + h, x : x + w]
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def _screen_at(screen: list[tuple[float, np.ndarray]], t: float, fps: float) -> np.ndarray:
+    """The screen frame the output shows at time ``t``: the newest at or before it."""
+    shown = screen[0][1]
+    for ts, frame in screen:
+        if ts <= t + 0.5 / fps:
+            shown = frame
+    return shown
+
+
+def _greenish(frame: np.ndarray) -> np.ndarray:
+    f = frame.astype(np.int16)
+    b, g, r = f[..., 0], f[..., 1], f[..., 2]
+    return (g > r + 35) & (g > b + 35)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_renders_bundled_samples_into_a_web_ready_clip(tmp_path: Path) -> None:
+    speaker, screen = REPO / "samples" / "speaker.mp4", REPO / "samples" / "screen.mp4"
+    out = tmp_path / "tutorial.mp4"
+    before = (_sha(speaker), _sha(screen))
+    run_cli("render", speaker, screen, "-o", out, "-q")
+    assert (_sha(speaker), _sha(screen)) == before, "sources must never change"
+
+    info, src = streams_of(out), streams_of(screen)
+    assert info["video_codec"] == "h264" and info["profile"] == "High"
+    assert info["pix_fmt"] == "yuv420p"
+    assert info["size"] == src["size"]
+    assert info["fps"] == src["fps"]
+    assert abs(info["duration"] - max(src["duration"], streams_of(speaker)["duration"])) < 0.1
+    assert info["audio_codec"] == "aac"
+    assert abs(info["audio_duration"] - info["duration"]) < 0.1
+    head = out.read_bytes()[:4096]
+    assert b"moov" in head, "faststart: the index must come before the media data"
+    assert np.abs(audio_samples(out)).max() > 0.05, "the speaker's voice must be heard"
+
+    out_frames, screen_frames = decode_frames(out), decode_frames(screen)
+    fps = float(info["fps"])
+    box = _pip_box(info["size"], streams_of(speaker)["size"])
+    for t, frame in out_frames[10::40]:
+        shown = _screen_at(screen_frames, t, fps)
+        assert _diff(_outside(frame, box), _outside(shown, box)) < 3.0
+        pip, under = _inside(frame, box), _inside(shown, box)
+        assert _diff(pip, under) > 8.0, "the speaker must be visible in the corner"
+        new_green = _greenish(pip) & ~_greenish(under)
+        assert new_green.mean() < 0.01, f"green sheet left in the PiP at {t:.2f} s"
+
+
+def test_mismatched_rate_size_duration_and_missing_audio(media: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", media["speaker_25_silent"], media["screen_audio"], "-o", out, "-q")
+    assert "has no audio" in proc.stderr
+    info = streams_of(out)
+    assert info["size"] == (480, 270) and info["fps"] == 24
+    assert abs(info["duration"] - 2.5) < 0.06
+    assert info["audio_codec"] == "aac"
+    assert np.abs(audio_samples(out)).max() > 0.05, "falls back to the screen's sound"
+    frames, screen = decode_frames(out), decode_frames(media["screen_audio"])
+    box = _pip_box((480, 270), (256, 192))
+    t, during = frames[12]
+    assert _diff(_inside(during, box), _inside(_screen_at(screen, t, 24), box)) > 8.0
+    t, after = frames[-3]
+    assert t > 1.6
+    assert _diff(_inside(after, box), _inside(_screen_at(screen, t, 24), box)) < 3.0, (
+        "after the speaker's recording ends the speaker is hidden"
+    )
+
+
+def test_offset_and_longer_speaker_holds_last_screen_frame(media: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    run_cli("render", media["speaker"], media["screen"], "-o", out, "-q", "--offset", "1.0")
+    info = streams_of(out)
+    assert abs(info["duration"] - 3.0) < 0.06, "runs until the shifted speaker ends"
+    frames, screen = decode_frames(out), decode_frames(media["screen"])
+    box = _pip_box((640, 360), (320, 180))
+    t, early = frames[10]
+    assert _diff(_inside(early, box), _inside(_screen_at(screen, t, 30), box)) < 3.0, (
+        "speaker hidden before its offset"
+    )
+    t, late = frames[-5]
+    assert t > 2.5
+    assert _diff(_outside(late, box), _outside(screen[-1][1], box)) < 3.0, "last screen frame held"
+    assert _diff(_inside(late, box), _inside(screen[-1][1], box)) > 8.0, "speaker still shown"
+
+
+def test_variable_frame_rate_screen_plays_at_the_right_speed(media: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    run_cli("render", media["speaker"], media["screen_vfr"], "-o", out, "-q")
+    info = streams_of(out)
+    assert abs(info["duration"] - 2.0) < 0.1
+    screen = decode_frames(media["screen_vfr"])
+    gaps = np.diff([t for t, _ in screen])
+    assert gaps.max() > 1.5 * gaps.min(), "fixture must really be variable frame rate"
+    fps = float(info["fps"])
+    box = _pip_box(info["size"], (320, 180))
+    for t, frame in decode_frames(out)[::7]:
+        assert _diff(_outside(frame, box), _outside(_screen_at(screen, t, fps), box)) < 3.0, (
+            f"output at {t:.2f} s must show the screen frame of that moment"
+        )
+
+
+def test_size_fps_layout_and_crop_options(media: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "small.mp4"
+    run_cli(
+        "render", media["speaker"], media["screen"], "-o", out, "-q",
+        "--size", "320x180", "--fps", "15", "--corner", "top-left", "--speaker-size", "0.5",
+        "--crop", "40,0,40,0", "--title", "Erklärvideo",
+    )
+    info = streams_of(out)
+    assert info["size"] == (320, 180) and info["fps"] == 15
+    assert abs(info["duration"] - 2.0) < 0.1
+    with av.open(str(out)) as c:
+        assert c.metadata.get("title") == "Erklärvideo"
+    layout = LayoutSettings(corner="top-left", size=0.5)
+    p = place_speaker(layout, output=(320, 180), speaker=(240, 180))
+    assert (p.x, p.y) == (5, 5) and p.height == 90 and p.width == 120
+
+
+def test_audio_choice_mix_and_silent(media: dict[str, Path], tmp_path: Path) -> None:
+    mixed = tmp_path / "mix.mp4"
+    run_cli("render", media["speaker"], media["screen_audio"], "-o", mixed, "-q", "--audio", "mix")
+    speaker_only = tmp_path / "speaker.mp4"
+    run_cli("render", media["speaker"], media["screen_audio"], "-o", speaker_only, "-q")
+    a_mix, a_spk = audio_samples(mixed), audio_samples(speaker_only)
+    n = min(a_mix.shape[1], a_spk.shape[1])
+    assert np.abs(a_mix[:, :n] - a_spk[:, :n]).mean() > 0.005, "mix adds the screen's sound"
+    silent = tmp_path / "silent.mp4"
+    proc = run_cli("render", media["speaker_25_silent"], media["screen"], "-o", silent, "-q")
+    assert "silent" in proc.stderr
+    info = streams_of(silent)
+    assert info["audio_codec"] == "aac", "a silent soundtrack keeps players and editors happy"
+    assert np.abs(audio_samples(silent)).max() < 1e-3
+
+
+def test_paths_with_spaces_and_umlauts(media: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "Büro Ordner"
+    folder.mkdir()
+    speaker = folder / "Erklärvideo Büro 1.mp4"
+    shutil.copy(media["speaker"], speaker)
+    out = folder / "Erklärvideo fertig.mp4"
+    run_cli("render", speaker, media["screen"], "-o", out, "-q")
+    assert streams_of(out)["video_codec"] == "h264"
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("bad")
+    zero = d / "zero frames.mp4"
+    with av.open(str(zero), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+    return {
+        "missing": d / "does not exist.mp4",
+        "not_video": synthetic.write_not_a_video(d / "notes.mp4"),
+        "corrupt": synthetic.write_corrupt_copy(media["screen"], d / "corrupt.mp4"),
+        "zero": zero,
+        "folder": d,
+    }
+
+
+@pytest.mark.parametrize(
+    ("which", "expected"),
+    [
+        ("missing", "file not found"),
+        ("not_video", "not a readable video"),
+        ("corrupt", "corrupt"),
+        ("zero", "no video frames"),
+        ("folder", "is a folder"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(
+    which: str, expected: str, bad_files: dict[str, Path], media: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"an earlier render")
+    proc = run_cli("render", media["speaker"], bad_files[which], "-o", out, "-q", check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and expected in lines[0]
+    assert bad_files[which].name in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert out.read_bytes() == b"an earlier render", "a failed render leaves the old output alone"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"], "no temporary files left"
+
+
+def test_output_errors(media: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "speaker.mp4"
+    shutil.copy(media["speaker"], copy)
+    digest = _sha(copy)
+    proc = run_cli("render", copy, media["screen"], "-o", copy, check=False)
+    assert proc.returncode == 1 and "overwrite an input" in proc.stderr
+    assert _sha(copy) == digest
+    proc = run_cli("render", copy, media["screen"], "-o", tmp_path / "nope" / "x.mp4", check=False)
+    assert proc.returncode == 1 and "output folder does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to any folder")
+def test_unwritable_output_folder(media: dict[str, Path], tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        proc = run_cli("render", media["speaker"], media["screen"], "-o", locked / "x.mp4", check=False)
+    finally:
+        locked.chmod(0o700)
+    assert proc.returncode == 1 and "not writable" in proc.stderr
+
+
+def test_debug_shows_traceback(media: dict[str, Path], tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "greenscreen", "--debug", "render", "missing.mp4", str(media["screen"]),
+         "-o", str(tmp_path / "x.mp4")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_replaces_existing_output_on_success(media: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"old")
+    run_cli("render", media["speaker"], media["screen"], "-o", out, "-q")
+    assert streams_of(out)["video_codec"] == "h264"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
+    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(640, 360), seconds=20.0, seed=7)
+    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(1280, 720), seconds=20.0, seed=8)
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q"],
+        stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, "render never started writing"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4", "s.mp4"]
+
+
+def test_quiet_and_module_entry_point(media: dict[str, Path], tmp_path: Path) -> None:
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "-q")
+    assert proc.stderr == ""
+    assert "render" in run_cli("--help").stdout
