@@ -21,9 +21,11 @@ from greenscreen.io.atomic import atomic_path, check_output_path
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.probe import MediaInfo, probe
-from greenscreen.io.reader import read_frames
+from greenscreen.io.reader import Crop, read_frames
 from greenscreen.io.writer import VideoWriter
 from greenscreen.key import KeyResult
+from greenscreen.key.plate import plate_from_frames
+from greenscreen.io.stills import is_image, read_image
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` after each output frame."""
@@ -108,6 +110,23 @@ def choose_audio(
     return []
 
 
+PLATE_SECONDS = 3.0
+
+
+def load_plate(path: Path, crop: Crop = Crop()) -> np.ndarray:
+    """Read an empty-sheet capture (an image, or the first seconds of a video) as one BGR image,
+    cropped like the speaker so the two line up pixel for pixel."""
+    if is_image(path):
+        image = read_image(path)
+        x0, y0, x1, y1 = crop.box(image.shape[1], image.shape[0])
+        return np.ascontiguousarray(image[y0:y1, x0:x1])
+    frames = read_frames(path, crop=crop)
+    try:
+        return plate_from_frames(f for t, f in frames if t < PLATE_SECONDS)
+    finally:
+        frames.close()
+
+
 class _Held:
     """Steps through a timestamped frame stream, holding the newest frame at or before a time."""
 
@@ -136,12 +155,12 @@ def render(
     output: str | Path,
     settings: RenderSettings | None = None,
     *,
-    plate: np.ndarray | None = None,
+    plate: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
 
-    ``plate`` is an optional image of the empty sheet (BGR uint8) that helps the keyer. Raises
+    ``plate`` is an optional image or short video of the empty sheet that helps the keyer. Raises
     :class:`~greenscreen.errors.GreenscreenError` subclasses for bad input; the output is written
     atomically, so a failure leaves any earlier file at ``output`` untouched.
     """
@@ -158,7 +177,10 @@ def render(
     except ValueError as exc:
         raise GreenscreenError(str(exc), speaker) from None
     compositor = Compositor(
-        settings, output=timeline.size, speaker=(x1 - x0, y1 - y0), plate=plate
+        settings,
+        output=timeline.size,
+        speaker=(x1 - x0, y1 - y0),
+        plate=load_plate(Path(plate), crop) if plate is not None else None,
     )
     audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
     screen_frames = Prefetch(read_frames(screen, size=compositor.screen_size), name="screen")

@@ -42,6 +42,11 @@ def _parse_size(value: str | None) -> dict[str, int]:
 @click.argument("screen", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
 @click.option("-p", "--preset", help="Preset name or .toml file (see 'greenscreen presets list').")
+@click.option(
+    "--plate",
+    type=click.Path(path_type=Path),
+    help="A few seconds of video (or a photo) of the empty sheet, same camera and light: a cleaner key.",
+)
 @click.option("--crop", help="Garbage matte: pixels to cut from the webcam frame, LEFT,TOP,RIGHT,BOTTOM.")
 @click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's].")
 @settings_options("layout", names={"size": "speaker_size"}, skip=("crop_left", "crop_top", "crop_right", "crop_bottom"))
@@ -54,6 +59,7 @@ def render_command(
     screen: Path,
     output: Path,
     preset: str | None,
+    plate: Path | None,
     crop: str | None,
     out_size: str | None,
     quiet: bool,
@@ -73,7 +79,7 @@ def render_command(
     overrides.setdefault("timeline", {}).update(_parse_size(out_size))
     settings = resolve_settings(preset, overrides)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
-        result = render(speaker, screen, output, settings, progress=bar.update)
+        result = render(speaker, screen, output, settings, plate=plate, progress=bar.update)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not quiet:
