@@ -1,0 +1,206 @@
+"""Find the tutorials in a recordings folder: which speaker and screen recordings belong together.
+
+The naming rule (documented for users in the README):
+
+* **Flat:** ``NAME.speaker.EXT`` and ``NAME.screen.EXT`` side by side in the folder, optionally
+  ``NAME.plate.EXT`` (a few seconds of the empty sheet) and ``NAME.toml`` (settings).
+* **One sub-folder per tutorial:** ``NAME/speaker.EXT`` and ``NAME/screen.EXT``, optionally
+  ``NAME/plate.EXT`` and ``NAME/settings.toml``.
+
+``EXT`` is mp4, mkv, mov or webm in any letter case; the role word (speaker/screen/plate) is
+matched in any case too. Hidden files (starting with ".") are ignored. Every other file is
+reported as unrecognised, so nothing is skipped without the user being told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm")
+ROLES = ("speaker", "screen", "plate")
+REQUIRED_ROLES = ("speaker", "screen")
+BATCH_FILE = "batch.toml"
+FOLDER_SETTINGS_FILE = "settings.toml"
+
+
+@dataclass
+class Tutorial:
+    """One tutorial's recordings as found in the folder (possibly incomplete)."""
+
+    name: str
+    source: Path
+    """Where it was found: the recordings folder (flat) or its sub-folder."""
+    files: dict[str, list[Path]] = field(default_factory=dict)
+    """Role -> every recording found for it (more than one is ambiguous)."""
+    settings_file: Path | None = None
+    clash: bool = False
+    """Found both as flat ``NAME.*`` files and as a ``NAME/`` sub-folder."""
+
+    def get(self, role: str) -> Path | None:
+        """The one recording for ``role``, or None if missing or ambiguous."""
+        found = self.files.get(role, [])
+        return found[0] if len(found) == 1 else None
+
+    @property
+    def speaker(self) -> Path | None:
+        return self.get("speaker")
+
+    @property
+    def screen(self) -> Path | None:
+        return self.get("screen")
+
+    @property
+    def plate(self) -> Path | None:
+        return self.get("plate")
+
+    def problem(self) -> str | None:
+        """Why this tutorial cannot be rendered as found, or None if it can."""
+        if self.clash:
+            return f"found both as {self.name}.* files and as a {self.name}/ folder; keep one"
+        for role in ROLES:
+            found = self.files.get(role, [])
+            if len(found) > 1:
+                names = ", ".join(sorted(p.name for p in found))
+                return f"more than one {role} recording ({names}); keep one"
+        missing = [role for role in REQUIRED_ROLES if not self.files.get(role)]
+        if missing:
+            return f"no {' and no '.join(missing)} recording"
+        return None
+
+    @property
+    def complete(self) -> bool:
+        return self.problem() is None
+
+
+@dataclass
+class Unrecognised:
+    """A file in the recordings folder that belongs to no tutorial."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Pairing:
+    """Everything found in a recordings folder."""
+
+    folder: Path
+    tutorials: list[Tutorial]
+    """Sorted by name; complete and incomplete ones (see :meth:`Tutorial.problem`)."""
+    unrecognised: list[Unrecognised]
+    batch_file: Path | None
+
+
+def _split_role(filename: str) -> tuple[str, str] | None:
+    """``"intro.Speaker.MKV"`` -> ``("intro", "speaker")``; None if not ``NAME.ROLE.EXT``."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot or f".{ext.lower()}" not in VIDEO_EXTENSIONS:
+        return None
+    name, dot, role = stem.rpartition(".")
+    if not dot or not name or role.lower() not in ROLES:
+        return None
+    return name, role.lower()
+
+
+def _folder_role(filename: str) -> str | None:
+    """``"Screen.mov"`` -> ``"screen"`` inside a tutorial sub-folder; None otherwise."""
+    stem, dot, ext = filename.rpartition(".")
+    if dot and f".{ext.lower()}" in VIDEO_EXTENSIONS and stem.lower() in ROLES:
+        return stem.lower()
+    return None
+
+
+def _is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pairing:
+    """Pair up the recordings in ``folder`` by the naming rule in this module's docstring.
+
+    Sub-folders in ``exclude`` (e.g. the output folder inside the recordings folder) are not
+    searched. Paths in the result are absolute, so they stay valid in worker processes and on
+    other machines that mount the same share at the same place.
+    """
+    folder = Path(folder).absolute()
+    skip = {p.absolute() for p in exclude}
+    tutorials: dict[str, Tutorial] = {}
+    unrecognised: list[Unrecognised] = []
+    batch_file: Path | None = None
+    # NAME.toml files are matched to flat tutorials once all recordings are known.
+    flat_toml: dict[str, Path] = {}
+
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue  # hidden: .DS_Store, editor swap files, our own temp files
+        if entry.is_dir():
+            if entry not in skip:
+                _scan_subfolder(entry, tutorials, unrecognised)
+            continue
+        if entry.name.lower() == BATCH_FILE:
+            batch_file = entry
+            continue
+        if entry.suffix.lower() == ".toml":
+            flat_toml[entry.stem] = entry
+            continue
+        split = _split_role(entry.name)
+        if split is None:
+            why = (
+                "video not named NAME.speaker.EXT, NAME.screen.EXT or NAME.plate.EXT"
+                if _is_video(entry)
+                else "not a recording (expected .mp4, .mkv, .mov or .webm)"
+            )
+            unrecognised.append(Unrecognised(entry, why))
+            continue
+        name, role = split
+        tutorial = tutorials.get(name)
+        if tutorial is not None and tutorial.source != folder:
+            tutorial.clash = True  # a sub-folder of the same name was found first
+            continue
+        tutorial = tutorials.setdefault(name, Tutorial(name=name, source=folder))
+        tutorial.files.setdefault(role, []).append(entry)
+
+    for stem, path in flat_toml.items():
+        tutorial = tutorials.get(stem)
+        if tutorial is not None and tutorial.source == folder:
+            tutorial.settings_file = path
+        else:
+            unrecognised.append(
+                Unrecognised(path, f"settings file for '{stem}', but there is no {stem}.speaker/.screen")
+            )
+
+    return Pairing(
+        folder=folder,
+        tutorials=[tutorials[n] for n in sorted(tutorials)],
+        unrecognised=sorted(unrecognised, key=lambda u: u.path),
+        batch_file=batch_file,
+    )
+
+
+def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: list[Unrecognised]) -> None:
+    tutorial = Tutorial(name=sub.name, source=sub)
+    for entry in sorted(sub.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            unrecognised.append(Unrecognised(entry, "folders inside a tutorial folder are not searched"))
+        elif entry.name.lower() == FOLDER_SETTINGS_FILE:
+            tutorial.settings_file = entry
+        elif (role := _folder_role(entry.name)) is not None:
+            tutorial.files.setdefault(role, []).append(entry)
+        else:
+            why = (
+                "video in a tutorial folder must be named speaker.EXT, screen.EXT or plate.EXT"
+                if _is_video(entry)
+                else "not a recording or settings.toml"
+            )
+            unrecognised.append(Unrecognised(entry, why))
+    if not tutorial.files:
+        if tutorial.settings_file is not None:
+            unrecognised.append(Unrecognised(tutorial.settings_file, "tutorial folder holds no recordings"))
+        return  # a folder with no recordings is not a tutorial (e.g. the output folder)
+    existing = tutorials.get(sub.name)
+    if existing is not None:  # flat files of the same name were found first
+        existing.clash = True
+        return
+    tutorials[sub.name] = tutorial

@@ -1,0 +1,422 @@
+"""Run a batch plan on a ``concurrent.futures.Executor``, keep the user informed, write the report.
+
+The runner only needs ``submit`` and futures, so the same code drives a local process pool and a
+Dask cluster (``distributed.Client.get_executor()``). Workers read the recordings and write the
+outputs themselves; for a cluster that means every worker must see the recordings and output
+folders at the same absolute paths (a network share mounted at the same place).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greenscreen import __version__
+from greenscreen.batch.plan import BatchPlan, Job, PlanEntry
+from greenscreen.batch.worker import (
+    JobOutcome,
+    init_local_worker,
+    read_progress,
+    render_job,
+    write_json_atomic,
+)
+from greenscreen.errors import GreenscreenError
+
+REPORT_NAME = "report.json"
+LOCK_NAME = ".greenscreen-batch.lock"
+POLL_SECONDS = 0.25
+MAX_WORKER_CRASHES = 2
+"""A job running in a worker that died this many times fails; fewer, and it is retried."""
+
+
+def default_jobs() -> int:
+    """Tutorials rendered at once by default: half the CPUs, since decoding and x264 already use
+    several threads per render (see ``benchmarks/batch_throughput.py``)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Events for a front end (the CLI draws bars from them)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class JobStarted:
+    name: str
+
+
+@dataclass
+class JobProgress:
+    name: str
+    done: int
+    total: int
+
+
+@dataclass
+class JobFinished:
+    outcome: JobOutcome
+    finished: int
+    """How many tutorials have finished so far (of :attr:`total`)."""
+    total: int
+
+
+Event = JobStarted | JobProgress | JobFinished
+EventCallback = Callable[[Event], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchReport:
+    """The outcome of a batch, as written to ``report.json``."""
+
+    folder: Path
+    output: Path
+    outcomes: list[JobOutcome]
+    unpaired: list[dict[str, Any]]
+    unrecognised: list[dict[str, str]]
+    started: str
+    seconds: float = 0.0
+    interrupted: bool = False
+    executor: str = "local"
+    jobs: int = 1
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        """0 if everything rendered or was up to date, 1 if anything failed, 130 if interrupted."""
+        if self.interrupted:
+            return 130
+        return 1 if self.count("failed") else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "greenscreen": __version__,
+            "folder": str(self.folder),
+            "output": str(self.output),
+            "started": self.started,
+            "seconds": round(self.seconds, 2),  # wall time of the whole batch
+            "executor": self.executor,
+            "jobs": self.jobs,
+            "interrupted": self.interrupted,
+            "summary": {s: self.count(s) for s in ("rendered", "skipped", "failed", "interrupted")}
+            | {"unpaired": len(self.unpaired), "unrecognised": len(self.unrecognised)},
+            "tutorials": [asdict(o) for o in self.outcomes],
+            "unpaired": self.unpaired,
+            "unrecognised": self.unrecognised,
+        }
+
+    def write(self) -> Path:
+        path = self.output / REPORT_NAME
+        write_json_atomic(path, self.to_json())
+        return path
+
+
+def _leftovers(plan: BatchPlan) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    unpaired = [
+        {
+            "name": t.name,
+            "found": sorted(str(p) for paths in t.files.values() for p in paths),
+            "reason": t.problem() or "",
+        }
+        for t in plan.incomplete
+    ]
+    unrecognised = [{"path": str(u.path), "reason": u.reason} for u in plan.unrecognised]
+    return unpaired, unrecognised
+
+
+# ---------------------------------------------------------------------------------------------
+# Output folder housekeeping
+# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder for the batch's lifetime.
+
+    Two batches writing into one folder would re-render the same tutorials and delete each other's
+    temporary files; the lock turns that into a clear error. The lock dies with the process, so a
+    killed batch never leaves the folder locked.
+    """
+    path = output / LOCK_NAME
+    with open(path, "a+") as f:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here; rely on the user
+            yield
+            return
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise GreenscreenError(
+                "another greenscreen batch is writing to this folder; wait for it or pick another -o",
+                output,
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def clean_stale_files(plan: BatchPlan) -> list[Path]:
+    """Remove temporary and progress files an interrupted run left behind; return them.
+
+    Only hidden files that belong to this batch's tutorials (or its report) are touched, and only
+    while :func:`output_lock` is held, so no running render can own them.
+    """
+    prefixes = tuple(f".{e.output.name}" for e in plan.entries) + tuple(
+        f".{e.output.stem}." for e in plan.entries
+    ) + (f".{REPORT_NAME}.",)
+    removed = []
+    for entry in plan.output.iterdir():
+        name = entry.name
+        stale = name.startswith(prefixes) and (".partial" in name or name.endswith(".progress"))
+        if stale and entry.is_file():
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+# ---------------------------------------------------------------------------------------------
+# Executors
+# ---------------------------------------------------------------------------------------------
+
+
+def local_executor(jobs: int) -> ProcessPoolExecutor:
+    """A process pool of ``jobs`` workers started with "spawn".
+
+    Spawned workers start from a fresh interpreter: forking a process that already runs decoder
+    and encoder threads (and PyAV's FFmpeg state) can deadlock.
+    """
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=init_local_worker
+    )
+
+
+def _stop_local_workers(executor: Executor) -> None:
+    """SIGTERM our pool's workers so a running render unwinds and deletes its temporary file."""
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(OSError, AttributeError):
+            os.kill(process.pid, signal.SIGTERM)
+
+
+# ---------------------------------------------------------------------------------------------
+# The run loop
+# ---------------------------------------------------------------------------------------------
+
+
+def run_plan(
+    plan: BatchPlan,
+    executor: Executor | None = None,
+    *,
+    jobs: int | None = None,
+    on_event: EventCallback | None = None,
+    executor_name: str = "local",
+) -> BatchReport:
+    """Render every ``render`` entry of ``plan``; return (and write) the :class:`BatchReport`.
+
+    With ``executor`` None a local process pool of ``jobs`` workers is used (and recreated if a
+    worker dies, so one crashed render does not take the others down). A ``KeyboardInterrupt``
+    stops the workers, writes the report with the unfinished tutorials marked "interrupted" and
+    returns; finished outputs and their fingerprints stay, so a rerun continues from there.
+    """
+    emit = on_event or (lambda event: None)
+    jobs = jobs or default_jobs()
+    plan.output.mkdir(parents=True, exist_ok=True)
+    unpaired, unrecognised = _leftovers(plan)
+    report = BatchReport(
+        folder=plan.folder, output=plan.output, outcomes=[], unpaired=unpaired,
+        unrecognised=unrecognised, started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        executor=executor_name, jobs=jobs,
+    )
+    t0 = time.monotonic()
+    with output_lock(plan.output):
+        clean_stale_files(plan)
+        outcomes: dict[str, JobOutcome] = {}
+        for entry in plan.entries:
+            if entry.action == "skip":
+                outcomes[entry.name] = JobOutcome(entry.name, "skipped", entry.reason, output=str(entry.output))
+            elif entry.action == "fail":
+                outcomes[entry.name] = JobOutcome(entry.name, "failed", entry.reason)
+        to_render = [e.job for e in plan.entries if e.action == "render" and e.job is not None]
+        total = len(plan.entries)
+        finished = 0
+        for entry in plan.entries:  # report skips and early failures first, in name order
+            if entry.name in outcomes:
+                finished += 1
+                emit(JobFinished(outcomes[entry.name], finished, total))
+        try:
+            if to_render:
+                own = executor is None
+                runner = _Runner(to_render, outcomes, emit, total, jobs)
+                if own:
+                    runner.run_local()
+                else:
+                    runner.run_on(executor)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        for job in to_render:
+            outcomes.setdefault(job.name, JobOutcome(job.name, "interrupted", "the batch was stopped"))
+        report.outcomes = [outcomes[e.name] for e in plan.entries]
+        report.seconds = time.monotonic() - t0
+        report.write()
+    return report
+
+
+class _Runner:
+    """Submits jobs, polls progress files, collects outcomes."""
+
+    def __init__(
+        self, jobs: list[Job], outcomes: dict[str, JobOutcome], emit: EventCallback, total: int, width: int
+    ):
+        self.pending = list(jobs)
+        self.outcomes = outcomes
+        self.emit = emit
+        self.total = total
+        self.width = width
+        self.crashes: dict[str, int] = {}
+        self.started: set[str] = set()
+        self.last_progress: dict[str, tuple[int, int]] = {}
+
+    def _finish(self, outcome: JobOutcome) -> None:
+        self.outcomes[outcome.name] = outcome
+        self.emit(JobFinished(outcome, len(self.outcomes), self.total))
+
+    def _poll(self, running: dict[Future, Job]) -> None:
+        for job in running.values():
+            progress = read_progress(job.progress_file)
+            if progress is None:
+                continue
+            if job.name not in self.started:
+                self.started.add(job.name)
+                self.emit(JobStarted(job.name))
+            if progress != self.last_progress.get(job.name) and progress[1] > 0:
+                self.last_progress[job.name] = progress
+                self.emit(JobProgress(job.name, *progress))
+
+    def _drain(self, executor: Executor, *, local: bool) -> bool:
+        """Run the pending jobs on ``executor``; return False if a local pool broke."""
+        running: dict[Future, Job] = {}
+        # Keep at most `width` jobs submitted, so "running" means running and a broken pool
+        # only affects the jobs that were really in flight.
+        queue = list(self.pending)
+        try:
+            while queue or running:
+                while queue and len(running) < self.width:
+                    job = queue.pop(0)
+                    running[executor.submit(render_job, job)] = job
+                done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                self._poll(running)
+                broken = False
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        queue.insert(0, job)
+                        continue
+                    except Exception as exc:  # e.g. Dask's KilledWorker after its own retries
+                        outcome = JobOutcome(job.name, "failed", f"worker failed: {type(exc).__name__}: {exc}")
+                    self._finish(outcome)
+                if broken and local:
+                    self._handle_break(queue, running)
+                    self.pending = queue
+                    return False
+            self.pending = []
+            return True
+        except KeyboardInterrupt:
+            if local:
+                _stop_local_workers(executor)
+            for future in running:
+                future.cancel()
+            raise
+
+    def _handle_break(self, queue: list[Job], running: dict[Future, Job]) -> None:
+        """A local worker died (killed, out of memory): every job in flight is lost with the pool.
+
+        The jobs that had started get another try in a fresh pool; one that was in flight in
+        :data:`MAX_WORKER_CRASHES` broken pools is failed, so a recording that crashes the
+        decoder cannot stall the batch.
+        """
+        for future in running:
+            future.cancel()
+        queue[:0] = [job for job in running.values() if job not in queue]
+        # A job had started if the poll saw it or its (never removed) progress file is there.
+        lost = [job for job in queue if job.name in self.started or job.progress_file.exists()]
+        for job in lost:
+            job.progress_file.unlink(missing_ok=True)
+            self.crashes[job.name] = self.crashes.get(job.name, 0) + 1
+            self.started.discard(job.name)
+            if self.crashes[job.name] >= MAX_WORKER_CRASHES:
+                queue.remove(job)
+                self._finish(JobOutcome(
+                    job.name, "failed",
+                    f"the worker process died {self.crashes[job.name]} times while rendering it "
+                    "(killed, or out of memory)",
+                ))
+
+    def run_local(self) -> None:
+        while self.pending:
+            executor = local_executor(min(self.width, len(self.pending)))
+            try:
+                ok = self._drain(executor, local=True)
+            except KeyboardInterrupt:
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
+            executor.shutdown(wait=ok, cancel_futures=True)
+
+    def run_on(self, executor: Executor) -> None:
+        self._drain(executor, local=False)
+
+
+@contextlib.contextmanager
+def dask_executor(address: str, *, wait_seconds: float = 60.0) -> Iterator[tuple[Executor, int]]:
+    """Connect to the Dask scheduler at ``address``; yield ``(executor, worker threads)``.
+
+    Dask is imported only here, so it stays an optional dependency. Tasks are submitted with
+    ``pure=False``: rendering writes files, so Dask must run it every time it is asked, never
+    hand back a remembered result.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise GreenscreenError(
+            "--scheduler needs Dask: pip install 'greenscreen[cluster]'"
+        ) from None
+    try:
+        client = Client(address, timeout=wait_seconds)
+    except (OSError, TimeoutError) as exc:
+        raise GreenscreenError(f"cannot reach the Dask scheduler ({exc})", address) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=wait_seconds)
+        except TimeoutError:
+            raise GreenscreenError(
+                f"no Dask worker connected within {wait_seconds:g} s; start one with "
+                f"'dask worker {address}'", address,
+            ) from None
+        threads = sum(client.nthreads().values())
+        yield client.get_executor(pure=False), threads
+    finally:
+        client.close()

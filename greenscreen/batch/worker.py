@@ -1,0 +1,186 @@
+"""The code that runs in a worker process (local pool or Dask worker): render one tutorial.
+
+Progress travels back through a small file beside the output (``.NAME.mp4.progress``) rather
+than a queue: the output folder is shared by every worker anyway, so the same mechanism works
+for a local process pool and for Dask workers on other machines, and needs no extra server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from greenscreen.batch.plan import Job
+from greenscreen.errors import GreenscreenError
+
+Status = Literal["rendered", "skipped", "failed", "interrupted"]
+
+PROGRESS_INTERVAL = 0.3
+"""Seconds between progress-file updates: often enough for a live bar, rare enough for a share."""
+
+PLATE_FRAMES = 30
+
+_local_worker = False
+"""True in a worker of greenscreen's own process pool (see :func:`init_local_worker`)."""
+
+
+@dataclass
+class JobOutcome:
+    """What happened to one tutorial; sent back from the worker, so plain data only."""
+
+    name: str
+    status: Status
+    reason: str = ""
+    seconds: float = 0.0
+    output: str = ""
+    duration: float = 0.0
+    """Seconds of video written."""
+    notes: list[str] = field(default_factory=list)
+    host: str = ""
+    detail: str = ""
+    """A traceback for unexpected errors (shown with --debug, kept in report.json)."""
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temp file in the same folder, then rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=False, default=str)
+            f.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class ProgressFile:
+    """Throttled ``{"done", "total", "pid", "host"}`` writes to the job's progress file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._last = 0.0
+        self._host = socket.gethostname()
+
+    def update(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < PROGRESS_INTERVAL:
+            return
+        self._last = now
+        with contextlib.suppress(OSError):  # progress is a nicety; never fail a render over it
+            write_json_atomic(
+                self.path, {"done": done, "total": total, "pid": os.getpid(), "host": self._host}
+            )
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def read_progress(path: Path) -> tuple[int, int] | None:
+    """``(done, total)`` from a progress file, or None if there is none (yet)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data["done"]), int(data["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_plate(path: Path, job: Job) -> np.ndarray:
+    """An image of the empty sheet: the median of the plate clip's first frames, cropped like the speaker."""
+    from greenscreen.compositor import crop_of
+    from greenscreen.io.reader import read_frames
+    from greenscreen.key.plate import plate_from_frames
+
+    frames = read_frames(path, crop=crop_of(job.settings))
+    try:
+        return plate_from_frames((frame for _, frame in frames), max_frames=PLATE_FRAMES)
+    except ValueError as exc:
+        raise GreenscreenError(f"cannot build a clean plate ({exc})", path) from None
+    finally:
+        frames.close()
+
+
+def render_job(job: Job) -> JobOutcome:
+    """Render one tutorial and record its fingerprint; never raises for a bad recording.
+
+    The fingerprint is written only after :func:`greenscreen.pipeline.render` has renamed the
+    finished file into place, so a crash in between just means the tutorial renders again.
+    """
+    from greenscreen.pipeline import render
+
+    started = time.monotonic()
+    host = socket.gethostname()
+    progress = ProgressFile(job.progress_file)
+    progress.update(0, 0)  # tells the batch this job is running
+    try:
+        plate = load_plate(job.plate, job) if job.plate is not None else None
+        result = render(job.speaker, job.screen, job.output, job.settings, plate=plate, progress=progress.update)
+        st = job.output.stat()
+        record = dict(job.record)
+        record["output"] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        record["rendered_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        record["rendered_on"] = host
+        write_json_atomic(job.sidecar, record)
+        return JobOutcome(
+            job.name, "rendered", seconds=round(time.monotonic() - started, 2), output=str(job.output),
+            duration=result.duration, notes=result.notes, host=host,
+        )
+    except GreenscreenError as exc:
+        return JobOutcome(job.name, "failed", str(exc), round(time.monotonic() - started, 2), host=host)
+    except (KeyboardInterrupt, SystemExit):
+        # render() has removed its temporary file on the way out. In our own pool the worker is
+        # being shut down: leave at once instead of taking the next job.
+        if _local_worker:
+            progress.remove()
+            os._exit(130)
+        raise
+    except Exception as exc:  # a bug, not bad input: keep the batch going, keep the traceback
+        return JobOutcome(
+            job.name, "failed", f"unexpected error: {type(exc).__name__}: {exc}",
+            round(time.monotonic() - started, 2), host=host, detail=traceback.format_exc(),
+        )
+    finally:
+        progress.remove()
+
+
+def _raise_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def init_local_worker() -> None:
+    """Initializer of greenscreen's local pool workers.
+
+    * Ctrl-C is handled by the batch process, which stops the workers with SIGTERM; the worker
+      ignores SIGINT so a job is not half-interrupted twice.
+    * SIGTERM unwinds the render (removing its temporary file) and ends the process.
+    * On Linux the worker gets SIGTERM when the batch process dies, even by ``kill -9``, so no
+      orphaned render keeps running (and writing) after the batch is gone.
+    """
+    global _local_worker
+    _local_worker = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _raise_exit)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() == 1:  # the parent died before prctl took effect
+                os._exit(1)
