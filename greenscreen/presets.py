@@ -1,25 +1,64 @@
 """Presets: TOML files holding any subset of the render settings.
 
-A preset has one table per settings group (``[key]``, ``[layout]``, ``[timeline]``, ``[encode]``).
+A preset has one table per settings group (``[key]``, ``[layout]``, ``[timeline]``, ``[encode]``)
+and an optional top-level ``description``. Keys a preset leaves out keep their defaults, which
+live only in the settings dataclasses (:mod:`greenscreen.config`).
+
 Lookup order for a name: an explicit file path, then the user's preset folder, then the presets
-that ship with greenscreen.
+that ship with greenscreen (so a user preset may shadow a built-in one of the same name).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
+import re
 import sys
 import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
-from greenscreen.settings import replace_checked
+from greenscreen.io.atomic import atomic_path
+from greenscreen.settings import field_spec, replace_checked
 
 GROUPS = tuple(f.name for f in dataclasses.fields(RenderSettings))
+
+_SAFE_NAME = re.compile(r"[^\w.-]+")
+
+
+class PresetError(SettingsError):
+    """A preset file with one or more problems; :attr:`problems` holds one line per problem.
+
+    ``str()`` is the file name and, for one problem, that problem on the same line; for several,
+    a count followed by one indented line each, so every problem is reported at once.
+    """
+
+    def __init__(self, problems: list[str], path: str | Path):
+        self.problems = list(problems)
+        if len(problems) == 1:
+            message = problems[0]
+        else:
+            message = f"{len(problems)} problems\n" + "\n".join(f"  {p}" for p in problems)
+        super().__init__(message, path)
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """One preset found on disk."""
+
+    name: str
+    path: Path
+    source: str
+    """``"user"`` or ``"built-in"``."""
+    description: str
+    shadowed: bool = False
+    """True for a built-in preset hidden by a user preset of the same name."""
 
 
 def user_preset_dir() -> Path:
@@ -36,6 +75,12 @@ def builtin_preset_dir() -> Path:
     return Path(str(resources.files("greenscreen.builtin_presets")))
 
 
+def builtin_names() -> set[str]:
+    """Names of the presets that ship with greenscreen (these are never overwritten)."""
+    folder = builtin_preset_dir()
+    return {p.stem for p in folder.glob("*.toml")} if folder.is_dir() else set()
+
+
 def available_presets() -> dict[str, Path]:
     """Map every preset name to its file; user presets shadow built-ins of the same name."""
     found: dict[str, Path] = {}
@@ -46,50 +91,251 @@ def available_presets() -> dict[str, Path]:
     return found
 
 
-def find_preset(name: str) -> Path:
-    """Resolve a preset name or path to its file, or raise :class:`SettingsError` listing choices."""
-    as_path = Path(name)
-    if as_path.suffix == ".toml" or os.sep in name or "/" in name:
+def list_presets() -> list[PresetInfo]:
+    """Every preset, user ones first, each group sorted by name; shadowed built-ins included."""
+    user_dir = user_preset_dir()
+    user = sorted(user_dir.glob("*.toml")) if user_dir.is_dir() else []
+    user_names = {p.stem for p in user}
+    builtin_dir = builtin_preset_dir()
+    builtin = sorted(builtin_dir.glob("*.toml")) if builtin_dir.is_dir() else []
+    out = [PresetInfo(p.stem, p, "user", _description(p)) for p in user]
+    out += [
+        PresetInfo(p.stem, p, "built-in", _description(p), shadowed=p.stem in user_names)
+        for p in builtin
+    ]
+    return out
+
+
+def _description(path: Path) -> str:
+    """The preset's description, or a note that it cannot be read (listing must not fail)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "(unreadable: run 'greenscreen presets validate' on it)"
+    text = data.get("description", "")
+    return text if isinstance(text, str) else ""
+
+
+def find_preset(name: str | Path) -> Path:
+    """Resolve a preset name or path to its file, or raise :class:`SettingsError` listing choices.
+
+    Anything that looks like a path (has a folder separator or ends in ``.toml``) is taken as
+    one; otherwise the user folder is searched before the built-in presets.
+    """
+    text = str(name)
+    as_path = Path(text)
+    if as_path.suffix == ".toml" or os.sep in text or "/" in text:
         if not as_path.is_file():
             raise SettingsError("preset file not found", as_path)
         return as_path
-    presets = available_presets()
-    if name not in presets:
-        choices = ", ".join(sorted(presets)) or "none"
-        raise SettingsError(f"unknown preset '{name}' (available: {choices})")
-    return presets[name]
+    for folder in (user_preset_dir(), builtin_preset_dir()):
+        candidate = folder / f"{text}.toml"
+        if candidate.is_file():
+            return candidate
+    choices = ", ".join(sorted(available_presets())) or "none"
+    raise SettingsError(f"unknown preset '{text}' (available: {choices})")
+
+
+def read_preset_file(path: Path) -> dict[str, Any]:
+    """Parse a preset file; a syntax error names the file and the line."""
+    return _read(path)[1]
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read preset ({exc})", path) from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError has no line attribute; its message ends "(at line N, column M)".
+        message = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        if where:
+            reason = message[: where.start()].strip()
+            raise PresetError(
+                [f"line {where[1]}: not valid TOML: {reason} (column {where[2]})"], path
+            ) from None
+        raise PresetError([f"not valid TOML: {message}"], path) from None
+
+
+def _key_lines(text: str) -> dict[tuple[str | None, str], int]:
+    """Map ``(section, key)`` to its line number, so problems can point at the line to edit."""
+    lines: dict[tuple[str | None, str], int] = {}
+    section: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"\s*\[\s*([^\]\s]+)\s*\]", line)
+        if header:
+            section = header[1].strip("\"'")
+            lines.setdefault((None, section), number)
+            continue
+        key = re.match(r"\s*([A-Za-z0-9_\"'-]+)\s*=", line)
+        if key:
+            lines.setdefault((section, key[1].strip("\"'")), number)
+    return lines
+
+
+def _problems(
+    settings: RenderSettings, data: dict[str, Any], lines: dict[tuple[str | None, str], int]
+) -> tuple[RenderSettings, list[str]]:
+    """Apply ``data`` to ``settings`` and return the result and one message per bad key."""
+    problems: list[str] = []
+    groups: dict[str, Any] = {}
+
+    def at(section: str | None, key: str) -> str:
+        line = lines.get((section, key))
+        return f"line {line}: " if line else ""
+
+    for group, values in data.items():
+        if group not in GROUPS:
+            import difflib
+
+            close = difflib.get_close_matches(group, GROUPS, n=1)
+            hint = f" (did you mean [{close[0]}]?)" if close else ""
+            problems.append(
+                f"{at(None, group)}unknown section [{group}]{hint}; sections are "
+                + ", ".join(f"[{g}]" for g in GROUPS)
+            )
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{at(None, group)}'{group}' must be a [{group}] table of settings")
+            continue
+        current = groups.get(group, getattr(settings, group))
+        # One key at a time, so every message can name the line of its key.
+        for key, value in values.items():
+            current, found = replace_checked(current, {key: value})
+            problems += [f"{at(group, key)}[{group}] {_with_range(type(current), key, p)}" for p in found]
+        groups[group] = current
+    return dataclasses.replace(settings, **groups), problems
+
+
+def _with_range(cls: type, key: str, problem: str) -> str:
+    """Add the allowed range to a wrong-type message, so every message tells what is allowed."""
+    try:
+        spec = field_spec(cls, key)
+    except KeyError:
+        return problem
+    if "between" in problem or "one of" in problem:
+        return problem
+    if spec["min"] is not None and spec["max"] is not None:
+        return f"{problem} (allowed: {spec['min']:g} to {spec['max']:g})"
+    if spec["choices"]:
+        return f"{problem} (allowed: {', '.join(spec['choices'])})"
+    return problem
 
 
 def apply_overrides(
     settings: RenderSettings, overrides: dict[str, Any], *, source: str
 ) -> RenderSettings:
-    """Apply ``{group: {key: value}}`` to ``settings``; raise one :class:`SettingsError` naming
-    ``source`` and every bad key."""
-    problems: list[str] = []
-    groups: dict[str, Any] = {}
-    for group, values in overrides.items():
-        if group not in GROUPS:
-            problems.append(f"unknown section [{group}] (sections: {', '.join(GROUPS)})")
-            continue
-        if not isinstance(values, dict):
-            problems.append(f"[{group}] must be a table of settings")
-            continue
-        updated, group_problems = replace_checked(getattr(settings, group), values)
-        problems += [f"[{group}] {p}" for p in group_problems]
-        groups[group] = updated
+    """Apply ``{group: {key: value}}`` to ``settings``; raise one :class:`PresetError` naming
+    ``source`` and listing every bad key."""
+    updated, problems = _problems(settings, overrides, {})
     if problems:
-        raise SettingsError("; ".join(problems), source)
-    return dataclasses.replace(settings, **groups)
+        raise PresetError(problems, source)
+    return updated
 
 
-def load_preset(name: str, base: RenderSettings | None = None) -> RenderSettings:
-    """Load preset ``name`` (a name or a path) on top of ``base`` (defaults if None)."""
+def check_preset(path: Path, base: RenderSettings | None = None) -> tuple[RenderSettings, list[str]]:
+    """Validate the preset file at ``path``: return the settings it gives and its problems.
+
+    Raises :class:`SettingsError` only when the file cannot be read or parsed at all.
+    """
+    text, data = _read(path)
+    lines = _key_lines(text)
+    problems: list[str] = []
+    description = data.pop("description", "")
+    if not isinstance(description, str):
+        problems.append(f"line {lines.get((None, 'description'), '?')}: 'description' must be text")
+    settings, found = _problems(base or RenderSettings(), data, lines)
+    return settings, problems + found
+
+
+def load_preset(name: str | Path, base: RenderSettings | None = None) -> RenderSettings:
+    """Load preset ``name`` (a name or a path) on top of ``base`` (defaults if None).
+
+    Raises :class:`PresetError` listing every problem of the file at once.
+    """
     path = find_preset(name)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"cannot read preset ({exc})", path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"not valid TOML ({exc})", path) from None
-    data.pop("description", None)
-    return apply_overrides(base or RenderSettings(), data, source=str(path))
+    settings, problems = check_preset(path, base)
+    if problems:
+        raise PresetError(problems, path)
+    return settings
+
+
+def preset_values(settings: RenderSettings, *, everything: bool = False) -> dict[str, dict[str, Any]]:
+    """``{group: {key: value}}`` of ``settings`` that differ from the defaults (or all of them)."""
+    defaults = RenderSettings()
+    out: dict[str, dict[str, Any]] = {}
+    for group in GROUPS:
+        ours, theirs = getattr(settings, group), getattr(defaults, group)
+        for f in dataclasses.fields(ours):
+            value = getattr(ours, f.name)
+            if everything or value != getattr(theirs, f.name):
+                out.setdefault(group, {})[f.name] = value
+    return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)  # shortest text that reads back as the same float
+    if isinstance(value, str):
+        # A JSON string with non-ASCII kept is a valid TOML basic string.
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} to a preset")
+
+
+def dumps_preset(
+    settings: RenderSettings, *, description: str = "", everything: bool = False
+) -> str:
+    """The TOML text of a preset holding ``settings`` (only non-default values unless ``everything``)."""
+    parts = [f"description = {_toml_value(description)}\n"] if description else []
+    for group, values in preset_values(settings, everything=everything).items():
+        body = "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+        parts.append(f"[{group}]\n{body}")
+    return "\n".join(parts)
+
+
+def preset_name(text: str) -> str:
+    """Turn ``text`` (e.g. a file stem) into a name that is safe as a file name."""
+    name = _SAFE_NAME.sub("-", text.strip()).strip(".-")
+    return name or "preset"
+
+
+def save_preset(
+    settings: RenderSettings,
+    name: str,
+    *,
+    description: str = "",
+    folder: Path | None = None,
+) -> Path:
+    """Save ``settings`` as preset ``name`` in the user folder (or ``folder``); return its path.
+
+    Only values that differ from the defaults are written. That keeps a preset short enough to
+    read, and it keeps it loadable when a later version renames or drops a setting it never
+    changed. A name that belongs to a built-in preset is never overwritten: ``NAME-2`` (or the
+    next free number) is used instead. A user preset of the same name is replaced. The file is
+    written atomically, so a crash never leaves half a preset behind.
+    """
+    name = preset_name(name)
+    reserved = builtin_names()
+    if name in reserved:
+        n = 2
+        while f"{name}-{n}" in reserved:
+            n += 1
+        name = f"{name}-{n}"
+    folder = folder or user_preset_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.toml"
+    text = dumps_preset(settings, description=description)
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target

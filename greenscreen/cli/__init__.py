@@ -47,4 +47,5 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 # Commands register themselves on import.
 from greenscreen.cli import render as _render  # noqa: E402,F401
+from greenscreen.cli import presets as _presets  # noqa: E402,F401
 from greenscreen.cli import batch as _batch  # noqa: E402,F401

@@ -1,0 +1,87 @@
+"""``greenscreen presets``: list, show and validate presets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from greenscreen.cli import main
+from greenscreen.errors import SettingsError
+from greenscreen.presets import (
+    PresetError,
+    builtin_preset_dir,
+    check_preset,
+    dumps_preset,
+    find_preset,
+    list_presets,
+    load_preset,
+    user_preset_dir,
+)
+
+
+@main.group("presets")
+def presets_group() -> None:
+    """List, show and check presets (TOML files of settings).
+
+    \b
+    A name is looked up as: a file path, then your preset folder, then the built-in presets.
+    Examples:
+      greenscreen presets list
+      greenscreen presets show dim-room
+      greenscreen presets validate my-sheet.toml
+    """
+
+
+@presets_group.command("list")
+def list_command() -> None:
+    """List every preset with where it comes from and what it is for."""
+    presets = list_presets()
+    width = max((len(p.name) for p in presets), default=4)
+    for p in presets:
+        source = "built-in, hidden by your preset" if p.shadowed else p.source
+        click.echo(f"{p.name:<{width}}  {source:<8}  {p.description}")
+    click.echo(f"\nYour presets folder: {user_preset_dir()}")
+    click.echo(f"Built-in presets:    {builtin_preset_dir()}")
+
+
+@presets_group.command("show")
+@click.argument("name")
+@click.option("--all", "everything", is_flag=True, help="Print every setting the preset gives, defaults included.")
+def show_command(name: str, everything: bool) -> None:
+    """Print preset NAME (a name or a .toml file), or with --all every setting it results in."""
+    path = find_preset(name)
+    if everything:
+        settings = load_preset(path)
+        click.echo(f"# {path}: every setting, defaults included")
+        click.echo(dumps_preset(settings, everything=True), nl=False)
+    else:
+        click.echo(f"# {path}")
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+@presets_group.command("validate")
+@click.argument("files", nargs=-1, required=True)
+def validate_command(files: tuple[str, ...]) -> None:
+    """Check preset FILES (paths or names): one line per problem, exit code 1 if any has one."""
+    failed = 0
+    for name in files:
+        try:
+            path = find_preset(name)
+            _, problems = check_preset(path)
+        except PresetError as exc:
+            path, problems = exc.path or Path(name), exc.problems
+        except SettingsError as exc:
+            click.echo(f"{exc}", err=True)
+            failed += 1
+            continue
+        if problems:
+            failed += 1
+            for problem in problems:
+                click.echo(f"{path}: {problem}", err=True)
+        else:
+            click.echo(f"{path}: ok")
+    if failed:
+        click.echo(f"{failed} of {len(files)} preset(s) have problems", err=True)
+        sys.exit(1)
