@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import av
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
@@ -192,15 +193,19 @@ def test_paths_with_spaces_and_umlauts(media: dict[str, Path], tmp_path: Path) -
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bad")
-    zero = d / "zero frames.mp4"
-    with av.open(str(zero), "w") as c:
-        s = c.add_stream("libx264", rate=30)
-        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    for name in ("zero frames.mp4", "zero frames.mkv"):
+        subprocess.run(
+            [ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "color=s=64x64", "-frames:v", "0",
+             "-c:v", "libx264", str(d / name)],
+            check=True,
+        )
     return {
         "missing": d / "does not exist.mp4",
         "not_video": synthetic.write_not_a_video(d / "notes.mp4"),
         "corrupt": synthetic.write_corrupt_copy(media["screen"], d / "corrupt.mp4"),
-        "zero": zero,
+        "zero": d / "zero frames.mp4",
+        "zero_mkv": d / "zero frames.mkv",
         "folder": d,
     }
 
@@ -212,6 +217,7 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) 
         ("not_video", "not a readable video"),
         ("corrupt", "corrupt"),
         ("zero", "no video frames"),
+        ("zero_mkv", "no video frames"),
         ("folder", "is a folder"),
     ],
 )
@@ -273,8 +279,8 @@ def test_replaces_existing_output_on_success(media: dict[str, Path], tmp_path: P
 
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
-    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(640, 360), seconds=20.0, seed=7)
-    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(1280, 720), seconds=20.0, seed=8)
+    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(640, 360), seconds=12.0, seed=7)
+    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(1280, 720), seconds=12.0, seed=8)
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q"],

@@ -35,11 +35,16 @@ def open_container(path: Path) -> av.container.InputContainer:
         container = av.open(str(path), metadata_errors="ignore")
     except PermissionError:
         raise MediaError("file is not readable (permission denied)", path) from None
+    except av.error.EOFError:
+        raise MediaError("contains no video frames (empty or cut off at the start)", path) from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(f"not a readable video file ({_reason(exc)})", path) from None
     if not container.streams.video:
+        has_audio = bool(container.streams.audio)
         container.close()
-        raise MediaError("has no video stream", path)
+        if has_audio:
+            raise MediaError("has no video stream, only audio", path)
+        raise MediaError("contains no video frames (no streams at all)", path)
     return container
 
 
