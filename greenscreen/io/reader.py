@@ -63,7 +63,7 @@ def read_frames(
                     start = t
                 last_t = t - start
                 count += 1
-                yield last_t, _to_bgr(frame, size, crop)
+                yield last_t, frame_to_bgr(frame, size, crop)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({_reason(exc)})", path
@@ -92,7 +92,11 @@ def _check_complete(
         )
 
 
-def _to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop) -> np.ndarray:
+def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
+    """Convert one decoded frame to BGR uint8: cropped by ``crop``, then scaled to ``size``.
+
+    Public so the preview converts the frames it seeks to exactly as a render does.
+    """
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
