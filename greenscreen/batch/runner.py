@@ -299,6 +299,9 @@ class _Runner:
         self.last_progress: dict[str, tuple[int, int]] = {}
 
     def _finish(self, outcome: JobOutcome) -> None:
+        crashes = self.crashes.get(outcome.name, 0)
+        if crashes and outcome.status != "failed":
+            outcome.notes.append(f"the worker process rendering it died {crashes} time(s); retried")
         self.outcomes[outcome.name] = outcome
         self.emit(JobFinished(outcome, len(self.outcomes), self.total))
 

@@ -1,0 +1,338 @@
+"""``greenscreen batch``: pairing, settings validation, resumability, failure isolation, Dask.
+
+The recordings are tiny clips made once per session with FFmpeg's test sources (a box on a green
+field for the speaker, ``testsrc`` for the screen) and copied into a fresh folder per test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import imageio_ffmpeg
+import pytest
+from click.testing import CliRunner
+
+from greenscreen.batch import BatchConfigError, find_tutorials, plan_batch
+from greenscreen.cli import main
+from greenscreen.errors import GreenscreenError
+
+SECONDS = 1.2
+
+
+def _ffmpeg(*args: str) -> None:
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", *args]
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def batch_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One speaker and one screen clip in several containers, plus a truncated (corrupt) copy."""
+    d = tmp_path_factory.mktemp("batch_clips")
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    _ffmpeg(
+        "-f", "lavfi", "-i",
+        f"color=c=0x30b040:s=160x120:r=25:d={SECONDS},"
+        "drawbox=x='40+20*sin(t*4)':y=30:w=60:h=90:color=0xc08060:t=fill",
+        "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}",
+        *x264, "-c:a", "aac", "-shortest", str(d / "speaker.mp4"),
+    )
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc=s=320x180:r=25:d={SECONDS}", *x264, str(d / "screen.mkv"))
+    _ffmpeg("-i", str(d / "speaker.mp4"), "-c", "copy", str(d / "speaker.mov"))
+    _ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={SECONDS}",
+        "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k", str(d / "screen.webm"),
+    )
+    data = (d / "speaker.mp4").read_bytes()
+    (d / "corrupt.mp4").write_bytes(data[: len(data) // 3])  # moov atom is at the end: unreadable
+    return {p.stem + p.suffix: p for p in d.iterdir()}
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+@pytest.fixture
+def recordings(tmp_path: Path, batch_clips: dict[str, Path]) -> Path:
+    """alpha (flat, upper-case .MKV), beta (sub-folder, mov + webm), gamma (flat, with a
+    batch.toml override), broken (corrupt speaker), lonely (unpaired) and notes.txt."""
+    rec = tmp_path / "recordings"
+    _copy(batch_clips["speaker.mp4"], rec / "alpha.speaker.mp4")
+    _copy(batch_clips["screen.mkv"], rec / "alpha.screen.MKV")
+    _copy(batch_clips["speaker.mov"], rec / "beta" / "Speaker.mov")
+    _copy(batch_clips["screen.webm"], rec / "beta" / "screen.webm")
+    _copy(batch_clips["speaker.mp4"], rec / "gamma.speaker.mp4")
+    _copy(batch_clips["screen.mkv"], rec / "gamma.screen.mkv")
+    _copy(batch_clips["corrupt.mp4"], rec / "broken.speaker.mp4")
+    _copy(batch_clips["screen.mkv"], rec / "broken.screen.mkv")
+    _copy(batch_clips["screen.mkv"], rec / "lonely.screen.mkv")
+    (rec / "notes.txt").write_text("remember to re-record gamma\n")
+    (rec / "batch.toml").write_text(
+        '[tutorials.gamma]\ntitle = "Gamma: the override"\ntrim = [0.2, 1.0]\nlayout = "circle"\n'
+    )
+    return rec
+
+
+def run_cli(*args: str | Path) -> tuple[int, str]:
+    """Run ``greenscreen`` in-process; return exit code and everything it printed."""
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def video_info(path: Path) -> dict[str, object]:
+    """Codec names, frame count and duration of a rendered file (decoding every frame)."""
+    with av.open(str(path)) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        frames = sum(1 for _ in c.decode(v))
+        return {
+            "video": v.codec_context.name,
+            "audio": a.codec_context.name,
+            "size": (v.width, v.height),
+            "frames": frames,
+            "duration": float(v.duration * v.time_base),
+            "title": c.metadata.get("title", ""),
+        }
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def statuses(out: Path) -> dict[str, str]:
+    return {t["name"]: t["status"] for t in report(out)["tutorials"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing and validation (no rendering)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pairing_rule_flat_and_subfolders(recordings: Path) -> None:
+    found = find_tutorials(recordings)
+    by_name = {t.name: t for t in found.tutorials}
+    assert set(by_name) == {"alpha", "beta", "broken", "gamma", "lonely"}
+    assert by_name["alpha"].screen == recordings / "alpha.screen.MKV"
+    assert by_name["beta"].speaker == recordings / "beta" / "Speaker.mov"
+    assert by_name["lonely"].problem() == "no speaker recording"
+    assert [u.path.name for u in found.unrecognised] == ["notes.txt"]
+    assert found.batch_file == recordings / "batch.toml"
+
+
+def test_pairing_reports_ambiguous_and_stray_files(tmp_path: Path) -> None:
+    for name in ("a.speaker.mp4", "a.speaker.mkv", "a.screen.mp4", "b.speaker.mp4", "b.screen.mp4",
+                 "b/speaker.mp4", "b/screen.mp4", "c/speaker.mp4", "c/screen.mp4", "c/extra.mp4",
+                 "talk.mp4", ".hidden.speaker.mp4", "orphan.toml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    found = find_tutorials(tmp_path)
+    by_name = {t.name: t for t in found.tutorials}
+    assert "more than one speaker" in by_name["a"].problem()
+    assert "both as b.* files and as a b/ folder" in by_name["b"].problem()
+    assert by_name["c"].complete
+    assert {u.path.name for u in found.unrecognised} == {"extra.mp4", "talk.mp4", "orphan.toml"}
+
+
+def test_bad_settings_are_all_reported_before_rendering(recordings: Path, tmp_path: Path) -> None:
+    (recordings / "batch.toml").write_text(
+        'preset = "no-such-preset"\n'
+        "[layout]\ncorner = \"middle\"\n"
+        "[tutorials.alpha]\nofset = 2\n"
+        "[tutorials.gama]\ntitle = \"typo\"\n"
+    )
+    (recordings / "beta" / "settings.toml").write_text("[key]\ntolerance = 5\n")
+    (recordings / "gamma.toml").write_text("trim = [3, 1]\n")
+    out = tmp_path / "out"
+    code, text = run_cli("batch", recordings, "-o", out)
+    assert code == 2
+    for expected in (
+        "batch.toml: preset: unknown preset 'no-such-preset'",
+        "batch.toml: layout.corner: must be one of",
+        "batch.toml: [tutorials.alpha] ofset: unknown key (did you mean 'offset'?)",
+        "batch.toml: [tutorials.gama]: no tutorial named 'gama' in the folder (did you mean 'gamma'?)",
+        "settings.toml: key.tolerance: must be between 0 and 1, got 5",
+    ):
+        assert expected in text, text
+    assert not out.exists()  # nothing was rendered, not even the folder made
+    # A bad trim is only known once the layers are combined; still before rendering.
+    (recordings / "batch.toml").unlink()
+    (recordings / "beta" / "settings.toml").unlink()
+    with pytest.raises(BatchConfigError, match="trim end 1 s is not after start 3 s"):
+        plan_batch(recordings, out)
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    code, text = run_cli("batch", tmp_path / "missing", "-o", tmp_path / "out")
+    assert code == 2
+    (tmp_path / "rec").mkdir()
+    code, text = run_cli("batch", tmp_path / "rec", "-o", tmp_path / "rec")
+    assert code == 2 and "separate folder" in text
+
+
+def test_scheduler_without_dask_says_how_to_install(recordings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    from greenscreen.batch.runner import dask_executor
+
+    with pytest.raises(GreenscreenError, match=r"pip install 'greenscreen\[cluster\]'"):
+        with dask_executor("tcp://127.0.0.1:1"):
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+
+
+def test_batch_renders_isolates_failure_and_resumes(recordings: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered"
+    code, text = run_cli("batch", recordings, "-o", out, "--dry-run")
+    assert code == 0 and not out.exists()
+    assert "would render  alpha" in text and "unpaired      lonely" in text and "notes.txt" in text
+
+    code, text = run_cli("batch", recordings, "-o", out, "--jobs", "2")
+    assert code == 1, text  # broken failed, the rest rendered
+    assert statuses(out) == {"alpha": "rendered", "beta": "rendered", "broken": "failed", "gamma": "rendered"}
+    rep = report(out)
+    broken = next(t for t in rep["tutorials"] if t["name"] == "broken")
+    assert "broken.speaker.mp4" in broken["reason"]
+    assert [u["name"] for u in rep["unpaired"]] == ["lonely"]
+    assert rep["unrecognised"][0]["path"].endswith("notes.txt")
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["alpha.mp4", "beta.mp4", "gamma.mp4"]
+    assert not list(out.glob("*partial*")) and not list(out.glob("*.progress"))
+
+    alpha = video_info(out / "alpha.mp4")
+    assert alpha["video"] == "h264" and alpha["audio"] == "aac" and alpha["size"] == (320, 180)
+    assert abs(alpha["duration"] - SECONDS) < 0.1 and alpha["title"] == "alpha"
+    assert abs(video_info(out / "beta.mp4")["duration"] - SECONDS) < 0.1
+    gamma = video_info(out / "gamma.mp4")  # the per-tutorial override: trim and title
+    assert abs(gamma["duration"] - 0.8) < 0.1 and gamma["title"] == "Gamma: the override"
+    assert "FAILED" in text and "broken" in text and "rendered      alpha" in text
+
+    # Rerun: everything up to date is skipped; without the broken pair the exit code is 0.
+    (recordings / "broken.speaker.mp4").unlink()
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
+    code, text = run_cli("batch", recordings, "-o", out)
+    assert code == 0, text
+    assert statuses(out) == {"alpha": "skipped", "beta": "skipped", "gamma": "skipped"}
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")} == mtimes
+
+    # A changed override re-renders that tutorial only; a replaced recording re-renders its own.
+    (recordings / "batch.toml").write_text('[tutorials.gamma]\ntitle = "Gamma, retitled"\n')
+    _copy(recordings / "gamma.screen.mkv", recordings / "beta" / "screen.webm")
+    code, text = run_cli("batch", recordings, "-o", out, "--dry-run")
+    text = " ".join(text.split())  # column widths depend on the names
+    assert "would render beta recording changed (screen)" in text
+    assert "would render gamma settings changed" in text and "skip alpha up to date" in text
+    code, text = run_cli("batch", recordings, "-o", out)
+    assert code == 0, text
+    assert statuses(out) == {"alpha": "skipped", "beta": "rendered", "gamma": "rendered"}
+    assert video_info(out / "gamma.mp4")["title"] == "Gamma, retitled"
+
+    # A changed folder-wide preset re-renders everything that uses it; --force re-renders all.
+    code, text = run_cli("batch", recordings, "-o", out, "--dry-run", "--preset", "default")
+    assert "would render" not in text  # the default preset changes no setting
+    code, text = run_cli("batch", recordings, "-o", out, "--force", "-q")
+    assert code == 0 and set(statuses(out).values()) == {"rendered"}
+
+
+def test_killed_batch_leaves_no_partial_output_and_rerun_completes(
+    batch_clips: dict[str, Path], tmp_path: Path
+) -> None:
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    names = [f"t{i}" for i in range(4)]
+    for name in names:
+        _copy(batch_clips["speaker.mp4"], rec / f"{name}.speaker.mp4")
+        _copy(batch_clips["screen.mkv"], rec / f"{name}.screen.mkv")
+    cmd = [sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(out), "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Kill it while the second tutorial is being written: one done, one half-written.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list(out.glob("t0.mp4")) and list(out.glob(".t1.*partial*")):
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the batch finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    time.sleep(1.0)  # the worker notices its parent died (PDEATHSIG) and exits
+    finals = sorted(p.name for p in out.glob("*.mp4"))
+    assert "t0.mp4" in finals and len(finals) < len(names)
+    for name in finals:  # whatever is at a final path is a complete video
+        assert abs(video_info(out / name)["duration"] - SECONDS) < 0.1
+
+    code, text = run_cli("batch", rec, "-o", out, "--jobs", "2")
+    assert code == 0, text
+    st = statuses(out)
+    assert st["t0"] == "skipped" and st["t1"] == "rendered"
+    assert sorted(p.name for p in out.glob("*.mp4")) == [f"{n}.mp4" for n in names]
+    assert not [p for p in out.iterdir() if "partial" in p.name or p.name.endswith(".progress")]
+
+
+def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) -> None:
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    for name in ("w0", "w1"):
+        _copy(batch_clips["speaker.mp4"], rec / f"{name}.speaker.mp4")
+        _copy(batch_clips["screen.mkv"], rec / f"{name}.screen.mkv")
+    cmd = [sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(out), "--jobs", "1", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        progress = out / ".w0.mp4.progress"
+        deadline = time.monotonic() + 60
+        pid = None
+        while time.monotonic() < deadline and pid is None:
+            try:
+                pid = json.loads(progress.read_text())["pid"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.01)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert statuses(out) == {"w0": "rendered", "w1": "rendered"}
+    w0 = report(out)["tutorials"][0]
+    assert w0["notes"] == ["the worker process rendering it died 1 time(s); retried"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------------------------
+
+
+def test_dask_cluster_renders_the_same(batch_clips: dict[str, Path], tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    rec = tmp_path / "rec"
+    for name in ("d0", "d1", "d2"):
+        _copy(batch_clips["speaker.mp4"], rec / f"{name}.speaker.mp4")
+        _copy(batch_clips["screen.mkv"], rec / f"{name}.screen.mkv")
+    (rec / "d2.toml").write_text('layout = "side-by-side"\n')
+    local_out, dask_out = tmp_path / "local", tmp_path / "dask"
+    code, text = run_cli("batch", rec, "-o", local_out, "--jobs", "2", "-q")
+    assert code == 0, text
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        code, text = run_cli("batch", rec, "-o", dask_out, "--scheduler", cluster.scheduler_address, "-q")
+        assert code == 0, text
+        rep = report(dask_out)
+        assert rep["executor"].startswith("dask ") and statuses(dask_out) == {
+            "d0": "rendered", "d1": "rendered", "d2": "rendered"
+        }
+        # Fingerprints are interchangeable: a local rerun into the Dask output skips everything.
+        code, text = run_cli("batch", rec, "-o", dask_out, "-q")
+        assert code == 0 and set(statuses(dask_out).values()) == {"skipped"}
+    for name in ("d0.mp4", "d1.mp4", "d2.mp4"):
+        assert video_info(local_out / name) == video_info(dask_out / name)
