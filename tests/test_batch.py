@@ -45,6 +45,7 @@ def batch_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         *x264, "-c:a", "aac", "-shortest", str(d / "speaker.mp4"),
     )
     _ffmpeg("-f", "lavfi", "-i", f"testsrc=s=320x180:r=25:d={SECONDS}", *x264, str(d / "screen.mkv"))
+    _ffmpeg("-f", "lavfi", "-i", "color=c=0x30b040:s=160x120:r=25:d=0.5", *x264, str(d / "plate.mp4"))
     _ffmpeg("-i", str(d / "speaker.mp4"), "-c", "copy", str(d / "speaker.mov"))
     _ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={SECONDS}",
@@ -305,6 +306,25 @@ def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) 
     assert statuses(out) == {"w0": "rendered", "w1": "rendered"}
     w0 = report(out)["tutorials"][0]
     assert w0["notes"] == ["the worker process rendering it died 1 time(s); retried"]
+
+
+def test_library_api_with_plate_clip(batch_clips: dict[str, Path], tmp_path: Path) -> None:
+    from greenscreen.batch import run_plan
+
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    _copy(batch_clips["speaker.mp4"], rec / "p" / "speaker.mp4")
+    _copy(batch_clips["screen.mkv"], rec / "p" / "screen.mkv")
+    _copy(batch_clips["plate.mp4"], rec / "p" / "PLATE.MP4")
+    plan = plan_batch(rec, out)
+    (entry,) = plan.entries
+    assert entry.action == "render" and entry.job.plate == rec / "p" / "PLATE.MP4"
+    events = []
+    result = run_plan(plan, jobs=1, on_event=events.append)
+    assert result.exit_code == 0 and result.outcomes[0].status == "rendered"
+    assert type(events[-1]).__name__ == "JobFinished"
+    # The plate is part of the fingerprint: replacing it re-renders.
+    _copy(batch_clips["speaker.mp4"], rec / "p" / "PLATE.MP4")
+    assert plan_batch(rec, out).entries[0].reason == "recording changed (plate)"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from greenscreen.batch.plan import Job
 from greenscreen.errors import GreenscreenError
 
@@ -29,8 +27,6 @@ Status = Literal["rendered", "skipped", "failed", "interrupted"]
 
 PROGRESS_INTERVAL = 0.3
 """Seconds between progress-file updates: often enough for a live bar, rare enough for a share."""
-
-PLATE_FRAMES = 30
 
 _local_worker = False
 """True in a worker of greenscreen's own process pool (see :func:`init_local_worker`)."""
@@ -100,21 +96,6 @@ def read_progress(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def load_plate(path: Path, job: Job) -> np.ndarray:
-    """An image of the empty sheet: the median of the plate clip's first frames, cropped like the speaker."""
-    from greenscreen.compositor import crop_of
-    from greenscreen.io.reader import read_frames
-    from greenscreen.key.plate import plate_from_frames
-
-    frames = read_frames(path, crop=crop_of(job.settings))
-    try:
-        return plate_from_frames((frame for _, frame in frames), max_frames=PLATE_FRAMES)
-    except ValueError as exc:
-        raise GreenscreenError(f"cannot build a clean plate ({exc})", path) from None
-    finally:
-        frames.close()
-
-
 def render_job(job: Job) -> JobOutcome:
     """Render one tutorial and record its fingerprint; never raises for a bad recording.
 
@@ -128,8 +109,9 @@ def render_job(job: Job) -> JobOutcome:
     progress = ProgressFile(job.progress_file)
     progress.update(0, 0)  # tells the batch this job is running
     try:
-        plate = load_plate(job.plate, job) if job.plate is not None else None
-        result = render(job.speaker, job.screen, job.output, job.settings, plate=plate, progress=progress.update)
+        result = render(
+            job.speaker, job.screen, job.output, job.settings, plate=job.plate, progress=progress.update
+        )
         st = job.output.stat()
         record = dict(job.record)
         record["output"] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
