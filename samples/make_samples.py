@@ -19,8 +19,8 @@ HERE = Path(__file__).resolve().parent
 
 # One place for the sample settings; README.md describes them.
 SPEAKER = dict(size=(640, 360), fps=30.0, seconds=8.0, audio=True, seed=0, sheet="bedsheet",
-               empty_seconds=1.0, crf=20, preset="slow")
-SCREEN = dict(size=(1280, 720), fps=30.0, seconds=8.0, audio=False, seed=0, crf=23, preset="slow")
+               empty_seconds=1.0, crf=20, preset="medium")
+SCREEN = dict(size=(1280, 720), fps=30.0, seconds=8.0, audio=False, seed=0, crf=23, preset="medium")
 
 
 def main(argv: list[str] | None = None) -> int:
