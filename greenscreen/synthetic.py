@@ -483,7 +483,8 @@ class _SpeakerScene:
 
     # ---- sprites --------------------------------------------------------------------------
 
-    def _canvas(self, box, scale: float = 1.0) -> tuple[int, int, Callable[[float, float], tuple[float, float]], float]:
+    def _canvas(self, box: tuple[float, float, float, float], scale: float = 1.0
+                ) -> tuple[int, int, Callable[[float, float], tuple[float, float]], float]:
         """Size of a supersampled sprite canvas and a map from design units to its pixels."""
         x0, y0, x1, y1 = box
         ss, h = self.SS, self.h * scale
@@ -534,7 +535,8 @@ class _SpeakerScene:
         shade = 1.0 - 0.45 * (xx / 0.3) ** 2  # rounded body
         for _ in range(4):  # cloth folds
             k = rng.uniform(10, 22)
-            shade = shade + 0.05 * np.sin(k * (xx * rng.uniform(0.6, 1.4) + yy2 * rng.uniform(-0.8, 0.8)) + rng.random() * 6)
+            across, along = rng.uniform(0.6, 1.4), rng.uniform(-0.8, 0.8)
+            shade = shade + 0.05 * np.sin(k * (xx * across + yy2 * along) + rng.random() * 6)
         arm_gap = np.exp(-(((np.abs(xx) - 0.218) / 0.007) ** 2)) * np.clip((yy2 - 0.17) * 8, 0, 1)
         shade = shade - 0.3 * arm_gap
         _paint(prem, alpha, shirt * np.clip(shade, 0.2, 1.2)[..., None], _m(body))
@@ -1120,7 +1122,8 @@ class _ScreenScene:
         x0, y0, x1, y1 = self.win
         # Window drop shadow, then the window.
         shadow = np.zeros((h, w), np.float32)
-        cv2.rectangle(shadow, (x0 + int(4 * s), y0 + int(8 * s)), (x1 + int(4 * s), y1 + int(10 * s)), 1.0, -1)
+        cv2.rectangle(shadow, (x0 + int(4 * s), y0 + int(8 * s)), (x1 + int(4 * s), y1 + int(10 * s)),
+                      1.0, -1)
         shadow = cv2.GaussianBlur(shadow, (0, 0), 9 * s) * 0.45
         img = (img * (1 - shadow[..., None])).astype(np.uint8)
         cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), _bgr(th.editor), -1)
@@ -1149,7 +1152,8 @@ class _ScreenScene:
             cy = self.body_y + int((28 + 46 * i) * s)
             col = (215, 215, 215) if i == 0 else (130, 130, 130)
             if i % 2 == 0:
-                cv2.rectangle(img, (ax0 + int(12 * s), cy - int(10 * s)), (ax0 + int(32 * s), cy + int(10 * s)),
+                cv2.rectangle(img, (ax0 + int(12 * s), cy - int(10 * s)),
+                              (ax0 + int(32 * s), cy + int(10 * s)),
                               _bgr(col), max(int(2 * s), 1), _AA)
             else:
                 cv2.circle(img, (_fx(ax0 + 22 * s), _fx(cy)), _fx(9 * s), _bgr(col), max(int(2 * s), 1),
@@ -1174,7 +1178,8 @@ class _ScreenScene:
         # Status bar.
         cv2.rectangle(img, (x0, y1 - self.status_h), (x1 - 1, y1 - 1), _bgr(th.status), -1)
         self._text(img, "main   0 problems", (x0 + 10 * s, y1 - 6 * s), (255, 255, 255), 0.9)
-        self._text(img, "Ln 12, Col 8   UTF-8   Python 3.11", (x1 - 260 * s, y1 - 6 * s), (255, 255, 255), 0.9)
+        self._text(img, "Ln 12, Col 8   UTF-8   Python 3.11", (x1 - 260 * s, y1 - 6 * s),
+                   (255, 255, 255), 0.9)
         # Terminal panel header.
         tx0, ty0, tx1, ty1 = self.term
         cv2.rectangle(img, (tx0, ty0), (tx1 - 1, ty1), _bgr(th.terminal), -1)
@@ -1316,7 +1321,8 @@ class _ScreenScene:
             cv2.rectangle(img, (x, 0), (x + tw, self.tab_h), _bgr(col), -1)
             if i == active:
                 cv2.line(img, (x, 0), (x + tw, 0), _bgr(th.status), max(int(2 * s), 1))
-            self._text(img, name, (x + 16 * s, self.tab_h / 2 + 5 * s), th.text if i == active else th.dim, 0.95)
+            self._text(img, name, (x + 16 * s, self.tab_h / 2 + 5 * s),
+                       th.text if i == active else th.dim, 0.95)
             self._text(img, "x", (x + tw - 20 * s, self.tab_h / 2 + 5 * s), th.dim, 0.85)
             x += tw + 1
         return img
@@ -1537,7 +1543,16 @@ class _ClipWriter:
             if vfr:
                 options["video_track_timescale"] = "1000"
         self.container = av.open(str(path), mode="w", format=fmt, options=options)
-        self.vfr = vfr
+        try:
+            self._add_streams(size, rate, vfr=vfr, crf=crf, preset=preset,
+                              audio_channels=audio_channels)
+        except BaseException:
+            self.abort()
+            path.unlink(missing_ok=True)
+            raise
+
+    def _add_streams(self, size: tuple[int, int], rate: Fraction, *, vfr: bool, crf: int,
+                     preset: str, audio_channels: int) -> None:
         stream = self.container.add_stream("libx264", rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
@@ -1549,6 +1564,8 @@ class _ClipWriter:
         cc.colorspace = 6
         cc.color_primaries = 6
         cc.color_trc = 6
+        # VFR: millisecond timestamps, as screen recorders write them. libx264 ignores frame
+        # durations, so packet durations are set by hand in _mux_video.
         self.time_base = Fraction(1, 1000) if vfr else 1 / rate
         cc.time_base = self.time_base
         if vfr:
@@ -1558,10 +1575,9 @@ class _ClipWriter:
         self.audio = None
         self.audio_pos = 0
         if audio_channels:
-            layout = {1: "mono", 2: "stereo"}[audio_channels]
-            self.audio = self.container.add_stream("aac", rate=AUDIO_RATE, layout=layout)
+            self.layout = {1: "mono", 2: "stereo"}[audio_channels]
+            self.audio = self.container.add_stream("aac", rate=AUDIO_RATE, layout=self.layout)
             self.audio.bit_rate = 64_000 * audio_channels
-            self.layout = layout
 
     def write_video(self, bgr: np.ndarray, pts: int, duration: int) -> None:
         frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
