@@ -1,0 +1,296 @@
+"""Random access to the frames of the two recordings, for scrubbing in the preview.
+
+Render streams frames in order; the preview jumps around. :class:`VideoFrames` indexes a file's
+packet timestamps once (demuxing without decoding is cheap), then serves any frame by seeking to
+the keyframe before it and decoding forward, with a small LRU cache so stepping back and forth
+and replaying a short stretch do not decode again. Frames are converted with the reader's
+:func:`~greenscreen.io.reader.frame_to_bgr`, so they are cropped and scaled exactly as in render.
+
+:class:`PreviewSource` puts the two recordings on the render's output timeline
+(:func:`~greenscreen.pipeline.plan_timeline`), so preview frame ``n`` shows the same source
+frames as output frame ``n`` of a render.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import av
+import cv2
+import numpy as np
+
+from greenscreen.config import RenderSettings
+from greenscreen.errors import MediaError
+from greenscreen.io.probe import _reason, open_container, probe
+from greenscreen.io.reader import Crop, frame_to_bgr
+from greenscreen.pipeline import plan_timeline
+
+NO_SCREEN_OUTPUT = (1920, 1080)
+"""Output size shown when there is no screen recording: the usual size of one, so pixel-sized
+settings (refine, choke, feather) look as they will in a real render."""
+
+FORWARD_DECODE_LIMIT = 48
+"""Decode forward instead of seeking when the wanted frame is at most this many frames ahead."""
+
+
+class VideoFrames:
+    """Frames of one recording by index, in display order, with their times in seconds.
+
+    ``times[i]`` counts from the first frame, like :func:`~greenscreen.io.reader.read_frames`.
+    """
+
+    def __init__(self, path: Path, *, cache_size: int = 16):
+        self.path = Path(path)
+        self.times, self._pts, self._keyframes = _index(self.path)
+        self._container = open_container(self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._decoder: object | None = None
+        self._next = 0  # index the decoder will output next (when _decoder is not None)
+        self._cache: OrderedDict[int, av.VideoFrame] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def index_at(self, t: float, tolerance: float = 0.0) -> int | None:
+        """Index of the newest frame shown at time ``t`` (None before the first frame).
+
+        The same rule as the render's frame holding: the last frame with time <= t + tolerance.
+        """
+        i = bisect.bisect_right(self.times, t + tolerance) - 1
+        return i if i >= 0 else None
+
+    def frame(self, index: int) -> av.VideoFrame:
+        """The decoded frame ``index`` (0 <= index < len)."""
+        if not 0 <= index < len(self.times):
+            raise IndexError(f"frame {index} out of range 0..{len(self.times) - 1}")
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            return cached
+        if self._decoder is None or not self._next <= index <= self._next + FORWARD_DECODE_LIMIT:
+            self._seek(index)
+        try:
+            for decoded in self._decoder:  # type: ignore[union-attr]
+                got = self._index_of(decoded)
+                self._next = got + 1
+                self._remember(got, decoded)
+                if got >= index:
+                    break
+        except av.error.FFmpegError as exc:
+            self._decoder = None
+            raise MediaError(f"cannot decode near frame {index} ({_reason(exc)})", self.path) from None
+        frame = self._cache.get(index)
+        if frame is None:
+            # The file ended early or a timestamp was missing: show the nearest frame decoded.
+            self._decoder = None
+            nearest = min(self._cache, key=lambda i: abs(i - index), default=None)
+            if nearest is None:
+                raise MediaError(f"frame {index} cannot be decoded", self.path)
+            frame = self._cache[nearest]
+        return frame
+
+    def bgr(self, index: int, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
+        """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does."""
+        return frame_to_bgr(self.frame(index), size, crop)
+
+    def close(self) -> None:
+        """Release the file."""
+        self._cache.clear()
+        self._decoder = None
+        self._container.close()
+
+    def _seek(self, index: int) -> None:
+        k = bisect.bisect_right(self._keyframes, self._pts[index]) - 1
+        target = self._keyframes[max(k, 0)]
+        self._container.seek(target, backward=True, any_frame=False, stream=self._stream)
+        self._decoder = self._container.decode(self._stream)
+        self._next = 0  # unknown until the first frame comes out; _index_of finds it
+
+    def _index_of(self, frame: av.VideoFrame) -> int:
+        pts = frame.pts
+        if pts is None:
+            return self._next
+        i = bisect.bisect_left(self._pts, pts)
+        return min(i, len(self._pts) - 1)
+
+    def _remember(self, index: int, frame: av.VideoFrame) -> None:
+        self._cache[index] = frame
+        self._cache.move_to_end(index)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
+    """Read every video packet's timestamp: (times in seconds, sorted pts, keyframe pts)."""
+    container = open_container(path)
+    try:
+        stream = container.streams.video[0]
+        pts: list[int] = []
+        keys: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                if stamp is None or packet.size == 0:
+                    continue
+                pts.append(stamp)
+                if packet.is_keyframe:
+                    keys.append(stamp)
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"cannot read the video's packets ({_reason(exc)})", path) from None
+        if not pts:
+            raise MediaError("contains no video frames", path)
+        pts.sort()
+        keys.sort()
+        if not keys or keys[0] > pts[0]:
+            keys.insert(0, pts[0])
+        tb = stream.time_base or Fraction(1, 1000)
+        times = [float((p - pts[0]) * tb) for p in pts]
+        return times, pts, keys
+    finally:
+        container.close()
+
+
+class Source(Protocol):
+    """What the preview needs from its recordings (a real pair of files, or arrays in tests)."""
+
+    output_size: tuple[int, int]
+    speaker_size: tuple[int, int]
+    """The speaker frame's size after the crop."""
+    frame_count: int
+    fps: float
+    has_screen: bool
+
+    def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
+        """Screen frame shown at output frame ``index``, scaled to ``size`` (None if none)."""
+
+    def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
+        """Speaker frame shown at output frame ``index``, cropped and scaled (None if hidden)."""
+
+
+@dataclass
+class PreviewSource:
+    """A speaker recording and an optional screen recording on the render's timeline."""
+
+    speaker_frames: VideoFrames
+    screen_frames: VideoFrames | None
+    output_size: tuple[int, int]
+    speaker_size: tuple[int, int]
+    frame_count: int
+    fps: float
+    first_frame: int
+    offset: float
+
+    @property
+    def has_screen(self) -> bool:
+        return self.screen_frames is not None
+
+    @classmethod
+    def open(cls, speaker: Path, screen: Path | None, settings: RenderSettings) -> PreviewSource:
+        """Open the recordings and plan the timeline exactly as render would."""
+        speaker_info = probe(speaker)
+        lay = settings.layout
+        crop = Crop(lay.crop_left, lay.crop_top, lay.crop_right, lay.crop_bottom)
+        try:
+            x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
+        except ValueError as exc:
+            raise MediaError(str(exc), speaker) from None
+        speaker_frames = VideoFrames(speaker)
+        if screen is None:
+            tl = settings.timeline
+            fps = float(speaker_info.fps)
+            size = (tl.width or NO_SCREEN_OUTPUT[0], tl.height or NO_SCREEN_OUTPUT[1])
+            return cls(speaker_frames, None, (size[0] - size[0] % 2, size[1] - size[1] % 2),
+                       (x1 - x0, y1 - y0), len(speaker_frames), fps, 0, 0.0)
+        screen_info = probe(screen)
+        timeline = plan_timeline(screen_info, speaker_info, settings)
+        return cls(
+            speaker_frames,
+            VideoFrames(screen),
+            timeline.size,
+            (x1 - x0, y1 - y0),
+            timeline.frame_count,
+            float(timeline.fps),
+            timeline.first_frame,
+            settings.timeline.offset,
+        )
+
+    def _time(self, index: int) -> float:
+        return (self.first_frame + index) / self.fps
+
+    def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
+        if self.screen_frames is None:
+            return None
+        i = self.screen_frames.index_at(self._time(index), 0.5 / self.fps)
+        return None if i is None else self.screen_frames.bgr(i, size)
+
+    def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
+        frames = self.speaker_frames
+        if self.screen_frames is None:
+            return frames.bgr(min(index, len(frames) - 1), size, crop)
+        half = 0.5 / self.fps
+        t = self._time(index) - self.offset
+        i = frames.index_at(t, half)
+        if i is None:
+            return None
+        # Render hides the speaker once their recording has ended (see pipeline._run).
+        if i == len(frames) - 1 and t > frames.times[i] + 2 * half + 0.1:
+            return None
+        return frames.bgr(i, size, crop)
+
+    def close(self) -> None:
+        self.speaker_frames.close()
+        if self.screen_frames is not None:
+            self.screen_frames.close()
+
+
+@dataclass
+class ArraySource:
+    """In-memory frames (for tests and demos): lists of full-size BGR frames, one per index."""
+
+    speaker_list: list[np.ndarray]
+    screen_list: list[np.ndarray] | None = None
+    fps: float = 25.0
+    output: tuple[int, int] | None = None
+    resize: Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        h, w = self.speaker_list[0].shape[:2]
+        self.speaker_size = (w, h)
+        if self.output is not None:
+            self.output_size = self.output
+        elif self.screen_list:
+            sh, sw = self.screen_list[0].shape[:2]
+            self.output_size = (sw, sh)
+        else:
+            self.output_size = NO_SCREEN_OUTPUT
+        self.frame_count = len(self.speaker_list)
+        self.has_screen = self.screen_list is not None
+
+    def _scaled(self, img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        if img.shape[1::-1] == tuple(size):
+            return img.copy()
+        if self.resize is not None:
+            return self.resize(img, size)
+        return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+    def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
+        if self.screen_list is None:
+            return None
+        return self._scaled(self.screen_list[min(index, len(self.screen_list) - 1)], size)
+
+    def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
+        img = self.speaker_list[min(index, len(self.speaker_list) - 1)]
+        h, w = img.shape[:2]
+        x0, y0, x1, y1 = crop.box(w, h)
+        return self._scaled(img[y0:y1, x0:x1], size)
+
+    def close(self) -> None:
+        pass
