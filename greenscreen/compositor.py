@@ -1,17 +1,21 @@
 """The per-frame function shared by render, batch and preview: key the speaker, place it, blend.
 
-Because every front end calls :meth:`Compositor.compose`, the preview shows exactly what a
-render writes.
+Every front end goes through one :class:`Compositor`: the preview calls :meth:`Compositor.compose`
+with BGR frames, render calls :meth:`Compositor.compose_i420` with the screen recording still in
+the encoder's I420 planes (no full-frame colour conversion). Both share the geometry and the
+speaker layer and give the same pixels up to rounding (tests/test_render_paths.py checks +-2),
+so the preview shows what a render writes.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from greenscreen.composite.blend import blend_over
+from greenscreen.composite.blend import blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
 from greenscreen.config import RenderSettings
-from greenscreen.io.reader import Crop
+from greenscreen.io.reader import Crop, i420_planes
 from greenscreen.key import Keyer, KeyResult
 
 BACKGROUND_BGR = (24, 24, 24)
@@ -43,6 +47,8 @@ class Compositor:
         self.keyer = Keyer(settings.key, plate=plate)
         self._canvas = np.empty((output[1], output[0], 3), np.uint8)
         self._canvas[:] = BACKGROUND_BGR
+        self._canvas_i420: np.ndarray | None = None  # made on first use: only render needs it
+        self._background_i420: np.ndarray | None = None
 
     def key(self, speaker: np.ndarray) -> KeyResult:
         """Key one speaker frame (advances the keyer's state)."""
@@ -51,28 +57,70 @@ class Compositor:
     def compose(self, screen: np.ndarray | None, keyed: KeyResult | None) -> np.ndarray:
         """Return the output frame: ``screen`` with the ``keyed`` speaker blended on top.
 
-        ``screen`` None shows the background colour; ``keyed`` None shows no speaker. The
-        returned array is reused by the next call: copy it to keep it.
+        ``screen`` is BGR uint8 of :attr:`screen_size` (None shows the background colour);
+        ``keyed`` None shows no speaker. The returned BGR array is reused by the next call: copy
+        it to keep it.
         """
         canvas = self._canvas
         box = self.placement.screen_box
-        if screen is None:
-            canvas[:] = BACKGROUND_BGR
-        elif box is None:
+        if screen is not None and box is None:
             canvas[...] = screen
         else:
-            x, y, w, h = box
-            canvas[y : y + h, x : x + w] = screen
+            # Reset the margins too: the last frame's speaker may sit there (side-by-side).
+            canvas[:] = BACKGROUND_BGR
+            if screen is not None:
+                x, y, w, h = box
+                canvas[y : y + h, x : x + w] = screen
         if keyed is not None:
-            p = self.placement
-            fg, alpha = keyed.foreground, keyed.alpha
-            if fg.shape[1] > p.width:  # circle: show the centre of a wider source
-                left = (fg.shape[1] - p.width) // 2
-                fg, alpha = fg[:, left : left + p.width], alpha[:, left : left + p.width]
-            if p.shape is not None:
-                alpha = alpha * p.shape
-            blend_over(canvas, fg, alpha, x=p.x, y=p.y)
+            fg, alpha = self.speaker_layer(keyed)
+            blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y)
         return canvas
+
+    def compose_i420(self, screen: np.ndarray | None, keyed: KeyResult | None) -> np.ndarray:
+        """:meth:`compose` for a ``screen`` given as I420 planes ``(H * 3 // 2, W)`` uint8 of
+        :attr:`screen_size`; returns the output frame as I420 planes, ready for the encoder.
+
+        Only the speaker's rectangle is converted and blended, so the cost does not grow with
+        the output size. The returned array is reused by the next call; ``screen`` is not
+        modified (a held screen frame is shown again unchanged).
+        """
+        canvas = self._i420_canvas()
+        box = self.placement.screen_box
+        if screen is not None and box is None:
+            canvas[...] = screen
+        else:
+            # Side-by-side margins, or no screen frame yet: the background colour.
+            canvas[...] = self._background_i420
+            if screen is not None:
+                x, y, w, h = box  # even, from the layout
+                for scale, dst, src in zip((1, 2, 2), i420_planes(canvas), i420_planes(screen)):
+                    dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
+        if keyed is not None:
+            fg, alpha = self.speaker_layer(keyed)
+            blend_over_i420(canvas, fg, alpha, x=self.placement.x, y=self.placement.y)
+        return canvas
+
+    def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray]:
+        """The keyed speaker as placed: ``(foreground BGR uint8, alpha float32)`` of the
+        placement's size, with the window shape (the circle) applied to the alpha."""
+        p = self.placement
+        fg, alpha = keyed.foreground, keyed.alpha
+        if fg.shape[1] > p.width:  # circle: show the centre of a wider source
+            left = (fg.shape[1] - p.width) // 2
+            fg, alpha = fg[:, left : left + p.width], alpha[:, left : left + p.width]
+        if p.shape is not None:
+            alpha = alpha * p.shape
+        return fg, alpha
+
+    def _i420_canvas(self) -> np.ndarray:
+        """The reused I420 output buffer (allocated on first use: only render needs it)."""
+        if self._canvas_i420 is None:
+            w, h = self.output_size
+            self._canvas_i420 = np.empty((h * 3 // 2, w), np.uint8)
+            self._background_i420 = cv2.cvtColor(
+                np.full((h, w, 3), BACKGROUND_BGR, np.uint8), cv2.COLOR_BGR2YUV_I420
+            )
+        return self._canvas_i420
 
 
 def crop_of(settings: RenderSettings) -> Crop:

@@ -1,7 +1,15 @@
 """The render pipeline: decode -> key -> composite -> encode, streamed frame by frame.
 
-Decoding of both recordings runs on background threads into bounded queues, so memory stays
-flat whatever the clip length, and keying/encoding overlap with decoding.
+Three background threads feed the frame loop through bounded queues (:class:`Prefetch`), so
+memory stays flat whatever the clip length and the stages overlap on all cores:
+
+* screen lane: decode the screen recording as I420 planes, one frame per output frame;
+* speaker lane: decode the webcam (its own thread), then key each frame that will be shown;
+* the loop itself: composite the speaker's rectangle into the I420 frame, encode, mux audio.
+
+PyAV (decode, encode) and OpenCV release the GIL, so Python threads are enough. The screen
+recording is never converted to BGR: only the speaker's rectangle is (see
+:meth:`Compositor.compose_i420`).
 """
 
 from __future__ import annotations
@@ -183,9 +191,22 @@ def render(
         plate=load_plate(Path(plate), crop) if plate is not None else None,
     )
     audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
-    screen_frames = Prefetch(read_frames(screen, size=compositor.screen_size), name="screen")
+    screen_frames = Prefetch(
+        _screen_lane(
+            read_frames(screen, size=compositor.screen_size, pixel_format="i420"), timeline
+        ),
+        name="screen",
+    )
     speaker_frames = Prefetch(
-        read_frames(speaker, size=compositor.speaker_size, crop=crop), name="speaker"
+        _speaker_lane(
+            Prefetch(
+                read_frames(speaker, size=compositor.speaker_size, crop=crop), name="speaker-decode"
+            ),
+            timeline,
+            settings.timeline.offset,
+            compositor,
+        ),
+        name="speaker-key",
     )
     try:
         with atomic_path(output) as tmp:
@@ -198,7 +219,7 @@ def render(
                 title=settings.timeline.title,
             )
             try:
-                _run(timeline, settings, compositor, screen_frames, speaker_frames, audio, writer, progress)
+                _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress)
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -217,42 +238,80 @@ def render(
     )
 
 
+def _screen_lane(
+    frames: Iterator[tuple[float, np.ndarray]], timeline: Timeline
+) -> Iterator[np.ndarray | None]:
+    """The screen frame shown at each output frame (None before the first); runs on its thread.
+
+    A held frame is yielded again as the same array: consumers must not modify it.
+    """
+    half_frame = 0.5 / float(timeline.fps)
+    screen = _Held(frames)
+    try:
+        for n in range(timeline.frame_count):
+            yield screen.at(timeline.time(timeline.first_frame + n), half_frame)
+    finally:
+        _close(frames)
+
+
+def _speaker_lane(
+    frames: Iterator[tuple[float, np.ndarray]],
+    timeline: Timeline,
+    offset: float,
+    compositor: Compositor,
+) -> Iterator[KeyResult | None]:
+    """The keyed speaker shown at each output frame, or None while hidden; runs on its thread.
+
+    Only frames that are shown are keyed, each once: a held frame reuses its key, and frames a
+    faster webcam skips cost nothing. The keyer sees its frames in display order.
+    """
+    half_frame = 0.5 / float(timeline.fps)
+    speaker = _Held(frames)
+    keyed: KeyResult | None = None
+    keyed_serial = -1
+    try:
+        for n in range(timeline.frame_count):
+            t = timeline.time(timeline.first_frame + n) - offset
+            frame = speaker.at(t, half_frame)
+            # After the speaker's last frame, hold it briefly, then hide the speaker.
+            visible = frame is not None and not (
+                speaker.exhausted and t > speaker.current_time + 2 * half_frame + 0.1
+            )
+            if visible and speaker.serial != keyed_serial:
+                keyed = compositor.key(frame)
+                keyed_serial = speaker.serial
+            yield keyed if visible else None
+    finally:
+        _close(frames)
+
+
+def _close(frames: Iterator[object]) -> None:
+    """Stop a frame source early (a generator or a :class:`Prefetch`), releasing its decoder."""
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()
+
+
 def _run(
     timeline: Timeline,
-    settings: RenderSettings,
     compositor: Compositor,
-    screen_frames: Iterator[tuple[float, np.ndarray]],
-    speaker_frames: Iterator[tuple[float, np.ndarray]],
+    screen_frames: Iterator[np.ndarray | None],
+    speaker_frames: Iterator[KeyResult | None],
     audio: AudioTrack,
     writer: VideoWriter,
     progress: ProgressCallback | None,
 ) -> None:
-    offset = settings.timeline.offset
-    half_frame = 0.5 / float(timeline.fps)
-    screen = _Held(screen_frames)
-    speaker = _Held(speaker_frames)
-    keyed: KeyResult | None = None
-    keyed_serial = -1
+    """The frame loop: one item from each lane per output frame -> composite -> encode."""
     # Trimmed-away sound before the first output frame.
     skip = round(timeline.time(timeline.first_frame) * SAMPLE_RATE)
     while skip > 0:
         audio.read(min(skip, SAMPLE_RATE))
         skip -= SAMPLE_RATE
     audio_written = 0
-    for n in range(timeline.frame_count):
-        index = timeline.first_frame + n
-        t = timeline.time(index)
-        screen_frame = screen.at(t, half_frame)
-        speaker_frame = speaker.at(t - offset, half_frame)
-        visible = speaker_frame is not None and not (
-            speaker.exhausted and t - offset > speaker.current_time + 2 * half_frame + 0.1
-        )
-        if visible and speaker.serial != keyed_serial:
-            keyed = compositor.key(speaker_frame)
-            keyed_serial = speaker.serial
-        writer.write_video(compositor.compose(screen_frame, keyed if visible else None))
+    for n, (screen, keyed) in enumerate(zip(screen_frames, speaker_frames, strict=True)):
+        writer.write_i420(compositor.compose_i420(screen, keyed))
         # Keep audio level with video so the muxer interleaves them closely.
-        target = round(timeline.time(index + 1 - timeline.first_frame) * SAMPLE_RATE)
+        target = round(timeline.time(n + 1) * SAMPLE_RATE)
         while audio_written < target:
             block = audio.read(min(AUDIO_BLOCK, target - audio_written))
             writer.write_audio(block)

@@ -75,7 +75,8 @@ def place_speaker(
             (out_h - h) // 2,
             w,
             h,
-            screen_box=(0, (out_h - screen_h) // 2, out_w - half, screen_h),
+            # An even top edge keeps the screen's 4:2:0 planes copyable as they are.
+            screen_box=(0, _even_floor((out_h - screen_h) / 2), out_w - half, screen_h),
         )
     h = max(_even(layout.size * out_h), 2)
     if layout.layout == "circle":
@@ -108,3 +109,8 @@ def _disc(w: int, h: int) -> np.ndarray:
 
 def _even(value: float) -> int:
     return max(int(round(value / 2)) * 2, 2)
+
+
+def _even_floor(value: float) -> int:
+    """The largest even integer <= ``value`` (and >= 0): a position on the chroma grid."""
+    return max(int(value // 2) * 2, 0)

@@ -1,4 +1,9 @@
-"""Decode a recording into timestamped BGR frames, optionally cropped and scaled on the way."""
+"""Decode a recording into timestamped frames, optionally cropped and scaled on the way.
+
+Frames come out as BGR uint8 (the frame contract) or, for the screen recording that is only
+copied through to the encoder, as I420 planes: converting a 1080p frame to BGR and back costs
+more than the rest of the composite and adds rounding noise the encoder then spends bits on.
+"""
 
 from __future__ import annotations
 
@@ -35,20 +40,29 @@ class Crop:
         return x0, y0, x1, y1
 
 
+PIXEL_FORMATS = ("bgr24", "i420")
+
+
 def read_frames(
     path: Path,
     *,
     size: tuple[int, int] | None = None,
     crop: Crop = Crop(),
+    pixel_format: str = "bgr24",
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(seconds, frame)`` for every frame of ``path`` in display order.
 
     ``seconds`` counts from the first frame of the video stream, taken from the frame's own
-    timestamp so variable-frame-rate files keep their timing. ``frame`` is BGR uint8, first cropped
-    by ``crop``, then scaled to ``size`` = ``(width, height)`` if given.
+    timestamp so variable-frame-rate files keep their timing. ``frame`` is first cropped by
+    ``crop``, then scaled to ``size`` = ``(width, height)`` if given. With ``pixel_format``
+    "bgr24" it is BGR uint8 ``(H, W, 3)``; with "i420" it is the I420 planes as uint8
+    ``(H * 3 // 2, W)`` (see :func:`i420_planes`; the size must then be even).
 
     Raises :class:`MediaError` if the file cannot be opened, holds no frame, or breaks off.
     """
+    if pixel_format not in PIXEL_FORMATS:
+        raise ValueError(f"pixel_format must be one of {PIXEL_FORMATS}, got {pixel_format!r}")
+    convert = frame_to_bgr if pixel_format == "bgr24" else frame_to_i420
     container = open_container(path)
     try:
         stream = container.streams.video[0]
@@ -63,7 +77,7 @@ def read_frames(
                     start = t
                 last_t = t - start
                 count += 1
-                yield last_t, frame_to_bgr(frame, size, crop)
+                yield last_t, convert(frame, size, crop)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({_reason(exc)})", path
@@ -111,6 +125,70 @@ def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop 
     return np.ascontiguousarray(bgr)
 
 
+def frame_to_i420(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
+    """Convert one decoded frame to I420 planes ``(H * 3 // 2, W)`` uint8: cropped, then scaled.
+
+    A yuv420p source (nearly every recording) is cropped and scaled plane by plane without any
+    colour conversion. The output size must be even (4:2:0 has one chroma sample per 2x2 pixels).
+    """
+    width, height = frame.width, frame.height
+    x0, y0, x1, y1 = crop.box(width, height)
+    target = size or (x1 - x0, y1 - y0)
+    if target[0] % 2 or target[1] % 2:
+        raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
+    if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+        return _scale_i420(frame.to_ndarray(), width, height, (x0, y0, x1, y1), target)
+    if not crop:
+        # One swscale call converts and scales together.
+        return frame.to_ndarray(width=target[0], height=target[1], format="yuv420p")
+    return cv2.cvtColor(frame_to_bgr(frame, target, crop), cv2.COLOR_BGR2YUV_I420)
+
+
+def i420_planes(i420: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views ``(Y, U, V)`` of the planes of an I420 buffer ``(H * 3 // 2, W)``.
+
+    Y is ``(H, W)``, U and V are ``(H // 2, W // 2)``. Writing to a view writes to the buffer.
+    The planes are cut from the flat buffer because a chroma plane spans a fractional number of
+    rows when H is not a multiple of 4.
+    """
+    w = i420.shape[1]
+    h = i420.shape[0] * 2 // 3
+    flat = i420.reshape(-1)
+    n = w * h
+    y = flat[:n].reshape(h, w)
+    u = flat[n : n + n // 4].reshape(h // 2, w // 2)
+    v = flat[n + n // 4 : n + n // 2].reshape(h // 2, w // 2)
+    return y, u, v
+
+
+def _scale_i420(
+    planes: np.ndarray,
+    width: int,
+    height: int,
+    box: tuple[int, int, int, int],
+    target: tuple[int, int],
+) -> np.ndarray:
+    """Crop (to even edges) and scale I420 planes to an even ``target``; returns a new buffer."""
+    x0, y0, x1, y1 = (v - v % 2 for v in box)
+    tw, th = target
+    y, u, v = i420_planes(planes)
+    y = y[y0:y1, x0:x1]
+    u = u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+    v = v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+    if (x1 - x0, y1 - y0) == (tw, th) and (x0, y0, x1, y1) == (0, 0, width, height):
+        return planes  # to_ndarray already made a copy we own
+    out = np.empty((th * 3 // 2, tw), np.uint8)
+    oy, ou, ov = i420_planes(out)
+    if (x1 - x0, y1 - y0) != (tw, th):
+        inter = _interpolation(x1 - x0, tw)
+        cv2.resize(y, (tw, th), dst=oy, interpolation=inter)
+        cv2.resize(u, (tw // 2, th // 2), dst=ou, interpolation=inter)
+        cv2.resize(v, (tw // 2, th // 2), dst=ov, interpolation=inter)
+    else:
+        oy[...], ou[...], ov[...] = y, u, v
+    return out
+
+
 def _yuv420_to_bgr(
     planes: np.ndarray,
     width: int,
@@ -119,20 +197,8 @@ def _yuv420_to_bgr(
     target: tuple[int, int],
 ) -> np.ndarray:
     """Crop and scale the I420 planes, then convert: scaling before conversion is the cheap order."""
-    x0, y0, x1, y1 = (v - v % 2 for v in box)
     tw, th = target[0] - target[0] % 2, target[1] - target[1] % 2
-    y = planes[:height]
-    chroma = planes[height:].reshape(2, height // 2, width // 2)
-    y = y[y0:y1, x0:x1]
-    u = chroma[0, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-    v = chroma[1, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-    if (x1 - x0, y1 - y0) != (tw, th):
-        inter = _interpolation(x1 - x0, tw)
-        y = cv2.resize(y, (tw, th), interpolation=inter)
-        u = cv2.resize(u, (tw // 2, th // 2), interpolation=inter)
-        v = cv2.resize(v, (tw // 2, th // 2), interpolation=inter)
-    i420 = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(th * 3 // 2, tw)
-    bgr = cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+    bgr = cv2.cvtColor(_scale_i420(planes, width, height, box, (tw, th)), cv2.COLOR_YUV2BGR_I420)
     if (tw, th) != tuple(target):
         bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_LINEAR)
     return bgr

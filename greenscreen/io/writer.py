@@ -32,7 +32,8 @@ class EncodeSettings:
 class VideoWriter:
     """Writes one MP4: call :meth:`write_video` per frame, :meth:`write_audio` in between.
 
-    Frames are BGR uint8 of exactly ``width`` x ``height`` (both even, as 4:2:0 requires).
+    Frames are BGR uint8 (:meth:`write_video`) or I420 planes (:meth:`write_i420`) of exactly
+    ``width`` x ``height`` (both even, as 4:2:0 requires).
     Audio blocks are float32 ``(2, n)`` at 48 kHz. The caller interleaves the two in time order
     so the file streams well in a browser.
     """
@@ -90,10 +91,23 @@ class VideoWriter:
 
     def write_video(self, frame: np.ndarray) -> None:
         """Encode one BGR uint8 frame as the next frame of the video."""
-        i420 = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
-        out = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        self.write_i420(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420))
+
+    def write_i420(self, planes: np.ndarray) -> None:
+        """Encode one frame given as I420 planes, uint8 ``(height * 3 // 2, width)``.
+
+        The encoder's own format, so nothing is converted; the planes are copied into the frame
+        handed to the encoder, so the caller may reuse its buffer at once.
+        """
+        if planes.shape != (self.height * 3 // 2, self.width) or planes.dtype != np.uint8:
+            raise ValueError(
+                f"expected I420 uint8 of shape {(self.height * 3 // 2, self.width)}, "
+                f"got {planes.dtype} {planes.shape}"
+            )
+        out = av.VideoFrame.from_ndarray(planes, format="yuv420p")
         out.pts = self._frames
         self._frames += 1
+        # PyAV releases the GIL inside the encoder, so decode and key threads run meanwhile.
         self._container.mux(self._video.encode(out))
 
     def write_audio(self, samples: np.ndarray) -> None:

@@ -1,0 +1,222 @@
+"""The fast render path gives the same pixels as the plain BGR path, for every layout.
+
+Render composites in I420 (only the speaker's rectangle is converted); the preview composites in
+BGR. These tests hold the two to +-2 per sample, check that the large-speaker layouts put the
+right picture in the right regions, and that the threaded frame loop emits exactly one frame per
+output frame. No timing assertions: speed is measured by ``benchmarks/render_speed.py``.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from greenscreen import synthetic
+from greenscreen.composite.blend import blend_over, blend_over_i420
+from greenscreen.composite.layout import LAYOUTS, LayoutSettings
+from greenscreen.compositor import BACKGROUND_BGR, Compositor
+from greenscreen.config import RenderSettings
+from greenscreen.io.reader import frame_to_bgr, frame_to_i420, i420_planes, read_frames
+from greenscreen.io.writer import VideoWriter
+from greenscreen.key import KeyResult
+from greenscreen.pipeline import render
+
+TOLERANCE = 2
+
+
+def _smooth_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A BGR picture with detail but inside the YUV gamut, like decoded video."""
+    noise = rng.integers(0, 256, (h, w, 3), np.uint8)
+    return cv2.GaussianBlur(noise, (0, 0), 1.5)
+
+
+def _keyed(rng: np.random.Generator, w: int, h: int) -> KeyResult:
+    """A speaker layer with hard edges, soft edges and fully transparent parts."""
+    alpha = np.clip(rng.random((h, w), np.float32) * 3 - 1, 0, 1).astype(np.float32)
+    alpha[: h // 3] = 0.0
+    alpha[h // 2 :, w // 4 : w // 2] = 1.0
+    return KeyResult(_smooth_image(rng, h, w), alpha)
+
+
+def _to_i420(bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+
+
+def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
+    assert a.shape == b.shape
+    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("output", [(320, 180), (322, 182), (1280, 720)])
+def test_i420_path_matches_bgr_path(layout: str, output: tuple[int, int]) -> None:
+    """compose_i420 == I420 of compose, for each layout; 182 rows is not a multiple of 4 and
+    180 rows gives an odd margin (5 px)."""
+    rng = np.random.default_rng(7)
+    settings = RenderSettings(layout=LayoutSettings(layout=layout))
+    comp = Compositor(settings, output=output, speaker=(640, 360))
+    sw, sh = comp.screen_size
+    screen = _smooth_image(rng, sh, sw)
+    keyed = _keyed(rng, *comp.speaker_size)
+    for scr, key in ((screen, keyed), (screen, None), (None, keyed), (None, None)):
+        want = _to_i420(comp.compose(scr, key))
+        got = comp.compose_i420(None if scr is None else _to_i420(scr), key)
+        assert _max_diff(got, want) <= TOLERANCE, (layout, scr is None, key is None)
+
+
+@pytest.mark.parametrize(("x", "y", "w", "h"), [(4, 6, 20, 10), (5, 3, 20, 10), (6, 4, 11, 9), (-3, 31, 16, 16)])
+def test_blend_over_i420_off_the_chroma_grid(x: int, y: int, w: int, h: int) -> None:
+    """Odd positions and sizes, and clipping at the canvas edge, match the BGR route."""
+    rng = np.random.default_rng(3)
+    canvas = _smooth_image(rng, 40, 48)
+    keyed = _keyed(rng, w, h)
+    want = canvas.copy()
+    blend_over(want, keyed.foreground, keyed.alpha, x=x, y=y)
+    got = _to_i420(canvas)
+    blend_over_i420(got, keyed.foreground, keyed.alpha, x=x, y=y)
+    assert _max_diff(got, _to_i420(want)) <= TOLERANCE
+
+
+def test_i420_compose_leaves_the_screen_frame_alone() -> None:
+    """A held screen frame is composed again on the next output frame: it must not change."""
+    rng = np.random.default_rng(1)
+    comp = Compositor(RenderSettings(), output=(320, 180), speaker=(320, 180))
+    screen = _to_i420(_smooth_image(rng, 180, 320))
+    before = screen.copy()
+    first = comp.compose_i420(screen, _keyed(rng, *comp.speaker_size)).copy()
+    again = comp.compose_i420(screen, None)
+    assert np.array_equal(screen, before)
+    assert not np.array_equal(first, again) and np.array_equal(again, before)
+
+
+def test_i420_planes_views_for_any_even_height() -> None:
+    buf = np.arange(22 * 3 // 2 * 8, dtype=np.int64).astype(np.uint8).reshape(33, 8)
+    y, u, v = i420_planes(buf)
+    assert y.shape == (22, 8) and u.shape == v.shape == (11, 4)
+    assert y.base is not None and np.shares_memory(u, buf)
+    assert u.reshape(-1)[0] == buf.reshape(-1)[22 * 8] and v.reshape(-1)[-1] == buf.reshape(-1)[-1]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("paths")
+    return {
+        "speaker": synthetic.write_speaker_clip(
+            d / "speaker.mp4", size=(320, 180), fps=30.0, seconds=1.0, audio=True, seed=11
+        ),
+        "speaker25": synthetic.write_speaker_clip(
+            d / "speaker25.mp4", size=(256, 144), fps=25.0, seconds=0.6, audio=False, seed=12
+        ),
+        "screen": synthetic.write_screen_clip(
+            d / "screen.mp4", size=(320, 180), fps=30.0, seconds=1.0, seed=13
+        ),
+    }
+
+
+@pytest.mark.parametrize(("size", "crop_box"), [(None, (0, 0, 320, 180)), ((160, 90), (0, 0, 320, 180)), ((100, 60), (20, 10, 300, 170))])
+def test_reader_i420_matches_bgr(clips: dict[str, Path], size, crop_box) -> None:
+    """The I420 reader crops and scales like the BGR reader (whose frames the preview shows)."""
+    from greenscreen.io.reader import Crop
+
+    x0, y0, x1, y1 = crop_box
+    crop = Crop(x0, y0, 320 - x1, 180 - y1)
+    with av.open(str(clips["screen"])) as c:
+        frame = next(c.decode(video=0))
+        bgr = frame_to_bgr(frame, size, crop)
+        i420 = frame_to_i420(frame, size, crop)
+    assert i420.shape == (bgr.shape[0] * 3 // 2, bgr.shape[1])
+    assert _max_diff(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420), bgr) <= TOLERANCE
+
+
+def test_writer_takes_i420_with_height_not_a_multiple_of_four(tmp_path: Path) -> None:
+    out = tmp_path / "w.mp4"
+    writer = VideoWriter(out, width=64, height=38, fps=Fraction(30), audio=False)
+    with pytest.raises(ValueError, match="I420"):
+        writer.write_i420(np.zeros((38, 64), np.uint8))
+    frame = np.full((57, 64), 128, np.uint8)
+    frame[:38] = 200
+    for _ in range(3):
+        writer.write_i420(frame)
+    writer.close()
+    with av.open(str(out)) as c:
+        decoded = [f.to_ndarray() for f in c.decode(video=0)]
+    assert len(decoded) == 3 and _max_diff(decoded[0], frame) <= TOLERANCE
+
+
+class _SolidKey:
+    """A stand-in keyer: the whole webcam frame, fully opaque, tinted red, counting calls.
+
+    Keeps the layout tests independent of keyer quality (another issue), and lets the speaker's
+    rectangle be found exactly in the output.
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, comp: Compositor, frame: np.ndarray) -> KeyResult:
+        self.calls += 1
+        fg = np.empty_like(frame)
+        fg[:] = (40, 40, 220)
+        return KeyResult(fg, np.ones(frame.shape[:2], np.float32))
+
+
+def _decode(path: Path) -> list[np.ndarray]:
+    return [f for _, f in read_frames(path)]
+
+
+@pytest.mark.parametrize("layout", ["side-by-side", "full", "pip"])
+def test_layouts_put_screen_and_speaker_in_their_regions(
+    layout: str, clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _SolidKey()
+    monkeypatch.setattr(Compositor, "key", lambda self, frame: key(self, frame))
+    settings = RenderSettings(layout=LayoutSettings(layout=layout))
+    out = tmp_path / f"{layout}.mp4"
+    result = render(clips["speaker"], clips["screen"], out, settings)
+    frames = _decode(out)
+    assert result.frames == len(frames) == 30 and key.calls == 30
+    comp = Compositor(settings, output=(320, 180), speaker=(320, 180))
+    p = comp.placement
+    screens = _decode(clips["screen"])
+    for i in (0, 15, 29):
+        frame = frames[i]
+        speaker = frame[p.y + 2 : p.y + p.height - 2, p.x + 2 : p.x + p.width - 2].astype(int)
+        assert np.abs(speaker - (40, 40, 220)).mean() < 6, "the speaker fills its rectangle"
+        shown = np.zeros_like(frame)
+        shown[:] = BACKGROUND_BGR
+        box = p.screen_box or (0, 0, 320, 180)
+        bx, by, bw, bh = box
+        shown[by : by + bh, bx : bx + bw] = cv2.resize(screens[i], (bw, bh), interpolation=cv2.INTER_AREA)
+        outside = np.ones(frame.shape[:2], bool)
+        outside[max(p.y - 2, 0) : p.y + p.height + 2, max(p.x - 2, 0) : p.x + p.width + 2] = False
+        if outside.any():
+            diff = np.abs(frame.astype(int) - shown.astype(int))[outside].mean()
+            assert diff < 4, f"screen / background outside the speaker ({layout}, frame {i})"
+
+
+def test_frame_count_duration_and_keying_once_per_shown_frame(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 25 fps, 0.6 s speaker on a 30 fps, 1 s screen: 30 frames; the speaker is keyed once per
+    webcam frame it shows (15), then hidden after its last frame."""
+    key = _SolidKey()
+    monkeypatch.setattr(Compositor, "key", lambda self, frame: key(self, frame))
+    out = tmp_path / "mixed.mp4"
+    result = render(clips["speaker25"], clips["screen"], out)
+    frames = _decode(out)
+    assert result.frames == len(frames) == 30 and abs(result.duration - 1.0) < 1e-6
+    assert key.calls == 15
+    with av.open(str(out)) as c:
+        assert abs(float(c.streams.video[0].duration * c.streams.video[0].time_base) - 1.0) < 0.05
+        assert c.streams.audio, "the output always has a soundtrack"
+    p = Compositor(RenderSettings(), output=(320, 180), speaker=(256, 144)).placement
+    red = [
+        np.abs(f[p.y + 2 : p.y + p.height - 2, p.x + 2 : p.x + p.width - 2].astype(int) - (40, 40, 220)).mean() < 6
+        for f in frames
+    ]
+    assert all(red[:18]) and not any(red[-5:])
