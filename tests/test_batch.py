@@ -280,6 +280,31 @@ def test_killed_batch_leaves_no_partial_output_and_rerun_completes(
     assert not [p for p in out.iterdir() if "partial" in p.name or p.name.endswith(".progress")]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_batch_stops_cleanly(batch_clips: dict[str, Path], tmp_path: Path, sig: int) -> None:
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    for name in ("i0", "i1"):
+        _copy(batch_clips["speaker.mp4"], rec / f"{name}.speaker.mp4")
+        _copy(batch_clips["screen.mkv"], rec / f"{name}.screen.mkv")
+    cmd = [sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(out), "--jobs", "1"]
+    # A session of its own: SIGINT goes to the whole process group, as Ctrl-C in a terminal does.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(out.glob(".i0.*partial*")):
+            time.sleep(0.01)
+        os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, output
+    assert "run the same command again" in output
+    assert report(out)["interrupted"] is True and statuses(out)["i0"] == "interrupted"
+    assert sorted(p.name for p in out.iterdir()) == [".greenscreen-batch.lock", "report.json"]
+
+
 def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) -> None:
     rec, out = tmp_path / "rec", tmp_path / "out"
     for name in ("w0", "w1"):

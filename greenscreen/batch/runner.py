@@ -214,10 +214,17 @@ def local_executor(jobs: int) -> ProcessPoolExecutor:
 
 def _stop_local_workers(executor: Executor) -> None:
     """SIGTERM our pool's workers so a running render unwinds and deletes its temporary file."""
-    processes = getattr(executor, "_processes", None) or {}
-    for process in list(processes.values()):
+    # ProcessPoolExecutor has no public way to stop a running task (terminate_workers() arrives
+    # in Python 3.14), hence the private process table.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
         with contextlib.suppress(OSError, AttributeError):
             os.kill(process.pid, signal.SIGTERM)
+    # Wait (briefly) until they have unwound, so their temporary files are gone when we report.
+    deadline = time.monotonic() + 10
+    for process in processes:
+        with contextlib.suppress(AttributeError, ValueError):
+            process.join(max(0.0, deadline - time.monotonic()))
 
 
 # ---------------------------------------------------------------------------------------------
