@@ -75,7 +75,7 @@ def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSetting
     (the other holds its last frame or hides the speaker), then the trim applies.
     """
     tl = settings.timeline
-    fps = Fraction(tl.fps).limit_denominator(1001) if tl.fps else screen.fps
+    fps = Fraction(tl.fps).limit_denominator(1001) if tl.fps else screen.output_fps
     width = tl.width or screen.width
     height = tl.height or screen.height
     if tl.width and not tl.height:

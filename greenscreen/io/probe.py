@@ -23,6 +23,16 @@ class MediaInfo:
     duration: float
     """Seconds of video."""
     has_audio: bool
+    variable_fps: bool = False
+    """True if frame timestamps are irregular (as screen recorders write them)."""
+
+    @property
+    def output_fps(self) -> Fraction:
+        """The frame rate to render this source at: its own, or for a variable-frame-rate
+        recording the smallest common rate (30 or 60) that keeps all its motion."""
+        if not self.variable_fps:
+            return self.fps
+        return Fraction(30) if self.fps <= 30.5 else Fraction(60)
 
 
 def open_container(path: Path) -> av.container.InputContainer:
@@ -72,6 +82,7 @@ def probe(path: str | Path) -> MediaInfo:
             fps=fps,
             duration=duration,
             has_audio=bool(container.streams.audio),
+            variable_fps=_is_variable(stream, fps),
         )
 
 
@@ -90,6 +101,13 @@ def _average_fps(stream: av.video.stream.VideoStream, duration: float) -> Fracti
     if not rate or rate <= 0 or rate > 1000:
         rate = Fraction(30)
     return Fraction(rate).limit_denominator(1001)
+
+
+def _is_variable(stream: av.video.stream.VideoStream, average: Fraction) -> bool:
+    # A constant-rate stream's nominal rate (r_frame_rate) equals its average; a VFR stream's
+    # nominal rate is its time base's tick (e.g. 1000) or a peak well above the average.
+    nominal = stream.base_rate
+    return bool(nominal) and float(nominal) > 1.05 * float(average)
 
 
 def _reason(exc: BaseException) -> str:
