@@ -336,19 +336,26 @@ def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) 
 def test_library_api_with_plate_clip(batch_clips: dict[str, Path], tmp_path: Path) -> None:
     from greenscreen.batch import run_plan
 
-    rec, out = tmp_path / "rec", tmp_path / "out"
-    _copy(batch_clips["speaker.mp4"], rec / "p" / "speaker.mp4")
-    _copy(batch_clips["screen.mkv"], rec / "p" / "screen.mkv")
-    _copy(batch_clips["plate.mp4"], rec / "p" / "PLATE.MP4")
+    # A name with a space and an umlaut; the output folder inside the recordings folder.
+    rec = tmp_path / "rec"
+    out = rec / "rendered"
+    tut = rec / "Schritt für Schritt"
+    _copy(batch_clips["speaker.mp4"], tut / "speaker.mp4")
+    _copy(batch_clips["screen.mkv"], tut / "screen.mkv")
+    _copy(batch_clips["plate.mp4"], tut / "PLATE.MP4")
     plan = plan_batch(rec, out)
     (entry,) = plan.entries
-    assert entry.action == "render" and entry.job.plate == rec / "p" / "PLATE.MP4"
+    assert entry.action == "render" and entry.job.plate == tut / "PLATE.MP4"
     events = []
     result = run_plan(plan, jobs=1, on_event=events.append)
     assert result.exit_code == 0 and result.outcomes[0].status == "rendered"
     assert type(events[-1]).__name__ == "JobFinished"
-    # The plate is part of the fingerprint: replacing it re-renders.
-    _copy(batch_clips["speaker.mp4"], rec / "p" / "PLATE.MP4")
+    assert video_info(out / "Schritt für Schritt.mp4")["title"] == "Schritt für Schritt"
+    # The output folder is not mistaken for a tutorial folder full of unrecognised files ...
+    again = plan_batch(rec, out)
+    assert again.unrecognised == [] and again.entries[0].action == "skip"
+    # ... and the plate is part of the fingerprint: replacing it re-renders.
+    _copy(batch_clips["speaker.mp4"], tut / "PLATE.MP4")
     assert plan_batch(rec, out).entries[0].reason == "recording changed (plate)"
 
 
