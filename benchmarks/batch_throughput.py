@@ -6,7 +6,10 @@ subprocess once per ``--jobs`` value. Reports wall time, throughput (seconds of 
 second), the speed-up over the first ``--jobs`` value, and the peak memory of the whole process
 tree (batch process + pool workers), sampled with psutil every 0.1 s. Peak RSS adds up every
 process's resident memory (shared pages counted once per process, so an upper bound); peak PSS
-splits shared pages between the processes that share them (Linux only).
+splits shared pages between the processes that share them (Linux only). "cores busy" is the
+CPU time of the tree over the wall time: with ``--jobs 1`` it shows how much of the machine one
+render already uses (decode threads + x264), which bounds what more jobs can gain. On a machine
+busy with other work, compare "cores busy" as well as the wall times.
 
 Usage::
 
@@ -55,22 +58,25 @@ def make_recordings(folder: Path, *, count: int, seconds: float, screen: str, sp
     scr.unlink()
 
 
-def run_batch(recordings: Path, output: Path, jobs: int) -> tuple[float, int, int]:
-    """Run the batch; return (wall seconds, peak RSS bytes, peak PSS bytes) of the process tree."""
+def run_batch(recordings: Path, output: Path, jobs: int) -> tuple[float, int, int, float]:
+    """Run the batch; return wall seconds, peak RSS and PSS bytes, and CPU seconds of the tree."""
     cmd = [sys.executable, "-m", "greenscreen", "batch", str(recordings), "-o", str(output),
            "--jobs", str(jobs), "--force", "-q"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     root = psutil.Process(proc.pid)
     peak_rss = peak_pss = 0
+    cpu: dict[int, float] = {}  # last CPU time seen per process (exited ones keep their last value)
     while proc.poll() is None:
         rss = pss = 0
         try:
             for p in [root, *root.children(recursive=True)]:
                 try:
                     info = p.memory_full_info()
+                    times = p.cpu_times()
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
+                cpu[p.pid] = times.user + times.system
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
         except psutil.NoSuchProcess:
@@ -80,7 +86,7 @@ def run_batch(recordings: Path, output: Path, jobs: int) -> tuple[float, int, in
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"batch --jobs {jobs} failed with exit code {proc.returncode}")
-    return wall, peak_rss, peak_pss
+    return wall, peak_rss, peak_pss, sum(cpu.values())
 
 
 def main() -> None:
@@ -103,12 +109,13 @@ def main() -> None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         print(f"{args.tutorials} tutorials x {args.seconds:g} s, screen {args.screen}, speaker "
               f"{args.speaker}, 30 fps; {cpus} CPUs; greenscreen batch --force")
-        print(f"{'jobs':>4}  {'wall s':>7}  {'video s/s':>9}  {'speed-up':>8}  {'peak RSS MB':>11}  {'peak PSS MB':>11}")
+        print(f"{'jobs':>4}  {'wall s':>7}  {'video s/s':>9}  {'speed-up':>8}  {'cores busy':>10}  "
+              f"{'peak RSS MB':>11}  {'peak PSS MB':>11}")
         base = None
         for jobs in args.jobs:
-            wall, rss, pss = run_batch(recordings, work / f"out-j{jobs}", jobs)
+            wall, rss, pss, cpu = run_batch(recordings, work / f"out-j{jobs}", jobs)
             base = base or wall
-            print(f"{jobs:>4}  {wall:>7.1f}  {video / wall:>9.2f}  {base / wall:>7.2f}x  "
+            print(f"{jobs:>4}  {wall:>7.1f}  {video / wall:>9.2f}  {base / wall:>7.2f}x  {cpu / wall:>10.2f}  "
                   f"{rss / 2**20:>11.0f}  {pss / 2**20:>11.0f}", flush=True)
     finally:
         if args.keep is None:
