@@ -1,7 +1,7 @@
 """The preview window: the only GUI code. It wires OpenCV HighGUI to :class:`PreviewState`.
 
-Two windows: the picture (with a frame slider; click to pick the key colour; keys as listed by
-``h``) and a settings window with one trackbar per slider from the schema. Closing either one
+Two windows: the picture (click to pick the key colour; keys as listed by ``h``) and a settings
+window with the frame slider and one trackbar per slider from the schema. Closing either one
 quits, like ``q``.
 """
 
@@ -103,6 +103,9 @@ def _loop(state: PreviewState) -> None:
     scale = min(1.0, MAX_DISPLAY[0] / w, MAX_DISPLAY[1] / h)
     header_settings = state.settings
     cv2.imshow(CONTROLS, _controls_header(state))
+    # The frame slider lives with the others, so the picture window holds only the picture and
+    # a click maps straight to a picture pixel.
+    cv2.createTrackbar(FRAME_TRACKBAR, CONTROLS, 0, max(state.frame_count - 1, 1), state.seek)
     for s in state.sliders:
         cv2.createTrackbar(
             s.label, CONTROLS, state.slider_position(s.label), s.count,
@@ -114,7 +117,6 @@ def _loop(state: PreviewState) -> None:
     cv2.imshow(WINDOW, first)
     cv2.resizeWindow(WINDOW, max(2, round(w * scale)), max(2, round(h * scale)))
     cv2.moveWindow(WINDOW, CONTROLS_WIDTH + 10, 0)
-    cv2.createTrackbar(FRAME_TRACKBAR, WINDOW, 0, max(state.frame_count - 1, 1), state.seek)
 
     def on_mouse(event: int, x: int, y: int, flags: int, param: object) -> None:
         if event == cv2.EVENT_LBUTTONDOWN:
@@ -140,7 +142,7 @@ def _loop(state: PreviewState) -> None:
                 state.fps_measured = rate if state.fps_measured == 0 else 0.8 * state.fps_measured + 0.2 * rate
             last_shown = now
             if shown is None or shown[0] != state.index:
-                cv2.setTrackbarPos(FRAME_TRACKBAR, WINDOW, state.index)
+                cv2.setTrackbarPos(FRAME_TRACKBAR, CONTROLS, state.index)
             shown = signature
         if state.settings != header_settings:
             header_settings = state.settings
