@@ -115,7 +115,12 @@ def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop 
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
     if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
-        return _yuv420_to_bgr(frame.to_ndarray(), width, height, (x0, y0, x1, y1), target)
+        # Scale in I420 (a quarter of the samples of BGR), then convert the small picture.
+        even = (target[0] - target[0] % 2, target[1] - target[1] % 2)
+        bgr = cv2.cvtColor(frame_to_i420(frame, even, crop), cv2.COLOR_YUV2BGR_I420)
+        if even != tuple(target):
+            bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_LINEAR)
+        return bgr
     if not crop and size is not None:
         # One swscale call converts and scales together.
         return frame.to_ndarray(width=target[0], height=target[1], format="bgr24")
@@ -137,11 +142,33 @@ def frame_to_i420(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop
     if target[0] % 2 or target[1] % 2:
         raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
     if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
-        return _scale_i420(frame.to_ndarray(), width, height, (x0, y0, x1, y1), target)
+        if crop:
+            cropped = _crop_i420(frame.to_ndarray(), (x0, y0, x1, y1))
+            if cropped.shape[1] == target[0] and cropped.shape[0] * 2 // 3 == target[1]:
+                return cropped
+            frame = i420_to_frame(cropped)
+        return _scale_yuv420p(frame, target)
     if not crop:
         # One swscale call converts and scales together.
         return frame.to_ndarray(width=target[0], height=target[1], format="yuv420p")
     return cv2.cvtColor(frame_to_bgr(frame, target, crop), cv2.COLOR_BGR2YUV_I420)
+
+
+def _scale_yuv420p(frame: av.VideoFrame, target: tuple[int, int]) -> np.ndarray:
+    """The I420 planes of a yuv420p ``frame`` scaled to ``target`` (a new array we own).
+
+    swscale's area filter is ~4x cheaper than ``cv2.INTER_AREA`` at the non-integer ratios of a
+    picture-in-picture (1080 -> 356 rows) and as free of aliasing. yuv420p to yuv420p only
+    scales, so colour conversion stays with OpenCV, in one place, as everywhere else.
+    """
+    if (frame.width, frame.height) == tuple(target):
+        return frame.to_ndarray()
+    return frame.to_ndarray(
+        width=target[0],
+        height=target[1],
+        format="yuv420p",
+        interpolation="AREA" if target[0] < frame.width else "BILINEAR",
+    )
 
 
 def i420_planes(i420: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -161,47 +188,29 @@ def i420_planes(i420: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, u, v
 
 
-def _scale_i420(
-    planes: np.ndarray,
-    width: int,
-    height: int,
-    box: tuple[int, int, int, int],
-    target: tuple[int, int],
-) -> np.ndarray:
-    """Crop (to even edges) and scale I420 planes to an even ``target``; returns a new buffer."""
-    x0, y0, x1, y1 = (v - v % 2 for v in box)
-    tw, th = target
-    y, u, v = i420_planes(planes)
-    y = y[y0:y1, x0:x1]
-    u = u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-    v = v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-    if (x1 - x0, y1 - y0) == (tw, th) and (x0, y0, x1, y1) == (0, 0, width, height):
-        return planes  # to_ndarray already made a copy we own
-    out = np.empty((th * 3 // 2, tw), np.uint8)
-    oy, ou, ov = i420_planes(out)
-    if (x1 - x0, y1 - y0) != (tw, th):
-        inter = _interpolation(x1 - x0, tw)
-        cv2.resize(y, (tw, th), dst=oy, interpolation=inter)
-        cv2.resize(u, (tw // 2, th // 2), dst=ou, interpolation=inter)
-        cv2.resize(v, (tw // 2, th // 2), dst=ov, interpolation=inter)
-    else:
-        oy[...], ou[...], ov[...] = y, u, v
+def i420_to_frame(i420: np.ndarray) -> av.VideoFrame:
+    """A new yuv420p :class:`av.VideoFrame` holding a copy of I420 planes ``(H * 3 // 2, W)``.
+
+    The numpy copy into the frame's (possibly padded) rows releases the GIL, which
+    ``VideoFrame.from_ndarray`` does not, and takes a third of its time.
+    """
+    h, w = i420.shape[0] * 2 // 3, i420.shape[1]
+    frame = av.VideoFrame(w, h, "yuv420p")
+    for plane, src in zip(frame.planes, i420_planes(i420)):
+        dst = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        dst[:, : plane.width] = src
+    return frame
+
+
+def _crop_i420(planes: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Cut ``box`` = ``(x0, y0, x1, y1)``, moved out to even edges, from I420 planes (a copy)."""
+    x0, y0 = box[0] - box[0] % 2, box[1] - box[1] % 2
+    x1, y1 = box[2] + box[2] % 2, box[3] + box[3] % 2
+    x1, y1 = min(x1, planes.shape[1]), min(y1, planes.shape[0] * 2 // 3)
+    out = np.empty(((y1 - y0) * 3 // 2, x1 - x0), np.uint8)
+    for dst, src, k in zip(i420_planes(out), i420_planes(planes), (1, 2, 2)):
+        dst[...] = src[y0 // k : y1 // k, x0 // k : x1 // k]
     return out
-
-
-def _yuv420_to_bgr(
-    planes: np.ndarray,
-    width: int,
-    height: int,
-    box: tuple[int, int, int, int],
-    target: tuple[int, int],
-) -> np.ndarray:
-    """Crop and scale the I420 planes, then convert: scaling before conversion is the cheap order."""
-    tw, th = target[0] - target[0] % 2, target[1] - target[1] % 2
-    bgr = cv2.cvtColor(_scale_i420(planes, width, height, box, (tw, th)), cv2.COLOR_YUV2BGR_I420)
-    if (tw, th) != tuple(target):
-        bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_LINEAR)
-    return bgr
 
 
 def _interpolation(src_width: int, dst_width: int) -> int:
