@@ -399,7 +399,10 @@ def plan_batch(
             problems.append(Problem(None, "--preset", exc.message))
             preset = None
 
-    pairing: Pairing = find_tutorials(folder, exclude=(output,))
+    try:
+        pairing: Pairing = find_tutorials(folder, exclude=(output,))
+    except OSError as exc:  # e.g. a sub-folder without read permission, a share gone away
+        raise GreenscreenError(f"cannot list the recordings ({exc.strerror})", exc.filename or folder) from None
     names = [t.name for t in pairing.tutorials]
     batch = parse_batch_file(pairing.batch_file, names, problems)
 

@@ -192,6 +192,12 @@ def batch_command(
             raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if not plan.entries and not plan.incomplete:
+        click.echo(
+            f"note: no tutorials found in {plan.folder}; name the recordings NAME.speaker.EXT and "
+            "NAME.screen.EXT, or put speaker.EXT and screen.EXT in a folder per tutorial",
+            err=True,
+        )
     if dry_run:
         print_dry_run(plan)
         return
