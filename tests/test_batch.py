@@ -236,9 +236,11 @@ def test_batch_renders_isolates_failure_and_resumes(recordings: Path, tmp_path: 
     assert statuses(out) == {"alpha": "skipped", "beta": "rendered", "gamma": "rendered"}
     assert video_info(out / "gamma.mp4")["title"] == "Gamma, retitled"
 
-    # A changed folder-wide preset re-renders everything that uses it; --force re-renders all.
-    code, text = run_cli("batch", recordings, "-o", out, "--dry-run", "--preset", "default")
-    assert "would render" not in text  # the default preset changes no setting
+    # A folder-wide preset that changes a setting re-renders everything; --force re-renders all.
+    preset = tmp_path / "smaller.toml"
+    preset.write_text("[encode]\ncrf = 30\n")
+    code, text = run_cli("batch", recordings, "-o", out, "--dry-run", "--preset", preset)
+    assert " ".join(text.split()).count("settings changed") == 3, text
     code, text = run_cli("batch", recordings, "-o", out, "--force", "-q")
     assert code == 0 and set(statuses(out).values()) == {"rendered"}
 
