@@ -11,6 +11,7 @@ that ship with greenscreen (so a user preset may shadow a built-in one of the sa
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import os
@@ -132,8 +133,10 @@ def find_preset(name: str | Path) -> Path:
         candidate = folder / f"{text}.toml"
         if candidate.is_file():
             return candidate
-    choices = ", ".join(sorted(available_presets())) or "none"
-    raise SettingsError(f"unknown preset '{text}' (available: {choices})")
+    names = sorted(available_presets())
+    close = difflib.get_close_matches(text, names, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise SettingsError(f"unknown preset '{text}' ({hint}available: {', '.join(names) or 'none'})")
 
 
 def read_preset_file(path: Path) -> dict[str, Any]:
@@ -189,8 +192,6 @@ def _problems(
 
     for group, values in data.items():
         if group not in GROUPS:
-            import difflib
-
             close = difflib.get_close_matches(group, GROUPS, n=1)
             hint = f" (did you mean [{close[0]}]?)" if close else ""
             problems.append(

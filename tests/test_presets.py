@@ -87,6 +87,8 @@ def test_lookup_order_path_then_user_then_builtin(user_dir: Path, tmp_path: Path
 def test_unknown_name_lists_the_choices() -> None:
     with pytest.raises(SettingsError, match="unknown preset 'nope'.*dim-room"):
         find_preset("nope")
+    with pytest.raises(SettingsError, match="did you mean 'dim-room'"):
+        find_preset("dim-rom")
     with pytest.raises(SettingsError, match="preset file not found"):
         find_preset("missing/file.toml")
 
