@@ -177,12 +177,21 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "separate folder" in text
 
 
-def test_scheduler_without_dask_says_how_to_install(recordings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scheduler_without_dask_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     from greenscreen.batch.runner import dask_executor
 
     with pytest.raises(GreenscreenError, match=r"pip install 'greenscreen\[cluster\]'"):
         with dask_executor("tcp://127.0.0.1:1"):
+            pass
+
+
+def test_unreachable_scheduler_is_one_line_error() -> None:
+    pytest.importorskip("distributed")
+    from greenscreen.batch.runner import dask_executor
+
+    with pytest.raises(GreenscreenError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:1 "):
+        with dask_executor("tcp://127.0.0.1:1", wait_seconds=1):
             pass
 
 

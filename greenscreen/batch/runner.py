@@ -417,14 +417,15 @@ def dask_executor(address: str, *, wait_seconds: float = 60.0) -> Iterator[tuple
     try:
         client = Client(address, timeout=wait_seconds)
     except (OSError, TimeoutError) as exc:
-        raise GreenscreenError(f"cannot reach the Dask scheduler ({exc})", address) from None
+        # (address is not passed as the error's path: Path() would turn tcp:// into tcp:/)
+        raise GreenscreenError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
     try:
         try:
             client.wait_for_workers(1, timeout=wait_seconds)
         except TimeoutError:
             raise GreenscreenError(
-                f"no Dask worker connected within {wait_seconds:g} s; start one with "
-                f"'dask worker {address}'", address,
+                f"no Dask worker connected to {address} within {wait_seconds:g} s; start one with "
+                f"'dask worker {address}'"
             ) from None
         threads = sum(client.nthreads().values())
         yield client.get_executor(pure=False), threads
