@@ -50,6 +50,7 @@ HELP = (
     "a  key colour back to auto",
     "s  save the settings as a preset",
     "h  this help        q / Esc  quit",
+    "(the frame slider is in the settings window)",
 )
 
 
