@@ -1,0 +1,409 @@
+"""How fast does ``greenscreen render`` run, next to ffmpeg alone and the other ways to do it?
+
+Generates its inputs (a noisy speaker on a green bedsheet with a voice, a UI-like screen
+recording; 30 fps), then times, alternating in one run so that changing machine load hits all
+alike:
+
+* ``greenscreen``: the real command line, default preset (full-quality keyer);
+* ``LIMIT``: ffmpeg alone decoding both recordings, scaling the speaker to its picture-in-picture
+  size and overlaying it, no keying at all. A pipeline that decodes and encodes the same streams
+  cannot beat it by much: it is the yardstick;
+* ``ffmpeg-chromakey``: ffmpeg's ``chromakey`` + ``despill`` on the scaled speaker, then overlay;
+* ``moviepy``: moviepy 2 (``MaskColor`` + ``CompositeVideoClip`` + ``write_videofile``).
+
+All encode H.264 with libx264 ``-preset veryfast -crf 23`` + AAC 128 kbit/s. For each it prints
+the median wall time, the ratio to the LIMIT's, CPU seconds of the whole process tree, the peak
+memory (RSS of the process tree, sampled with psutil) and the output bitrate, so speed is never
+bought with bloated files.
+
+``--memory`` instead renders a 1-minute and a 10-minute 1080p tutorial (inputs made by looping
+the generated clips, stream copy) and compares their peak memory: it must stay flat.
+
+Examples::
+
+    python benchmarks/render_speed.py
+    python benchmarks/render_speed.py --seconds 5 --reps 2 --sizes 720
+    python benchmarks/render_speed.py --layouts --small-file --no-moviepy
+    python benchmarks/render_speed.py --memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import imageio_ffmpeg
+import numpy as np
+import psutil
+
+from greenscreen.composite.layout import LayoutSettings, place_speaker
+
+FPS = 30
+ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p"]
+AUDIO = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+MOVIEPY_SCRIPT = """
+import sys
+from moviepy import CompositeVideoClip, VideoFileClip, vfx
+speaker, screen, out, w, h, x, y, r, g, b = sys.argv[1:]
+scr = VideoFileClip(screen, audio=False)
+spk = VideoFileClip(speaker)
+pip = (
+    spk.resized(new_size=(int(w), int(h)))
+    .with_effects([vfx.MaskColor(color=(int(r), int(g), int(b)), threshold=60, stiffness=4)])
+    .with_position((int(x), int(y)))
+)
+clip = CompositeVideoClip([scr, pip], size=scr.size).with_duration(scr.duration)
+clip = clip.with_audio(spk.audio)
+clip.write_videofile(
+    out, fps=30, codec="libx264", preset="veryfast", audio_codec="aac", audio_bitrate="128k",
+    ffmpeg_params=["-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p"], logger=None,
+)
+for c in (clip, pip, spk, scr):
+    c.close()
+"""
+
+
+def ffmpeg() -> str:
+    """The ffmpeg binary that ships with imageio-ffmpeg (never a system ffmpeg)."""
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def make_inputs(work: Path, height: int, seconds: float) -> tuple[Path, Path]:
+    """The speaker and screen recordings for one size, generated once and then reused."""
+    size = (height * 16 // 9 + (height * 16 // 9) % 2, height)
+    speaker = work / f"speaker_{height}p_{seconds:g}s.mp4"
+    screen = work / f"screen_{height}p_{seconds:g}s.mp4"
+    for path, kind in ((speaker, "speaker"), (screen, "screen")):
+        if not path.exists():
+            t0 = time.perf_counter()
+            tmp = path.with_suffix(".partial.mp4")
+            _generate(kind, tmp, size, seconds)
+            tmp.replace(path)
+            print(f"  generated {path.name} in {time.perf_counter() - t0:.0f} s", flush=True)
+    return speaker, screen
+
+
+def _generate(kind: str, path: Path, size: tuple[int, int], seconds: float) -> None:
+    try:
+        from greenscreen import synthetic
+    except ImportError:  # an older checkout: ffmpeg's test sources are a fair stand-in
+        _generate_lavfi(kind, path, size, seconds)
+        return
+    if kind == "speaker":
+        synthetic.write_speaker_clip(path, size=size, fps=FPS, seconds=seconds, audio=True, seed=1)
+    else:
+        synthetic.write_screen_clip(path, size=size, fps=FPS, seconds=seconds, seed=2)
+
+
+def _generate_lavfi(kind: str, path: Path, size: tuple[int, int], seconds: float) -> None:
+    w, h = size
+    if kind == "speaker":
+        video = (
+            f"color=c=0x3c9a46:s={w}x{h}:r={FPS}:d={seconds},format=yuv420p,"
+            f"drawbox=x='{w * 0.36}+{w * 0.1}*sin(t)':y={h * 0.28}:w={w * 0.27}:h={h * 0.72}:color=0x705a50:t=fill,"
+            f"drawbox=x='{w * 0.43}+{w * 0.1}*sin(t)':y={h * 0.11}:w={w * 0.15}:h={h * 0.24}:color=0xc09080:t=fill,"
+            "noise=alls=6:allf=t"
+        )
+        extra = ["-f", "lavfi", "-i", f"sine=f=220:r=48000:d={seconds}", *AUDIO]
+    else:
+        video = f"testsrc2=s={w}x{h}:r={FPS}:d={seconds}"
+        extra = []
+    _run_quiet([ffmpeg(), "-y", "-f", "lavfi", "-i", video, *extra, *ENCODE, "-shortest", str(path)])
+
+
+def loop_clip(src: Path, dst: Path, seconds: float) -> Path:
+    """``src`` repeated to ``seconds`` by stream copy (instant, any length)."""
+    if not dst.exists():
+        tmp = dst.with_suffix(".partial.mp4")
+        _run_quiet([ffmpeg(), "-y", "-stream_loop", "-1", "-i", str(src), "-t", f"{seconds:g}",
+                    "-c", "copy", str(tmp)])
+        tmp.replace(dst)
+    return dst
+
+
+def key_colour(speaker: Path) -> tuple[int, int, int]:
+    """The sheet's RGB colour: the median of the first frame's border, for the ffmpeg and moviepy
+    keyers, which need to be told (greenscreen measures it itself)."""
+    with av.open(str(speaker)) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    b = max(4, rgb.shape[0] // 40)
+    ring = np.concatenate([rgb[:b].reshape(-1, 3), rgb[:, :b].reshape(-1, 3), rgb[:, -b:].reshape(-1, 3)])
+    return tuple(int(v) for v in np.median(ring, axis=0))  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Contenders
+
+
+@dataclass
+class Contender:
+    """One way to make the tutorial: a name and the command that writes ``out``."""
+
+    name: str
+    command: list[str]
+    out: Path
+    reps: int | None = None
+    """At most this many runs (moviepy is slow); None = every round."""
+
+
+def contenders(
+    speaker: Path,
+    screen: Path,
+    work: Path,
+    tag: str,
+    *,
+    layouts: bool,
+    small_file: bool,
+    moviepy: bool,
+    moviepy_reps: int,
+) -> list[Contender]:
+    with av.open(str(screen)) as c:
+        sw, sh = c.streams.video[0].width, c.streams.video[0].height
+    with av.open(str(speaker)) as c:
+        kw, kh = c.streams.video[0].width, c.streams.video[0].height
+    p = place_speaker(LayoutSettings(), output=(sw, sh), speaker=(kw, kh))
+    r, g, b = key_colour(speaker)
+    hexcol = f"0x{r:02x}{g:02x}{b:02x}"
+
+    def out(name: str) -> Path:
+        return work / f"out_{tag}_{name}.mp4"
+
+    def gs(name: str, *extra: str) -> Contender:
+        o = out(name)
+        return Contender(name, [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen),
+                                "-o", str(o), "-q", *extra], o)
+
+    def ff(name: str, speaker_chain: str) -> Contender:
+        o = out(name)
+        graph = f"[1:v]{speaker_chain}[s];[0:v][s]overlay=x={p.x}:y={p.y}[v]"
+        return Contender(name, [ffmpeg(), "-y", "-loglevel", "error", "-i", str(screen), "-i", str(speaker),
+                                "-filter_complex", graph, "-map", "[v]", "-map", "1:a", *ENCODE, *AUDIO,
+                                "-movflags", "+faststart", str(o)], o)
+
+    items = [
+        ff("LIMIT", f"scale={p.width}:{p.height}"),
+        gs("greenscreen"),
+        ff("ffmpeg-chromakey",
+           f"scale={p.width}:{p.height},chromakey=color={hexcol}:similarity=0.15:blend=0.1,despill=type=green"),
+    ]
+    if layouts:
+        items += [gs("gs-side-by-side", "--layout", "side-by-side"), gs("gs-full", "--layout", "full")]
+    if small_file:
+        items.append(gs("gs-small-file", "-p", "small-file"))
+    if moviepy:
+        o = out("moviepy")
+        items.append(Contender("moviepy", [sys.executable, "-c", MOVIEPY_SCRIPT, str(speaker), str(screen), str(o),
+                                           str(p.width), str(p.height), str(p.x), str(p.y), str(r), str(g), str(b)],
+                               o, reps=moviepy_reps))
+    return items
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    peak_rss: int
+    bitrate: float
+    """Output video+audio bits per second."""
+    frames: int
+
+
+@dataclass
+class Result:
+    name: str
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs)
+
+
+def measure(command: list[str], out: Path) -> Run:
+    """Run ``command``, sampling the RSS of its whole process tree; return time, CPU and memory."""
+    out.unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_rss, args=(proc.pid, peak, done), daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{shlex.join(command)} failed ({proc.returncode}):\n{tail}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    bitrate, frames = output_stats(out)
+    return Run(wall=wall, cpu=cpu, peak_rss=peak[0], bitrate=bitrate, frames=frames)
+
+
+def _sample_rss(pid: int, peak: list[int], done: threading.Event, interval: float = 0.05) -> None:
+    try:
+        root = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    while not done.is_set():
+        total = 0
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        peak[0] = max(peak[0], total)
+        done.wait(interval)
+
+
+def output_stats(path: Path) -> tuple[float, int]:
+    """``(bits per second, video frames)`` of an output file."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        duration = float(v.duration * v.time_base) if v.duration else c.duration / av.time_base
+        frames = v.frames
+    return path.stat().st_size * 8 / max(duration, 1e-6), frames
+
+
+def _run_quiet(command: list[str]) -> None:
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{shlex.join(command)} failed ({proc.returncode}):\n{tail}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+
+def speed_table(title: str, results: list[Result], seconds: float) -> str:
+    limit = next(r for r in results if r.name == "LIMIT")
+    lw, lc = limit.median("wall"), limit.median("cpu")
+    lines = [
+        title,
+        f"{'':18s} {'runs':>4s} {'wall s':>7s} {'x LIMIT':>8s} {'fps':>6s} {'x realtime':>10s} "
+        f"{'CPU s':>7s} {'CPU x':>6s} {'peak MB':>8s} {'kbit/s':>7s} {'frames':>6s}",
+    ]
+    for r in results:
+        if not r.runs:
+            continue
+        wall, cpu = r.median("wall"), r.median("cpu")
+        frames = r.runs[0].frames
+        lines.append(
+            f"{r.name:18s} {len(r.runs):4d} {wall:7.2f} {wall / lw:8.2f} {frames / wall:6.1f} "
+            f"{seconds / wall:10.2f} {cpu:7.2f} {cpu / lc:6.2f} {max(x.peak_rss for x in r.runs) / 2**20:8.0f} "
+            f"{r.median('bitrate') / 1000:7.0f} {frames:6d}"
+        )
+    lines.append(
+        "  all walls (s): "
+        + "; ".join(f"{r.name} " + " ".join(f"{x.wall:.1f}" for x in r.runs) for r in results if r.runs)
+    )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, load average {load}; Python "
+        f"{platform.python_version()}, PyAV {av.__version__}, ffmpeg {imageio_ffmpeg.get_ffmpeg_version()}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Modes
+
+
+def run_speed(args: argparse.Namespace, work: Path) -> None:
+    for height in args.sizes:
+        speaker, screen = make_inputs(work, height, args.seconds)
+        items = contenders(speaker, screen, work, f"{height}p", layouts=args.layouts,
+                           small_file=args.small_file, moviepy=not args.no_moviepy,
+                           moviepy_reps=args.moviepy_reps)
+        results = {c.name: Result(c.name) for c in items}
+        print(f"\n{height}p, {args.seconds:g} s, {args.reps} rounds (order rotates each round)", flush=True)
+        for rep in range(args.reps):
+            k = rep % len(items)
+            for c in items[k:] + items[:k]:
+                if c.reps is not None and len(results[c.name].runs) >= c.reps:
+                    continue
+                run = measure(c.command, c.out)
+                results[c.name].runs.append(run)
+                print(f"  round {rep + 1}: {c.name:18s} {run.wall:6.2f} s wall, {run.cpu:6.2f} s CPU, "
+                      f"{run.peak_rss / 2**20:5.0f} MB, {run.bitrate / 1000:5.0f} kbit/s", flush=True)
+        print()
+        print(speed_table(f"== {height}p, {args.seconds:g} s clip: medians ==", list(results.values()), args.seconds))
+        print(f"  load now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+
+
+def run_memory(args: argparse.Namespace, work: Path) -> None:
+    speaker, screen = make_inputs(work, 1080, args.seconds)
+    print(f"\nmemory: 1080p, inputs looped from the {args.seconds:g} s clips", flush=True)
+    peaks: dict[float, Run] = {}
+    for minutes in args.memory_minutes:
+        secs = minutes * 60
+        spk = loop_clip(speaker, work / f"speaker_1080p_{minutes:g}min.mp4", secs)
+        scr = loop_clip(screen, work / f"screen_1080p_{minutes:g}min.mp4", secs)
+        out = work / f"out_memory_{minutes:g}min.mp4"
+        run = measure([sys.executable, "-m", "greenscreen", "render", str(spk), str(scr), "-o", str(out), "-q"], out)
+        peaks[minutes] = run
+        print(f"  {minutes:g} min: peak RSS {run.peak_rss / 2**20:.0f} MB, {run.wall:.0f} s wall "
+              f"({secs / run.wall:.2f}x real time), {run.cpu:.0f} s CPU, {run.frames} frames, "
+              f"{run.bitrate / 1000:.0f} kbit/s", flush=True)
+    first, last = peaks[args.memory_minutes[0]], peaks[args.memory_minutes[-1]]
+    growth = last.peak_rss / first.peak_rss - 1
+    verdict = "flat" if abs(growth) <= 0.10 and last.peak_rss <= 600 * 2**20 else "NOT flat / over 600 MB"
+    print(f"  peak memory {args.memory_minutes[-1]:g} min vs {args.memory_minutes[0]:g} min: "
+          f"{growth * 100:+.1f}% ({verdict}; limits: within 10%, at most 600 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the generated clips")
+    parser.add_argument("--reps", type=int, default=3, help="rounds; each round runs every contender once")
+    parser.add_argument("--sizes", default="1080,720", help="output heights, comma-separated")
+    parser.add_argument("--layouts", action="store_true", help="also time --layout side-by-side and full")
+    parser.add_argument("--small-file", action="store_true", help="also time the small-file preset")
+    parser.add_argument("--no-moviepy", action="store_true", help="leave out moviepy (about 14x the LIMIT)")
+    parser.add_argument("--moviepy-reps", type=int, default=1, help="moviepy runs per size (it is slow)")
+    parser.add_argument("--memory", action="store_true", help="measure peak memory of long renders instead")
+    parser.add_argument("--memory-minutes", default="1,10", help="tutorial lengths for --memory")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "greenscreen-render-speed",
+                        help="folder for inputs (kept and reused) and outputs")
+    args = parser.parse_args()
+    args.sizes = [int(s) for s in str(args.sizes).split(",") if s]
+    args.memory_minutes = [float(s) for s in str(args.memory_minutes).split(",") if s]
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"render_speed: {machine()}")
+    print(f"work folder {args.work}; encoder for all: {' '.join(ENCODE)} {' '.join(AUDIO)}", flush=True)
+    if args.memory:
+        run_memory(args, args.work)
+    else:
+        run_speed(args, args.work)
+
+
+if __name__ == "__main__":
+    main()
