@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -355,3 +356,28 @@ def test_preview_keys_and_composes_like_render(tmp_path: Path, monkeypatch: pyte
         assert hidden >= 2  # the offset hides the speaker for the first frames
     finally:
         source.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the DISPLAY check is for X11/Wayland")
+def test_preview_without_a_display_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from greenscreen.cli import main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = CliRunner().invoke(main, ["preview", str(tmp_path / "speaker.mp4")])
+    assert result.exit_code == 1
+    assert "the preview needs a display" in result.stderr and "greenscreen render" in result.stderr
+
+
+def test_preview_rejects_a_bad_preset_before_opening_anything(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from greenscreen.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[key]\ntolerance = 7\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["preview", str(tmp_path / "speaker.mp4"), "--preset", str(bad)])
+    assert result.exit_code == 1
+    assert "line 2: [key] 'tolerance' must be between 0 and 1" in result.stderr
