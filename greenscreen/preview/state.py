@@ -216,7 +216,7 @@ class PreviewState:
         """React to a key code as returned by ``cv2.waitKeyEx`` (-1 = no key)."""
         if code < 0:
             return
-        char = chr(code) if code < 0x110000 and code < 256 else ""
+        char = chr(code) if code < 256 else ""  # larger codes are arrows and other special keys
         if code in KEYS_LEFT:
             self.step(-1)
         elif code in KEYS_RIGHT:
@@ -229,7 +229,7 @@ class PreviewState:
             self.playing = not self.playing
             if self.playing and self.index >= self.frame_count - 1:
                 self.index = 0
-        elif char in "1234" and char:
+        elif char and char in "1234":
             self.view = VIEWS[int(char) - 1]
         elif char == "v":
             self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
