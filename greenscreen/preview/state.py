@@ -3,13 +3,15 @@ modes, slider mapping, key handling, colour picking, saving.
 
 :mod:`greenscreen.preview.window` only forwards OpenCV's trackbar, mouse and key events here and
 shows :meth:`PreviewState.display`. Every view is built from the same
-:class:`~greenscreen.compositor.Compositor` that render uses, so the composite view is exactly a
-rendered frame (before encoding).
+:class:`~greenscreen.compositor.Compositor` that render uses, fed the same frames on the same
+timeline: the key is bit-identical to render's, and the composite view is the frame render
+encodes up to the rounding of render's I420 blending (tests/test_preview_state.py measures it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,12 +56,15 @@ HELP = (
 )
 
 
+@functools.lru_cache(maxsize=4)
 def checkerboard(size: tuple[int, int], cell: int = 16) -> np.ndarray:
-    """A neutral grey checkerboard, BGR uint8 of ``size`` = ``(w, h)``."""
+    """A neutral grey checkerboard, BGR uint8 of ``size`` = ``(w, h)`` (cached: read-only)."""
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w]
     board = np.where(((yy // cell) + (xx // cell)) % 2 == 0, CHECKER[0], CHECKER[1]).astype(np.uint8)
-    return np.repeat(board[:, :, None], 3, axis=2)
+    out = np.repeat(board[:, :, None], 3, axis=2)
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -311,7 +316,7 @@ class PreviewState:
         return keyed, speaker
 
     def composite(self) -> np.ndarray:
-        """The frame render would write at the current position (a copy)."""
+        """The frame render writes at the current position (a copy; see the module notes)."""
         comp = self.compositor
         keyed, _ = self._keyed_frame()
         screen = self.source.screen(self.index, comp.screen_size)
