@@ -15,6 +15,7 @@ from greenscreen.errors import SettingsError
 from greenscreen.presets import (
     PresetError,
     builtin_names,
+    check_preset,
     dumps_preset,
     find_preset,
     list_presets,
@@ -60,6 +61,13 @@ def test_every_builtin_loads_and_has_a_description(name: str) -> None:
     load_preset(name)
     info = {p.name: p for p in list_presets()}[name]
     assert info.source == "built-in" and info.description
+
+
+def test_every_file_in_the_builtin_folder_is_valid() -> None:
+    """Guards every shipped preset (also ones added later) against schema changes."""
+    for info in list_presets():
+        if info.source == "built-in":
+            assert check_preset(info.path)[1] == [], info.path
 
 
 def test_builtins_say_what_their_name_promises() -> None:
