@@ -307,7 +307,10 @@ def dumps_preset(
 
 def preset_name(text: str) -> str:
     """Turn ``text`` (e.g. a file stem) into a name that is safe as a file name."""
-    name = _SAFE_NAME.sub("-", text.strip()).strip(".-")
+    text = text.strip()
+    if text.lower().endswith(".toml"):
+        text = text[: -len(".toml")]
+    name = _SAFE_NAME.sub("-", text).strip(".-")
     return name or "preset"
 
 

@@ -20,6 +20,7 @@ from greenscreen.presets import (
     find_preset,
     list_presets,
     load_preset,
+    preset_name,
     save_preset,
     user_preset_dir,
 )
@@ -157,6 +158,13 @@ def test_save_writes_only_changed_values_and_reads_back(user_dir: Path) -> None:
     assert save_preset(RenderSettings(), "my sheet") == path
     assert sorted(p.name for p in user_dir.iterdir()) == ["my-sheet.toml"]
     assert load_preset("my-sheet") == RenderSettings()
+
+
+def test_preset_names_are_safe_file_names() -> None:
+    assert preset_name("Küche abends") == "Küche-abends"
+    assert preset_name("../etc/passwd") == "etc-passwd"
+    assert preset_name("kitchen.toml") == "kitchen"
+    assert preset_name(" / ") == "preset"
 
 
 def test_save_never_overwrites_a_builtin_name(user_dir: Path) -> None:
