@@ -65,7 +65,16 @@ def overrides_from(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def resolve_settings(preset: str | None, overrides: dict[str, dict[str, Any]]) -> RenderSettings:
-    """CLI options over the preset over the defaults."""
-    settings = load_preset(preset) if preset else RenderSettings()
+def resolve_settings(
+    presets: str | tuple[str, ...] | None, overrides: dict[str, dict[str, Any]]
+) -> RenderSettings:
+    """CLI options over the presets (later ones over earlier ones) over the defaults.
+
+    Several presets combine, e.g. a key preset and a layout preset: ``-p dim-room -p side-by-side``.
+    """
+    if isinstance(presets, str):
+        presets = (presets,)
+    settings = RenderSettings()
+    for preset in presets or ():
+        settings = load_preset(preset, base=settings)
     return apply_overrides(settings, overrides, source="command line")

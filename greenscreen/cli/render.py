@@ -41,7 +41,12 @@ def _parse_size(value: str | None) -> dict[str, int]:
 @click.argument("speaker", type=click.Path(path_type=Path))
 @click.argument("screen", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
-@click.option("-p", "--preset", help="Preset name or .toml file (see 'greenscreen presets list').")
+@click.option(
+    "-p",
+    "--preset",
+    multiple=True,
+    help="Preset name or .toml file (see 'greenscreen presets list'); repeat to combine, later wins.",
+)
 @click.option(
     "--plate",
     type=click.Path(path_type=Path),
@@ -58,7 +63,7 @@ def render_command(
     speaker: Path,
     screen: Path,
     output: Path,
-    preset: str | None,
+    preset: tuple[str, ...],
     plate: Path | None,
     crop: str | None,
     out_size: str | None,
