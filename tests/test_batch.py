@@ -303,7 +303,7 @@ def test_interrupted_batch_stops_cleanly(batch_clips: dict[str, Path], tmp_path:
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list(out.glob(".i0.*partial*")):
+        while time.monotonic() < deadline and not list(out.glob(".i0.*.partial.mp4")):
             time.sleep(0.01)
         os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -49,13 +50,19 @@ class JobOutcome:
     """A traceback for unexpected errors (shown with --debug, kept in report.json)."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temp file in the same folder, then rename: readers never see half a file."""
+def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Write JSON to a temp file in the same folder, then rename: readers never see half a file.
+
+    ``durable`` also flushes it to disk first (skipped for the throwaway progress files).
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, sort_keys=False, default=str)
             f.write("\n")
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -79,7 +86,8 @@ class ProgressFile:
         self._last = now
         with contextlib.suppress(OSError):  # progress is a nicety; never fail a render over it
             write_json_atomic(
-                self.path, {"done": done, "total": total, "pid": os.getpid(), "host": self._host}
+                self.path, {"done": done, "total": total, "pid": os.getpid(), "host": self._host},
+                durable=False,
             )
 
     def remove(self) -> None:
@@ -94,6 +102,25 @@ def read_progress(path: Path) -> tuple[int, int] | None:
         return int(data["done"]), int(data["total"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _remove_own_temp_files(job: Job) -> None:
+    """Delete this job's render temp files (``.STEM.<random>.partial.mp4``).
+
+    render() removes its temporary file itself when interrupted, except if the signal lands in
+    the instant between the file's creation and the cleanup handler; this closes that gap. The
+    pattern allows no dot in the random part, so tutorial "a" never touches "a.b"'s file.
+    """
+    pattern = re.compile(rf"\.{re.escape(job.output.stem)}\.[^.]+\.partial{re.escape(job.output.suffix)}")
+    with contextlib.suppress(OSError):
+        for entry in job.output.parent.iterdir():
+            if pattern.fullmatch(entry.name):
+                entry.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        os.fsync(f.fileno())
 
 
 def render_job(job: Job) -> JobOutcome:
@@ -112,6 +139,9 @@ def render_job(job: Job) -> JobOutcome:
         result = render(
             job.speaker, job.screen, job.output, job.settings, plate=job.plate, progress=progress.update
         )
+        # On disk before the fingerprint says it is done: after a power cut, a fingerprint
+        # never vouches for an output whose data did not reach the disk.
+        _fsync(job.output)
         st = job.output.stat()
         record = dict(job.record)
         record["output"] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
@@ -129,6 +159,7 @@ def render_job(job: Job) -> JobOutcome:
         # being shut down: leave at once instead of taking the next job.
         if _local_worker:
             progress.remove()
+            _remove_own_temp_files(job)
             os._exit(130)
         raise
     except Exception as exc:  # a bug, not bad input: keep the batch going, keep the traceback

@@ -42,11 +42,15 @@ class BatchProgress:
             if self.tty else None
         )
         self.free_slots = list(range(1, jobs + 1))
+        """Terminal lines below the overall bar, reused as jobs finish so bars do not wander."""
+        self.slots: dict[str, int] = {}
         self.bars: dict[str, tqdm] = {}
 
     def _bar(self, name: str) -> tqdm:
         if name not in self.bars:
             slot = self.free_slots.pop(0) if self.free_slots else None
+            if slot is not None:
+                self.slots[name] = slot
             self.bars[name] = tqdm(
                 total=None, desc=name, unit="frame", position=slot, leave=False, dynamic_ncols=True
             )
@@ -63,10 +67,10 @@ class BatchProgress:
             o = event.outcome
             bar = self.bars.pop(o.name, None)
             if bar is not None:
-                if bar.pos:
-                    self.free_slots.append(abs(bar.pos))
-                    self.free_slots.sort()
                 bar.close()
+            if o.name in self.slots:
+                self.free_slots.append(self.slots.pop(o.name))
+                self.free_slots.sort()
             if self.overall is not None:
                 self.overall.update(1)
             if o.status == "rendered":

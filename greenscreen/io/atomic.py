@@ -38,13 +38,14 @@ def atomic_path(output: Path) -> Iterator[Path]:
     """
     folder = output.parent if str(output.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}", dir=folder)
-    os.close(fd)
     tmp = Path(tmp_name)
-    # mkstemp creates the file private (0600); give the output the permissions of a normal file.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
+        # Inside the try, so an interrupt (Ctrl-C, SIGTERM) this early still removes the file.
+        os.close(fd)
+        # mkstemp creates the file private (0600); give the output the permissions of a normal file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         yield tmp
         os.replace(tmp, output)
     except BaseException:
