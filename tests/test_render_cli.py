@@ -281,8 +281,8 @@ def test_replaces_existing_output_on_success(media: dict[str, Path], tmp_path: P
 
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
-    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(640, 360), seconds=12.0, seed=7)
-    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(1280, 720), seconds=12.0, seed=8)
+    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(320, 180), seconds=12.0, seed=7)
+    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(640, 360), seconds=12.0, seed=8)
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q"],
@@ -292,7 +292,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
     while not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
         assert time.monotonic() < deadline and proc.poll() is None, "render never started writing"
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
