@@ -212,6 +212,7 @@ def test_batch_renders_isolates_failure_and_resumes(recordings: Path, tmp_path: 
     rep = report(out)
     broken = next(t for t in rep["tutorials"] if t["name"] == "broken")
     assert "broken.speaker.mp4" in broken["reason"]
+    assert broken["inputs"]["speaker"] == str(recordings / "broken.speaker.mp4")
     assert [u["name"] for u in rep["unpaired"]] == ["lonely"]
     assert rep["unrecognised"][0]["path"].endswith("notes.txt")
     assert sorted(p.name for p in out.glob("*.mp4")) == ["alpha.mp4", "beta.mp4", "gamma.mp4"]

@@ -285,6 +285,8 @@ def run_plan(
         for job in to_render:
             outcomes.setdefault(job.name, JobOutcome(job.name, "interrupted", "the batch was stopped"))
         report.outcomes = [outcomes[e.name] for e in plan.entries]
+        for entry, outcome in zip(plan.entries, report.outcomes):
+            outcome.inputs = {role: str(path) for role, path in entry.inputs.items()}
         report.seconds = time.monotonic() - t0
         report.write()
     return report

@@ -48,6 +48,8 @@ class JobOutcome:
     host: str = ""
     detail: str = ""
     """A traceback for unexpected errors (shown with --debug, kept in report.json)."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """Role (speaker, screen, plate) -> recording; filled in by the runner for the report."""
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
