@@ -169,6 +169,31 @@ def test_bad_settings_are_all_reported_before_rendering(recordings: Path, tmp_pa
         plan_batch(recordings, out)
 
 
+def test_presets_combine_and_a_broken_preset_is_reported_in_its_file(recordings: Path, tmp_path: Path) -> None:
+    (recordings / "batch.toml").write_text(
+        'preset = "dim-room"\n[tutorials.alpha]\npreset = ["dim-room", "side-by-side"]\n'
+    )
+    plan = plan_batch(recordings, tmp_path / "out")
+    jobs = {e.name: e.job for e in plan.entries if e.job is not None}
+    assert jobs["alpha"].settings.layout.layout == "side-by-side"
+    assert jobs["alpha"].settings.key.tolerance == 0.15 == jobs["beta"].settings.key.tolerance
+    assert jobs["beta"].settings.layout.layout == "pip"
+    # --preset replaces the folder's preset, not a tutorial's own.
+    plan = plan_batch(recordings, tmp_path / "out", preset=("side-by-side",))
+    jobs = {e.name: e.job for e in plan.entries if e.job is not None}
+    assert jobs["beta"].settings.layout.layout == "side-by-side"
+    assert jobs["beta"].settings.key.tolerance == 0.1  # dim-room no longer applies
+    assert jobs["alpha"].settings.key.tolerance == 0.15
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[layout]\ncorner = 5\n")
+    (recordings / "gamma.toml").write_text(f'preset = "{bad}"\n')
+    with pytest.raises(BatchConfigError) as info:
+        plan_batch(recordings, tmp_path / "out")
+    (problem,) = info.value.problems
+    assert problem.file == bad and "corner" in problem.reason
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     code, text = run_cli("batch", tmp_path / "missing", "-o", tmp_path / "out")
     assert code == 2

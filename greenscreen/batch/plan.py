@@ -3,8 +3,9 @@
 Settings of one tutorial, lowest to highest priority:
 
 1. the defaults;
-2. a preset: the tutorial's own ``preset`` if it names one, else ``--preset``, else the
-   ``preset`` at the top of ``batch.toml``;
+2. presets: the tutorial's own ``preset`` if it names any, else ``--preset``, else the
+   ``preset`` at the top of ``batch.toml``; a list of presets applies in order, later ones win
+   (e.g. a key preset plus a layout preset, as with ``render -p A -p B``);
 3. the folder-wide tables at the top of ``batch.toml`` (``[layout]``, ``[timeline]`` ...);
 4. the tutorial's ``[tutorials.NAME]`` table in ``batch.toml``;
 5. the settings file beside the recordings (``NAME.toml`` or ``NAME/settings.toml``).
@@ -29,7 +30,7 @@ from greenscreen import __version__
 from greenscreen.batch.pairing import Pairing, Tutorial, Unrecognised, find_tutorials
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
-from greenscreen.presets import GROUPS, load_preset
+from greenscreen.presets import GROUPS, PresetError, load_preset
 from greenscreen.settings import replace_checked
 
 SHORTHANDS: dict[str, tuple[str, str]] = {
@@ -43,7 +44,8 @@ SHORTHANDS: dict[str, tuple[str, str]] = {
 """Top-level keys of a tutorial's settings that stand for a key in a settings group."""
 
 SPECIAL_KEYS = ("preset", "trim", "layout")
-"""``preset = "name"``; ``trim = [start, end]``; ``layout = "pip"`` (a string) or a ``[layout]`` table."""
+"""``preset = "name"`` or ``["a", "b"]``; ``trim = [start, end]``; ``layout = "pip"`` (a string)
+or a ``[layout]`` table."""
 
 SIDECAR_SUFFIX = ".json"
 SAMPLE_BYTES = 64 * 1024
@@ -78,7 +80,7 @@ class BatchConfigError(SettingsError):
 class TutorialSettings:
     """The overrides one settings source gives, already checked."""
 
-    preset: str | None = None
+    presets: tuple[str, ...] = ()
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
 
@@ -151,6 +153,17 @@ def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     return None
 
 
+def preset_problems(name: str, file: Path | None, key: str) -> list[Problem]:
+    """Why preset ``name`` cannot be used (an empty list if it can)."""
+    try:
+        load_preset(name)
+    except PresetError as exc:  # the preset exists but holds mistakes: report them in its file
+        return [Problem(exc.path, "", p) for p in exc.problems]
+    except GreenscreenError as exc:  # unknown name, missing file
+        return [Problem(file, key, exc.message)]
+    return []
+
+
 def _check_group_value(group: str, key: str, value: Any) -> str | None:
     """Why ``value`` is not allowed for ``group.key`` (None if it is), via the settings schema."""
     _, problems = replace_checked(getattr(RenderSettings(), group), {key: value})
@@ -181,15 +194,16 @@ def parse_tutorial_table(
 
     for key, value in data.items():
         if key == "preset":
-            if not isinstance(value, str) or not value:
-                problems.append(Problem(file, label(key), f"must be a preset name, got {value!r}"))
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+                problems.append(
+                    Problem(file, label(key), f"must be a preset name or a list of names, got {value!r}")
+                )
                 continue
-            try:
-                load_preset(value)
-            except GreenscreenError as exc:
-                problems.append(Problem(file, label(key), exc.message))
-                continue
-            out.preset = value
+            found = [preset_problems(n, file, label(key)) for n in names]
+            problems.extend(p for group in found for p in group)
+            if not any(found):
+                out.presets = tuple(names)
         elif key == "trim":
             if (
                 not isinstance(value, list)
@@ -255,21 +269,21 @@ def parse_batch_file(path: Path | None, names: list[str], problems: list[Problem
 
 
 def resolve_settings(
-    name: str, layers: list[TutorialSettings], cli_preset: str | None, problems: list[Problem]
+    name: str, layers: list[TutorialSettings], cli_presets: tuple[str, ...], problems: list[Problem]
 ) -> RenderSettings | None:
     """Combine the layers (lowest priority first) into one tutorial's settings.
 
-    ``layers[0]`` is the folder-wide layer; a preset named in a later layer replaces the folder's.
+    ``layers[0]`` is the folder-wide layer; presets named in a later layer replace the folder's.
+    A preset that cannot be loaded has been reported by the caller; None is returned then.
     """
-    preset = layers[0].preset
-    if cli_preset:
-        preset = cli_preset
+    presets = cli_presets or layers[0].presets
     for layer in layers[1:]:
-        preset = layer.preset or preset
+        presets = layer.presets or presets
+    settings = RenderSettings()
     try:
-        settings = load_preset(preset) if preset else RenderSettings()
-    except GreenscreenError as exc:  # a bad --preset; reported once by the caller
-        problems.append(Problem(None, "--preset", exc.message))
+        for preset in presets:
+            settings = load_preset(preset, base=settings)
+    except GreenscreenError:
         return None
     for layer in layers:
         groups = {
@@ -374,7 +388,7 @@ def plan_batch(
     folder: str | Path,
     output: str | Path,
     *,
-    preset: str | None = None,
+    preset: str | tuple[str, ...] | None = None,
     force: bool = False,
 ) -> BatchPlan:
     """Pair the recordings, check every settings file and decide what to render.
@@ -392,12 +406,9 @@ def plan_batch(
     if output.exists() and not output.is_dir():
         raise GreenscreenError("output must be a folder", output)
     problems: list[Problem] = []
-    if preset:
-        try:
-            load_preset(preset)
-        except GreenscreenError as exc:
-            problems.append(Problem(None, "--preset", exc.message))
-            preset = None
+    cli_presets = (preset,) if isinstance(preset, str) else tuple(preset or ())
+    for name in cli_presets:
+        problems += preset_problems(name, None, "--preset")
 
     try:
         pairing: Pairing = find_tutorials(folder, exclude=(output,))
@@ -430,7 +441,7 @@ def plan_batch(
         if why_not is not None:
             entries.append(PlanEntry(tutorial.name, "fail", why_not, target))
             continue
-        settings = resolve_settings(tutorial.name, layers, preset, problems)
+        settings = resolve_settings(tutorial.name, layers, cli_presets, problems)
         if settings is None:
             continue
         inputs = {role: p for role in ("speaker", "screen", "plate") if (p := tutorial.get(role))}

@@ -148,7 +148,9 @@ def _interrupt(signum: int, frame: object) -> None:
               help="Folder for the rendered NAME.mp4 files and report.json (created if missing).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
               help=f"Tutorials rendered at once [default: {default_jobs()} on this machine].")
-@click.option("-p", "--preset", help="Preset for every tutorial (a tutorial's own 'preset' wins).")
+@click.option("-p", "--preset", "presets", multiple=True,
+              help="Preset for every tutorial; repeat to combine (later wins). A tutorial's own "
+              "'preset' replaces these.")
 @click.option("-n", "--dry-run", is_flag=True, help="Show what would be rendered, skipped and why; render nothing.")
 @click.option("-f", "--force", is_flag=True, help="Re-render every tutorial, even if up to date.")
 @click.option("--scheduler", metavar="tcp://HOST:8786",
@@ -160,7 +162,7 @@ def batch_command(
     recordings: Path,
     output: Path,
     jobs: int | None,
-    preset: str | None,
+    presets: tuple[str, ...],
     dry_run: bool,
     force: bool,
     scheduler: str | None,
@@ -185,7 +187,7 @@ def batch_command(
       greenscreen batch /mnt/share/rec -o /mnt/share/out --scheduler tcp://render01:8786
     """
     try:
-        plan = plan_batch(recordings, output, preset=preset, force=force)
+        plan = plan_batch(recordings, output, preset=presets, force=force)
     except BatchConfigError as exc:
         click.echo(f"error: {len(exc.problems)} problem(s) in the batch settings; nothing was rendered:", err=True)
         for problem in exc.problems:
