@@ -48,6 +48,10 @@ class Keyer:
         self.plate = plate
         self.reset()
 
+    fg_model = True
+    fg_level = 0.7
+    fg_max = 0.5
+
     def reset(self) -> None:
         """Forget what was learnt from earlier frames (e.g. after seeking)."""
         self._shape: tuple[int, int] | None = None
@@ -83,14 +87,24 @@ class Keyer:
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
         model, fill, sheet = screen_model.estimate_screen(
-            small, s.screen, self._key, base=self._plate_small, prior=self._model_small
+            small, s.screen, self._key, base=self._plate_small
         )
         self._model_small = model
         h, w = self._shape
         fill_full = cv2.resize(fill, (w, h), interpolation=cv2.INTER_LINEAR)
         screen = fill_full if self._plate_full is None else cv2.multiply(fill_full, self._plate_full)
 
-        raw = matte.difference_matte(img, screen, s.screen)
+        fg_d = None
+        if self.fg_model:
+            d_small = screen_model.screen_difference(small, s.screen)
+            d_model = np.maximum(screen_model.screen_difference(model, s.screen), np.float32(0.02))
+            raw_small = 1.0 - d_small / d_model
+            conf = (raw_small > self.fg_level).astype(np.uint8)
+            conf = cv2.erode(conf, np.ones((3, 3), np.uint8)).astype(np.float32)
+            fd = screen_model.push_pull_fill(d_small, conf)
+            fd = np.minimum(fd, np.float32(self.fg_max) * d_model)
+            fg_d = cv2.resize(fd, (w, h), interpolation=cv2.INTER_LINEAR)
+        raw = matte.difference_matte(img, screen, s.screen, fg_difference=fg_d)
         if s.refine > 0:
             guide = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
             raw = refine.guided_filter(guide, raw, s.refine, 1e-4)

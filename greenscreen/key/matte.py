@@ -15,7 +15,12 @@ from greenscreen.key.screen_model import screen_difference
 
 
 def difference_matte(
-    image: np.ndarray, screen_model: np.ndarray, screen: str = "green", *, floor: float = 0.02
+    image: np.ndarray,
+    screen_model: np.ndarray,
+    screen: str = "green",
+    *,
+    fg_difference: np.ndarray | None = None,
+    floor: float = 0.02,
 ) -> np.ndarray:
     """Raw (unclipped) alpha of each pixel against the local sheet colour.
 
@@ -23,6 +28,10 @@ def difference_matte(
     ----------
     image : ndarray, float32 (H, W, 3) BGR in [0, 1]
     screen_model : ndarray, float32 (H, W, 3) BGR in [0, 1], the sheet colour at each pixel.
+    fg_difference : optional float32 (H, W) colour difference of the nearby opaque speaker.
+        Classic colour difference assumes the speaker has none (``d(F) = 0``); a pink or red
+        strand has ``d(F) < 0`` and would key too opaque. With it the matte solves
+        ``d(C) = a*d(F) + (1 - a)*d(S)`` for ``a`` instead.
     floor : smallest sheet colour difference divided by, so a grey patch of model cannot blow up.
 
     Returns
@@ -31,9 +40,12 @@ def difference_matte(
     """
     d_img = screen_difference(image, screen)
     d_scr = np.maximum(screen_difference(screen_model, screen), np.float32(floor))
-    raw = cv2.divide(d_img, d_scr)
-    np.subtract(np.float32(1.0), raw, out=raw)
-    return raw
+    if fg_difference is None:
+        raw = cv2.divide(d_img, d_scr)
+        np.subtract(np.float32(1.0), raw, out=raw)
+        return raw
+    # a = (d(S) - d(C)) / (d(S) - d(F))
+    return cv2.divide(cv2.subtract(d_scr, d_img), cv2.subtract(d_scr, fg_difference))
 
 
 def clip_levels(raw: np.ndarray, black: float, white: float) -> np.ndarray:

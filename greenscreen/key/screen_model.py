@@ -105,32 +105,48 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     return est.reshape(image.shape)
 
 
+def chroma_ratio(image: np.ndarray, screen: str = "green", *, eps: float = 0.05) -> np.ndarray:
+    """Colour difference divided by the screen channel: how saturated towards the screen colour.
+
+    Unchanged when the sheet is dimmed by a fold or a shadow (both scale all channels), so it
+    identifies sheet pixels whatever their brightness. ``eps`` keeps near-black pixels, whose
+    ratio is noise, near 0 (that is: not sheet).
+    """
+    s_idx = CHANNELS[screen][0]
+    d = screen_difference(image, screen)
+    return d / (image[..., s_idx] + np.float32(eps))
+
+
 def estimate_screen(
     small: np.ndarray,
     screen: str,
     key: np.ndarray,
     *,
     base: np.ndarray | None = None,
-    prior: np.ndarray | None = None,
     iterations: int = 3,
     threshold: float = 0.08,
     erode: int = 1,
+    guard: int = 0,
+    guard_level: float = 0.8,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate the clean sheet colour at every pixel of a reduced-size frame.
 
-    Pixels are accepted as sheet when they key as background (raw alpha below ``threshold``)
-    against the current model; the model is then rebuilt from them by :func:`push_pull_fill`.
-    Without a ``base`` the sheet colour itself is filled in. With a ``base`` (an empty-sheet
-    plate, or the plate learnt from earlier frames) only the smooth *gain* between frame and
-    base is filled in, so the base keeps the folds behind the speaker while the gain follows
-    the speaker's shadow and exposure changes.
+    1. First guess: the sheet's chromaticity (the key colour, or ``base`` at that pixel)
+       scaled to each pixel's own brightness, so folds and shadows pass as sheet.
+    2. Pixels that key as background against the current guess (raw alpha below
+       ``threshold``), eroded by ``erode`` pixels and not within ``guard`` pixels of a surely
+       opaque pixel, are taken as seen sheet; the model is filled in from them by
+       :func:`push_pull_fill`. Repeated ``iterations`` times.
+
+    Without ``base`` the sheet colour itself is filled in. With a ``base`` (an empty-sheet
+    plate) only the *gain* between frame and base is filled in, so the base keeps the folds
+    behind the speaker while the gain follows the speaker's shadow and exposure changes.
 
     Parameters
     ----------
     small : ndarray, float32 (h, w, 3) BGR in [0, 1], a downscaled frame.
     key : ndarray, float32 (3,) BGR key colour.
     base : optional float32 (h, w, 3) plate at the same size.
-    prior : optional float32 (h, w, 3) first model to test pixels against (e.g. last frame's).
 
     Returns
     -------
@@ -138,28 +154,28 @@ def estimate_screen(
     fill : float32 (h, w, 3) what was filled in (the colour, or the gain over ``base``).
     sheet : float32 (h, w) 1 where the sheet was seen directly.
     """
+    s_idx = CHANNELS[screen][0]
+    ref = key[None, None, :] if base is None else base
+    scale = small[..., s_idx] / np.maximum(ref[..., s_idx], np.float32(1e-3))
+    model = ref * scale[..., None]
+    target = small if base is None else small / np.maximum(base, np.float32(1e-3))
     dk = float(screen_difference(key, screen))
-    if prior is not None:
-        model = prior
-    elif base is not None:
-        model = base
-    else:
-        # Brightness-free first guess: the key colour scaled to the pixel's screen channel, so
-        # any pixel with the key's chromaticity (a fold, a shadow) passes as sheet.
-        s_idx = CHANNELS[screen][0]
-        scale = small[..., s_idx] * (1.0 / max(float(key[s_idx]), 1e-3))
-        model = key[None, None, :] * scale[..., None]
-    target = small if base is None else small / np.maximum(base, 1e-3)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1))
     d_img = screen_difference(small, screen)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1))
     sheet = np.zeros(small.shape[:2], np.float32)
     fill = target
-    for _ in range(iterations):
-        d_model = np.maximum(screen_difference(model, screen), 0.25 * dk)
+    guarded = None
+    for i in range(iterations):
+        d_model = np.maximum(screen_difference(model, screen), np.float32(0.25 * dk))
         raw = 1.0 - d_img / d_model
         ok = ((raw < threshold) & (d_img > 0.25 * dk)).astype(np.uint8)
         if erode:
             ok = cv2.erode(ok, kernel)
+        if guard and i == 0:
+            gk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * guard + 1, 2 * guard + 1))
+            guarded = cv2.dilate((raw > guard_level).astype(np.uint8), gk)
+        if guarded is not None:
+            ok &= 1 - guarded
         sheet = ok.astype(np.float32)
         fill = push_pull_fill(target, sheet)
         model = fill if base is None else fill * base
