@@ -11,6 +11,10 @@ alike:
 * ``ffmpeg-chromakey``: ffmpeg's ``chromakey`` + ``despill`` on the scaled speaker, then overlay;
 * ``moviepy``: moviepy 2 (``MaskColor`` + ``CompositeVideoClip`` + ``write_videofile``).
 
+Optional extras: ``--layouts`` (side-by-side and full, where the speaker is large),
+``--small-file`` (the small-file preset), ``--no-key`` (diagnostic: the same pipeline with the
+keyer replaced by a fixed matte, to see what keying costs).
+
 All encode H.264 with libx264 ``-preset veryfast -crf 23`` + AAC 128 kbit/s. For each it prints
 the median wall time, the ratio to the LIMIT's, CPU seconds of the whole process tree, the peak
 memory (RSS of the process tree, sampled with psutil) and the output bitrate, so speed is never
@@ -72,6 +76,21 @@ clip.write_videofile(
 )
 for c in (clip, pip, spk, scr):
     c.close()
+"""
+
+
+NO_KEY_SCRIPT = """
+import sys
+import numpy as np
+from greenscreen.compositor import Compositor
+from greenscreen.key import KeyResult
+from greenscreen.pipeline import render
+
+def key(self, frame):  # diagnostic stand-in: a fixed soft matte, no keying work
+    return KeyResult(frame, np.full(frame.shape[:2], 0.5, np.float32))
+
+Compositor.key = key
+render(sys.argv[1], sys.argv[2], sys.argv[3])
 """
 
 
@@ -170,6 +189,7 @@ def contenders(
     *,
     layouts: bool,
     small_file: bool,
+    no_key: bool,
     moviepy: bool,
     moviepy_reps: int,
 ) -> list[Contender]:
@@ -206,6 +226,9 @@ def contenders(
         items += [gs("gs-side-by-side", "--layout", "side-by-side"), gs("gs-full", "--layout", "full")]
     if small_file:
         items.append(gs("gs-small-file", "-p", "small-file"))
+    if no_key:
+        o = out("gs-no-key")
+        items.append(Contender("gs-no-key", [sys.executable, "-c", NO_KEY_SCRIPT, str(speaker), str(screen), str(o)], o))
     if moviepy:
         o = out("moviepy")
         items.append(Contender("moviepy", [sys.executable, "-c", MOVIEPY_SCRIPT, str(speaker), str(screen), str(o),
@@ -341,7 +364,7 @@ def run_speed(args: argparse.Namespace, work: Path) -> None:
     for height in args.sizes:
         speaker, screen = make_inputs(work, height, args.seconds)
         items = contenders(speaker, screen, work, f"{height}p", layouts=args.layouts,
-                           small_file=args.small_file, moviepy=not args.no_moviepy,
+                           small_file=args.small_file, no_key=args.no_key, moviepy=not args.no_moviepy,
                            moviepy_reps=args.moviepy_reps)
         results = {c.name: Result(c.name) for c in items}
         print(f"\n{height}p, {args.seconds:g} s, {args.reps} rounds (order rotates each round)", flush=True)
@@ -387,6 +410,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1080,720", help="output heights, comma-separated")
     parser.add_argument("--layouts", action="store_true", help="also time --layout side-by-side and full")
     parser.add_argument("--small-file", action="store_true", help="also time the small-file preset")
+    parser.add_argument("--no-key", action="store_true",
+                        help="diagnostic: also time the render pipeline with keying replaced by a fixed "
+                        "matte, to split the cost between the keyer and decode/composite/encode")
     parser.add_argument("--no-moviepy", action="store_true", help="leave out moviepy (about 14x the LIMIT)")
     parser.add_argument("--moviepy-reps", type=int, default=1, help="moviepy runs per size (it is slow)")
     parser.add_argument("--memory", action="store_true", help="measure peak memory of long renders instead")
