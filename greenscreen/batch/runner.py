@@ -26,6 +26,7 @@ from greenscreen.batch.worker import (
     JobOutcome,
     init_local_worker,
     read_progress,
+    remove_own_temp_files,
     render_job,
     write_json_atomic,
 )
@@ -304,6 +305,7 @@ class _Runner:
         self.total = total
         self.width = width
         self.crashes: dict[str, int] = {}
+        self.anonymous_breaks = 0
         self.started: set[str] = set()
         self.last_progress: dict[str, tuple[int, int]] = {}
 
@@ -352,7 +354,9 @@ class _Runner:
                         outcome = JobOutcome(job.name, "failed", f"worker failed: {type(exc).__name__}: {exc}")
                     self._finish(outcome)
                 if broken and local:
-                    self._handle_break(queue, running)
+                    for future in running:  # they all fail with the pool; run them again
+                        future.cancel()
+                    queue[:0] = [job for job in running.values() if job not in queue]
                     self.pending = queue
                     return False
             self.pending = []
@@ -364,28 +368,37 @@ class _Runner:
                 future.cancel()
             raise
 
-    def _handle_break(self, queue: list[Job], running: dict[Future, Job]) -> None:
-        """A local worker died (killed, out of memory): every job in flight is lost with the pool.
+    def _handle_break(self) -> None:
+        """A local worker died (killed, out of memory, crashed): the whole pool went with it.
 
-        The jobs that had started get another try in a fresh pool; one that was in flight in
-        :data:`MAX_WORKER_CRASHES` broken pools is failed, so a recording that crashes the
-        decoder cannot stall the batch.
+        Call after the broken pool's workers have been joined. The pool stops the surviving
+        workers with SIGTERM, and a stopped job removes its progress file on the way out, so a
+        progress file still there marks the job whose worker died. That job gets another try in
+        a fresh pool, up to :data:`MAX_WORKER_CRASHES` times (a recording that crashes the decoder
+        must not stall the batch); the others are simply run again.
         """
-        for future in running:
-            future.cancel()
-        queue[:0] = [job for job in running.values() if job not in queue]
-        # A job had started if the poll saw it or its (never removed) progress file is there.
-        lost = [job for job in queue if job.name in self.started or job.progress_file.exists()]
-        for job in lost:
-            job.progress_file.unlink(missing_ok=True)
-            self.crashes[job.name] = self.crashes.get(job.name, 0) + 1
+        culprits = [job for job in self.pending if job.progress_file.exists()]
+        for job in self.pending:
             self.started.discard(job.name)
+        if not culprits:
+            # Workers dying before they start a job (e.g. a broken installation): give up after
+            # a few pools rather than loop forever.
+            self.anonymous_breaks += 1
+            if self.anonymous_breaks >= MAX_WORKER_CRASHES + 1:
+                for job in self.pending:
+                    self._finish(JobOutcome(job.name, "failed", "worker processes keep dying before they start"))
+                self.pending = []
+            return
+        for job in culprits:
+            job.progress_file.unlink(missing_ok=True)
+            remove_own_temp_files(job)  # the dead worker could not
+            self.crashes[job.name] = self.crashes.get(job.name, 0) + 1
             if self.crashes[job.name] >= MAX_WORKER_CRASHES:
-                queue.remove(job)
+                self.pending.remove(job)
                 self._finish(JobOutcome(
                     job.name, "failed",
                     f"the worker process died {self.crashes[job.name]} times while rendering it "
-                    "(killed, or out of memory)",
+                    "(killed, out of memory, or crashed)",
                 ))
 
     def run_local(self) -> None:
@@ -396,7 +409,10 @@ class _Runner:
             except KeyboardInterrupt:
                 executor.shutdown(wait=False, cancel_futures=True)
                 raise
-            executor.shutdown(wait=ok, cancel_futures=True)
+            # After a break this joins the stopped workers, so they have cleaned up.
+            executor.shutdown(wait=True, cancel_futures=True)
+            if not ok:
+                self._handle_break()
 
     def run_on(self, executor: Executor) -> None:
         self._drain(executor, local=False)

@@ -106,11 +106,12 @@ def read_progress(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def _remove_own_temp_files(job: Job) -> None:
+def remove_own_temp_files(job: Job) -> None:
     """Delete this job's render temp files (``.STEM.<random>.partial.mp4``).
 
     render() removes its temporary file itself when interrupted, except if the signal lands in
     the instant between the file's creation and the cleanup handler; this closes that gap. The
+    batch also calls it for a job whose worker was killed outright. The
     pattern allows no dot in the random part, so tutorial "a" never touches "a.b"'s file.
     """
     pattern = re.compile(rf"\.{re.escape(job.output.stem)}\.[^.]+\.partial{re.escape(job.output.suffix)}")
@@ -136,8 +137,8 @@ def render_job(job: Job) -> JobOutcome:
     started = time.monotonic()
     host = socket.gethostname()
     progress = ProgressFile(job.progress_file)
-    progress.update(0, 0)  # tells the batch this job is running
     try:
+        progress.update(0, 0)  # tells the batch this job is running
         result = render(
             job.speaker, job.screen, job.output, job.settings, plate=job.plate, progress=progress.update
         )
@@ -161,7 +162,7 @@ def render_job(job: Job) -> JobOutcome:
         # being shut down: leave at once instead of taking the next job.
         if _local_worker:
             progress.remove()
-            _remove_own_temp_files(job)
+            remove_own_temp_files(job)
             os._exit(130)
         raise
     except Exception as exc:  # a bug, not bad input: keep the batch going, keep the traceback
