@@ -1,79 +1,57 @@
-"""``greenscreen key``: key an image or a video into RGBA (PNG, PNG folder, WebM VP9, ProRes 4444)."""
+"""Key an image or a video into RGBA: a PNG, a folder of PNGs, WebM VP9 or ProRes 4444 with alpha.
+
+This is what ``greenscreen key`` runs: the same keyer and presets as ``render``, for using the
+keyed speaker in other editors.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
-from greenscreen.frames import check_bgr, to_rgba8
-from greenscreen.key import Keyer, KeySettings
-from greenscreen.key.plate import plate_from_frames
+from greenscreen.errors import OutputError
+from greenscreen.frames import to_rgba8
+from greenscreen.io.atomic import atomic_dir, atomic_path, check_output_path
+from greenscreen.io.probe import probe
+from greenscreen.io.reader import read_frames
+from greenscreen.io.stills import is_image, load_plate, read_image
+from greenscreen.key import Keyer, KeyResult, KeySettings
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-VIDEO_OUTPUTS = {".webm", ".mov"}
-
-
-def is_image(path: Path) -> bool:
-    """True if ``path`` names a still image (by its suffix)."""
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def _frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
-    """(seconds, BGR uint8 frame) for every frame of a video, in display order."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for frame in container.decode(stream):
-            yield (float(frame.time or 0.0), frame.to_ndarray(format="bgr24"))
+VIDEO_OUTPUTS = {
+    # suffix: (codec, pixel format, options)
+    ".webm": ("libvpx-vp9", "yuva420p", {"crf": "20", "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}),
+    ".mov": ("prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"}),
+}
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Read an image file as BGR uint8 (alpha, if any, dropped)."""
-    data = np.fromfile(str(path), np.uint8)  # np.fromfile + imdecode copes with non-ASCII paths
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError(f"cannot read image {path}")
-    return image
+def _keyer(settings: KeySettings | None, plate: Path | np.ndarray | None) -> Keyer:
+    if plate is not None and not isinstance(plate, np.ndarray):
+        plate = load_plate(Path(plate))
+    return Keyer(settings, plate=plate)
 
 
-def load_plate(path: Path | None) -> np.ndarray | None:
-    """Load a clean plate: an image of the empty sheet, or the median of a short empty-sheet video."""
-    if path is None:
-        return None
-    if is_image(path):
-        return read_image(path)
-    return plate_from_frames(frame for _, frame in _frames(path))
-
-
-def _write_png(path: Path, rgba_bgra: np.ndarray) -> None:
-    """Write a BGRA uint8 PNG atomically (temp file in the same folder, then rename)."""
-    ok, buf = cv2.imencode(".png", rgba_bgra)
+def _png_bytes(result: KeyResult) -> bytes:
+    ok, buf = cv2.imencode(".png", to_rgba8(result.foreground, result.alpha))
     if not ok:
-        raise ValueError(f"cannot encode PNG for {path}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise OutputError("cannot encode PNG")
+    return buf.tobytes()
 
 
 def key_image(
     path: Path, out: Path, settings: KeySettings | None = None, plate: Path | np.ndarray | None = None
 ) -> None:
     """Key one image into an RGBA PNG with straight alpha and despilled colour."""
-    frame = read_image(Path(path))
-    plate_img = plate if isinstance(plate, np.ndarray) or plate is None else load_plate(Path(plate))
-    result = Keyer(settings, plate=plate_img).key(frame)
-    _write_png(Path(out), to_rgba8(result.foreground, result.alpha))
+    path, out = Path(path), Path(out)
+    check_output_path(out, (path,))
+    result = _keyer(settings, plate).key(read_image(path))
+    data = _png_bytes(result)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(data)
 
 
 def key_video(
@@ -82,62 +60,73 @@ def key_video(
     settings: KeySettings | None = None,
     plate: Path | np.ndarray | None = None,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Key every frame of a video.
+    """Key every frame of a video and return the number of frames.
 
-    ``out`` is a folder (created if needed) of ``NNNNNN.png`` RGBA frames, or a ``.webm``
-    (VP9 with alpha) or ``.mov`` (ProRes 4444 with alpha) video. Returns the number of frames.
-    ``progress`` is called with the running frame count.
+    ``out`` is a ``.webm`` (VP9 with alpha) or ``.mov`` (ProRes 4444 with alpha) video, or else a
+    folder of ``NNNNNN.png`` RGBA frames. Written atomically either way. ``progress`` is called as
+    ``progress(frames_done, frames_expected)``.
     """
-    out = Path(out)
-    plate_img = plate if isinstance(plate, np.ndarray) or plate is None else load_plate(Path(plate))
-    keyer = Keyer(settings, plate=plate_img)
-    suffix = out.suffix.lower()
-    if suffix in VIDEO_OUTPUTS:
-        return _key_to_video(Path(path), out, keyer, progress)
-    out.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for _, frame in _frames(Path(path)):
-        result = keyer.key(frame)
-        _write_png(out / f"{count:06d}.png", to_rgba8(result.foreground, result.alpha))
-        count += 1
-        if progress:
-            progress(count)
+    path, out = Path(path), Path(out)
+    info = probe(path)
+    expected = max(round(info.duration * float(info.fps)), 1)
+    keyer = _keyer(settings, plate)
+    if out.suffix.lower() in VIDEO_OUTPUTS:
+        check_output_path(out, (path,))
+        with atomic_path(out) as tmp:
+            return _encode_with_alpha(path, tmp, out.suffix.lower(), info.fps, keyer, expected, progress)
+    check_output_path(out / "000000.png", (path,)) if out.is_dir() else check_output_path(out, (path,))
+    with atomic_dir(out) as folder:
+        count = 0
+        for _, frame in read_frames(path):
+            (folder / f"{count:06d}.png").write_bytes(_png_bytes(keyer.key(frame)))
+            count += 1
+            if progress:
+                progress(count, expected)
     return count
 
 
-def _key_to_video(path: Path, out: Path, keyer: Keyer, progress: Callable[[int], None] | None) -> int:
-    """Encode keyed frames into a video with alpha, written atomically."""
-    with av.open(str(path)) as src:
-        rate = src.streams.video[0].average_rate or 30
-    if out.suffix.lower() == ".webm":
-        codec, pix_fmt, options = "libvpx-vp9", "yuva420p", {"crf": "20", "b": "0", "row-mt": "1"}
-    else:
-        codec, pix_fmt, options = "prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"}
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".partial{out.suffix}", dir=out.parent)
-    os.close(fd)
+def _encode_with_alpha(
+    path: Path,
+    tmp: Path,
+    suffix: str,
+    fps: Fraction,
+    keyer: Keyer,
+    expected: int,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    codec, pix_fmt, options = VIDEO_OUTPUTS[suffix]
     count = 0
-    try:
-        with av.open(tmp, "w") as container:
-            stream = None
-            for _, frame in _frames(path):
-                result = keyer.key(frame)
-                rgba = cv2.cvtColor(to_rgba8(result.foreground, result.alpha), cv2.COLOR_BGRA2RGBA)
-                if stream is None:
-                    stream = container.add_stream(codec, rate=rate, options=options)
-                    stream.width, stream.height = rgba.shape[1] & ~1, rgba.shape[0] & ~1
-                    stream.pix_fmt = pix_fmt
-                rgba = rgba[: stream.height, : stream.width]
-                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgba), format="rgba")
-                container.mux(stream.encode(vf))
-                count += 1
-                if progress:
-                    progress(count)
-            if stream is not None:
-                container.mux(stream.encode(None))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with av.open(str(tmp), "w", format="webm" if suffix == ".webm" else "mov") as container:
+        stream = None
+        for _, frame in read_frames(path):
+            result = keyer.key(frame)
+            rgba = cv2.cvtColor(to_rgba8(result.foreground, result.alpha), cv2.COLOR_BGRA2RGBA)
+            if stream is None:
+                stream = container.add_stream(codec, rate=fps, options=options)
+                stream.width, stream.height = rgba.shape[1] & ~1, rgba.shape[0] & ~1
+                stream.pix_fmt = pix_fmt
+            rgba = np.ascontiguousarray(rgba[: stream.height, : stream.width])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgba, format="rgba")))
+            count += 1
+            if progress:
+                progress(count, expected)
+        if stream is not None:
+            container.mux(stream.encode(None))
     return count
+
+
+def key_file(
+    path: Path,
+    out: Path,
+    settings: KeySettings | None = None,
+    plate: Path | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Key ``path`` (an image or a video) into ``out``; returns the number of frames keyed."""
+    if is_image(Path(path)):
+        key_image(path, out, settings, plate)
+        return 1
+    return key_video(path, out, settings, plate, progress=progress)

@@ -29,11 +29,10 @@ from greenscreen.io.atomic import atomic_path, check_output_path
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.probe import MediaInfo, probe
-from greenscreen.io.reader import Crop, read_frames
+from greenscreen.io.reader import read_frames
 from greenscreen.io.writer import VideoWriter
 from greenscreen.key import KeyResult
-from greenscreen.key.plate import plate_from_frames
-from greenscreen.io.stills import is_image, read_image
+from greenscreen.io.stills import load_plate
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` after each output frame."""
@@ -116,23 +115,6 @@ def choose_audio(
         return [sources[other.path]]
     notes.append("neither recording has audio; the output has a silent soundtrack")
     return []
-
-
-PLATE_SECONDS = 3.0
-
-
-def load_plate(path: Path, crop: Crop = Crop()) -> np.ndarray:
-    """Read an empty-sheet capture (an image, or the first seconds of a video) as one BGR image,
-    cropped like the speaker so the two line up pixel for pixel."""
-    if is_image(path):
-        image = read_image(path)
-        x0, y0, x1, y1 = crop.box(image.shape[1], image.shape[0])
-        return np.ascontiguousarray(image[y0:y1, x0:x1])
-    frames = read_frames(path, crop=crop)
-    try:
-        return plate_from_frames(f for t, f in frames if t < PLATE_SECONDS)
-    finally:
-        frames.close()
 
 
 class _Held:

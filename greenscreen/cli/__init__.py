@@ -50,3 +50,4 @@ from greenscreen.cli import render as _render  # noqa: E402,F401
 from greenscreen.cli import presets as _presets  # noqa: E402,F401
 from greenscreen.cli import batch as _batch  # noqa: E402,F401
 from greenscreen.cli import preview as _preview  # noqa: E402,F401
+from greenscreen.cli import key as _key  # noqa: E402,F401

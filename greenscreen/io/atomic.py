@@ -52,3 +52,28 @@ def atomic_path(output: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_dir(output: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``output``; on success it replaces ``output``.
+
+    A folder of frames is only ever seen complete: an earlier folder at ``output`` is swapped out
+    only after the new one is finished, and removed after the swap.
+    """
+    import shutil
+
+    parent = output.parent if str(output.parent) else Path(".")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=parent))
+    try:
+        yield tmp
+        old = None
+        if output.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=parent))
+            os.replace(output, old / output.name)
+        os.replace(tmp, output)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,4 +1,5 @@
-"""Still images: read a photo (e.g. of the empty sheet) as a BGR frame."""
+"""Still images: a photo as a BGR frame, and the clean plate (one image of the empty sheet)
+from either a photo or a short clip."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import cv2
 import numpy as np
 
 from greenscreen.errors import MediaError
+from greenscreen.io.reader import Crop, read_frames
+from greenscreen.key.plate import plate_from_frames
+
+PLATE_SECONDS = 3.0
+"""How much of an empty-sheet clip goes into the plate."""
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -31,3 +37,18 @@ def read_image(path: Path) -> np.ndarray:
     if image is None:
         raise MediaError("not a readable image", path)
     return image
+
+
+def load_plate(path: Path, crop: Crop = Crop()) -> np.ndarray:
+    """Read an empty-sheet capture (a photo, or the first seconds of a clip) as one BGR image,
+    cropped like the speaker so the two line up pixel for pixel."""
+    path = Path(path)
+    if is_image(path):
+        image = read_image(path)
+        x0, y0, x1, y1 = crop.box(image.shape[1], image.shape[0])
+        return np.ascontiguousarray(image[y0:y1, x0:x1])
+    frames = read_frames(path, crop=crop)
+    try:
+        return plate_from_frames(f for t, f in frames if t < PLATE_SECONDS)
+    finally:
+        frames.close()
