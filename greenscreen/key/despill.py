@@ -58,3 +58,57 @@ def limit_spill(
         excess *= weight
     chans[s] = chans[s] - excess * np.float32(amount)
     return cv2.merge(chans)
+
+
+def despill_frame(
+    frame: np.ndarray,
+    alpha: np.ndarray,
+    screen_small: np.ndarray,
+    screen: str = "green",
+    *,
+    amount: float = 1.0,
+    limit: float = 0.0,
+    band: tuple[float, float] = (0.004, 0.996),
+) -> np.ndarray:
+    """Despilled straight foreground of a whole frame, BGR uint8 (H, W, 3).
+
+    Opaque pixels only get the residual spill limit (cheap uint8 maths on the whole frame);
+    the unmixing, which needs the sheet colour, runs only on the soft-edge pixels (alpha
+    inside ``band``), usually a small fraction of the frame. The sheet colour there is sampled
+    bilinearly from the reduced-size model ``screen_small`` (float32 (h, w, 3) in [0, 1]).
+    Pixels with alpha below the band keep the frame colour (they are invisible).
+    """
+    if amount <= 0:
+        return frame.copy()
+    s, o1, o2 = CHANNELS[screen]
+    chans = list(cv2.split(frame))
+    ceiling = cv2.add(cv2.max(chans[o1], chans[o2]), int(round(limit * 255)))
+    limited = cv2.min(chans[s], ceiling)
+    if amount < 1:
+        limited = cv2.addWeighted(limited, amount, chans[s], 1.0 - amount, 0.0)
+    chans[s] = limited
+    out = cv2.merge(chans)
+    idx = np.flatnonzero((alpha > band[0]) & (alpha < band[1]))
+    if idx.size == 0:
+        return out
+    h, w = alpha.shape
+    hs, ws = screen_small.shape[:2]
+    ys, xs = np.divmod(idx, w)
+    # Pixel centres of the full frame in the small model's coordinates. remap wants a 2-D
+    # map of fewer than 32767 rows, so the band's points are laid out 1024 to a row.
+    n = idx.size
+    cols = 1024
+    rows = -(-n // cols)
+    map_x = np.zeros(rows * cols, np.float32)
+    map_y = np.zeros(rows * cols, np.float32)
+    map_x[:n] = (xs.astype(np.float32) + 0.5) * np.float32(ws / w) - 0.5
+    map_y[:n] = (ys.astype(np.float32) + 0.5) * np.float32(hs / h) - 0.5
+    scr = cv2.remap(screen_small, map_x.reshape(rows, cols), map_y.reshape(rows, cols),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    scr = scr.reshape(-1, 3)[:n]
+    col = frame.reshape(-1, 3)[idx].astype(np.float32) * np.float32(1.0 / 255.0)
+    a = alpha.reshape(-1)[idx].reshape(-1, 1, 1)
+    fg = unmix(col.reshape(-1, 1, 3), a[..., 0], scr.reshape(-1, 1, 3))
+    fg = limit_spill(fg, screen, amount=amount, limit=limit).reshape(-1, 3)
+    out.reshape(-1, 3)[idx] = np.clip(fg * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from greenscreen.frames import check_bgr, hex_to_bgr, to_float, to_uint8
-from greenscreen.key import despill, matte, refine, screen_model
+from greenscreen.frames import check_bgr, hex_to_bgr, to_float
+from greenscreen.key import despill, matte, refine, screen_model, temporal
 from greenscreen.key.settings import KeySettings
 
 
@@ -51,6 +51,9 @@ class Keyer:
     fg_model = True
     fg_level = 0.7
     fg_max = 0.5
+    motion_threshold = 6.0
+    model_iterations = 3
+    refine_subsample = 2
 
     def reset(self) -> None:
         """Forget what was learnt from earlier frames (e.g. after seeking)."""
@@ -58,11 +61,14 @@ class Keyer:
         self._key: np.ndarray | None = None
         self._plate_full: np.ndarray | None = None
         self._plate_small: np.ndarray | None = None
-        self._model_small: np.ndarray | None = None
+        self._plate_d: np.ndarray | None = None
+        self._plate_d_small: np.ndarray | None = None
+        self._prev_alpha: np.ndarray | None = None
+        self._prev_luma: np.ndarray | None = None
 
-    def _prepare(self, img: np.ndarray) -> None:
+    def _prepare(self, frame: np.ndarray) -> None:
         """(Re)build the per-size state on the first frame or when the frame size changes."""
-        h, w = img.shape[:2]
+        h, w = frame.shape[:2]
         self.reset()
         self._shape = (h, w)
         s = self.settings
@@ -71,6 +77,8 @@ class Keyer:
             plate = cv2.resize(self.plate, (w, h), interpolation=cv2.INTER_AREA)
             self._plate_full = to_float(plate)
             self._plate_small = cv2.resize(self._plate_full, self._small_size, interpolation=cv2.INTER_AREA)
+            self._plate_d = screen_model.screen_difference(self._plate_full * np.float32(255.0), s.screen)
+            self._plate_d_small = screen_model.screen_difference(self._plate_small, s.screen)
         if s.key_color != "auto":
             self._key = np.array(hex_to_bgr(s.key_color), np.float32) / 255.0
         elif self._plate_small is not None:
@@ -80,41 +88,57 @@ class Keyer:
         """Key one BGR uint8 frame and return its despilled foreground and alpha."""
         check_bgr(frame)
         s = self.settings
-        img = to_float(frame)
-        if self._shape != img.shape[:2]:
-            self._prepare(img)
-        small = cv2.resize(img, self._small_size, interpolation=cv2.INTER_AREA)
+        if self._shape != frame.shape[:2]:
+            self._prepare(frame)
+        h, w = frame.shape[:2]
+
+        # 1. Screen model, at reduced resolution (the sheet's colour varies slowly).
+        small8 = cv2.resize(frame, self._small_size, interpolation=cv2.INTER_AREA)
+        small = to_float(small8)
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
-        model, fill, sheet = screen_model.estimate_screen(
-            small, s.screen, self._key, base=self._plate_small
+        model, _, _ = screen_model.estimate_screen(
+            small, s.screen, self._key, base=self._plate_small, iterations=self.model_iterations
         )
-        self._model_small = model
-        h, w = self._shape
-        fill_full = cv2.resize(fill, (w, h), interpolation=cv2.INTER_LINEAR)
-        screen = fill_full if self._plate_full is None else cv2.multiply(fill_full, self._plate_full)
+        d_screen = np.maximum(screen_model.screen_difference(model, s.screen), np.float32(0.02))
+        d_small = screen_model.screen_difference(small, s.screen)
+        d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
-        fg_d = None
-        if self.fg_model:
-            d_small = screen_model.screen_difference(small, s.screen)
-            d_model = np.maximum(screen_model.screen_difference(model, s.screen), np.float32(0.02))
-            raw_small = 1.0 - d_small / d_model
-            conf = (raw_small > self.fg_level).astype(np.uint8)
-            conf = cv2.erode(conf, np.ones((3, 3), np.uint8)).astype(np.float32)
-            fd = screen_model.push_pull_fill(d_small, conf)
-            fd = np.minimum(fd, np.float32(self.fg_max) * d_model)
-            fg_d = cv2.resize(fd, (w, h), interpolation=cv2.INTER_LINEAR)
-        raw = matte.difference_matte(img, screen, s.screen, fg_difference=fg_d)
+        # 2. Matte at full resolution. Colour differences are kept in 0..255 units so the
+        # frame's own difference comes straight from uint8 channels without a float copy.
+        chan, o1, o2 = screen_model.CHANNELS[s.screen]
+        planes = cv2.split(frame)
+        d_img = cv2.subtract(planes[chan], cv2.max(planes[o1], planes[o2]), dtype=cv2.CV_32F)
+        if self._plate_d is not None:
+            # The plate's own full-resolution difference keeps creases sharp; the smooth gain
+            # of the model over the plate follows shadows and exposure.
+            gain = cv2.divide(d_screen, np.maximum(self._plate_d_small, np.float32(0.02)))
+            d_scr_full = cv2.multiply(cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR), self._plate_d)
+        else:
+            d_scr_full = cv2.resize(d_screen * np.float32(255.0), (w, h), interpolation=cv2.INTER_LINEAR)
+        d_fg_full = cv2.resize(d_fg * np.float32(255.0), (w, h), interpolation=cv2.INTER_LINEAR)
+        raw = matte.solve_alpha(d_img, d_scr_full, d_fg_full)
+
+        # 3. Refinement: snap the (4:2:0, half-resolution chroma) matte to full-resolution luma.
+        luma8 = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if s.refine > 0:
-            guide = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-            raw = refine.guided_filter(guide, raw, s.refine, 1e-4)
+            guide = luma8.astype(np.float32)
+            raw = refine.fast_guided_filter(guide, raw, s.refine, 255.0 * 255.0 * 1e-4, subsample=self.refine_subsample)
         alpha = matte.clip_levels(raw, s.tolerance, s.tolerance + s.softness)
         alpha = refine.despeckle(alpha, s.despeckle)
         alpha = refine.core_fill(alpha, s.core_fill)
+
+        # 4. Temporal stabilisation where the picture is still (tested at model resolution).
+        small_luma = cv2.cvtColor(small8, cv2.COLOR_BGR2GRAY)
+        if s.temporal > 0 and self._prev_alpha is not None:
+            weight = temporal.motion_weight(small_luma, self._prev_luma, s.temporal, self.motion_threshold)
+            weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+            alpha = temporal.stabilise(alpha, self._prev_alpha, weight)
+        self._prev_alpha, self._prev_luma = alpha, small_luma
+
         alpha = refine.choke(alpha, s.choke)
         alpha = refine.feather(alpha, s.feather)
 
-        fg = despill.unmix(img, alpha, screen) if s.spill > 0 else img
-        if s.spill > 0:
-            fg = despill.limit_spill(fg, s.screen, amount=s.spill, limit=s.spill_limit)
-        return KeyResult(to_uint8(fg), np.clip(alpha, 0.0, 1.0).astype(np.float32))
+        # 5. Despill: unmix the soft edge against the local sheet colour.
+        fg = despill.despill_frame(frame, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit)
+        return KeyResult(fg, alpha)

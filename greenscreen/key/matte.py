@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from greenscreen.key.screen_model import screen_difference
+from greenscreen.key.screen_model import push_pull_fill, screen_difference
 
 
 def difference_matte(
@@ -40,12 +40,18 @@ def difference_matte(
     """
     d_img = screen_difference(image, screen)
     d_scr = np.maximum(screen_difference(screen_model, screen), np.float32(floor))
-    if fg_difference is None:
-        raw = cv2.divide(d_img, d_scr)
-        np.subtract(np.float32(1.0), raw, out=raw)
-        return raw
-    # a = (d(S) - d(C)) / (d(S) - d(F))
-    return cv2.divide(cv2.subtract(d_scr, d_img), cv2.subtract(d_scr, fg_difference))
+    return solve_alpha(d_img, d_scr, fg_difference)
+
+
+def solve_alpha(d_image: np.ndarray, d_screen: np.ndarray, d_foreground: np.ndarray | None) -> np.ndarray:
+    """Solve ``d(C) = a*d(F) + (1 - a)*d(S)`` for ``a`` per pixel (``d(F) = 0`` if not given).
+
+    All inputs float32 (H, W) in the same units; ``d_screen`` must exceed ``d_foreground``.
+    Returns the raw alpha, float32 (H, W), not clipped.
+    """
+    num = cv2.subtract(d_screen, d_image)
+    den = d_screen if d_foreground is None else cv2.subtract(d_screen, d_foreground)
+    return cv2.divide(num, den)
 
 
 def clip_levels(raw: np.ndarray, black: float, white: float) -> np.ndarray:
@@ -53,3 +59,28 @@ def clip_levels(raw: np.ndarray, black: float, white: float) -> np.ndarray:
     scale = 1.0 / max(white - black, 1e-3)
     out = (raw - np.float32(black)) * np.float32(scale)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def foreground_difference(
+    d_image: np.ndarray, d_screen: np.ndarray, *, level: float = 0.7, max_ratio: float = 0.5
+) -> np.ndarray:
+    """Colour difference of the speaker near each pixel, filled in from surely opaque pixels.
+
+    Parameters
+    ----------
+    d_image : ndarray, float32 (h, w) colour difference of a (downscaled) frame.
+    d_screen : ndarray, float32 (h, w) colour difference of the sheet model, > 0.
+    level : raw alpha (classic, ``d(F) = 0``) above which a pixel counts as opaque speaker.
+    max_ratio : cap of the result as a fraction of ``d_screen``; keeps the solve in
+        :func:`difference_matte` well away from a division by zero for green subjects.
+
+    Returns
+    -------
+    ndarray, float32 (h, w).
+    """
+    raw = 1.0 - d_image / d_screen
+    sure = (raw > level).astype(np.uint8)
+    # Erode so edge pixels (already a mix with the sheet) do not count as speaker colour.
+    sure = cv2.erode(sure, np.ones((3, 3), np.uint8)).astype(np.float32)
+    filled = push_pull_fill(d_image, sure)
+    return np.minimum(filled, np.float32(max_ratio) * d_screen)

@@ -40,6 +40,38 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     return cv2.add(cv2.multiply(box(a), guide), box(b))
 
 
+def fast_guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, *, subsample: int = 2
+) -> np.ndarray:
+    """:func:`guided_filter` with its coefficients computed at 1/``subsample`` resolution.
+
+    The linear coefficients vary smoothly, so computing them on a smaller image and applying
+    them to the full-resolution guide keeps the edge detail at a fraction of the cost
+    (He & Sun, "Fast Guided Filter", 2015).
+    """
+    if subsample <= 1:
+        return guided_filter(guide, src, radius, eps)
+    h, w = guide.shape
+    size = (max(1, w // subsample), max(1, h // subsample))
+    g_s = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+    p_s = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+    r = max(1, int(round(radius / subsample)))
+    ksize = (2 * r + 1, 2 * r + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
+
+    mean_i = box(g_s)
+    mean_p = box(p_s)
+    cov_ip = cv2.subtract(box(cv2.multiply(g_s, p_s)), cv2.multiply(mean_i, mean_p))
+    var_i = cv2.subtract(box(cv2.multiply(g_s, g_s)), cv2.multiply(mean_i, mean_i))
+    a = cv2.divide(cov_ip, var_i + np.float32(eps))
+    b = cv2.subtract(mean_p, cv2.multiply(a, mean_i))
+    a = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.add(cv2.multiply(a, guide), b)
+
+
 def choke(alpha: np.ndarray, pixels: int) -> np.ndarray:
     """Shrink the matte by ``pixels`` (negative values grow it)."""
     if pixels == 0:

@@ -73,7 +73,7 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
 
     Parameters
     ----------
-    image : ndarray, float32 (H, W, C) or (H, W)
+    image : ndarray, float32 (H, W, C) with C <= 3, or (H, W)
     weight : ndarray, float32 (H, W) in [0, 1]; 1 where ``image`` is known.
     min_weight : fraction of known pixels in a footprint at which a level trusts its own value.
 
@@ -81,40 +81,29 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     -------
     ndarray, float32 of ``image``'s shape; equal to ``image`` where ``weight`` is 1.
     """
-    img = image if image.ndim == 3 else image[..., None]
-    w = weight.astype(np.float32)
-    if float(w.max()) <= 0.0:
-        return np.broadcast_to(img.reshape(-1, img.shape[2]).mean(0), img.shape).astype(np.float32).reshape(image.shape)
-    values = [img * w[..., None]]
+    if image.ndim == 3:
+        # One channel at a time: cv2 is several times faster on single-channel images here.
+        return cv2.merge([push_pull_fill(c, weight, min_weight=min_weight) for c in cv2.split(image)])
+    w = np.ascontiguousarray(weight, np.float32)
+    total = cv2.sumElems(w)[0]
+    if total <= 0.0:
+        return np.full(image.shape, float(image.mean()), np.float32)
+    values = [cv2.multiply(np.ascontiguousarray(image, np.float32), w)]
     weights = [w]
     while min(weights[-1].shape) > 2:
-        v = cv2.pyrDown(values[-1])
-        values.append(v if v.ndim == 3 else v[..., None])
+        values.append(cv2.pyrDown(values[-1]))
         weights.append(cv2.pyrDown(weights[-1]))
-    # Coarsest level: normalise; any pixel still without support takes the known mean.
-    v, w = values[-1], weights[-1]
-    mean = (values[0].reshape(-1, img.shape[2]).sum(0) / max(float(weights[0].sum()), 1e-6))
-    est = np.where(w[..., None] > 1e-6, v / np.maximum(w, 1e-6)[..., None], mean).astype(np.float32)
-    for v, w in zip(reversed(values[:-1]), reversed(weights[:-1])):
-        up = cv2.pyrUp(est, dstsize=(w.shape[1], w.shape[0]))
-        if up.ndim == 2:
-            up = up[..., None]
-        own = v / np.maximum(w, 1e-6)[..., None]
-        trust = np.clip(w * (1.0 / min_weight), 0.0, 1.0)[..., None]
-        est = (own * trust + up * (1.0 - trust)).astype(np.float32)
-    return est.reshape(image.shape)
-
-
-def chroma_ratio(image: np.ndarray, screen: str = "green", *, eps: float = 0.05) -> np.ndarray:
-    """Colour difference divided by the screen channel: how saturated towards the screen colour.
-
-    Unchanged when the sheet is dimmed by a fold or a shadow (both scale all channels), so it
-    identifies sheet pixels whatever their brightness. ``eps`` keeps near-black pixels, whose
-    ratio is noise, near 0 (that is: not sheet).
-    """
-    s_idx = CHANNELS[screen][0]
-    d = screen_difference(image, screen)
-    return d / (image[..., s_idx] + np.float32(eps))
+    mean = cv2.sumElems(values[0])[0] / total
+    wt = weights[-1]
+    est = np.where(wt > 1e-6, values[-1] / np.maximum(wt, 1e-6), mean).astype(np.float32)
+    eps = np.float32(1e-6)
+    scale = np.float32(1.0 / min_weight)
+    for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
+        up = cv2.pyrUp(est, dstsize=(wt.shape[1], wt.shape[0]))
+        own = cv2.divide(v, np.maximum(wt, eps))
+        trust = np.minimum(wt * scale, np.float32(1.0))
+        est = cv2.add(up, cv2.multiply(trust, cv2.subtract(own, up)))
+    return est
 
 
 def estimate_screen(

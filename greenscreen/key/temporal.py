@@ -1,0 +1,40 @@
+"""Temporal stabilisation of the matte: calm the flicker of still edges, never smear motion.
+
+Webcam noise and compression make a still edge's alpha shimmer from frame to frame. Where the
+picture has not changed since the previous frame, the new alpha is pulled towards the previous
+(already smoothed) one: a recursive average. Where the picture changed (the speaker moved), the
+weight drops to zero, so the matte follows the motion at once and leaves no ghost.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def motion_weight(luma: np.ndarray, prev_luma: np.ndarray, strength: float, threshold: float) -> np.ndarray:
+    """Per-pixel weight of the previous matte: ``strength`` where still, 0 where moving.
+
+    Parameters
+    ----------
+    luma, prev_luma : ndarray, uint8 or float32 (H, W), this and the previous frame's luma.
+    strength : 0..1, weight of the previous matte on a perfectly still pixel.
+    threshold : luma change (same units as ``luma``) at which a pixel counts as moving.
+
+    Returns
+    -------
+    ndarray, float32 (H, W) in [0, strength].
+    """
+    diff = cv2.absdiff(luma, prev_luma)
+    # A 5x5 mean makes the test about a neighbourhood, so noise alone does not read as motion
+    # and a moving edge also releases the pixels right beside it.
+    diff = cv2.blur(diff.astype(np.float32), (5, 5))
+    w = 1.0 - diff * np.float32(1.0 / threshold)
+    np.clip(w, 0.0, 1.0, out=w)
+    w *= np.float32(strength)
+    return w
+
+
+def stabilise(alpha: np.ndarray, prev_alpha: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Blend towards the previous matte: ``alpha + weight * (prev_alpha - alpha)`` (float32 (H, W))."""
+    return cv2.add(alpha, cv2.multiply(weight, cv2.subtract(prev_alpha, alpha)))
