@@ -53,6 +53,7 @@ class Keyer:
     fg_max = 0.5
     motion_threshold = 6.0
     model_iterations = 3
+    learn_rate = 0.3
     refine_subsample = 2
 
     def reset(self) -> None:
@@ -63,6 +64,8 @@ class Keyer:
         self._plate_small: np.ndarray | None = None
         self._plate_d: np.ndarray | None = None
         self._plate_d_small: np.ndarray | None = None
+        self._learnt: np.ndarray | None = None
+        self._seen: np.ndarray | None = None
         self._prev_alpha: np.ndarray | None = None
         self._prev_luma: np.ndarray | None = None
 
@@ -97,9 +100,16 @@ class Keyer:
         small = to_float(small8)
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
-        model, _, _ = screen_model.estimate_screen(
-            small, s.screen, self._key, base=self._plate_small, iterations=self.model_iterations
+        base = self._plate_small
+        if base is None and s.learn_plate and self._learnt is not None:
+            base = self._learnt
+        model, _, sheet = screen_model.estimate_screen(
+            small, s.screen, self._key, base=base, iterations=self.model_iterations
         )
+        if s.learn_plate and self._plate_small is None:
+            self._learnt, self._seen = screen_model.update_learnt_plate(
+                self._learnt, self._seen, small, model, sheet, rate=self.learn_rate
+            )
         d_screen = np.maximum(screen_model.screen_difference(model, s.screen), np.float32(0.02))
         d_small = screen_model.screen_difference(small, s.screen)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)

@@ -169,3 +169,40 @@ def estimate_screen(
         fill = push_pull_fill(target, sheet)
         model = fill if base is None else fill * base
     return model, fill, sheet
+
+
+def update_learnt_plate(
+    learnt: np.ndarray | None,
+    seen: np.ndarray | None,
+    small: np.ndarray,
+    model: np.ndarray,
+    sheet: np.ndarray,
+    *,
+    rate: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold one frame into the clean plate learnt over time.
+
+    Where the sheet is seen now (``sheet`` = 1) the plate moves towards the frame by ``rate``
+    (a running average that also tracks slow light changes). Where it has never been seen,
+    the plate is this frame's interpolated ``model``. Where it was seen before but is hidden
+    now, the remembered sheet stays, so the folds behind a speaker who has moved away are
+    known the next time the speaker stands in front of them.
+
+    Parameters
+    ----------
+    learnt : float32 (h, w, 3) or None; seen : float32 (h, w) in [0, 1] or None.
+    small, model : float32 (h, w, 3) the frame and its sheet model; sheet : float32 (h, w).
+
+    Returns
+    -------
+    The new ``(learnt, seen)``; inputs are not modified.
+    """
+    if learnt is None or seen is None:
+        return model.copy(), sheet.copy()
+    seen = np.maximum(seen, sheet)
+    # Never-seen pixels follow the interpolation; seen ones average towards the frame.
+    towards = cv2.merge([sheet * np.float32(rate)] * 3)
+    learnt = cv2.add(learnt, cv2.multiply(towards, cv2.subtract(small, learnt)))
+    unseen = cv2.merge([1.0 - seen] * 3)
+    learnt = cv2.add(learnt, cv2.multiply(unseen, cv2.subtract(model, learnt)))
+    return learnt, seen
