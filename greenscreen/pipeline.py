@@ -39,6 +39,16 @@ ProgressCallback = Callable[[int, int], None]
 
 AUDIO_BLOCK = 1024  # one AAC frame
 
+QUEUE_BYTES = 16 * 2**20
+"""Memory each lane may hold in frames waiting for the next stage. Four picture-in-picture
+frames fit easily; a full-frame 1080p speaker (a 14 MB keyed frame) gets a shallower queue, so
+peak memory stays under budget whatever the layout."""
+
+
+def queue_depth(frame_bytes: int, *, most: int = 4) -> int:
+    """How many frames of ``frame_bytes`` a lane queues: at least 1, at most ``most``."""
+    return max(1, min(most, QUEUE_BYTES // max(frame_bytes, 1)))
+
 
 @dataclass
 class RenderResult:
@@ -173,21 +183,26 @@ def render(
         plate=load_plate(Path(plate), crop) if plate is not None else None,
     )
     audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
+    (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
     screen_frames = Prefetch(
         _screen_lane(
             read_frames(screen, size=compositor.screen_size, pixel_format="i420"), timeline
         ),
+        maxsize=queue_depth(sw * sh * 3 // 2),
         name="screen",
     )
     speaker_frames = Prefetch(
         _speaker_lane(
             Prefetch(
-                read_frames(speaker, size=compositor.speaker_size, crop=crop), name="speaker-decode"
+                read_frames(speaker, size=compositor.speaker_size, crop=crop),
+                maxsize=queue_depth(kw * kh * 3),
+                name="speaker-decode",
             ),
             timeline,
             settings.timeline.offset,
             compositor,
         ),
+        maxsize=queue_depth(kw * kh * 7),  # BGR foreground + float32 alpha
         name="speaker-key",
     )
     try:

@@ -220,3 +220,12 @@ def test_frame_count_duration_and_keying_once_per_shown_frame(
         for f in frames
     ]
     assert all(red[:18]) and not any(red[-5:])
+
+
+def test_queue_depth_shrinks_for_large_frames() -> None:
+    """Lanes hold up to four picture-in-picture frames, fewer full-frame 1080p keyed frames."""
+    from greenscreen.pipeline import queue_depth
+
+    assert queue_depth(632 * 356 * 7) == 4
+    assert queue_depth(1920 * 1080 * 7) == 1 and queue_depth(1920 * 1080 * 3) == 2
+    assert queue_depth(10**12) == 1
