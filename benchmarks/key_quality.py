@@ -158,13 +158,14 @@ def read_rgba_folder(folder: Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def run_ours(video: Path, out: Path, plate: Path | None, direct: bool) -> float:
     """Key ``video`` into the PNG folder ``out``; return wall seconds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     if direct:
         from greenscreen.key_export import key_video
 
         key_video(video, out, plate=plate)
     else:
-        cmd = [sys.executable, "-m", "greenscreen", "key", str(video), "-o", str(out)]
+        cmd = [sys.executable, "-m", "greenscreen", "key", str(video), "-o", str(out), "-q"]
         if plate is not None:
             cmd += ["--plate", str(plate)]
         res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
