@@ -148,14 +148,20 @@ def estimate_screen(
     scale = small[..., s_idx] / np.maximum(ref[..., s_idx], np.float32(1e-3))
     model = ref * scale[..., None]
     target = small if base is None else small / np.maximum(base, np.float32(1e-3))
-    dk = float(screen_difference(key, screen))
+    # Floor: a key colour that is not green at all (a grey or black frame) must not divide by 0.
+    dk = max(float(screen_difference(key, screen)), 0.02)
     d_img = screen_difference(small, screen)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1))
     sheet = np.zeros(small.shape[:2], np.float32)
     fill = target
     guarded = None
+    # Intermediate rounds only decide which pixels are sheet, so they fill the one-channel
+    # colour difference (three times cheaper); the last round fills all three channels.
+    d_target = screen_difference(target, screen)
+    d_base = None if base is None else screen_difference(base, screen)
+    d_model = screen_difference(model, screen)
     for i in range(iterations):
-        d_model = np.maximum(screen_difference(model, screen), np.float32(0.25 * dk))
+        d_model = np.maximum(d_model, np.float32(0.25 * dk))
         raw = 1.0 - d_img / d_model
         ok = ((raw < threshold) & (d_img > 0.25 * dk)).astype(np.uint8)
         if erode:
@@ -166,8 +172,15 @@ def estimate_screen(
         if guarded is not None:
             ok &= 1 - guarded
         sheet = ok.astype(np.float32)
-        fill = push_pull_fill(target, sheet)
-        model = fill if base is None else fill * base
+        if i < iterations - 1:
+            if base is None:
+                d_model = push_pull_fill(d_target, sheet)
+            else:
+                ratio = d_img / np.maximum(d_base, np.float32(1e-3))
+                d_model = push_pull_fill(ratio, sheet) * d_base
+        else:
+            fill = push_pull_fill(target, sheet)
+            model = fill if base is None else fill * base
     return model, fill, sheet
 
 
