@@ -127,6 +127,15 @@ def choose_audio(
     return []
 
 
+def shown_after_end(t: float, last_frame_time: float, fps: float) -> bool:
+    """Whether the speaker's last frame is still shown at speaker time ``t``.
+
+    After the recording ends its last frame is held for one frame plus 0.1 s (so a rounding
+    difference in durations never blinks the speaker away early), then the speaker is hidden.
+    """
+    return t <= last_frame_time + 1.0 / fps + 0.1
+
+
 class _Held:
     """Steps through a timestamped frame stream, holding the newest frame at or before a time."""
 
@@ -271,8 +280,8 @@ def _speaker_lane(
             t = timeline.time(timeline.first_frame + n) - offset
             frame = speaker.at(t, half_frame)
             # After the speaker's last frame, hold it briefly, then hide the speaker.
-            visible = frame is not None and not (
-                speaker.exhausted and t > speaker.current_time + 2 * half_frame + 0.1
+            visible = frame is not None and (
+                not speaker.exhausted or shown_after_end(t, speaker.current_time, float(timeline.fps))
             )
             if visible and speaker.serial != keyed_serial:
                 keyed = compositor.key(frame)

@@ -29,7 +29,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import _reason, open_container, probe
 from greenscreen.io.reader import Crop, frame_to_bgr
-from greenscreen.pipeline import plan_timeline
+from greenscreen.pipeline import plan_timeline, shown_after_end
 
 NO_SCREEN_OUTPUT = (1920, 1080)
 """Output size shown when there is no screen recording: the usual size of one, so pixel-sized
@@ -171,6 +171,9 @@ class Source(Protocol):
     def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
         """Screen frame shown at output frame ``index``, scaled to ``size`` (None if none)."""
 
+    def speaker_index(self, index: int) -> int | None:
+        """Which speaker frame output frame ``index`` shows (None while the speaker is hidden)."""
+
     def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
         """Speaker frame shown at output frame ``index``, cropped and scaled (None if hidden)."""
 
@@ -231,19 +234,22 @@ class PreviewSource:
         i = self.screen_frames.index_at(self._time(index), 0.5 / self.fps)
         return None if i is None else self.screen_frames.bgr(i, size)
 
-    def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
+    def speaker_index(self, index: int) -> int | None:
+        """Which speaker frame output frame ``index`` shows (None while the speaker is hidden)."""
         frames = self.speaker_frames
         if self.screen_frames is None:
-            return frames.bgr(min(index, len(frames) - 1), size, crop)
-        half = 0.5 / self.fps
+            return min(index, len(frames) - 1)
         t = self._time(index) - self.offset
-        i = frames.index_at(t, half)
+        i = frames.index_at(t, 0.5 / self.fps)
         if i is None:
             return None
-        # Render hides the speaker once their recording has ended (see pipeline._run).
-        if i == len(frames) - 1 and t > frames.times[i] + 2 * half + 0.1:
+        if i == len(frames) - 1 and not shown_after_end(t, frames.times[i], self.fps):
             return None
-        return frames.bgr(i, size, crop)
+        return i
+
+    def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
+        i = self.speaker_index(index)
+        return None if i is None else self.speaker_frames.bgr(i, size, crop)
 
     def close(self) -> None:
         self.speaker_frames.close()
@@ -286,8 +292,11 @@ class ArraySource:
             return None
         return self._scaled(self.screen_list[min(index, len(self.screen_list) - 1)], size)
 
+    def speaker_index(self, index: int) -> int | None:
+        return min(index, len(self.speaker_list) - 1)
+
     def speaker(self, index: int, size: tuple[int, int], crop: Crop) -> np.ndarray | None:
-        img = self.speaker_list[min(index, len(self.speaker_list) - 1)]
+        img = self.speaker_list[self.speaker_index(index)]
         h, w = img.shape[:2]
         x0, y0, x1, y1 = crop.box(w, h)
         return self._scaled(img[y0:y1, x0:x1], size)

@@ -147,6 +147,8 @@ class PreviewState:
         self._compositor: Compositor | None = None
         self._keyed: tuple[int, KeyResult | None, np.ndarray | None] | None = None
         self._last_keyed_index: int | None = None
+        self._last_key: tuple[int, KeyResult] | None = None
+        """(speaker frame index, its key): a held webcam frame is keyed once, as in a render."""
         self._regions: list[Region] = []
         self._regions_for: tuple | None = None
         self._last_tick = 0.0
@@ -295,6 +297,7 @@ class PreviewState:
                 self.settings, output=self.source.output_size, speaker=self.source.speaker_size
             )
             self._last_keyed_index = None
+            self._last_key = None
         return self._compositor
 
     def _speaker_frame(self) -> np.ndarray | None:
@@ -310,7 +313,15 @@ class PreviewState:
         if self._last_keyed_index is not None and self.index != self._last_keyed_index + 1:
             # Temporal state only carries across consecutive frames, as in a render.
             comp.keyer.reset()
-        keyed = comp.key(speaker) if speaker is not None else None
+            self._last_key = None
+        source_index = self.source.speaker_index(self.index)
+        if speaker is None or source_index is None:
+            keyed = None
+        elif self._last_key is not None and self._last_key[0] == source_index:
+            keyed = self._last_key[1]
+        else:
+            keyed = comp.key(speaker)
+            self._last_key = (source_index, keyed)
         self._last_keyed_index = self.index
         self._keyed = (self.index, keyed, speaker)
         return keyed, speaker
