@@ -227,5 +227,5 @@ def test_queue_depth_shrinks_for_large_frames() -> None:
     from greenscreen.pipeline import queue_depth
 
     assert queue_depth(632 * 356 * 7) == 4
-    assert queue_depth(1920 * 1080 * 7) == 1 and queue_depth(1920 * 1080 * 3) == 2
+    assert queue_depth(1920 * 1080 * 7) == 1 and queue_depth(1920 * 1080 * 3) == 1
     assert queue_depth(10**12) == 1
