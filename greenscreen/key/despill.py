@@ -69,6 +69,7 @@ def despill_frame(
     amount: float = 1.0,
     limit: float = 0.0,
     band: tuple[float, float] = (0.004, 0.996),
+    limit_opaque: bool = True,
 ) -> np.ndarray:
     """Despilled straight foreground of a whole frame, BGR uint8 (H, W, 3).
 
@@ -81,13 +82,16 @@ def despill_frame(
     if amount <= 0:
         return frame.copy()
     s, o1, o2 = CHANNELS[screen]
-    chans = list(cv2.split(frame))
-    ceiling = cv2.add(cv2.max(chans[o1], chans[o2]), int(round(limit * 255)))
-    limited = cv2.min(chans[s], ceiling)
-    if amount < 1:
-        limited = cv2.addWeighted(limited, amount, chans[s], 1.0 - amount, 0.0)
-    chans[s] = limited
-    out = cv2.merge(chans)
+    if limit_opaque:
+        chans = list(cv2.split(frame))
+        ceiling = cv2.add(cv2.max(chans[o1], chans[o2]), int(round(limit * 255)))
+        limited = cv2.min(chans[s], ceiling)
+        if amount < 1:
+            limited = cv2.addWeighted(limited, amount, chans[s], 1.0 - amount, 0.0)
+        chans[s] = limited
+        out = cv2.merge(chans)
+    else:
+        out = frame.copy()
     idx = np.flatnonzero((alpha > band[0]) & (alpha < band[1]))
     if idx.size == 0:
         return out

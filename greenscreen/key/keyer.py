@@ -52,8 +52,9 @@ class Keyer:
     fg_level = 0.7
     fg_max = 0.5
     motion_threshold = 6.0
-    model_iterations = 3
+    model_iterations = 4
     learn_rate = 0.3
+    limit_opaque = True
     refine_subsample = 2
 
     def reset(self) -> None:
@@ -150,5 +151,6 @@ class Keyer:
         alpha = refine.feather(alpha, s.feather)
 
         # 5. Despill: unmix the soft edge against the local sheet colour.
-        fg = despill.despill_frame(frame, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit)
+        fg = despill.despill_frame(frame, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit,
+                                     limit_opaque=self.limit_opaque)
         return KeyResult(fg, alpha)
