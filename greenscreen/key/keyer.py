@@ -48,13 +48,21 @@ class Keyer:
         self.plate = plate
         self.reset()
 
-    fg_model = True
+    # Internal tuning, measured on benchmarks/key_quality.py; not user settings because no
+    # footage we know of needs them changed.
+    #: Raw alpha above which a pixel counts as opaque speaker for the local foreground model.
     fg_level = 0.7
+    #: Cap of the speaker's colour difference as a fraction of the sheet's (greenish subjects).
     fg_max = 0.5
+    #: Mean luma change (0..255, at model resolution) at which temporal smoothing lets go.
     motion_threshold = 6.0
+    #: Rounds of "test pixels against the model, refill" in the screen model.
     model_iterations = 4
+    #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
+    #: Apply the residual spill limit to opaque pixels too (bounce light on the speaker).
     limit_opaque = True
+    #: The guided filter's coefficients are computed at 1/refine_subsample resolution.
     refine_subsample = 2
 
     def reset(self) -> None:
