@@ -64,6 +64,9 @@ class Keyer:
     limit_opaque = True
     #: The guided filter's coefficients are computed at 1/refine_subsample resolution.
     refine_subsample = 2
+    #: Guided-filter regularisation, for luma in [0, 1]: edges weaker than about its square
+    #: root are smoothed over rather than followed.
+    refine_eps = 1e-5
 
     def reset(self) -> None:
         """Forget what was learnt from earlier frames (e.g. after seeking)."""
@@ -142,7 +145,9 @@ class Keyer:
         luma8 = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if s.refine > 0:
             guide = luma8.astype(np.float32)
-            raw = refine.fast_guided_filter(guide, raw, s.refine, 255.0 * 255.0 * 1e-4, subsample=self.refine_subsample)
+            raw = refine.fast_guided_filter(
+                guide, raw, s.refine, 255.0 * 255.0 * self.refine_eps, subsample=self.refine_subsample
+            )
         alpha = matte.clip_levels(raw, s.tolerance, s.tolerance + s.softness)
         alpha = refine.despeckle(alpha, s.despeckle)
         alpha = refine.core_fill(alpha, s.core_fill)
