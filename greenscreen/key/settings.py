@@ -23,8 +23,8 @@ class KeySettings:
     )
     tolerance: float = setting(
         0.1, min=0.0, max=1.0,
-        help="Clip black: pixels keeping this much of the local sheet colour or more are fully "
-        "transparent. Raise to clear grey-green blotches on the sheet.",
+        help="Clip black: a pixel still showing (1 - tolerance) or more of the local sheet's "
+        "colour is fully transparent. Raise to clear grey-green blotches on the sheet.",
     )
     softness: float = setting(
         0.8, min=0.02, max=1.0,
