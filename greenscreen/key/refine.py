@@ -26,6 +26,14 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     -------
     ndarray, float32 (H, W).
     """
+    a, b = _guided_coefficients(guide, src, radius, eps)
+    return cv2.add(cv2.multiply(a, guide), b)
+
+
+def _guided_coefficients(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The box-averaged linear coefficients ``a``, ``b`` of the guided filter: out = a*guide + b."""
     ksize = (2 * radius + 1, 2 * radius + 1)
 
     def box(x: np.ndarray) -> np.ndarray:
@@ -37,7 +45,7 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     var_i = cv2.subtract(box(cv2.multiply(guide, guide)), cv2.multiply(mean_i, mean_i))
     a = cv2.divide(cov_ip, var_i + np.float32(eps))
     b = cv2.subtract(mean_p, cv2.multiply(a, mean_i))
-    return cv2.add(cv2.multiply(box(a), guide), box(b))
+    return box(a), box(b)
 
 
 def fast_guided_filter(
@@ -55,20 +63,9 @@ def fast_guided_filter(
     size = (max(1, w // subsample), max(1, h // subsample))
     g_s = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
     p_s = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
-    r = max(1, int(round(radius / subsample)))
-    ksize = (2 * r + 1, 2 * r + 1)
-
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
-
-    mean_i = box(g_s)
-    mean_p = box(p_s)
-    cov_ip = cv2.subtract(box(cv2.multiply(g_s, p_s)), cv2.multiply(mean_i, mean_p))
-    var_i = cv2.subtract(box(cv2.multiply(g_s, g_s)), cv2.multiply(mean_i, mean_i))
-    a = cv2.divide(cov_ip, var_i + np.float32(eps))
-    b = cv2.subtract(mean_p, cv2.multiply(a, mean_i))
-    a = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
+    a, b = _guided_coefficients(g_s, p_s, max(1, int(round(radius / subsample))), eps)
+    a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.add(cv2.multiply(a, guide), b)
 
 
