@@ -8,6 +8,7 @@ the CLI options and the preview sliders all read, so a bound is written down exa
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +20,20 @@ def setting(
     min: float | None = None,
     max: float | None = None,
     choices: tuple[str, ...] | None = None,
+    pattern: str | None = None,
+    pattern_hint: str | None = None,
 ) -> Any:
-    """Declare a settings field with its default, documentation and allowed values."""
+    """Declare a settings field with its default, documentation and allowed values.
+
+    ``pattern`` is a regular expression a text value must match in full; ``pattern_hint`` says
+    in words what it allows (for the error message).
+    """
     return field(
-        default=default, metadata={"help": help, "min": min, "max": max, "choices": choices}
+        default=default,
+        metadata={
+            "help": help, "min": min, "max": max, "choices": choices,
+            "pattern": pattern, "pattern_hint": pattern_hint,
+        },
     )
 
 
@@ -47,6 +58,8 @@ def check_value(cls: type, name: str, value: Any) -> str | None:
         return f"must be {expected}, got {type(value).__name__} {value!r}"
     if spec["choices"] is not None and value not in spec["choices"]:
         return f"must be one of {', '.join(spec['choices'])}, got {value!r}"
+    if spec.get("pattern") and not re.fullmatch(spec["pattern"], value):
+        return f"must be {spec['pattern_hint'] or 'of the form ' + spec['pattern']}, got {value!r}"
     lo, hi = spec["min"], spec["max"]
     if lo is not None and hi is not None and not lo <= value <= hi:
         return f"must be between {lo:g} and {hi:g}, got {value!r}"

@@ -91,3 +91,17 @@ def test_prefetch_passes_items_and_errors() -> None:
     endless = Prefetch(iter(range(10**9)), maxsize=2)
     assert next(endless) == 0
     endless.close()  # must not hang on a full queue
+
+
+def test_settings_reject_bad_values_with_reasons() -> None:
+    from greenscreen.key.settings import KeySettings
+    from greenscreen.settings import replace_checked
+
+    updated, problems = replace_checked(
+        KeySettings(), {"key_color": "#12345", "tolerance": 3, "sofness": 0.2, "choke": 2}
+    )
+    assert updated.choke == 2 and updated.key_color == "auto"
+    assert any("key_color" in p and "#3c8a41" in p for p in problems)
+    assert any("tolerance" in p and "between 0 and 1" in p for p in problems)
+    assert any("did you mean 'softness'" in p for p in problems)
+    assert replace_checked(KeySettings(), {"key_color": "#3C8A41"})[1] == []

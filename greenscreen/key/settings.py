@@ -19,7 +19,10 @@ class KeySettings:
         "green", choices=("green", "blue"), help="Colour of the backdrop: green or blue."
     )
     key_color: str = setting(
-        "auto", help='Backdrop colour as "#rrggbb", or "auto" to measure it from the footage.'
+        "auto",
+        help='Backdrop colour as "#rrggbb", or "auto" to measure it from the footage.',
+        pattern=r"auto|#[0-9a-fA-F]{6}",
+        pattern_hint='"auto" or a colour like "#3c8a41"',
     )
     tolerance: float = setting(
         0.1, min=0.0, max=1.0,
