@@ -32,9 +32,9 @@ from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
+from greenscreen.io.stills import load_plate
 from greenscreen.io.writer import VideoWriter
 from greenscreen.key import KeyResult
-from greenscreen.io.stills import load_plate
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` after each output frame."""
