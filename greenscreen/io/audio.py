@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import _reason, open_container
+from greenscreen.io.probe import ffmpeg_reason, open_container
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
@@ -86,7 +86,7 @@ class _SampleStream:
                         if samples.shape[1] > drop:
                             yield samples[:, drop:] * np.float32(src.gain)
             except av.error.FFmpegError as exc:
-                raise MediaError(f"audio is corrupt ({_reason(exc)})", src.path) from None
+                raise MediaError(f"audio is corrupt ({ffmpeg_reason(exc)})", src.path) from None
         finally:
             container.close()
 

@@ -48,7 +48,7 @@ def open_container(path: Path) -> av.container.InputContainer:
     except av.error.EOFError:
         raise MediaError("contains no video frames (empty or cut off at the start)", path) from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise MediaError(f"not a readable video file ({_reason(exc)})", path) from None
+        raise MediaError(f"not a readable video file ({ffmpeg_reason(exc)})", path) from None
     if not container.streams.video:
         has_audio = bool(container.streams.audio)
         container.close()
@@ -70,7 +70,7 @@ def probe(path: str | Path) -> MediaInfo:
         try:
             first = next(container.decode(stream), None)
         except av.error.FFmpegError as exc:
-            raise MediaError(f"video stream cannot be decoded ({_reason(exc)})", path) from None
+            raise MediaError(f"video stream cannot be decoded ({ffmpeg_reason(exc)})", path) from None
         if first is None:
             raise MediaError("contains no video frames", path)
         duration = _duration(container, stream)
@@ -110,6 +110,7 @@ def _is_variable(stream: av.video.stream.VideoStream, average: Fraction) -> bool
     return bool(nominal) and float(nominal) > 1.05 * float(average)
 
 
-def _reason(exc: BaseException) -> str:
+def ffmpeg_reason(exc: BaseException) -> str:
+    """The first line of an FFmpeg/OS error, for one-line messages to the user."""
     text = getattr(exc, "strerror", None) or str(exc)
     return text.splitlines()[0] if text else type(exc).__name__

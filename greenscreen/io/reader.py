@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import _reason, open_container
+from greenscreen.io.probe import ffmpeg_reason, open_container
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def read_frames(
                 yield last_t, convert(frame, size, crop)
         except av.error.FFmpegError as exc:
             raise MediaError(
-                f"video is corrupt or truncated near {last_t:.1f} s ({_reason(exc)})", path
+                f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path
             ) from None
         if count == 0:
             raise MediaError("contains no video frames", path)

@@ -95,16 +95,6 @@ class VideoWriter:
             stream.bit_rate = settings.audio_bitrate * 1000
             self._audio = stream
 
-    @property
-    def frames_written(self) -> int:
-        """Number of video frames written so far."""
-        return self._frames
-
-    @property
-    def audio_seconds(self) -> float:
-        """Seconds of audio written so far."""
-        return self._samples / SAMPLE_RATE
-
     def write_video(self, frame: np.ndarray) -> None:
         """Encode one BGR uint8 frame as the next frame of the video."""
         self.write_i420(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420))

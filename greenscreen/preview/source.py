@@ -25,9 +25,10 @@ import av
 import cv2
 import numpy as np
 
+from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import _reason, open_container, probe
+from greenscreen.io.probe import ffmpeg_reason, open_container, probe
 from greenscreen.io.reader import Crop, frame_to_bgr
 from greenscreen.pipeline import plan_timeline, shown_after_end
 
@@ -86,7 +87,7 @@ class VideoFrames:
                     break
         except av.error.FFmpegError as exc:
             self._decoder = None
-            raise MediaError(f"cannot decode near frame {index} ({_reason(exc)})", self.path) from None
+            raise MediaError(f"cannot decode near frame {index} ({ffmpeg_reason(exc)})", self.path) from None
         frame = self._cache.get(index)
         if frame is None:
             # The file ended early or a timestamp was missing: show the nearest frame decoded.
@@ -144,7 +145,7 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
                 if packet.is_keyframe:
                     keys.append(stamp)
         except av.error.FFmpegError as exc:
-            raise MediaError(f"cannot read the video's packets ({_reason(exc)})", path) from None
+            raise MediaError(f"cannot read the video's packets ({ffmpeg_reason(exc)})", path) from None
         if not pts:
             raise MediaError("contains no video frames", path)
         pts.sort()
@@ -199,8 +200,7 @@ class PreviewSource:
     def open(cls, speaker: Path, screen: Path | None, settings: RenderSettings) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would."""
         speaker_info = probe(speaker)
-        lay = settings.layout
-        crop = Crop(lay.crop_left, lay.crop_top, lay.crop_right, lay.crop_bottom)
+        crop = crop_of(settings)
         try:
             x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
         except ValueError as exc:
