@@ -15,7 +15,8 @@ import numpy as np
 from greenscreen.composite.blend import blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
 from greenscreen.config import RenderSettings
-from greenscreen.io.reader import Crop, i420_planes
+from greenscreen.io.reader import Crop
+from greenscreen.io.yuv import Planes, copy_planes, i420_planes
 from greenscreen.key import Keyer, KeyResult
 
 BACKGROUND_BGR = (24, 24, 24)
@@ -47,8 +48,7 @@ class Compositor:
         self.keyer = Keyer(settings.key, plate=plate)
         self._canvas = np.empty((output[1], output[0], 3), np.uint8)
         self._canvas[:] = BACKGROUND_BGR
-        self._canvas_i420: np.ndarray | None = None  # made on first use: only render needs it
-        self._background_i420: np.ndarray | None = None
+        self._background: Planes | None = None  # made on first use: only render needs it
 
     def key(self, speaker: np.ndarray) -> KeyResult:
         """Key one speaker frame (advances the keyer's state)."""
@@ -76,29 +76,27 @@ class Compositor:
             blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y)
         return canvas
 
-    def compose_i420(self, screen: np.ndarray | None, keyed: KeyResult | None) -> np.ndarray:
-        """:meth:`compose` for a ``screen`` given as I420 planes ``(H * 3 // 2, W)`` uint8 of
-        :attr:`screen_size`; returns the output frame as I420 planes, ready for the encoder.
+    def compose_i420(self, screen: Planes | None, keyed: KeyResult | None, out: Planes) -> None:
+        """:meth:`compose` in I420: write the output frame into the planes ``out`` (of
+        :attr:`output_size`), from a ``screen`` given as I420 planes of :attr:`screen_size`.
 
         Only the speaker's rectangle is converted and blended, so the cost does not grow with
-        the output size. The returned array is reused by the next call; ``screen`` is not
-        modified (a held screen frame is shown again unchanged).
+        the output size. ``screen`` is not modified (a held screen frame is shown again
+        unchanged); ``out`` may be the very frame handed to the encoder.
         """
-        canvas = self._i420_canvas()
         box = self.placement.screen_box
         if screen is not None and box is None:
-            canvas[...] = screen
+            copy_planes(out, screen)
         else:
             # Side-by-side margins, or no screen frame yet: the background colour.
-            canvas[...] = self._background_i420
+            copy_planes(out, self._background_i420())
             if screen is not None:
                 x, y, w, h = box  # even, from the layout
-                for scale, dst, src in zip((1, 2, 2), i420_planes(canvas), i420_planes(screen)):
+                for scale, dst, src in zip((1, 2, 2), out, screen):
                     dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
         if keyed is not None:
             fg, alpha = self.speaker_layer(keyed)
-            blend_over_i420(canvas, fg, alpha, x=self.placement.x, y=self.placement.y)
-        return canvas
+            blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y)
 
     def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray]:
         """The keyed speaker as placed: ``(foreground BGR uint8, alpha float32)`` of the
@@ -112,15 +110,14 @@ class Compositor:
             alpha = alpha * p.shape
         return fg, alpha
 
-    def _i420_canvas(self) -> np.ndarray:
-        """The reused I420 output buffer (allocated on first use: only render needs it)."""
-        if self._canvas_i420 is None:
+    def _background_i420(self) -> Planes:
+        """The background colour as I420 planes of the output size (made on first use)."""
+        if self._background is None:
             w, h = self.output_size
-            self._canvas_i420 = np.empty((h * 3 // 2, w), np.uint8)
-            self._background_i420 = cv2.cvtColor(
-                np.full((h, w, 3), BACKGROUND_BGR, np.uint8), cv2.COLOR_BGR2YUV_I420
+            self._background = i420_planes(
+                cv2.cvtColor(np.full((h, w, 3), BACKGROUND_BGR, np.uint8), cv2.COLOR_BGR2YUV_I420)
             )
-        return self._canvas_i420
+        return self._background
 
 
 def crop_of(settings: RenderSettings) -> Crop:

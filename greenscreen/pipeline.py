@@ -3,13 +3,14 @@
 Three background threads feed the frame loop through bounded queues (:class:`Prefetch`), so
 memory stays flat whatever the clip length and the stages overlap on all cores:
 
-* screen lane: decode the screen recording as I420 planes, one frame per output frame;
+* screen lane: decode the screen recording, one yuv420p frame per output frame;
 * speaker lane: decode the webcam (its own thread), then key each frame that will be shown;
-* the loop itself: composite the speaker's rectangle into the I420 frame, encode, mux audio.
+* the loop itself: copy the screen frame into the encoder's frame, blend the speaker's
+  rectangle into it, encode, mux audio.
 
 PyAV (decode, encode) and OpenCV release the GIL, so Python threads are enough. The screen
-recording is never converted to BGR: only the speaker's rectangle is (see
-:meth:`Compositor.compose_i420`).
+recording is never converted to BGR, and copied once: from the decoder's frame into the one
+frame the loop hands to the encoder again and again (see :meth:`Compositor.compose_i420`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 
 from greenscreen.compositor import Compositor, crop_of
@@ -34,6 +36,7 @@ from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
 from greenscreen.io.stills import load_plate
 from greenscreen.io.writer import VideoWriter
+from greenscreen.io.yuv import frame_planes, new_frame
 from greenscreen.key import KeyResult
 
 ProgressCallback = Callable[[int, int], None]
@@ -52,22 +55,30 @@ def queue_depth(frame_bytes: int, *, most: int = 4) -> int:
     return max(1, min(most, QUEUE_BYTES // max(frame_bytes, 1)))
 
 
-M_MMAP_THRESHOLD = -3  # mallopt parameter number, from glibc's <malloc.h>
+M_TRIM_THRESHOLD = -1  # mallopt parameter numbers, from glibc's <malloc.h>
+M_MMAP_THRESHOLD = -3
 
 
 def return_large_buffers_to_os() -> None:
-    """Have glibc hand frame-sized buffers (>= 1 MB) straight back to the OS when freed.
+    """Tune glibc's allocator for a frame loop: large buffers back to the OS, small ones kept.
 
     glibc raises its mmap threshold after the first large free (up to 32 MB); from then on
     frame-sized arrays come from per-thread heaps that keep their high-water mark. With keying
     on one thread and compositing on another, a full-frame 1080p render peaked ~45 MB higher
-    for it, and no faster. A no-op on other C libraries.
+    for it, and no faster. So buffers of 1 MB and more are mmapped and unmapped each time;
+    the loop reuses its few full-frame buffers rather than allocating them per frame.
+
+    Fixing the mmap threshold also pins the heap's trim threshold at 128 KB, so the heap was
+    given back and faulted in again every frame (~400 page faults a frame, 0.6 s of a 10 s
+    1080p render); below 16 MB of free heap (small arrays only) it is now kept. A no-op on
+    other C libraries.
     """
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+        libc.mallopt(M_TRIM_THRESHOLD, 16 << 20)
     except (OSError, AttributeError):  # musl or another libc: nothing to tune
         pass
 
@@ -218,7 +229,7 @@ def render(
     (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
     screen_frames = Prefetch(
         _screen_lane(
-            read_frames(screen, size=compositor.screen_size, pixel_format="i420"), timeline
+            read_frames(screen, size=compositor.screen_size, pixel_format="frame"), timeline
         ),
         maxsize=queue_depth(sw * sh * 3 // 2),
         name="screen",
@@ -268,8 +279,8 @@ def render(
 
 
 def _screen_lane(
-    frames: Iterator[tuple[float, np.ndarray]], timeline: Timeline
-) -> Iterator[np.ndarray | None]:
+    frames: Iterator[tuple[float, av.VideoFrame]], timeline: Timeline
+) -> Iterator[av.VideoFrame | None]:
     """The screen frame shown at each output frame (None before the first); runs on its thread.
 
     A held frame is yielded again as the same array: consumers must not modify it.
@@ -324,7 +335,7 @@ def _close(frames: Iterator[object]) -> None:
 def _run(
     timeline: Timeline,
     compositor: Compositor,
-    screen_frames: Iterator[np.ndarray | None],
+    screen_frames: Iterator[av.VideoFrame | None],
     speaker_frames: Iterator[KeyResult | None],
     audio: AudioTrack,
     writer: VideoWriter,
@@ -337,8 +348,14 @@ def _run(
         audio.read(min(skip, SAMPLE_RATE))
         skip -= SAMPLE_RATE
     audio_written = 0
+    # One output frame, filled and encoded again and again: a fresh 1080p buffer per frame
+    # costs ~760 page faults (its memory goes back to the OS when freed, see
+    # return_large_buffers_to_os), more than the copy into it.
+    canvas = new_frame(*timeline.size)
+    out = frame_planes(canvas)
     for n, (screen, keyed) in enumerate(zip(screen_frames, speaker_frames, strict=True)):
-        writer.write_i420(compositor.compose_i420(screen, keyed))
+        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
+        writer.write_frame(canvas)
         # Keep audio level with video so the muxer interleaves them closely.
         target = round(timeline.time(n + 1) * SAMPLE_RATE)
         while audio_written < target:

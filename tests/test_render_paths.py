@@ -21,8 +21,9 @@ from greenscreen.composite.blend import blend_over, blend_over_i420
 from greenscreen.composite.layout import LAYOUTS, LayoutSettings
 from greenscreen.compositor import BACKGROUND_BGR, Compositor
 from greenscreen.config import RenderSettings
-from greenscreen.io.reader import frame_to_bgr, frame_to_i420, i420_planes, read_frames
+from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_i420, read_frames
 from greenscreen.io.writer import VideoWriter
+from greenscreen.io.yuv import frame_planes, i420_planes, new_frame
 from greenscreen.key import KeyResult
 from greenscreen.pipeline import render
 
@@ -65,7 +66,8 @@ def test_i420_path_matches_bgr_path(layout: str, output: tuple[int, int]) -> Non
     keyed = _keyed(rng, *comp.speaker_size)
     for scr, key in ((screen, keyed), (screen, None), (None, keyed), (None, None)):
         want = _to_i420(comp.compose(scr, key))
-        got = comp.compose_i420(None if scr is None else _to_i420(scr), key)
+        got = np.empty_like(want)
+        comp.compose_i420(None if scr is None else i420_planes(_to_i420(scr)), key, i420_planes(got))
         assert _max_diff(got, want) <= TOLERANCE, (layout, scr is None, key is None)
 
 
@@ -78,7 +80,7 @@ def test_blend_over_i420_off_the_chroma_grid(x: int, y: int, w: int, h: int) -> 
     want = canvas.copy()
     blend_over(want, keyed.foreground, keyed.alpha, x=x, y=y)
     got = _to_i420(canvas)
-    blend_over_i420(got, keyed.foreground, keyed.alpha, x=x, y=y)
+    blend_over_i420(i420_planes(got), keyed.foreground, keyed.alpha, x=x, y=y)
     assert _max_diff(got, _to_i420(want)) <= TOLERANCE
 
 
@@ -88,8 +90,9 @@ def test_i420_compose_leaves_the_screen_frame_alone() -> None:
     comp = Compositor(RenderSettings(), output=(320, 180), speaker=(320, 180))
     screen = _to_i420(_smooth_image(rng, 180, 320))
     before = screen.copy()
-    first = comp.compose_i420(screen, _keyed(rng, *comp.speaker_size)).copy()
-    again = comp.compose_i420(screen, None)
+    first, again = np.empty_like(screen), np.empty_like(screen)
+    comp.compose_i420(i420_planes(screen), _keyed(rng, *comp.speaker_size), i420_planes(first))
+    comp.compose_i420(i420_planes(screen), None, i420_planes(again))
     assert np.array_equal(screen, before)
     assert not np.array_equal(first, again) and np.array_equal(again, before)
 
@@ -121,8 +124,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize(("size", "crop_box"), [(None, (0, 0, 320, 180)), ((160, 90), (0, 0, 320, 180)), ((100, 60), (20, 10, 300, 170))])
 def test_reader_i420_matches_bgr(clips: dict[str, Path], size, crop_box) -> None:
     """The I420 reader crops and scales like the BGR reader (whose frames the preview shows)."""
-    from greenscreen.io.reader import Crop
-
     x0, y0, x1, y1 = crop_box
     crop = Crop(x0, y0, 320 - x1, 180 - y1)
     with av.open(str(clips["screen"])) as c:
@@ -146,6 +147,41 @@ def test_writer_takes_i420_with_height_not_a_multiple_of_four(tmp_path: Path) ->
     with av.open(str(out)) as c:
         decoded = [f.to_ndarray() for f in c.decode(video=0)]
     assert len(decoded) == 3 and _max_diff(decoded[0], frame) <= TOLERANCE
+
+
+def test_writer_encodes_one_frame_refilled_each_time(tmp_path: Path) -> None:
+    """The render loop fills and encodes the same yuv420p frame again and again: every output
+    frame must hold what was in it when it was written, not what came later."""
+    out = tmp_path / "reuse.mp4"
+    writer = VideoWriter(out, width=66, height=38, fps=Fraction(30), audio=False)
+    canvas = new_frame(66, 38)
+    y, u, v = frame_planes(canvas)
+    assert y.shape == (38, 66) and u.shape == v.shape == (19, 33)
+    levels = [30, 200, 90, 160, 60]
+    for level in levels:
+        y[...] = level
+        u[...] = 128
+        v[...] = 128
+        writer.write_frame(canvas)
+    with pytest.raises(ValueError, match="yuv420p frame of 66x38"):
+        writer.write_frame(new_frame(64, 38))
+    writer.close()
+    with av.open(str(out)) as c:
+        lumas = [float(f.to_ndarray()[:38].mean()) for f in c.decode(video=0)]
+    assert lumas == pytest.approx(levels, abs=2)
+
+
+def test_reader_frame_format_matches_i420(clips: dict[str, Path]) -> None:
+    """pixel_format="frame" hands out the decoder's frames (no copy) with the I420 reader's pixels,
+    scaled and cropped alike."""
+    for size, crop in ((None, Crop()), ((160, 90), Crop()), ((100, 60), Crop(20, 10, 20, 10))):
+        frames = list(read_frames(clips["screen"], size=size, crop=crop, pixel_format="frame"))
+        planes = list(read_frames(clips["screen"], size=size, crop=crop, pixel_format="i420"))
+        assert len(frames) == len(planes) == 30
+        for (t1, frame), (t2, i420) in zip(frames[::10], planes[::10]):
+            assert t1 == t2 and frame.format.name == "yuv420p"
+            for got, want in zip(frame_planes(frame), i420_planes(i420)):
+                np.testing.assert_array_equal(got, want)
 
 
 class _SolidKey:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from greenscreen.frames import check_bgr
-from greenscreen.io.reader import i420_planes
+from greenscreen.io.yuv import Planes, i420_planes
 
 
 def blend_over(
@@ -30,9 +30,9 @@ def blend_over(
 
 
 def blend_over_i420(
-    canvas: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int
+    canvas: Planes, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int
 ) -> None:
-    """:func:`blend_over` for a canvas held as I420 planes ``(H * 3 // 2, W)`` uint8, in place.
+    """:func:`blend_over` for a canvas given as I420 planes (views may be strided), in place.
 
     Only the speaker's rectangle is touched: the foreground (BGR uint8, the keyer's output) is
     converted to I420 and each plane is blended with ``alpha``, full size for Y and sampled at
@@ -44,7 +44,7 @@ def blend_over_i420(
     Parts outside the canvas are clipped. A rectangle off the 2x2 chroma grid (odd position or
     size) is padded onto it with transparent pixels, which is again what the BGR route gives.
     """
-    cy, cu, cv = i420_planes(canvas)
+    cy, cu, cv = canvas
     box = _clip(cy.shape[1], cy.shape[0], alpha.shape, x, y)
     if box is None:
         return

@@ -1,8 +1,8 @@
 """Decode a recording into timestamped frames, optionally cropped and scaled on the way.
 
 Frames come out as BGR uint8 (the frame contract) or, for the screen recording that is only
-copied through to the encoder, as I420 planes: converting a 1080p frame to BGR and back costs
-more than the rest of the composite and adds rounding noise the encoder then spends bits on.
+copied through to the encoder, in I420: converting a 1080p frame to BGR and back costs more
+than the rest of the composite and adds rounding noise the encoder then spends bits on.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container
+from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, planes_to_frame
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Crop:
         return x0, y0, x1, y1
 
 
-PIXEL_FORMATS = ("bgr24", "i420")
+PIXEL_FORMATS = ("bgr24", "i420", "frame")
 
 
 def read_frames(
@@ -56,13 +57,15 @@ def read_frames(
     timestamp so variable-frame-rate files keep their timing. ``frame`` is first cropped by
     ``crop``, then scaled to ``size`` = ``(width, height)`` if given. With ``pixel_format``
     "bgr24" it is BGR uint8 ``(H, W, 3)``; with "i420" it is the I420 planes as uint8
-    ``(H * 3 // 2, W)`` (see :func:`i420_planes`; the size must then be even).
+    ``(H * 3 // 2, W)`` (see :func:`~greenscreen.io.yuv.i420_planes`; the size must then be
+    even); with "frame" a yuv420p :class:`av.VideoFrame`, read-only (see
+    :func:`frame_to_yuv420p`): the cheapest way to pass a recording through to the encoder.
 
     Raises :class:`MediaError` if the file cannot be opened, holds no frame, or breaks off.
     """
     if pixel_format not in PIXEL_FORMATS:
         raise ValueError(f"pixel_format must be one of {PIXEL_FORMATS}, got {pixel_format!r}")
-    convert = frame_to_bgr if pixel_format == "bgr24" else frame_to_i420
+    convert = {"bgr24": frame_to_bgr, "i420": frame_to_i420, "frame": frame_to_yuv420p}[pixel_format]
     container = open_container(path)
     try:
         stream = container.streams.video[0]
@@ -130,11 +133,15 @@ def frame_to_bgr(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop 
     return np.ascontiguousarray(bgr)
 
 
-def frame_to_i420(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
-    """Convert one decoded frame to I420 planes ``(H * 3 // 2, W)`` uint8: cropped, then scaled.
+def frame_to_yuv420p(
+    frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop = Crop()
+) -> av.VideoFrame:
+    """Convert one decoded frame to a yuv420p frame: cropped by ``crop``, then scaled to ``size``.
 
-    A yuv420p source (nearly every recording) is cropped and scaled plane by plane without any
-    colour conversion. The output size must be even (4:2:0 has one chroma sample per 2x2 pixels).
+    When nothing needs changing (a yuv420p recording at the wanted size, the usual screen
+    recording) this is ``frame`` itself, not a copy: read it, never write to it. A yuv420p
+    source is cropped and scaled plane by plane without any colour conversion. The output size
+    must be even (4:2:0 has one chroma sample per 2x2 pixels).
     """
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
@@ -143,27 +150,15 @@ def frame_to_i420(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop
         raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
     if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
         if crop:
-            cropped = _crop_i420(frame.to_ndarray(), (x0, y0, x1, y1))
-            if cropped.shape[1] == target[0] and cropped.shape[0] * 2 // 3 == target[1]:
-                return cropped
-            frame = i420_to_frame(cropped)
-        return _scale_yuv420p(frame, target)
-    if not crop:
-        # One swscale call converts and scales together.
-        return frame.to_ndarray(width=target[0], height=target[1], format="yuv420p")
-    return cv2.cvtColor(frame_to_bgr(frame, target, crop), cv2.COLOR_BGR2YUV_I420)
-
-
-def _scale_yuv420p(frame: av.VideoFrame, target: tuple[int, int]) -> np.ndarray:
-    """The I420 planes of a yuv420p ``frame`` scaled to ``target`` (a new array we own).
-
-    swscale's area filter is ~4x cheaper than ``cv2.INTER_AREA`` at the non-integer ratios of a
-    picture-in-picture (1080 -> 356 rows) and as free of aliasing. yuv420p to yuv420p only
-    scales, so colour conversion stays with OpenCV, in one place, as everywhere else.
-    """
-    if (frame.width, frame.height) == tuple(target):
-        return frame.to_ndarray()
-    return frame.to_ndarray(
+            frame = planes_to_frame(crop_planes(frame_planes(frame), (x0, y0, x1, y1)))
+        if (frame.width, frame.height) == tuple(target):
+            return frame
+    elif crop:
+        return i420_to_frame(cv2.cvtColor(frame_to_bgr(frame, target, crop), cv2.COLOR_BGR2YUV_I420))
+    # swscale's area filter is ~4x cheaper than cv2.INTER_AREA at the non-integer ratios of a
+    # picture-in-picture (1080 -> 356 rows) and as free of aliasing. Colour conversion of a
+    # yuv420p source stays with OpenCV, in one place, as everywhere else.
+    return frame.reformat(
         width=target[0],
         height=target[1],
         format="yuv420p",
@@ -171,46 +166,9 @@ def _scale_yuv420p(frame: av.VideoFrame, target: tuple[int, int]) -> np.ndarray:
     )
 
 
-def i420_planes(i420: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Views ``(Y, U, V)`` of the planes of an I420 buffer ``(H * 3 // 2, W)``.
-
-    Y is ``(H, W)``, U and V are ``(H // 2, W // 2)``. Writing to a view writes to the buffer.
-    The planes are cut from the flat buffer because a chroma plane spans a fractional number of
-    rows when H is not a multiple of 4.
-    """
-    w = i420.shape[1]
-    h = i420.shape[0] * 2 // 3
-    flat = i420.reshape(-1)
-    n = w * h
-    y = flat[:n].reshape(h, w)
-    u = flat[n : n + n // 4].reshape(h // 2, w // 2)
-    v = flat[n + n // 4 : n + n // 2].reshape(h // 2, w // 2)
-    return y, u, v
-
-
-def i420_to_frame(i420: np.ndarray) -> av.VideoFrame:
-    """A new yuv420p :class:`av.VideoFrame` holding a copy of I420 planes ``(H * 3 // 2, W)``.
-
-    The numpy copy into the frame's (possibly padded) rows releases the GIL, which
-    ``VideoFrame.from_ndarray`` does not, and takes a third of its time.
-    """
-    h, w = i420.shape[0] * 2 // 3, i420.shape[1]
-    frame = av.VideoFrame(w, h, "yuv420p")
-    for plane, src in zip(frame.planes, i420_planes(i420)):
-        dst = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        dst[:, : plane.width] = src
-    return frame
-
-
-def _crop_i420(planes: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Cut ``box`` = ``(x0, y0, x1, y1)``, moved out to even edges, from I420 planes (a copy)."""
-    x0, y0 = box[0] - box[0] % 2, box[1] - box[1] % 2
-    x1, y1 = box[2] + box[2] % 2, box[3] + box[3] % 2
-    x1, y1 = min(x1, planes.shape[1]), min(y1, planes.shape[0] * 2 // 3)
-    out = np.empty(((y1 - y0) * 3 // 2, x1 - x0), np.uint8)
-    for dst, src, k in zip(i420_planes(out), i420_planes(planes), (1, 2, 2)):
-        dst[...] = src[y0 // k : y1 // k, x0 // k : x1 // k]
-    return out
+def frame_to_i420(frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
+    """:func:`frame_to_yuv420p` as I420 planes ``(H * 3 // 2, W)`` uint8 (a new array)."""
+    return frame_to_yuv420p(frame, size, crop).to_ndarray()
 
 
 def _interpolation(src_width: int, dst_width: int) -> int:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from greenscreen.io.audio import SAMPLE_RATE
-from greenscreen.io.reader import i420_to_frame
+from greenscreen.io.yuv import i420_to_frame
 from greenscreen.settings import setting
 
 X264_PRESETS = (
@@ -102,19 +102,30 @@ class VideoWriter:
     def write_i420(self, planes: np.ndarray) -> None:
         """Encode one frame given as I420 planes, uint8 ``(height * 3 // 2, width)``.
 
-        The encoder's own format, so nothing is converted; the planes are copied into the frame
-        handed to the encoder, so the caller may reuse its buffer at once.
+        The planes are copied, so the caller may reuse its buffer at once.
         """
         if planes.shape != (self.height * 3 // 2, self.width) or planes.dtype != np.uint8:
             raise ValueError(
                 f"expected I420 uint8 of shape {(self.height * 3 // 2, self.width)}, "
                 f"got {planes.dtype} {planes.shape}"
             )
-        out = i420_to_frame(planes)
-        out.pts = self._frames
+        self.write_frame(i420_to_frame(planes))
+
+    def write_frame(self, frame: av.VideoFrame) -> None:
+        """Encode one yuv420p frame of ``width`` x ``height`` as the next frame of the video.
+
+        The encoder's own format, so nothing is converted. x264 copies the picture before this
+        returns, so the caller may fill the same frame again for the next one.
+        """
+        if (frame.width, frame.height) != (self.width, self.height) or frame.format.name != "yuv420p":
+            raise ValueError(
+                f"expected a yuv420p frame of {self.width}x{self.height}, "
+                f"got {frame.format.name} {frame.width}x{frame.height}"
+            )
+        frame.pts = self._frames
         self._frames += 1
         # PyAV releases the GIL inside the encoder, so decode and key threads run meanwhile.
-        self._container.mux(self._video.encode(out))
+        self._container.mux(self._video.encode(frame))
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Encode the next float32 ``(2, n)`` block of the soundtrack."""
