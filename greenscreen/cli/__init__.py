@@ -1,10 +1,12 @@
 """The ``greenscreen`` command line: a thin layer that collects options and calls the library.
 
-Each command lives in its own module and registers itself on :data:`main`.
+Each command lives in its own module, imported only when that command runs: a render should
+not pay for importing batch's process pools (startup time is part of every render's time).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -13,8 +15,28 @@ from greenscreen import __version__
 from greenscreen.errors import GreenscreenError
 
 
+#: Command name -> (module, attribute), in the order ``--help`` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("greenscreen.cli.render", "render_command"),
+    "batch": ("greenscreen.cli.batch", "batch_command"),
+    "key": ("greenscreen.cli.key", "key_command"),
+    "preview": ("greenscreen.cli.preview", "preview_command"),
+    "presets": ("greenscreen.cli.presets", "presets_group"),
+}
+
+
 class _Group(click.Group):
-    """Turns library errors into one line and an exit code; a traceback only with ``--debug``."""
+    """Loads commands on demand; turns library errors into one line and an exit code, with a
+    traceback only with ``--debug``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -44,10 +66,3 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
-
-# Commands register themselves on import.
-from greenscreen.cli import render as _render  # noqa: E402,F401
-from greenscreen.cli import presets as _presets  # noqa: E402,F401
-from greenscreen.cli import batch as _batch  # noqa: E402,F401
-from greenscreen.cli import preview as _preview  # noqa: E402,F401
-from greenscreen.cli import key as _key  # noqa: E402,F401

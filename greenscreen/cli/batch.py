@@ -21,7 +21,6 @@ from greenscreen.batch import (
     run_plan,
 )
 from greenscreen.batch.runner import Event, dask_executor
-from greenscreen.cli import main
 from greenscreen.errors import GreenscreenError
 
 EXIT_USAGE = 2
@@ -142,7 +141,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-@main.command("batch")
+@click.command("batch")
 @click.argument("recordings", type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for the rendered NAME.mp4 files and report.json (created if missing).")

@@ -7,13 +7,12 @@ from typing import Any
 
 import click
 
-from greenscreen.cli import main
 from greenscreen.cli.options import overrides_from, resolve_settings, settings_options
 from greenscreen.cli.progress import ProgressBar
 from greenscreen.key_export import key_file
 
 
-@main.command("key")
+@click.command("key")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), required=True,

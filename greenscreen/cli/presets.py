@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from greenscreen.cli import main
 from greenscreen.errors import SettingsError
 from greenscreen.presets import (
     PresetError,
@@ -21,7 +20,7 @@ from greenscreen.presets import (
 )
 
 
-@main.group("presets")
+@click.group("presets")
 def presets_group() -> None:
     """List, show and check presets (TOML files of settings).
 

@@ -8,12 +8,11 @@ from typing import Any
 
 import click
 
-from greenscreen.cli import main
 from greenscreen.cli.options import overrides_from, resolve_settings, settings_options
 from greenscreen.presets import preset_name
 
 
-@main.command("preview")
+@click.command("preview")
 @click.argument("speaker", type=click.Path(path_type=Path))
 @click.argument("screen", type=click.Path(path_type=Path), required=False)
 @click.option("-p", "--preset", help="Preset name or .toml file to start from (see 'greenscreen presets list').")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class ProgressBar:
@@ -24,6 +26,8 @@ class ProgressBar:
         if not self._enabled:
             return
         if self._bar is None:
+            from tqdm import tqdm  # only when a bar is drawn: its import costs ~40 ms
+
             self._bar = tqdm(
                 total=total, desc=self._label, unit="frame", position=self._position,
                 dynamic_ncols=True, leave=True, smoothing=0.1,

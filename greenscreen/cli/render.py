@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from greenscreen.cli import main
 from greenscreen.cli.options import overrides_from, resolve_settings, settings_options
 from greenscreen.cli.progress import ProgressBar
 from greenscreen.errors import SettingsError
@@ -37,7 +36,7 @@ def _parse_size(value: str | None) -> dict[str, int]:
     return {"width": w, "height": h}
 
 
-@main.command("render")
+@click.command("render")
 @click.argument("speaker", type=click.Path(path_type=Path))
 @click.argument("screen", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
