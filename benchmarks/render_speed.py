@@ -20,7 +20,8 @@ the median wall time, the ratio to the LIMIT's, CPU seconds of the whole process
 memory (RSS of the process tree, sampled with psutil) and the output bitrate, so speed is never
 bought with bloated files.
 
-``--memory`` instead renders a 1-minute and a 10-minute 1080p tutorial (inputs made by looping
+``--profile`` instead shows where one render's CPU time goes (per thread and stage) next to the
+LIMIT's. ``--memory`` instead renders a 1-minute and a 10-minute 1080p tutorial (inputs made by looping
 the generated clips, stream copy) and compares their peak memory: it must stay flat.
 
 Examples::
@@ -29,11 +30,13 @@ Examples::
     python benchmarks/render_speed.py --seconds 5 --reps 2 --sizes 720
     python benchmarks/render_speed.py --layouts --small-file --no-moviepy
     python benchmarks/render_speed.py --memory
+    python benchmarks/render_speed.py --profile
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -91,6 +94,47 @@ def key(self, frame):  # diagnostic stand-in: a fixed soft matte, no keying work
 
 Compositor.key = key
 render(sys.argv[1], sys.argv[2], sys.argv[3])
+"""
+
+
+PROFILE_SCRIPT = """
+import collections, json, sys, time
+from greenscreen import pipeline
+from greenscreen.compositor import Compositor
+from greenscreen.io import prefetch, writer
+from greenscreen.io.audio import AudioTrack
+
+cpu = collections.Counter()
+
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        t = time.thread_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            cpu[label] += time.thread_time() - t
+    setattr(owner, name, wrapper)
+
+run = prefetch.Prefetch._run
+def lane(self):
+    t = time.thread_time()
+    try:
+        run(self)
+    finally:
+        cpu["lane " + self._thread.name] += time.thread_time() - t
+prefetch.Prefetch._run = lane
+timed(Compositor, "key", "  of which Keyer.key")
+timed(Compositor, "compose_i420", "main: composite (copy + blend)")
+timed(writer.VideoWriter, "write_frame", "main: x264 encode call")
+timed(writer.VideoWriter, "write_audio", "main: AAC encode + mux")
+timed(AudioTrack, "read", "main: audio decode + mix")
+wall, process, main = time.perf_counter(), time.process_time(), time.thread_time()
+pipeline.render(sys.argv[1], sys.argv[2], sys.argv[3])
+cpu["main thread, all"] = time.thread_time() - main
+cpu["process, all threads"] = time.process_time() - process
+cpu["wall"] = time.perf_counter() - wall
+print(json.dumps(cpu))
 """
 
 
@@ -403,6 +447,32 @@ def run_memory(args: argparse.Namespace, work: Path) -> None:
           f"{growth * 100:+.1f}% ({verdict}; limits: within 10%, at most 600 MB)")
 
 
+def run_profile(args: argparse.Namespace, work: Path) -> None:
+    """Where greenscreen's CPU time goes, per thread and stage, next to the LIMIT's total."""
+    for height in args.sizes:
+        speaker, screen = make_inputs(work, height, args.seconds)
+        limit = next(c for c in contenders(speaker, screen, work, f"{height}p", layouts=False, small_file=False,
+                                           no_key=False, moviepy=False, moviepy_reps=0) if c.name == "LIMIT")
+        limit_run = measure(limit.command, limit.out)
+        out = work / f"out_{height}p_profile.mp4"
+        proc = subprocess.run([sys.executable, "-c", PROFILE_SCRIPT, str(speaker), str(screen), str(out)],
+                              check=True, capture_output=True, text=True)
+        cpu = json.loads(proc.stdout.strip().splitlines()[-1])
+        frames = output_stats(out)[1]
+        known = sum(v for k, v in cpu.items() if k.startswith("lane ")) + cpu["main thread, all"]
+        print(f"\n{height}p, {args.seconds:g} s, {frames} frames: CPU seconds (ms per output frame)")
+        print(f"  LIMIT (ffmpeg, whole process)      {limit_run.cpu:6.2f} s  {limit_run.wall:5.2f} s wall")
+        print(f"  greenscreen, whole process         {cpu['process, all threads']:6.2f} s  {cpu['wall']:5.2f} s wall "
+              "(in-process, without interpreter start-up)")
+        rows = [(k, v) for k, v in cpu.items() if k.startswith(("lane ", "main", "  of"))]
+        rows.append(("x264, decoder and OpenCV worker threads", cpu["process, all threads"] - known))
+        for name, secs in rows:
+            if name in ("main thread, all",):
+                continue
+            print(f"    {name:40s} {secs:6.2f} s  ({secs / frames * 1000:5.2f} ms)")
+        print(f"    {'main thread, all':40s} {cpu['main thread, all']:6.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the generated clips")
@@ -416,6 +486,8 @@ def main() -> None:
     parser.add_argument("--no-moviepy", action="store_true", help="leave out moviepy (about 14x the LIMIT)")
     parser.add_argument("--moviepy-reps", type=int, default=1, help="moviepy runs per size (it is slow)")
     parser.add_argument("--memory", action="store_true", help="measure peak memory of long renders instead")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead: CPU seconds per thread and stage of one render, beside the LIMIT's")
     parser.add_argument("--memory-minutes", default="1,10", help="tutorial lengths for --memory")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "greenscreen-render-speed",
                         help="folder for inputs (kept and reused) and outputs")
@@ -427,6 +499,8 @@ def main() -> None:
     print(f"work folder {args.work}; encoder for all: {' '.join(ENCODE)} {' '.join(AUDIO)}", flush=True)
     if args.memory:
         run_memory(args, args.work)
+    elif args.profile:
+        run_profile(args, args.work)
     else:
         run_speed(args, args.work)
 
