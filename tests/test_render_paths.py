@@ -84,6 +84,30 @@ def test_blend_over_i420_off_the_chroma_grid(x: int, y: int, w: int, h: int) -> 
     assert _max_diff(got, _to_i420(want)) <= TOLERANCE
 
 
+@pytest.mark.parametrize(("x", "y"), [(4, 6), (5, 3)])
+def test_blend_skips_transparent_margins_exactly(x: int, y: int) -> None:
+    """Only the box of visible pixels is blended (sheet around the speaker is skipped): the
+    result is the full blend's, also when that box sits off the chroma grid; a fully
+    transparent layer leaves the canvas as it was."""
+    rng = np.random.default_rng(5)
+    canvas = _smooth_image(rng, 40, 48)
+    fg = _smooth_image(rng, 24, 30)
+    alpha = np.zeros((24, 30), np.float32)
+    alpha[7:18, 3:20] = rng.random((11, 17), np.float32)
+    want = canvas.astype(np.float32)
+    a = alpha[..., None]
+    want[y : y + 24, x : x + 30] = a * fg + (1 - a) * want[y : y + 24, x : x + 30]
+    bgr = canvas.copy()
+    blend_over(bgr, fg, alpha, x=x, y=y)
+    assert _max_diff(bgr, np.round(want).astype(np.uint8)) <= 1
+    got = _to_i420(canvas)
+    blend_over_i420(i420_planes(got), fg, alpha, x=x, y=y)
+    assert _max_diff(got, _to_i420(np.round(want).astype(np.uint8))) <= TOLERANCE
+    untouched = _to_i420(canvas)
+    blend_over_i420(i420_planes(untouched), fg, np.zeros_like(alpha), x=x, y=y)
+    assert np.array_equal(untouched, _to_i420(canvas))
+
+
 def test_i420_compose_leaves_the_screen_frame_alone() -> None:
     """A held screen frame is composed again on the next output frame: it must not change."""
     rng = np.random.default_rng(1)
