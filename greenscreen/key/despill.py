@@ -27,9 +27,11 @@ def unmix(image: np.ndarray, alpha: np.ndarray, screen_model: np.ndarray, *, min
     -------
     ndarray, float32 (H, W, 3) BGR clipped to [0, 1].
     """
-    a = np.maximum(alpha, np.float32(min_alpha))[..., None]
-    fg = image - (np.float32(1.0) - alpha)[..., None] * screen_model
-    fg /= a
+    # Alpha repeated per channel: cv2 does not broadcast, and numpy's broadcasting over a
+    # last axis of 3 is several times slower than plain element-wise maths.
+    a = cv2.merge([alpha] * 3)
+    fg = cv2.subtract(image, cv2.multiply(np.float32(1.0) - a, screen_model))
+    fg = cv2.divide(fg, np.maximum(a, np.float32(min_alpha)))
     return np.clip(fg, 0.0, 1.0, out=fg)
 
 
@@ -52,11 +54,16 @@ def limit_spill(
     """
     s, o1, o2 = CHANNELS[screen]
     chans = list(cv2.split(fg))
-    excess = chans[s] - cv2.max(chans[o1], chans[o2]) - np.float32(limit)
-    np.maximum(excess, 0.0, out=excess)
+    excess = cv2.subtract(chans[s], cv2.max(chans[o1], chans[o2]))
+    # Scalars go through numpy: cv2 can mistake an array of up to four pixels for a scalar.
+    if limit:
+        excess -= np.float32(limit)
+    np.maximum(excess, np.float32(0.0), out=excess)
     if weight is not None:
         excess *= weight
-    chans[s] = chans[s] - excess * np.float32(amount)
+    if amount != 1:
+        excess *= np.float32(amount)
+    chans[s] = cv2.subtract(chans[s], excess)
     return cv2.merge(chans)
 
 
@@ -84,7 +91,9 @@ def despill_frame(
     s, o1, o2 = CHANNELS[screen]
     if limit_opaque:
         chans = list(cv2.split(frame))
-        ceiling = cv2.add(cv2.max(chans[o1], chans[o2]), int(round(limit * 255)))
+        ceiling = cv2.max(chans[o1], chans[o2])
+        if limit > 0:
+            ceiling = cv2.add(ceiling, int(round(limit * 255)))
         limited = cv2.min(chans[s], ceiling)
         if amount < 1:
             limited = cv2.addWeighted(limited, amount, chans[s], 1.0 - amount, 0.0)
@@ -109,10 +118,21 @@ def despill_frame(
     map_y[:n] = (ys.astype(np.float32) + 0.5) * np.float32(hs / h) - 0.5
     scr = cv2.remap(screen_small, map_x.reshape(rows, cols), map_y.reshape(rows, cols),
                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    scr = scr.reshape(-1, 3)[:n]
-    col = frame.reshape(-1, 3)[idx].astype(np.float32) * np.float32(1.0 / 255.0)
-    a = alpha.reshape(-1)[idx].reshape(-1, 1, 1)
-    fg = unmix(col.reshape(-1, 1, 3), a[..., 0], scr.reshape(-1, 1, 3))
-    fg = limit_spill(fg, screen, amount=amount, limit=limit).reshape(-1, 3)
-    out.reshape(-1, 3)[idx] = np.clip(fg * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    scr = scr.reshape(-1, 1, 3)[:n]
+    col = _pixels(frame).take(idx).view(np.uint8).reshape(-1, 1, 3).astype(np.float32)
+    col *= np.float32(1.0 / 255.0)
+    fg = unmix(col, alpha.reshape(-1).take(idx).reshape(-1, 1), scr)
+    fg = limit_spill(fg, screen, amount=amount, limit=limit)
+    # fg is within [0, 1] here (unmix clips, the limit only lowers the screen channel to
+    # another channel's level), so a rounding conversion is all that is left.
+    _pixels(out).put(idx, _pixels(cv2.convertScaleAbs(fg, alpha=255.0)))
     return out
+
+
+def _pixels(image: np.ndarray) -> np.ndarray:
+    """A contiguous uint8 (..., 3) image as a 1-D array with one 3-byte item per pixel.
+
+    Indexing it moves whole pixels with one copy each, several times faster than indexing
+    rows of an (N, 3) array.
+    """
+    return image.reshape(-1, 3).view(np.dtype((np.void, 3))).reshape(-1)

@@ -58,6 +58,8 @@ class Keyer:
     motion_threshold = 6.0
     #: Rounds of "test pixels against the model, refill" in the screen model.
     model_iterations = 4
+    #: The same, from the second frame on when a plate (given or learnt) is the first guess.
+    warm_iterations = 2
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
     #: Apply the residual spill limit to opaque pixels too (bounce light on the speaker).
@@ -75,6 +77,7 @@ class Keyer:
         self._plate_full: np.ndarray | None = None
         self._plate_small: np.ndarray | None = None
         self._plate_d: np.ndarray | None = None
+        self._plate_d_sized: dict[tuple[int, int], np.ndarray] = {}
         self._plate_d_small: np.ndarray | None = None
         self._learnt: np.ndarray | None = None
         self._seen: np.ndarray | None = None
@@ -99,6 +102,36 @@ class Keyer:
         elif self._plate_small is not None:
             self._key = screen_model.border_key_colour(self._plate_small, s.screen, border=0.5)
 
+    def _raw_alpha(self, image8: np.ndarray, d_screen: np.ndarray, d_fg: np.ndarray) -> np.ndarray:
+        """Raw (unclipped) alpha of a BGR uint8 image, the frame or a shrunk copy of it.
+
+        ``d_screen`` and ``d_fg`` are the sheet's and the speaker's colour differences at model
+        resolution. Differences are kept in 0..255 units so the image's own comes straight
+        from its uint8 channels.
+        """
+        chan, o1, o2 = screen_model.CHANNELS[self.settings.screen]
+        size = (image8.shape[1], image8.shape[0])
+        planes = cv2.split(image8)
+        d_img = cv2.subtract(planes[chan], cv2.max(planes[o1], planes[o2]), dtype=cv2.CV_32F)
+        if self._plate_d is not None:
+            # The plate's own difference keeps creases sharp; the smooth gain of the model over
+            # the plate follows shadows and exposure.
+            gain = cv2.divide(d_screen, np.maximum(self._plate_d_small, np.float32(0.02)))
+            d_scr = cv2.multiply(cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR),
+                                 self._plate_difference(size))
+        else:
+            d_scr = cv2.resize(d_screen * np.float32(255.0), size, interpolation=cv2.INTER_LINEAR)
+        d_fg = cv2.resize(d_fg * np.float32(255.0), size, interpolation=cv2.INTER_LINEAR)
+        return matte.solve_alpha(d_img, d_scr, d_fg)
+
+    def _plate_difference(self, size: tuple[int, int]) -> np.ndarray:
+        """The plate's colour difference (0..255 units) area-averaged to ``size``, cached."""
+        d = self._plate_d_sized.get(size)
+        if d is None:
+            d = cv2.resize(self._plate_d, size, interpolation=cv2.INTER_AREA)
+            self._plate_d_sized[size] = d
+        return d
+
     def key(self, frame: np.ndarray) -> KeyResult:
         """Key one BGR uint8 frame and return its despilled foreground and alpha."""
         check_bgr(frame)
@@ -115,8 +148,11 @@ class Keyer:
         base = self._plate_small
         if base is None and s.learn_plate and self._learnt is not None:
             base = self._learnt
+        # Once a plate (given or learnt) has keyed a frame, it is a close first guess.
+        warm = base is not None and self._prev_alpha is not None
         model, _, sheet = screen_model.estimate_screen(
-            small, s.screen, self._key, base=base, iterations=self.model_iterations
+            small, s.screen, self._key, base=base,
+            iterations=self.warm_iterations if warm else self.model_iterations,
         )
         if s.learn_plate and self._plate_small is None:
             self._learnt, self._seen = screen_model.update_learnt_plate(
@@ -126,29 +162,26 @@ class Keyer:
         d_small = screen_model.screen_difference(small, s.screen)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
-        # 2. Matte at full resolution. Colour differences are kept in 0..255 units so the
-        # frame's own difference comes straight from uint8 channels without a float copy.
-        chan, o1, o2 = screen_model.CHANNELS[s.screen]
-        planes = cv2.split(frame)
-        d_img = cv2.subtract(planes[chan], cv2.max(planes[o1], planes[o2]), dtype=cv2.CV_32F)
-        if self._plate_d is not None:
-            # The plate's own full-resolution difference keeps creases sharp; the smooth gain
-            # of the model over the plate follows shadows and exposure.
-            gain = cv2.divide(d_screen, np.maximum(self._plate_d_small, np.float32(0.02)))
-            d_scr_full = cv2.multiply(cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR), self._plate_d)
-        else:
-            d_scr_full = cv2.resize(d_screen * np.float32(255.0), (w, h), interpolation=cv2.INTER_LINEAR)
-        d_fg_full = cv2.resize(d_fg * np.float32(255.0), (w, h), interpolation=cv2.INTER_LINEAR)
-        raw = matte.solve_alpha(d_img, d_scr_full, d_fg_full)
+        # 2. Matte. The guided filter below reads the raw matte only at 1/refine_subsample
+        # resolution, so it is solved there; its colour comes from 4:2:0 chroma, which has no
+        # more detail than that anyway.
+        sub = self.refine_subsample if s.refine > 0 else 1
+        image8 = frame if sub <= 1 else cv2.resize(
+            frame, (max(1, w // sub), max(1, h // sub)), interpolation=cv2.INTER_AREA)
+        raw = self._raw_alpha(image8, d_screen, d_fg)
+        black, white = s.tolerance, s.tolerance + s.softness
 
-        # 3. Refinement: snap the (4:2:0, half-resolution chroma) matte to full-resolution luma.
+        # 3. Refinement: snap the matte to full-resolution luma. The guided filter is affine in
+        # its source, so the levels go before it and only the clip remains at full resolution.
         luma8 = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if s.refine > 0:
-            guide = luma8.astype(np.float32)
-            raw = refine.fast_guided_filter(
-                guide, raw, s.refine, 255.0 * 255.0 * self.refine_eps, subsample=self.refine_subsample
+            alpha = refine.guided_upsample(
+                luma8.astype(np.float32), matte.levels(raw, black, white),
+                max(1, int(round(s.refine / sub))), 255.0 * 255.0 * self.refine_eps,
             )
-        alpha = matte.clip_levels(raw, s.tolerance, s.tolerance + s.softness)
+            np.clip(alpha, 0.0, 1.0, out=alpha)
+        else:
+            alpha = matte.clip_levels(raw, black, white)
         alpha = refine.despeckle(alpha, s.despeckle)
         alpha = refine.core_fill(alpha, s.core_fill)
 

@@ -54,10 +54,19 @@ def solve_alpha(d_image: np.ndarray, d_screen: np.ndarray, d_foreground: np.ndar
     return cv2.divide(num, den)
 
 
+def levels(raw: np.ndarray, black: float, white: float) -> np.ndarray:
+    """Map ``black`` to 0 and ``white`` to 1 linearly, without clipping (float32 (H, W)).
+
+    The linear part of :func:`clip_levels`, for use before a filter that is affine in its
+    input (the guided filter), so the clip can wait until after it.
+    """
+    scale = 1.0 / max(white - black, 1e-3)
+    return (raw - np.float32(black)) * np.float32(scale)
+
+
 def clip_levels(raw: np.ndarray, black: float, white: float) -> np.ndarray:
     """Map ``raw <= black`` to 0, ``raw >= white`` to 1, linearly between (float32 (H, W))."""
-    scale = 1.0 / max(white - black, 1e-3)
-    out = (raw - np.float32(black)) * np.float32(scale)
+    out = levels(raw, black, white)
     return np.clip(out, 0.0, 1.0, out=out)
 
 

@@ -81,29 +81,39 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     -------
     ndarray, float32 of ``image``'s shape; equal to ``image`` where ``weight`` is 1.
     """
-    if image.ndim == 3:
-        # One channel at a time: cv2 is several times faster on single-channel images here.
-        return cv2.merge([push_pull_fill(c, weight, min_weight=min_weight) for c in cv2.split(image)])
+    img = np.ascontiguousarray(image, np.float32)
+    channels = 1 if img.ndim == 2 else img.shape[2]
     w = np.ascontiguousarray(weight, np.float32)
     total = cv2.sumElems(w)[0]
     if total <= 0.0:
-        return np.full(image.shape, float(image.mean()), np.float32)
-    values = [cv2.multiply(np.ascontiguousarray(image, np.float32), w)]
+        return np.broadcast_to(img.mean(axis=(0, 1)).astype(np.float32), img.shape).copy()
+    # All channels go through each cv2 call together (the weight repeated per channel): on
+    # these small images the cost is per call, not per pixel.
+    if channels > 1:
+        w = cv2.merge([w] * channels)
+    values = [cv2.multiply(img, w)]
     weights = [w]
-    while min(weights[-1].shape) > 2:
+    # Stop early at a level where every pixel has enough known ones to trust its own value:
+    # coarser levels would not change the result.
+    while min(weights[-1].shape[:2]) > 2 and _min(weights[-1]) < min_weight:
         values.append(cv2.pyrDown(values[-1]))
         weights.append(cv2.pyrDown(weights[-1]))
-    mean = cv2.sumElems(values[0])[0] / total
-    wt = weights[-1]
-    est = np.where(wt > 1e-6, values[-1] / np.maximum(wt, 1e-6), mean).astype(np.float32)
-    eps = np.float32(1e-6)
-    scale = np.float32(1.0 / min_weight)
+    mean = np.array(cv2.sumElems(values[0])[:channels], np.float32) / np.float32(total)
+    top_v, top_w = values[-1], weights[-1]
+    est = np.where(top_w > 1e-6, top_v / np.maximum(top_w, np.float32(1e-6)),
+                   mean if channels > 1 else mean[0]).astype(np.float32)
+    floor = np.float32(min_weight)
     for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
         up = cv2.pyrUp(est, dstsize=(wt.shape[1], wt.shape[0]))
-        own = cv2.divide(v, np.maximum(wt, eps))
-        trust = np.minimum(wt * scale, np.float32(1.0))
-        est = cv2.add(up, cv2.multiply(trust, cv2.subtract(own, up)))
+        # Own value v / wt, trusted by min(wt / min_weight, 1) over the coarser estimate:
+        # est = up + (v - wt * up) / max(wt, min_weight), which never divides by a tiny weight.
+        est = cv2.add(up, cv2.divide(cv2.subtract(v, cv2.multiply(wt, up)), np.maximum(wt, floor)))
     return est
+
+
+def _min(image: np.ndarray) -> float:
+    """Smallest value of a float32 image with any number of channels."""
+    return cv2.minMaxLoc(image.reshape(image.shape[0], -1))[0]
 
 
 def estimate_screen(
@@ -143,44 +153,52 @@ def estimate_screen(
     fill : float32 (h, w, 3) what was filled in (the colour, or the gain over ``base``).
     sheet : float32 (h, w) 1 where the sheet was seen directly.
     """
+    if iterations < 1:
+        raise ValueError(f"iterations must be at least 1, got {iterations}")
     s_idx = CHANNELS[screen][0]
-    ref = key[None, None, :] if base is None else base
-    scale = small[..., s_idx] / np.maximum(ref[..., s_idx], np.float32(1e-3))
-    model = ref * scale[..., None]
-    target = small if base is None else small / np.maximum(base, np.float32(1e-3))
     # Floor: a key colour that is not green at all (a grey or black frame) must not divide by 0.
-    dk = max(float(screen_difference(key, screen)), 0.02)
+    d_key = float(screen_difference(key, screen))
+    dk = max(d_key, 0.02)
     d_img = screen_difference(small, screen)
+    # The first guess scales the sheet's chromaticity by a non-negative factor per pixel, and
+    # the colour difference scales with it, so only its difference is formed.
+    if base is None:
+        target = small
+        d_guess = cv2.multiply(small[..., s_idx], d_key / max(float(key[s_idx]), 1e-3))
+    else:
+        target = cv2.divide(small, np.maximum(base, np.float32(1e-3)))
+        d_base = screen_difference(base, screen)
+        d_guess = cv2.multiply(cv2.divide(small[..., s_idx], cv2.max(base[..., s_idx], 1e-3)), d_base)
+        # Intermediate rounds fill the gain of the frame's difference over the base's.
+        ratio = cv2.divide(d_img, cv2.max(d_base, 1e-3))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1))
-    sheet = np.zeros(small.shape[:2], np.float32)
-    fill = target
     guarded = None
-    # Intermediate rounds only decide which pixels are sheet, so they fill the one-channel
-    # colour difference (three times cheaper); the last round fills all three channels.
-    d_target = screen_difference(target, screen)
-    d_base = None if base is None else screen_difference(base, screen)
-    d_model = screen_difference(model, screen)
+    # Background against the guess: raw alpha 1 - d_img / d_model below ``threshold``, i.e.
+    # d_img above (1 - threshold) * d_model, with d_model floored at a quarter of the key's.
+    floor_d = 0.25 * dk
+    d_model = d_guess
     for i in range(iterations):
-        d_model = np.maximum(d_model, np.float32(0.25 * dk))
-        raw = 1.0 - d_img / d_model
-        ok = ((raw < threshold) & (d_img > 0.25 * dk)).astype(np.uint8)
+        d_model = cv2.max(d_model, floor_d)
+        ok = cv2.compare(d_img, cv2.max(cv2.multiply(d_model, 1.0 - threshold), floor_d), cv2.CMP_GT)
         if erode:
             ok = cv2.erode(ok, kernel)
         if guard and i == 0:
             gk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * guard + 1, 2 * guard + 1))
-            guarded = cv2.dilate((raw > guard_level).astype(np.uint8), gk)
+            opaque = cv2.compare(d_img, cv2.multiply(d_model, 1.0 - guard_level), cv2.CMP_LT)
+            guarded = cv2.bitwise_not(cv2.dilate(opaque, gk))
         if guarded is not None:
-            ok &= 1 - guarded
-        sheet = ok.astype(np.float32)
-        if i < iterations - 1:
-            if base is None:
-                d_model = push_pull_fill(d_target, sheet)
-            else:
-                ratio = d_img / np.maximum(d_base, np.float32(1e-3))
-                d_model = push_pull_fill(ratio, sheet) * d_base
+            ok = cv2.bitwise_and(ok, guarded)
+        sheet = cv2.multiply(ok, 1.0 / 255.0, dtype=cv2.CV_32F)
+        if i == iterations - 1:
+            break
+        # Intermediate rounds only decide which pixels are sheet, so they fill the one-channel
+        # colour difference (three times cheaper); the last round fills all three channels.
+        if base is None:
+            d_model = push_pull_fill(d_img, sheet)
         else:
-            fill = push_pull_fill(target, sheet)
-            model = fill if base is None else fill * base
+            d_model = cv2.multiply(push_pull_fill(ratio, sheet), d_base)
+    fill = push_pull_fill(target, sheet)
+    model = fill if base is None else cv2.multiply(fill, base)
     return model, fill, sheet
 
 
