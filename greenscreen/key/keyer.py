@@ -140,8 +140,16 @@ class Keyer:
             self._prepare(frame)
         h, w = frame.shape[:2]
 
-        # 1. Screen model, at reduced resolution (the sheet's colour varies slowly).
-        small8 = cv2.resize(frame, self._small_size, interpolation=cv2.INTER_AREA)
+        # The matte is solved at the guided filter's coefficient resolution (step 2).
+        sub = self.refine_subsample if s.refine > 0 else 1
+        image8 = frame if sub <= 1 else cv2.resize(
+            frame, (max(1, w // sub), max(1, h // sub)), interpolation=cv2.INTER_AREA)
+
+        # 1. Screen model, at reduced resolution (the sheet's colour varies slowly). Shrinking
+        # from the already halved frame is several times faster than INTER_AREA by 4 at once.
+        sw, sh = self._small_size
+        source = image8 if image8.shape[1] >= sw and image8.shape[0] >= sh else frame
+        small8 = cv2.resize(source, self._small_size, interpolation=cv2.INTER_AREA)
         small = to_float(small8)
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
@@ -165,9 +173,6 @@ class Keyer:
         # 2. Matte. The guided filter below reads the raw matte only at 1/refine_subsample
         # resolution, so it is solved there; its colour comes from 4:2:0 chroma, which has no
         # more detail than that anyway.
-        sub = self.refine_subsample if s.refine > 0 else 1
-        image8 = frame if sub <= 1 else cv2.resize(
-            frame, (max(1, w // sub), max(1, h // sub)), interpolation=cv2.INTER_AREA)
         raw = self._raw_alpha(image8, d_screen, d_fg)
         black, white = s.tolerance, s.tolerance + s.softness
 

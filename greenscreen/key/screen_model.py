@@ -102,12 +102,14 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     top_v, top_w = values[-1], weights[-1]
     est = np.where(top_w > 1e-6, top_v / np.maximum(top_w, np.float32(1e-6)),
                    mean if channels > 1 else mean[0]).astype(np.float32)
-    floor = np.float32(min_weight)
+    # A 4-tuple is a per-channel scalar to cv2 (levels here are at least 3x3, too big for cv2
+    # to take them for a scalar instead); np.maximum is several times slower.
+    floor = (float(min_weight),) * 4
     for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
         up = cv2.pyrUp(est, dstsize=(wt.shape[1], wt.shape[0]))
         # Own value v / wt, trusted by min(wt / min_weight, 1) over the coarser estimate:
         # est = up + (v - wt * up) / max(wt, min_weight), which never divides by a tiny weight.
-        est = cv2.add(up, cv2.divide(cv2.subtract(v, cv2.multiply(wt, up)), np.maximum(wt, floor)))
+        est = cv2.add(up, cv2.divide(cv2.subtract(v, cv2.multiply(wt, up)), cv2.max(wt, floor)))
     return est
 
 
