@@ -87,9 +87,9 @@ def foreground_difference(
     -------
     ndarray, float32 (h, w).
     """
-    raw = 1.0 - d_image / d_screen
-    sure = (raw > level).astype(np.uint8)
+    # Raw alpha 1 - d_image / d_screen above ``level``, i.e. d_image below (1 - level) * d_screen.
+    sure = cv2.compare(d_image, d_screen * np.float32(1.0 - level), cv2.CMP_LT)
     # Erode so edge pixels (already a mix with the sheet) do not count as speaker colour.
-    sure = cv2.erode(sure, np.ones((3, 3), np.uint8)).astype(np.float32)
-    filled = push_pull_fill(d_image, sure)
-    return np.minimum(filled, np.float32(max_ratio) * d_screen)
+    sure = cv2.erode(sure, np.ones((3, 3), np.uint8))
+    filled = push_pull_fill(d_image, sure.astype(np.float32) * np.float32(1.0 / 255.0))
+    return cv2.min(filled, d_screen * np.float32(max_ratio))

@@ -232,7 +232,7 @@ def update_learnt_plate(
     """
     if learnt is None or seen is None:
         return model.copy(), sheet.copy()
-    seen = np.maximum(seen, sheet)
+    seen = cv2.max(seen, sheet)
     # Never-seen pixels follow the interpolation; seen ones average towards the frame.
     towards = cv2.merge([sheet * np.float32(rate)] * 3)
     learnt = cv2.add(learnt, cv2.multiply(towards, cv2.subtract(small, learnt)))

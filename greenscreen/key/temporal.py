@@ -37,4 +37,6 @@ def motion_weight(luma: np.ndarray, prev_luma: np.ndarray, strength: float, thre
 
 def stabilise(alpha: np.ndarray, prev_alpha: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Blend towards the previous matte: ``alpha + weight * (prev_alpha - alpha)`` (float32 (H, W))."""
-    return cv2.add(alpha, cv2.multiply(weight, cv2.subtract(prev_alpha, alpha)))
+    out = cv2.subtract(prev_alpha, alpha)
+    cv2.multiply(out, weight, dst=out)
+    return cv2.add(out, alpha, dst=out)
