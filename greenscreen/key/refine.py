@@ -70,9 +70,8 @@ def guided_upsample(guide: np.ndarray, src_small: np.ndarray, radius: int, eps: 
     h, w = guide.shape
     g_s = cv2.resize(guide, (src_small.shape[1], src_small.shape[0]), interpolation=cv2.INTER_AREA)
     a, b = _guided_coefficients(g_s, src_small, radius, eps)
-    out = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
-    np.multiply(out, guide, out=out)
-    out += cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    cv2.accumulateProduct(cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR), guide, out)
     return out
 
 
