@@ -91,5 +91,5 @@ def foreground_difference(
     sure = cv2.compare(d_image, d_screen * np.float32(1.0 - level), cv2.CMP_LT)
     # Erode so edge pixels (already a mix with the sheet) do not count as speaker colour.
     sure = cv2.erode(sure, np.ones((3, 3), np.uint8))
-    filled = push_pull_fill(d_image, sure.astype(np.float32) * np.float32(1.0 / 255.0))
+    filled = push_pull_fill(d_image, sure)
     return cv2.min(filled, d_screen * np.float32(max_ratio))

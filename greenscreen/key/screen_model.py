@@ -75,7 +75,9 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     Parameters
     ----------
     image : ndarray, float32 (H, W, C) with C <= 3, or (H, W)
-    weight : ndarray, float32 (H, W) in [0, 1]; 1 where ``image`` is known.
+    weight : ndarray, float32 (H, W) in [0, 1]; 1 where ``image`` is known. Or a uint8 mask,
+        nonzero where known: the same as a 0/1 weight, and faster, because the finest level
+        then copies the known values instead of blending them in.
     min_weight : fraction of known pixels in a footprint at which a level trusts its own value.
 
     Returns
@@ -84,7 +86,8 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     """
     img = np.ascontiguousarray(image, np.float32)
     channels = 1 if img.ndim == 2 else img.shape[2]
-    w = np.ascontiguousarray(weight, np.float32)
+    mask = weight if weight.dtype == np.uint8 else None
+    w = np.ascontiguousarray(weight != 0 if mask is not None else weight, np.float32)
     total = cv2.sumElems(w)[0]
     if total <= 0.0:
         return np.broadcast_to(img.mean(axis=(0, 1)).astype(np.float32), img.shape).copy()
@@ -108,6 +111,9 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     floor = (float(min_weight),) * 4
     for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
         up = cv2.pyrUp(est, dstsize=(wt.shape[1], wt.shape[0]))
+        if mask is not None and wt is weights[0]:
+            est = cv2.copyTo(img, mask, up)
+            break
         # Own value v / wt, trusted by min(wt / min_weight, 1) over the coarser estimate:
         # est = up + (v - wt * up) / max(wt, min_weight), which never divides by a tiny weight.
         est = cv2.add(up, cv2.divide(cv2.subtract(v, cv2.multiply(wt, up)), cv2.max(wt, floor)))
@@ -199,10 +205,10 @@ def estimate_screen(
         # Intermediate rounds only decide which pixels are sheet, so they fill the one-channel
         # colour difference (three times cheaper); the last round fills all three channels.
         if base is None:
-            d_model = push_pull_fill(d_img, sheet)
+            d_model = push_pull_fill(d_img, ok)
         else:
-            d_model = cv2.multiply(push_pull_fill(ratio, sheet), d_base)
-    fill = push_pull_fill(target, sheet)
+            d_model = cv2.multiply(push_pull_fill(ratio, ok), d_base)
+    fill = push_pull_fill(target, ok)
     model = fill if base is None else cv2.multiply(fill, base)
     return model, fill, sheet
 
