@@ -12,6 +12,7 @@ import pytest
 
 from greenscreen.key import Keyer, KeySettings, despill, matte, refine, screen_model, temporal
 from greenscreen.key.plate import plate_from_frames
+from greenscreen.synthetic import sheet_plate, speaker_frame
 
 SHEET = np.array([80, 160, 60], np.float32) / 255.0  # BGR: a dyed, not very saturated green
 GREY = np.array([120, 120, 120], np.float32) / 255.0
@@ -58,6 +59,24 @@ def test_push_pull_keeps_known_and_fills_holes_smoothly() -> None:
     assert np.abs(filled[~known] - ramp[~known]).max() < 0.05
 
 
+def test_push_pull_mask_and_channels_agree() -> None:
+    """A uint8 mask fills like the 0/1 weight it stands for, and channels fill independently."""
+    rng = np.random.default_rng(1)
+    h, w = 48, 80
+    image = cv2.GaussianBlur(rng.random((h, w, 3), np.float32), (0, 0), 4)
+    mask = (rng.random((h, w)) > 0.3).astype(np.uint8)
+    mask[10:30, 20:50] = 0
+    weight = mask.astype(np.float32)
+    by_weight = screen_model.push_pull_fill(image, weight)
+    by_mask = screen_model.push_pull_fill(image, mask * np.uint8(255))
+    assert by_mask.shape == image.shape and by_mask.dtype == np.float32
+    assert np.abs(by_mask - by_weight).max() < 1e-5
+    assert (by_mask[mask > 0] == image[mask > 0]).all(), "known pixels are kept exactly"
+    for c in range(3):
+        alone = screen_model.push_pull_fill(np.ascontiguousarray(image[..., c]), weight)
+        assert np.abs(by_weight[..., c] - alone).max() < 1e-5
+
+
 def test_border_key_colour_ignores_speaker_on_border() -> None:
     frame = np.broadcast_to(SHEET, (60, 80, 3)).copy()
     frame[30:, 30:50] = GREY  # the speaker reaches the bottom edge
@@ -75,6 +94,20 @@ def test_estimate_screen_fills_behind_subject_on_gradient_sheet() -> None:
     truth = cv2.resize(sheet, (40, 30), interpolation=cv2.INTER_AREA)
     assert seen[15, 20] == 0, "the subject is not taken for sheet"
     assert np.abs(model - truth).max() < 0.06
+
+
+def test_estimate_screen_with_base_and_few_rounds() -> None:
+    """With the empty sheet as base, even one round models the sheet behind the subject."""
+    sheet = _gradient_sheet()
+    frame = _compose(sheet, _disc(), GREY).astype(np.float32) / 255
+    small = cv2.resize(frame, (40, 30), interpolation=cv2.INTER_AREA)
+    base = cv2.resize(sheet, (40, 30), interpolation=cv2.INTER_AREA)
+    for rounds in (1, 2):
+        model, _, seen = screen_model.estimate_screen(small, "green", SHEET, base=base, iterations=rounds)
+        assert seen[15, 20] == 0
+        assert np.abs(model - base).max() < 0.02
+    with pytest.raises(ValueError, match="iterations"):
+        screen_model.estimate_screen(small, "green", SHEET, iterations=0)
 
 
 def test_learnt_plate_remembers_uncovered_sheet() -> None:
@@ -117,6 +150,13 @@ def test_clip_levels() -> None:
     assert np.allclose(out, [[0, 0, 0.5, 1, 1]], atol=1e-6)
 
 
+def test_levels_is_clip_levels_before_the_clip() -> None:
+    raw = np.array([[-0.2, 0.1, 0.5, 0.9, 1.3]], np.float32)
+    out = matte.levels(raw, 0.1, 0.9)
+    assert np.allclose(out, [[-0.375, 0, 0.5, 1, 1.5]], atol=1e-6)
+    assert np.allclose(np.clip(out, 0, 1), matte.clip_levels(raw, 0.1, 0.9))
+
+
 def test_foreground_difference_fills_from_opaque_speaker() -> None:
     d_img = np.full((20, 20), 0.3, np.float32)
     d_img[5:15, 5:15] = -0.2  # a pink subject: strongly negative colour difference
@@ -139,6 +179,20 @@ def test_guided_filter_keeps_edge_and_smooths_noise() -> None:
     assert out[:, 18].mean() < 0.1 and out[:, 21].mean() > 0.9, "edge not smeared"
     fast = refine.fast_guided_filter(guide, src, 4, 1e-3, subsample=2)
     assert fast[:, 17].mean() < 0.15 and fast[:, 22].mean() > 0.85
+
+
+def test_guided_upsample_follows_guide_and_is_affine_in_source() -> None:
+    h, w = 60, 80
+    guide = np.zeros((h, w), np.float32)
+    guide[:, 41:] = 200.0  # an edge at an odd column: between two half-resolution pixels
+    truth = (guide > 0).astype(np.float32)
+    src_small = cv2.resize(truth, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    out = refine.guided_upsample(guide, src_small, 1, 1.0)
+    assert out.shape == (h, w) and out.dtype == np.float32
+    assert np.abs(out - truth)[:, 2:-2].max() < 0.05, "the edge comes from the full-resolution guide"
+    # Levels may go before the filter: it is affine in its source.
+    shifted = refine.guided_upsample(guide, src_small * np.float32(1.25) - np.float32(0.1), 1, 1.0)
+    assert np.abs(shifted - (out * 1.25 - 0.1)).max() < 1e-4
 
 
 def test_choke_feather_core_fill_despeckle() -> None:
@@ -178,6 +232,19 @@ def test_limit_spill_and_despill_frame() -> None:
     edge = (alpha > 0.2) & (alpha < 0.8)
     # Edge pixels take the grey of the subject, not the green of the sheet.
     assert np.abs(out[edge] - 120).max() <= 6
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+def test_despill_frame_with_a_tiny_band(count: int) -> None:
+    """A soft edge of only a handful of pixels is unmixed like a long one."""
+    frame = np.empty((20, 20, 3), np.uint8)
+    frame[:] = (SHEET * 255).round().astype(np.uint8)
+    alpha = np.zeros((20, 20), np.float32)
+    alpha.reshape(-1)[:count] = 0.5
+    frame.reshape(-1, 3)[:count] = _compose(SHEET[None, None], np.full((1, 1), 0.5, np.float32), GREY)[0, 0]
+    small = np.broadcast_to(SHEET, (5, 5, 3)).astype(np.float32).copy()
+    out = despill.despill_frame(frame, alpha, small, "green").astype(int)
+    assert np.abs(out.reshape(-1, 3)[:count] - 120).max() <= 2, "the edge takes the subject's grey"
 
 
 # --------------------------------------------------------------------------- temporal
@@ -228,6 +295,32 @@ def test_keyer_plate_any_size_and_reset() -> None:
     a2 = keyer.key(frame).alpha
     assert np.allclose(a1, a2)
     assert np.abs(a1 - _disc()).mean() < 0.02
+
+
+@pytest.mark.parametrize("with_plate", [False, True])
+def test_keyer_later_frames_key_as_well_as_a_fresh_keyer(with_plate: bool) -> None:
+    """From the second frame on the screen model starts from the plate (given or learnt) and
+    takes fewer rounds. Over a sequence with a moving speaker, their moving shadow and drifting
+    light, frame N must key at least as well as a fresh keyer, and as a keyer that runs all
+    rounds on every frame."""
+    size = (256, 144)
+    plate = sheet_plate(size, 2) if with_plate else None
+    keyer = Keyer(plate=plate)
+    full = Keyer(plate=plate)
+    full.warm_iterations = full.model_iterations
+    for i in range(16):
+        frame, truth = speaker_frame(0.6 + i / 10, size, seed=2)
+        gain = np.array([1.0 + 0.01 * i, 1.0 - 0.012 * i, 1.0 + 0.005 * i], np.float32)
+        frame = np.clip(frame * gain, 0, 255).astype(np.uint8)
+        alpha = keyer.key(frame).alpha
+        alpha_full = full.key(frame).alpha
+    fresh = Keyer(plate=plate).key(frame).alpha
+    err = np.abs(alpha - truth).mean()
+    assert err <= np.abs(fresh - truth).mean() + 0.005
+    assert err <= np.abs(alpha_full - truth).mean() + 0.005
+    assert np.abs(alpha - alpha_full).mean() < 0.03
+    if with_plate:
+        assert np.abs(alpha - fresh).mean() < 0.01
 
 
 def test_plate_from_frames_median() -> None:
