@@ -96,7 +96,7 @@ def test_estimate_screen_fills_behind_subject_on_gradient_sheet() -> None:
     assert np.abs(model - truth).max() < 0.06
 
 
-def test_estimate_screen_with_base_and_few_rounds() -> None:
+def test_estimate_screen_with_base() -> None:
     """With the empty sheet as base, even one round models the sheet behind the subject."""
     sheet = _gradient_sheet()
     frame = _compose(sheet, _disc(), GREY).astype(np.float32) / 255
@@ -299,26 +299,19 @@ def test_keyer_plate_any_size_and_reset() -> None:
 
 @pytest.mark.parametrize("with_plate", [False, True])
 def test_keyer_later_frames_key_as_well_as_a_fresh_keyer(with_plate: bool) -> None:
-    """From the second frame on the screen model starts from the plate (given or learnt) and
-    takes fewer rounds. Over a sequence with a moving speaker, their moving shadow and drifting
-    light, frame N must key at least as well as a fresh keyer, and as a keyer that runs all
-    rounds on every frame."""
+    """What the keyer carries from frame to frame (learnt plate, previous matte) must not
+    hurt: over a sequence with a moving speaker, their moving shadow and drifting light,
+    frame N keys at least as well as a fresh keyer keys it."""
     size = (256, 144)
     plate = sheet_plate(size, 2) if with_plate else None
     keyer = Keyer(plate=plate)
-    full = Keyer(plate=plate)
-    full.warm_iterations = full.model_iterations
     for i in range(16):
         frame, truth = speaker_frame(0.6 + i / 10, size, seed=2)
         gain = np.array([1.0 + 0.01 * i, 1.0 - 0.012 * i, 1.0 + 0.005 * i], np.float32)
         frame = np.clip(frame * gain, 0, 255).astype(np.uint8)
         alpha = keyer.key(frame).alpha
-        alpha_full = full.key(frame).alpha
     fresh = Keyer(plate=plate).key(frame).alpha
-    err = np.abs(alpha - truth).mean()
-    assert err <= np.abs(fresh - truth).mean() + 0.005
-    assert err <= np.abs(alpha_full - truth).mean() + 0.005
-    assert np.abs(alpha - alpha_full).mean() < 0.03
+    assert np.abs(alpha - truth).mean() <= np.abs(fresh - truth).mean() + 0.005
     if with_plate:
         assert np.abs(alpha - fresh).mean() < 0.01
 

@@ -58,8 +58,6 @@ class Keyer:
     motion_threshold = 6.0
     #: Rounds of "test pixels against the model, refill" in the screen model.
     model_iterations = 4
-    #: The same, from the second frame on when a plate (given or learnt) is the first guess.
-    warm_iterations = 2
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
     #: Apply the residual spill limit to opaque pixels too (bounce light on the speaker).
@@ -156,11 +154,8 @@ class Keyer:
         base = self._plate_small
         if base is None and s.learn_plate and self._learnt is not None:
             base = self._learnt
-        # Once a plate (given or learnt) has keyed a frame, it is a close first guess.
-        warm = base is not None and self._prev_alpha is not None
         model, _, sheet = screen_model.estimate_screen(
-            small, s.screen, self._key, base=base,
-            iterations=self.warm_iterations if warm else self.model_iterations,
+            small, s.screen, self._key, base=base, iterations=self.model_iterations
         )
         if s.learn_plate and self._plate_small is None:
             self._learnt, self._seen = screen_model.update_learnt_plate(
@@ -178,10 +173,10 @@ class Keyer:
 
         # 3. Refinement: snap the matte to full-resolution luma. The guided filter is affine in
         # its source, so the levels go before it and only the clip remains at full resolution.
-        luma8 = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if s.refine > 0:
+            luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
             alpha = refine.guided_upsample(
-                luma8.astype(np.float32), matte.levels(raw, black, white),
+                luma, matte.levels(raw, black, white),
                 max(1, int(round(s.refine / sub))), 255.0 * 255.0 * self.refine_eps,
             )
             np.clip(alpha, 0.0, 1.0, out=alpha)
