@@ -65,6 +65,11 @@ def border_key_colour(image: np.ndarray, screen: str = "green", border: float = 
     return np.median(keep, axis=0).astype(np.float32)
 
 
+#: Below this many values a numpy operation is quicker than a cv2 call, whose fixed cost of
+#: a few microseconds dominates on the coarse pyramid levels.
+_NUMPY_SIZE = 4096
+
+
 def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float = 0.25) -> np.ndarray:
     """Fill the pixels where ``weight`` is 0 by smooth interpolation from those where it is 1.
 
@@ -86,9 +91,14 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     """
     img = np.ascontiguousarray(image, np.float32)
     channels = 1 if img.ndim == 2 else img.shape[2]
-    mask = weight if weight.dtype == np.uint8 else None
-    w = np.ascontiguousarray(weight != 0 if mask is not None else weight, np.float32)
-    total = cv2.sumElems(w)[0]
+    if weight.dtype == np.uint8:
+        mask = weight
+        w = cv2.min(mask, 1).astype(np.float32)
+        total = float(cv2.countNonZero(mask))
+    else:
+        mask = None
+        w = np.ascontiguousarray(weight, np.float32)
+        total = cv2.sumElems(w)[0]
     if total <= 0.0:
         return np.broadcast_to(img.mean(axis=(0, 1)).astype(np.float32), img.shape).copy()
     # All channels go through each cv2 call together (the weight repeated per channel): on
@@ -107,21 +117,28 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     est = np.where(top_w > 1e-6, top_v / np.maximum(top_w, np.float32(1e-6)),
                    mean if channels > 1 else mean[0]).astype(np.float32)
     # A 4-tuple is a per-channel scalar to cv2 (levels here are at least 3x3, too big for cv2
-    # to take them for a scalar instead); np.maximum is several times slower.
+    # to take them for a scalar instead); np.maximum is several times slower on big levels.
     floor = (float(min_weight),) * 4
+    floor32 = np.float32(min_weight)
     for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
         up = cv2.pyrUp(est, dstsize=(wt.shape[1], wt.shape[0]))
         if mask is not None and wt is weights[0]:
+            # A 0/1 weight either keeps the pixel's own value or takes the coarser estimate.
             est = cv2.copyTo(img, mask, up)
             break
         # Own value v / wt, trusted by min(wt / min_weight, 1) over the coarser estimate:
         # est = up + (v - wt * up) / max(wt, min_weight), which never divides by a tiny weight.
-        est = cv2.add(up, cv2.divide(cv2.subtract(v, cv2.multiply(wt, up)), cv2.max(wt, floor)))
+        if wt.size <= _NUMPY_SIZE:
+            est = up + (v - wt * up) / np.maximum(wt, floor32)
+        else:
+            est = cv2.add(up, cv2.divide(cv2.subtract(v, cv2.multiply(wt, up)), cv2.max(wt, floor)))
     return est
 
 
 def _min(image: np.ndarray) -> float:
     """Smallest value of a float32 image with any number of channels."""
+    if image.size <= _NUMPY_SIZE:
+        return float(image.min())
     return cv2.minMaxLoc(image.reshape(image.shape[0], -1))[0]
 
 
@@ -199,7 +216,6 @@ def estimate_screen(
             guarded = cv2.bitwise_not(cv2.dilate(opaque, gk))
         if guarded is not None:
             ok = cv2.bitwise_and(ok, guarded)
-        sheet = cv2.multiply(ok, 1.0 / 255.0, dtype=cv2.CV_32F)
         if i == iterations - 1:
             break
         # Intermediate rounds only decide which pixels are sheet, so they fill the one-channel
@@ -210,7 +226,7 @@ def estimate_screen(
             d_model = cv2.multiply(push_pull_fill(ratio, ok), d_base)
     fill = push_pull_fill(target, ok)
     model = fill if base is None else cv2.multiply(fill, base)
-    return model, fill, sheet
+    return model, fill, cv2.multiply(ok, 1.0 / 255.0, dtype=cv2.CV_32F)
 
 
 def update_learnt_plate(
