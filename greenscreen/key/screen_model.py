@@ -137,8 +137,6 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
 
 def _min(image: np.ndarray) -> float:
     """Smallest value of a float32 image with any number of channels."""
-    if image.size <= _NUMPY_SIZE:
-        return float(image.min())
     return cv2.minMaxLoc(image.reshape(image.shape[0], -1))[0]
 
 
