@@ -29,8 +29,7 @@ def blend_over(
     x0, y0, x1, y1 = box
     fg = foreground[y0 - y : y1 - y, x0 - x : x1 - x]
     a = np.ascontiguousarray(alpha[y0 - y : y1 - y, x0 - x : x1 - x])
-    roi = canvas[y0:y1, x0:x1]
-    roi[...] = cv2.blendLinear(np.ascontiguousarray(fg), np.ascontiguousarray(roi), a, 1.0 - a)
+    _blend_plane(canvas[y0:y1, x0:x1], np.ascontiguousarray(fg), a, 1.0 - a)
 
 
 def blend_over_i420(
@@ -69,10 +68,11 @@ def blend_over_i420(
     fy, fu, fv = i420_planes(cv2.cvtColor(np.ascontiguousarray(fg), cv2.COLOR_BGR2YUV_I420))
     a = np.ascontiguousarray(a, np.float32)
     a_c = np.ascontiguousarray(a[::2, ::2])
-    _blend_plane(cy[y0:y1, x0:x1], fy, a)
+    inv_c = 1.0 - a_c
+    _blend_plane(cy[y0:y1, x0:x1], fy, a, 1.0 - a)
     xs, ys = slice(x0 // 2, x1 // 2), slice(y0 // 2, y1 // 2)
-    _blend_plane(cu[ys, xs], fu, a_c)
-    _blend_plane(cv[ys, xs], fv, a_c)
+    _blend_plane(cu[ys, xs], fu, a_c, inv_c)
+    _blend_plane(cv[ys, xs], fv, a_c, inv_c)
 
 
 def _trim_transparent(
@@ -96,9 +96,10 @@ def _trim_transparent(
     return foreground[y0:y1, x0:x1], alpha[y0:y1, x0:x1], x + x0, y + y0
 
 
-def _blend_plane(roi: np.ndarray, fg: np.ndarray, alpha: np.ndarray) -> None:
-    """``roi = alpha * fg + (1 - alpha) * roi`` for one uint8 plane, in place."""
-    roi[...] = cv2.blendLinear(fg, np.ascontiguousarray(roi), alpha, 1.0 - alpha)
+def _blend_plane(roi: np.ndarray, fg: np.ndarray, alpha: np.ndarray, inverse: np.ndarray) -> None:
+    """``roi = alpha * fg + inverse * roi`` (``inverse`` = 1 - alpha) for one uint8 image, in
+    place: blendLinear writes straight into the canvas view, no copy of the rectangle."""
+    cv2.blendLinear(fg, roi, alpha, inverse, dst=roi)
 
 
 def _clip(
