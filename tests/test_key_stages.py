@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from greenscreen.key import Keyer, KeySettings, despill, matte, refine, screen_model, temporal
+from greenscreen.key import Keyer, KeyResult, KeySettings, despill, matte, refine, screen_model, temporal
 from greenscreen.key.plate import plate_from_frames
 from greenscreen.synthetic import sheet_plate, speaker_frame
 
@@ -314,6 +314,63 @@ def test_keyer_later_frames_key_as_well_as_a_fresh_keyer(with_plate: bool) -> No
     assert np.abs(alpha - truth).mean() <= np.abs(fresh - truth).mean() + 0.005
     if with_plate:
         assert np.abs(alpha - fresh).mean() < 0.01
+
+
+def _key_cropped_and_whole(
+    frames: list[np.ndarray], settings: KeySettings, plate: np.ndarray | None = None
+) -> tuple[list[tuple[KeyResult, KeyResult]], int]:
+    """Key ``frames`` with the box around the speaker and with the whole frame, side by side;
+    also count the frames keyed on a box smaller than the frame."""
+    cropped, whole = Keyer(settings, plate=plate), Keyer(settings, plate=plate)
+    whole.crop_to_speaker = False
+    keyed, boxed = [], 0
+    for f in frames:
+        keyed.append((cropped.key(f), whole.key(f)))
+        boxed += cropped._prev_region not in (None, (0, f.shape[0], 0, f.shape[1]))
+    return keyed, boxed
+
+
+@pytest.mark.parametrize(
+    ("settings", "sheet", "with_plate"),
+    [
+        (KeySettings(), "bedsheet", False),
+        (KeySettings(), "bedsheet", True),
+        (KeySettings(feather=1.5, choke=2, core_fill=400, despeckle=100), "bedsheet", False),
+        (KeySettings(choke=-3, refine=5, temporal=0.0), "bedsheet", False),
+        (KeySettings(screen="blue"), "blue", False),
+        (KeySettings(), "studio", False),
+        (KeySettings(refine=0), "bedsheet", False),
+    ],
+)
+def test_keyer_box_around_speaker_matches_whole_frame(
+    settings: KeySettings, sheet: str, with_plate: bool
+) -> None:
+    """Keying only the box around the (moving) speaker is the whole-frame key, to float
+    rounding and the odd faint sheet speck the box's model-resolution test cannot see."""
+    size = (320, 180)
+    plate = sheet_plate(size, 2, sheet=sheet) if with_plate else None
+    frames = [speaker_frame(0.6 + i / 8, size, seed=2, sheet=sheet)[0] for i in range(14)]
+    keyed, boxed = _key_cropped_and_whole(frames, settings, plate)
+    assert boxed > 0 or settings.refine == 0, "the box path must be tested"
+    for cropped, whole in keyed:
+        diff = np.abs(cropped.alpha - whole.alpha)
+        assert diff.max() <= 1 / 255 and diff.mean() < 1e-4
+        seen = whole.alpha > 1 / 255
+        assert np.array_equal(cropped.foreground[seen], whole.foreground[seen])
+
+
+def test_keyer_box_without_speaker_and_while_walking_in() -> None:
+    """No speaker gives alpha 0 everywhere; then, as the speaker walks in, only faint isolated
+    specks on the sheet (noise, which the whole-frame key lets through) may differ."""
+    size = (320, 180)
+    times = np.arange(0, 1.6, 0.1)
+    frames = [speaker_frame(t, size, seed=3, sheet="studio", empty_seconds=0.5)[0] for t in times]
+    keyed, _ = _key_cropped_and_whole(frames, KeySettings())
+    assert not keyed[0][0].alpha.any()
+    for cropped, whole in keyed:
+        diff = np.abs(cropped.alpha - whole.alpha)
+        assert diff.mean() < 1e-4 and (diff > 1 / 255).mean() < 1e-3
+        assert diff.max() < 0.1
 
 
 def test_plate_from_frames_median() -> None:

@@ -77,14 +77,19 @@ def despill_frame(
     limit: float = 0.0,
     band: tuple[float, float] = (0.004, 0.996),
     limit_opaque: bool = True,
+    origin: tuple[int, int] = (0, 0),
+    frame_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Despilled straight foreground of a whole frame, BGR uint8 (H, W, 3).
+    """Despilled straight foreground of a frame, BGR uint8 (H, W, 3).
 
     Opaque pixels only get the residual spill limit (cheap uint8 maths on the whole frame);
     the unmixing, which needs the sheet colour, runs only on the soft-edge pixels (alpha
     inside ``band``), usually a small fraction of the frame. The sheet colour there is sampled
     bilinearly from the reduced-size model ``screen_small`` (float32 (h, w, 3) in [0, 1]).
     Pixels with alpha below the band keep the frame colour (they are invisible).
+
+    ``frame`` may be a crop of a larger frame: its top-left pixel at ``origin`` (x, y) of a
+    frame of ``frame_size`` (width, height), which ``screen_small`` covers.
     """
     if amount <= 0:
         return frame.copy()
@@ -107,6 +112,8 @@ def despill_frame(
     h, w = alpha.shape
     hs, ws = screen_small.shape[:2]
     ys, xs = np.divmod(idx, w)
+    if frame_size is not None:
+        w, h = frame_size
     # Pixel centres of the full frame in the small model's coordinates. remap wants a 2-D
     # map of fewer than 32767 rows, so the band's points are laid out 1024 to a row.
     n = idx.size
@@ -114,8 +121,8 @@ def despill_frame(
     rows = -(-n // cols)
     map_x = np.zeros(rows * cols, np.float32)
     map_y = np.zeros(rows * cols, np.float32)
-    map_x[:n] = (xs.astype(np.float32) + 0.5) * np.float32(ws / w) - 0.5
-    map_y[:n] = (ys.astype(np.float32) + 0.5) * np.float32(hs / h) - 0.5
+    map_x[:n] = (xs.astype(np.float32) + np.float32(origin[0] + 0.5)) * np.float32(ws / w) - 0.5
+    map_y[:n] = (ys.astype(np.float32) + np.float32(origin[1] + 0.5)) * np.float32(hs / h) - 0.5
     scr = cv2.remap(screen_small, map_x.reshape(rows, cols), map_y.reshape(rows, cols),
                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     scr = scr.reshape(-1, 1, 3)[:n]

@@ -2,7 +2,9 @@
 
 :class:`Keyer` only holds the state that must carry from frame to frame (key colour, the
 learnt clean plate, the previous matte) and calls the pure stage functions in this package:
-``screen_model`` -> ``matte`` -> ``refine`` -> ``temporal`` -> ``despill``.
+``screen_model`` -> ``matte`` -> ``refine`` -> ``temporal`` -> ``despill``. The screen model
+covers the whole frame; the later, full-resolution stages run only on the box around the
+speaker, as alpha is 0 outside it anyway.
 """
 
 from __future__ import annotations
@@ -67,6 +69,18 @@ class Keyer:
     #: Guided-filter regularisation, for luma in [0, 1]: edges weaker than about its square
     #: root are smoothed over rather than followed.
     refine_eps = 1e-5
+    #: Key only the box around the speaker (same result, less work); off keys the whole frame.
+    crop_to_speaker = True
+    #: Raw alpha at model resolution, as a fraction of the clip black (``tolerance``), above
+    #: which a pixel may be speaker and belongs in the box.
+    crop_level = 0.5
+    #: Key the whole frame when the box would cover more than this fraction of it (cropping
+    #: then saves little and costs a copy).
+    crop_max_fraction = 0.7
+    #: The box covers the previous matte only where it is above this: the stabilisation carries
+    #: at most ``temporal`` times it over, which an 8-bit composite rounds away. (Without it,
+    #: the geometric decay of a still, once-opaque pixel would hold the box open for seconds.)
+    crop_carry_level = 0.5 / 255
 
     def reset(self) -> None:
         """Forget what was learnt from earlier frames (e.g. after seeking)."""
@@ -81,6 +95,7 @@ class Keyer:
         self._seen: np.ndarray | None = None
         self._prev_alpha: np.ndarray | None = None
         self._prev_luma: np.ndarray | None = None
+        self._prev_region: tuple[int, int, int, int] | None = None
 
     def _prepare(self, frame: np.ndarray) -> None:
         """(Re)build the per-size state on the first frame or when the frame size changes."""
@@ -89,6 +104,15 @@ class Keyer:
         self._shape = (h, w)
         s = self.settings
         self._small_size = (max(8, w // s.model_scale), max(8, h // s.model_scale))
+        # The box's crops line up with the whole frame's resizes only when model and
+        # half-resolution pixels tile the frame exactly. Without the guided filter, sensor
+        # noise passes the clip black pixel by pixel all over the sheet, unseen by the box's
+        # test at model resolution, so the whole frame is keyed.
+        self._cropping = (
+            s.refine > 0 and self._small_size == (w // s.model_scale, h // s.model_scale)
+            and w % s.model_scale == 0 and h % s.model_scale == 0
+            and s.model_scale % self.refine_subsample == 0
+        )
         if self.plate is not None:
             plate = cv2.resize(self.plate, (w, h), interpolation=cv2.INTER_AREA)
             self._plate_full = to_float(plate)
@@ -100,26 +124,29 @@ class Keyer:
         elif self._plate_small is not None:
             self._key = screen_model.border_key_colour(self._plate_small, s.screen, border=0.5)
 
-    def _raw_alpha(self, image8: np.ndarray, d_screen: np.ndarray, d_fg: np.ndarray) -> np.ndarray:
-        """Raw (unclipped) alpha of a BGR uint8 image, the frame or a shrunk copy of it.
+    def _raw_alpha(
+        self, image8: np.ndarray, box: tuple[int, int, int, int], d_screen: np.ndarray, d_fg: np.ndarray
+    ) -> np.ndarray:
+        """Raw (unclipped) alpha of the ``box`` (y0, y1, x0, x1) of a BGR uint8 image, the frame
+        or a shrunk copy of it.
 
         ``d_screen`` and ``d_fg`` are the sheet's and the speaker's colour differences at model
         resolution. Differences are kept in 0..255 units so the image's own comes straight
         from its uint8 channels.
         """
         chan, o1, o2 = screen_model.CHANNELS[self.settings.screen]
+        y0, y1, x0, x1 = box
         size = (image8.shape[1], image8.shape[0])
-        planes = cv2.split(image8)
+        planes = cv2.split(image8[y0:y1, x0:x1])
         d_img = cv2.subtract(planes[chan], cv2.max(planes[o1], planes[o2]), dtype=cv2.CV_32F)
         if self._plate_d is not None:
             # The plate's own difference keeps creases sharp; the smooth gain of the model over
             # the plate follows shadows and exposure.
             gain = cv2.divide(d_screen, np.maximum(self._plate_d_small, np.float32(0.02)))
-            d_scr = cv2.multiply(cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR),
-                                 self._plate_difference(size))
+            d_scr = cv2.multiply(_resize_box(gain, size, box), self._plate_difference(size)[y0:y1, x0:x1])
         else:
-            d_scr = cv2.resize(d_screen * np.float32(255.0), size, interpolation=cv2.INTER_LINEAR)
-        d_fg = cv2.resize(d_fg * np.float32(255.0), size, interpolation=cv2.INTER_LINEAR)
+            d_scr = _resize_box(d_screen * np.float32(255.0), size, box)
+        d_fg = _resize_box(d_fg * np.float32(255.0), size, box)
         return matte.solve_alpha(d_img, d_scr, d_fg)
 
     def _plate_difference(self, size: tuple[int, int]) -> np.ndarray:
@@ -165,16 +192,32 @@ class Keyer:
         d_small = screen_model.screen_difference(small, s.screen)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
+        small_luma = cv2.cvtColor(small8, cv2.COLOR_BGR2GRAY)
+        weight = None
+        if s.temporal > 0 and self._prev_alpha is not None:
+            weight = temporal.motion_weight(small_luma, self._prev_luma, s.temporal, self.motion_threshold)
+
+        # Steps 2-5 run only on the box where alpha can be above 0; outside it alpha is 0 and
+        # the foreground is the frame itself (invisible).
+        box = self._speaker_box(d_small, d_screen, d_fg, sub)
+        whole = box is None
+        y0, y1, x0, x1 = (0, h, 0, w) if whole else box
+        if y1 <= y0 or x1 <= x0:
+            alpha = np.zeros((h, w), np.float32)
+            self._prev_alpha, self._prev_luma, self._prev_region = alpha, small_luma, None
+            return KeyResult(frame.copy(), alpha)
+        crop = frame if whole else np.ascontiguousarray(frame[y0:y1, x0:x1])
+
         # 2. Matte. The guided filter below reads the raw matte only at 1/refine_subsample
         # resolution, so it is solved there; its colour comes from 4:2:0 chroma, which has no
         # more detail than that anyway.
-        raw = self._raw_alpha(image8, d_screen, d_fg)
+        raw = self._raw_alpha(image8, (y0 // sub, y1 // sub, x0 // sub, x1 // sub), d_screen, d_fg)
         black, white = s.tolerance, s.tolerance + s.softness
 
         # 3. Refinement: snap the matte to full-resolution luma. The guided filter is affine in
         # its source, so the levels go before it and only the clip remains at full resolution.
         if s.refine > 0:
-            luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+            luma = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
             alpha = refine.guided_upsample(
                 luma, matte.levels(raw, black, white),
                 max(1, int(round(s.refine / sub))), 255.0 * 255.0 * self.refine_eps,
@@ -182,21 +225,117 @@ class Keyer:
             np.clip(alpha, 0.0, 1.0, out=alpha)
         else:
             alpha = matte.clip_levels(raw, black, white)
+        # The box's edge is sheet all round (see _speaker_box), so a region touching it is the
+        # sheet around the speaker, as one touching the frame border is.
         alpha = refine.despeckle(alpha, s.despeckle)
         alpha = refine.core_fill(alpha, s.core_fill)
 
         # 4. Temporal stabilisation where the picture is still (tested at model resolution).
-        small_luma = cv2.cvtColor(small8, cv2.COLOR_BGR2GRAY)
-        if s.temporal > 0 and self._prev_alpha is not None:
-            weight = temporal.motion_weight(small_luma, self._prev_luma, s.temporal, self.motion_threshold)
-            weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-            alpha = temporal.stabilise(alpha, self._prev_alpha, weight)
-        self._prev_alpha, self._prev_luma = alpha, small_luma
+        if weight is not None:
+            prev = self._prev_alpha if whole else self._prev_alpha[y0:y1, x0:x1]
+            alpha = temporal.stabilise(alpha, prev, _resize_box(weight, (w, h), (y0, y1, x0, x1)))
+        self._prev_alpha = alpha if whole else _paste(alpha, np.zeros((h, w), np.float32), y0, x0)
+        self._prev_luma, self._prev_region = small_luma, (y0, y1, x0, x1)
 
+        stable = alpha
         alpha = refine.choke(alpha, s.choke)
         alpha = refine.feather(alpha, s.feather)
 
         # 5. Despill: unmix the soft edge against the local sheet colour.
-        fg = despill.despill_frame(frame, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit,
-                                     limit_opaque=self.limit_opaque)
+        fg = despill.despill_frame(crop, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit,
+                                     limit_opaque=self.limit_opaque, origin=(x0, y0), frame_size=(w, h))
+        if not whole:
+            if alpha is not stable:
+                alpha = _paste(alpha, np.zeros((h, w), np.float32), y0, x0)
+            else:
+                alpha = self._prev_alpha
+            fg = _paste(fg, frame.copy(), y0, x0)
         return KeyResult(fg, alpha)
+
+    def _speaker_box(
+        self, d_small: np.ndarray, d_screen: np.ndarray, d_fg: np.ndarray, sub: int
+    ) -> tuple[int, int, int, int] | None:
+        """Full-resolution box (y0, y1, x0, x1) outside which the matte is surely 0, or
+        ``None`` when it is not worth cropping (or cropping is off) and the whole frame is keyed.
+
+        The box is every model pixel that is not clearly sheet, grown by how far the later
+        stages spread the matte (guided filter, choke, feather), so that the box's edge stays
+        sheet and the filters see there what they would see in the whole frame. It also covers
+        the previous matte, which the temporal stabilisation carries over. An empty box means
+        no speaker.
+        """
+        if not self.crop_to_speaker or not self._cropping:
+            return None
+        s = self.settings
+        scale = s.model_scale
+        raw = matte.solve_alpha(d_small, d_screen, d_fg)
+        mask = cv2.compare(raw, self.crop_level * s.tolerance, cv2.CMP_GT)
+        mx, my, mw, mh = cv2.boundingRect(mask)
+        reach = sub * (2 * max(1, int(round(s.refine / sub))) + 1)
+        spread = abs(s.choke) + _gaussian_half_width(s.feather) + 1
+        boxes = []
+        if mw > 0:
+            # Twice the filter's reach: once for what spreads out of the box's content, once
+            # for what the box's edge handling (instead of the real neighbours) spreads in.
+            # Another model pixel for detail the model resolution averages away.
+            m = 2 * reach + spread + scale
+            boxes.append((my * scale - m, (my + mh) * scale + m, mx * scale - m, (mx + mw) * scale + m))
+            if not self._enclosing_box(boxes):
+                return None
+        if s.temporal > 0 and self._prev_region is not None:
+            # Looked for only now, as a frame keyed whole is often followed by another.
+            py0, py1, px0, px1 = self._prev_region
+            carried = cv2.compare(self._prev_alpha[py0:py1, px0:px1], self.crop_carry_level, cv2.CMP_GT)
+            bx, by, bw, bh = cv2.boundingRect(carried)
+            if bw > 0:
+                py0, px0 = py0 + by, px0 + bx
+                boxes.append((py0 - spread, py0 + bh + spread, px0 - spread, px0 + bw + spread))
+        if not boxes:
+            return (0, 0, 0, 0)
+        return self._enclosing_box(boxes)
+
+    def _enclosing_box(self, boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
+        """The box (y0, y1, x0, x1) around ``boxes``, within the frame and aligned to the
+        half-resolution solve (so its pixels are the whole frame's); ``None`` if it would
+        cover more than ``crop_max_fraction`` of the frame."""
+        h, w = self._shape
+        sub = self.refine_subsample
+        y0 = max(0, min(b[0] for b in boxes)) // sub * sub
+        x0 = max(0, min(b[2] for b in boxes)) // sub * sub
+        y1 = min(h, -(-max(b[1] for b in boxes) // sub) * sub)
+        x1 = min(w, -(-max(b[3] for b in boxes) // sub) * sub)
+        if (y1 - y0) * (x1 - x0) > self.crop_max_fraction * h * w:
+            return None
+        return y0, y1, x0, x1
+
+
+def _resize_box(src: np.ndarray, size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    """``cv2.resize(src, size, interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]``, resizing only
+    the part of ``src`` under ``box`` (y0, y1, x0, x1).
+
+    Unless ``box`` is the whole of ``size``, ``size`` must be a whole multiple of ``src``'s.
+    An output pixel reads the two source pixels around ``(x + 0.5) / factor - 0.5``, so one
+    source pixel more on each side gives the same weights and neighbours as the whole resize.
+    """
+    y0, y1, x0, x1 = box
+    if y0 == 0 and x0 == 0 and (x1, y1) == size:
+        return cv2.resize(src, size, interpolation=cv2.INTER_LINEAR)
+    f = size[0] // src.shape[1]
+    sy0, sx0 = max(0, y0 // f - 1), max(0, x0 // f - 1)
+    sy1, sx1 = min(src.shape[0], -(-y1 // f) + 1), min(src.shape[1], -(-x1 // f) + 1)
+    part = cv2.resize(src[sy0:sy1, sx0:sx1], ((sx1 - sx0) * f, (sy1 - sy0) * f),
+                      interpolation=cv2.INTER_LINEAR)
+    return part[y0 - sy0 * f:y1 - sy0 * f, x0 - sx0 * f:x1 - sx0 * f]
+
+
+def _paste(part: np.ndarray, canvas: np.ndarray, y0: int, x0: int) -> np.ndarray:
+    """Write ``part`` into ``canvas`` with its top-left corner at (``y0``, ``x0``); returns ``canvas``."""
+    canvas[y0:y0 + part.shape[0], x0:x0 + part.shape[1]] = part
+    return canvas
+
+
+def _gaussian_half_width(sigma: float) -> int:
+    """Half the kernel width cv2.GaussianBlur picks for a float image and ``sigma`` (0 if none)."""
+    if sigma <= 0:
+        return 0
+    return (int(round(sigma * 4 * 2 + 1)) | 1) // 2
