@@ -345,7 +345,7 @@ def _key_cropped_and_whole(
 def test_keyer_box_around_speaker_matches_whole_frame(
     settings: KeySettings, sheet: str, with_plate: bool
 ) -> None:
-    """Keying only the box around the (moving) speaker is the whole-frame key, to float
+    """Keying only the box around the (moving) speaker gives the whole-frame key, to float
     rounding and the odd faint sheet speck the box's model-resolution test cannot see."""
     size = (320, 180)
     plate = sheet_plate(size, 2, sheet=sheet) if with_plate else None
@@ -355,8 +355,10 @@ def test_keyer_box_around_speaker_matches_whole_frame(
     for cropped, whole in keyed:
         diff = np.abs(cropped.alpha - whole.alpha)
         assert diff.max() <= 1 / 255 and diff.mean() < 1e-4
+        # Unmixing divides by alpha, so float rounding of alpha may flip a code value.
         seen = whole.alpha > 1 / 255
-        assert np.array_equal(cropped.foreground[seen], whole.foreground[seen])
+        fg_diff = np.abs(cropped.foreground[seen].astype(np.int16) - whole.foreground[seen])
+        assert fg_diff.max(initial=0) <= 1
 
 
 def test_keyer_box_without_speaker_and_while_walking_in() -> None:
