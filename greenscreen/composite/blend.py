@@ -19,16 +19,11 @@ def blend_over(
     than float numpy arithmetic on the same pixels.
     """
     check_bgr(canvas, name="canvas")
-    trimmed = _trim_transparent(foreground, alpha, x, y, align=1)
-    if trimmed is None:
+    part = _visible_part(foreground, alpha, x, y, canvas.shape[1], canvas.shape[0], align=1)
+    if part is None:
         return
-    foreground, alpha, x, y = trimmed
-    box = _clip(canvas.shape[1], canvas.shape[0], alpha.shape, x, y)
-    if box is None:
-        return
-    x0, y0, x1, y1 = box
-    fg = foreground[y0 - y : y1 - y, x0 - x : x1 - x]
-    a = np.ascontiguousarray(alpha[y0 - y : y1 - y, x0 - x : x1 - x])
+    fg, a, (x0, y0, x1, y1) = part
+    a = np.ascontiguousarray(a)
     _blend_plane(canvas[y0:y1, x0:x1], np.ascontiguousarray(fg), a, 1.0 - a)
 
 
@@ -48,16 +43,10 @@ def blend_over_i420(
     size) is padded onto it with transparent pixels, which is again what the BGR route gives.
     """
     cy, cu, cv = canvas
-    trimmed = _trim_transparent(foreground, alpha, x, y, align=2)
-    if trimmed is None:
+    part = _visible_part(foreground, alpha, x, y, cy.shape[1], cy.shape[0], align=2)
+    if part is None:
         return
-    foreground, alpha, x, y = trimmed
-    box = _clip(cy.shape[1], cy.shape[0], alpha.shape, x, y)
-    if box is None:
-        return
-    x0, y0, x1, y1 = box
-    fg = foreground[y0 - y : y1 - y, x0 - x : x1 - x]
-    a = alpha[y0 - y : y1 - y, x0 - x : x1 - x]
+    fg, a, (x0, y0, x1, y1) = part
     # Grow the rectangle to even edges (the canvas size is even, so it stays on the canvas).
     left, top = x0 % 2, y0 % 2
     right, bottom = (x1 + left - x0) % 2, (y1 + top - y0) % 2
@@ -75,41 +64,35 @@ def blend_over_i420(
     _blend_plane(cv[ys, xs], fv, a_c, inv_c)
 
 
-def _trim_transparent(
-    foreground: np.ndarray, alpha: np.ndarray, x: int, y: int, *, align: int
-) -> tuple[np.ndarray, np.ndarray, int, int] | None:
-    """Cut the layer down to the box of pixels that can change the canvas.
+def _visible_part(
+    foreground: np.ndarray, alpha: np.ndarray, x: int, y: int, width: int, height: int, *, align: int
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
+    """The part of a layer at ``(x, y)`` that can change a ``width`` x ``height`` canvas.
 
     Around a speaker most of the picture-in-picture rectangle is sheet (alpha 0), and blending
-    it is wasted work. The box's canvas edges are moved out to multiples of ``align`` where the
-    layer allows (2 keeps an I420 blend on the chroma grid, sparing it a padded copy). Returns
-    ``(foreground, alpha, x, y)`` views, or None if the layer is fully transparent.
+    it is wasted work, so the layer is cut down to the box of visible pixels, then to the
+    canvas. The box's edges are moved out to multiples of ``align`` where the layer allows (2
+    keeps an I420 blend on the chroma grid, sparing it a padded copy). Returns views
+    ``(foreground, alpha)`` and their canvas box ``(x0, y0, x1, y1)``, or None if nothing shows.
     """
     # Below half an 8-bit step a pixel cannot change the rounded result.
     bx, by, bw, bh = cv2.boundingRect(cv2.compare(alpha, 0.5 / 255, cv2.CMP_GT))
     if bw == 0 or bh == 0:
         return None
     h, w = alpha.shape
-    x0, y0 = bx - min((x + bx) % align, bx), by - min((y + by) % align, by)
-    x1, y1 = bx + bw, by + bh
-    x1, y1 = min(x1 + (x + x1) % align, w), min(y1 + (y + y1) % align, h)
-    return foreground[y0:y1, x0:x1], alpha[y0:y1, x0:x1], x + x0, y + y0
+    lx0, ly0 = bx - min((x + bx) % align, bx), by - min((y + by) % align, by)
+    lx1, ly1 = bx + bw, by + bh
+    lx1, ly1 = min(lx1 + (x + lx1) % align, w), min(ly1 + (y + ly1) % align, h)
+    # The same box on the canvas, clipped to it.
+    x0, y0 = max(x + lx0, 0), max(y + ly0, 0)
+    x1, y1 = min(x + lx1, width), min(y + ly1, height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    rows, cols = slice(y0 - y, y1 - y), slice(x0 - x, x1 - x)
+    return foreground[rows, cols], alpha[rows, cols], (x0, y0, x1, y1)
 
 
 def _blend_plane(roi: np.ndarray, fg: np.ndarray, alpha: np.ndarray, inverse: np.ndarray) -> None:
     """``roi = alpha * fg + inverse * roi`` (``inverse`` = 1 - alpha) for one uint8 image, in
     place: blendLinear writes straight into the canvas view, no copy of the rectangle."""
     cv2.blendLinear(fg, roi, alpha, inverse, dst=roi)
-
-
-def _clip(
-    width: int, height: int, shape: tuple[int, ...], x: int, y: int
-) -> tuple[int, int, int, int] | None:
-    """The part ``(x0, y0, x1, y1)`` of a ``shape`` = ``(h, w)`` box at ``(x, y)`` that lies on a
-    ``width`` x ``height`` canvas, or None if none does."""
-    h, w = shape[:2]
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w, width), min(y + h, height)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return x0, y0, x1, y1
