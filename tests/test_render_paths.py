@@ -108,6 +108,16 @@ def test_blend_skips_transparent_margins_exactly(x: int, y: int) -> None:
     assert np.array_equal(untouched, _to_i420(canvas))
 
 
+def test_blend_a_one_pixel_layer() -> None:
+    """The smallest layer blends too (cv2.compare cannot take a one-pixel array)."""
+    bgr = np.zeros((8, 8, 3), np.uint8)
+    blend_over(bgr, np.full((1, 1, 3), 200, np.uint8), np.ones((1, 1), np.float32), x=3, y=3)
+    assert bgr[3, 3].tolist() == [200, 200, 200] and int(bgr.sum()) == 600
+    i420 = _to_i420(np.zeros((8, 8, 3), np.uint8))
+    blend_over_i420(i420_planes(i420), np.full((1, 1, 3), 200, np.uint8), np.ones((1, 1), np.float32), x=3, y=3)
+    assert _max_diff(i420, _to_i420(bgr)) <= TOLERANCE
+
+
 def test_i420_compose_leaves_the_screen_frame_alone() -> None:
     """A held screen frame is composed again on the next output frame: it must not change."""
     rng = np.random.default_rng(1)

@@ -75,8 +75,9 @@ def _visible_part(
     keeps an I420 blend on the chroma grid, sparing it a padded copy). Returns views
     ``(foreground, alpha)`` and their canvas box ``(x0, y0, x1, y1)``, or None if nothing shows.
     """
-    # Below half an 8-bit step a pixel cannot change the rounded result.
-    bx, by, bw, bh = cv2.boundingRect(cv2.compare(alpha, 0.5 / 255, cv2.CMP_GT))
+    # Below half an 8-bit step a pixel cannot change the rounded result. (numpy, not
+    # cv2.compare, which fails on a one-pixel layer and is slower here.)
+    bx, by, bw, bh = cv2.boundingRect((alpha > np.float32(0.5 / 255)).view(np.uint8))
     if bw == 0 or bh == 0:
         return None
     h, w = alpha.shape
