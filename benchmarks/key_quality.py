@@ -6,15 +6,20 @@ frame border. Prints per case and per level (mean and median): SAD (sum |a - a_g
 MSE x 1e3 of alpha, composite PSNR and mean CIEDE2000 (keyed RGBA over ``screen.png`` vs the
 ground-truth composite, 8-bit sRGB), and clip dtSSD x 100. Runs twice: without a plate and with
 ``<level>_plate.mp4`` as ``--plate``. Writes contact sheets (input | GT | ours | alpha error) to
-``benchmarks/out/``. Finally times ``Keyer.key`` at 640x360 and 1280x720.
+``benchmarks/out/``. Then keys moving sequences built from every subject (see
+:func:`run_sequences`) with one Keyer and with a fresh Keyer per frame, so state carried from
+frame to frame is measured on more than the one clip. Finally times ``Keyer.key`` at 640x360
+and 1280x720.
 
 Usage::
 
     python benchmarks/key_quality.py [--data DIR] [--direct] [--only SUBSTR] [--no-ffmpeg]
+                                     [--sequences-only]
 
 ``--data`` (or ``GREENSCREEN_MATTING_DEV``) overrides the data folder, by default
 ``../shared/data/matting-dev`` beside the repository. ``--direct`` keys in-process through
 ``greenscreen.key_export`` instead of the CLI (quicker while tuning; same code path).
+``--sequences-only`` runs just the moving-sequence section.
 """
 
 from __future__ import annotations
@@ -45,6 +50,17 @@ REFERENCE = {
     "OpenCV HSV": {"easy": (1.79, 10.9), "medium": (2.43, 13.5), "hard": (3.53, 19.9)},
     "oracle": {"easy": (1.57, 9.0), "medium": (2.05, 11.6), "hard": (2.85, 14.8)},
 }
+
+# Moving sequences. Every level ships an empty-sheet plate; medium is the clip's level, so the
+# sequences and the clip see the same kind of sheet and light.
+SEQ_LEVEL = "medium"
+SEQ_FRAMES = 20
+SEQ_WIDTH = 640
+#: Horizontal step per frame, in pixels at SEQ_WIDTH: 76 px over the sequence, enough to uncover
+#: sheet the keyer has only seen behind the speaker and to cover sheet it has learnt.
+SEQ_STEP = 4
+#: Exposure of the last frame relative to the first (linear light), a lamp or auto-exposure drift.
+SEQ_EXPOSURE_END = 0.75
 
 
 # ---------------------------------------------------------------------------- colour metrics
@@ -317,6 +333,97 @@ def run(data: Path, use_plate: bool, args: argparse.Namespace, work: Path) -> li
     return rows
 
 
+# ---------------------------------------------------------------------------- moving sequences
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    """sRGB values in [0, 1] -> linear light, same shape."""
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] -> sRGB values in [0, 1], same shape."""
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+
+
+def shift_x(image: np.ndarray, dx: int) -> np.ndarray:
+    """Translate an (H, W, ...) array ``dx`` pixels to the right (left if negative), zero-filled."""
+    out = np.zeros_like(image)
+    if dx >= 0:
+        out[:, dx:] = image[:, :image.shape[1] - dx]
+    else:
+        out[:, :dx] = image[:, -dx:]
+    return out
+
+
+def build_sequence(case: Path, level: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A moving, drifting-exposure sequence of one subject over the level's empty sheet.
+
+    The GT foreground slides ``SEQ_STEP`` px per frame across the sheet (centred on its
+    position in the still) while the exposure falls linearly to ``SEQ_EXPOSURE_END``. Each
+    frame is composited like the dataset's GT composite, ``a*fg + (1-a)*back`` in 8-bit sRGB,
+    with ``<level>_plate.mp4`` as the back; the plate has the level's sheet, light, noise and
+    compression, but the composite has no cast shadow and no spill, which the dataset renders
+    into ``<level>.mp4`` only. Frames are ``SEQ_WIDTH`` wide; the premultiplied foreground is
+    shrunk rather than ``fg.png``, whose zeros outside the speaker would darken the edges.
+
+    Returns (frames BGR uint8 (H, W, 3), GT alphas float64 (H, W) in [0, 1]).
+    """
+    gt_a, gt_fg, _ = load_gt(case)
+    plate = read_video(case / f"{level}_plate.mp4")[0]
+    h, w = gt_a.shape
+    size = (SEQ_WIDTH, round(h * SEQ_WIDTH / w))
+    alpha = cv2.resize(gt_a, size, interpolation=cv2.INTER_AREA)
+    premult = cv2.resize(gt_a[..., None] * gt_fg.astype(np.float64), size,
+                         interpolation=cv2.INTER_AREA)
+    back = cv2.resize(plate, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+    frames, gts = [], []
+    for t in range(SEQ_FRAMES):
+        dx = (t - SEQ_FRAMES // 2) * SEQ_STEP
+        a = shift_x(alpha, dx)
+        comp = np.clip(np.rint(shift_x(premult, dx) + (1 - a[..., None]) * back), 0, 255)
+        gain = 1 + (SEQ_EXPOSURE_END - 1) * t / (SEQ_FRAMES - 1)
+        lit = linear_to_srgb(np.clip(srgb_to_linear(comp / 255.0) * gain, 0, 1))
+        frames.append(np.rint(lit * 255).astype(np.uint8))
+        gts.append(a)
+    return frames, gts
+
+
+def run_sequences(data: Path, only: str) -> None:
+    """Key every subject's moving sequence with one Keyer and with a fresh Keyer per frame.
+
+    A fresh Keyer per frame is what the still cases measure; the difference shows what the
+    state carried across frames (screen model, learnt plate, temporal smoothing, speaker box)
+    gains or loses while the speaker moves and the light drifts. Prints per case and overall
+    mean SAD (sum |a - a_gt| / 1000, at the sequence resolution) and a one-line summary.
+    """
+    from greenscreen.key import Keyer
+
+    t0 = time.perf_counter()
+    print(f"\n######## moving sequences: level {SEQ_LEVEL}, {SEQ_FRAMES} frames, {SEQ_WIDTH} px wide,"
+          f" {SEQ_STEP} px/frame, exposure 1 -> {SEQ_EXPOSURE_END} ########")
+    print(f"{'case':18s} | {'seq SAD':>8s} {'fresh SAD':>9s} {'seq-fresh':>9s}")
+    cases = sorted(p for p in (data / "cases").iterdir()
+                   if p.is_dir() and p.name != CLIP and only in p.name)
+    seq_means, fresh_means = [], []
+    for case in cases:
+        frames, gts = build_sequence(case, SEQ_LEVEL)
+        keyer = Keyer()
+        seq = [np.abs(keyer.key(f).alpha - g).sum() / 1000 for f, g in zip(frames, gts)]
+        fresh = [np.abs(Keyer().key(f).alpha - g).sum() / 1000 for f, g in zip(frames, gts)]
+        seq_means.append(float(np.mean(seq)))
+        fresh_means.append(float(np.mean(fresh)))
+        print(f"{case.name:18s} | {seq_means[-1]:8.2f} {fresh_means[-1]:9.2f} "
+              f"{seq_means[-1] - fresh_means[-1]:+9.2f}", flush=True)
+    if not cases:
+        return
+    diffs = np.array(seq_means) - np.array(fresh_means)
+    worst = int(np.argmax(diffs))
+    print(f"\nsequences ({SEQ_LEVEL}, {len(cases)} subjects x {SEQ_FRAMES} frames): mean SAD "
+          f"sequential {np.mean(seq_means):.2f}, fresh {np.mean(fresh_means):.2f}, "
+          f"diff {np.mean(diffs):+.2f}; worst case {cases[worst].name} {diffs[worst]:+.2f} "
+          f"({time.perf_counter() - t0:.0f} s)")
+
+
 def time_keyer(data: Path) -> None:
     """Milliseconds per frame of Keyer.key at picture-in-picture sizes, on a real case frame.
 
@@ -345,7 +452,7 @@ def time_keyer(data: Path) -> None:
 
 
 def main() -> None:
-    """Parse arguments, run both passes, print the tables."""
+    """Parse arguments, run both passes and the moving sequences, print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path,
                     default=Path(os.environ.get("GREENSCREEN_MATTING_DEV", DEFAULT_DATA)))
@@ -354,15 +461,21 @@ def main() -> None:
     ap.add_argument("--no-ffmpeg", action="store_true", help="skip the ffmpeg baseline")
     ap.add_argument("--no-plate-run", action="store_true", help="skip the run with --plate")
     ap.add_argument("--plate-only", action="store_true", help="only the run with --plate")
+    ap.add_argument("--sequences-only", action="store_true",
+                    help="only the moving sequences (one Keyer vs a fresh one per frame)")
     args = ap.parse_args()
     if not (args.data / "cases").is_dir():
         sys.exit(f"matting-dev data not found at {args.data} (use --data or GREENSCREEN_MATTING_DEV)")
+    if args.sequences_only:
+        run_sequences(args.data, args.only)
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.plate_only:
             run(args.data, False, args, Path(tmp))
         if not args.no_plate_run:
             run(args.data, True, args, Path(tmp))
+    run_sequences(args.data, args.only)
     time_keyer(args.data)
 
 
