@@ -56,7 +56,8 @@ class Keyer:
     fg_level = 0.7
     #: Cap of the speaker's colour difference as a fraction of the sheet's (greenish subjects).
     fg_max = 0.5
-    #: Mean luma change (0..255, at model resolution) at which temporal smoothing lets go.
+    #: Mean change of luma or key signal (0..255, at model resolution) at which temporal
+    #: smoothing lets go.
     motion_threshold = 6.0
     #: Rounds of "test pixels against the model, refill" in the screen model.
     model_iterations = 4
@@ -94,7 +95,7 @@ class Keyer:
         self._learnt: np.ndarray | None = None
         self._seen: np.ndarray | None = None
         self._prev_alpha: np.ndarray | None = None
-        self._prev_luma: np.ndarray | None = None
+        self._prev_motion: np.ndarray | None = None
         self._prev_region: tuple[int, int, int, int] | None = None
 
     def _prepare(self, frame: np.ndarray) -> None:
@@ -192,10 +193,14 @@ class Keyer:
         d_small = screen_model.screen_difference(small, s.screen)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
-        small_luma = cv2.cvtColor(small8, cv2.COLOR_BGR2GRAY)
+        # Motion is tested on the luma and on the key signal (the colour difference): an edge of
+        # skin moving over a sheet of about its brightness changes the one but hardly the other,
+        # and a luma-only test let the matte lag behind it.
+        motion = cv2.merge([cv2.cvtColor(small8, cv2.COLOR_BGR2GRAY).astype(np.float32),
+                            cv2.multiply(d_small, 255.0)])
         weight = None
         if s.temporal > 0 and self._prev_alpha is not None:
-            weight = temporal.motion_weight(small_luma, self._prev_luma, s.temporal, self.motion_threshold)
+            weight = temporal.motion_weight(motion, self._prev_motion, s.temporal, self.motion_threshold)
 
         # Steps 2-5 run only on the box where alpha can be above 0; outside it alpha is 0 and
         # the foreground is the frame itself (invisible).
@@ -204,7 +209,7 @@ class Keyer:
         y0, y1, x0, x1 = (0, h, 0, w) if whole else box
         if y1 <= y0 or x1 <= x0:
             alpha = np.zeros((h, w), np.float32)
-            self._prev_alpha, self._prev_luma, self._prev_region = alpha, small_luma, None
+            self._prev_alpha, self._prev_motion, self._prev_region = alpha, motion, None
             return KeyResult(frame.copy(), alpha)
         crop = frame if whole else np.ascontiguousarray(frame[y0:y1, x0:x1])
 
@@ -235,7 +240,7 @@ class Keyer:
             prev = self._prev_alpha if whole else self._prev_alpha[y0:y1, x0:x1]
             alpha = temporal.stabilise(alpha, prev, _resize_box(weight, (w, h), (y0, y1, x0, x1)))
         self._prev_alpha = alpha if whole else _paste(alpha, np.zeros((h, w), np.float32), y0, x0)
-        self._prev_luma, self._prev_region = small_luma, (y0, y1, x0, x1)
+        self._prev_motion, self._prev_region = motion, (y0, y1, x0, x1)
 
         stable = alpha
         alpha = refine.choke(alpha, s.choke)

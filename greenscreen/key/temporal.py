@@ -12,20 +12,24 @@ import cv2
 import numpy as np
 
 
-def motion_weight(luma: np.ndarray, prev_luma: np.ndarray, strength: float, threshold: float) -> np.ndarray:
+def motion_weight(signal: np.ndarray, prev_signal: np.ndarray, strength: float, threshold: float) -> np.ndarray:
     """Per-pixel weight of the previous matte: ``strength`` where still, 0 where moving.
 
     Parameters
     ----------
-    luma, prev_luma : ndarray, uint8 or float32 (H, W), this and the previous frame's luma.
+    signal, prev_signal : ndarray, uint8 or float32 (H, W) or (H, W, C), this and the previous
+        frame's picture signals (e.g. luma, and the colour difference in the same units); a
+        pixel moves when any of them changes.
     strength : 0..1, weight of the previous matte on a perfectly still pixel.
-    threshold : luma change (same units as ``luma``) at which a pixel counts as moving.
+    threshold : change (in ``signal``'s units) at which a pixel counts as moving.
 
     Returns
     -------
     ndarray, float32 (H, W) in [0, strength].
     """
-    diff = cv2.absdiff(luma, prev_luma)
+    diff = cv2.absdiff(signal, prev_signal)
+    if diff.ndim == 3:
+        diff = diff.max(axis=2)
     # A 5x5 mean makes the test about a neighbourhood, so noise alone does not read as motion
     # and a moving edge also releases the pixels right beside it.
     diff = cv2.blur(diff.astype(np.float32), (5, 5))
