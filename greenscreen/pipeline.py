@@ -285,7 +285,7 @@ def _screen_lane(
 ) -> Iterator[av.VideoFrame | None]:
     """The screen frame shown at each output frame (None before the first); runs on its thread.
 
-    A held frame is yielded again as the same array: consumers must not modify it.
+    A held frame is yielded again as the same frame: consumers must not modify it.
     """
     half_frame = 0.5 / float(timeline.fps)
     screen = _Held(frames)
