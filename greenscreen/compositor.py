@@ -9,12 +9,12 @@ so the preview shows what a render writes.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from greenscreen.composite.blend import blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
 from greenscreen.config import RenderSettings
+from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop
 from greenscreen.io.yuv import Planes, copy_planes, i420_planes
 from greenscreen.key import Keyer, KeyResult
@@ -29,6 +29,8 @@ class Compositor:
     ``output`` is the output frame size ``(W, H)``; ``speaker`` the webcam frame size after the
     crop. Feed speaker frames already cropped and scaled to :attr:`speaker_size`, and screen frames
     scaled to :attr:`screen_size` (the reader does both while decoding, which is the cheap order).
+    ``matrix`` is the YUV matrix of the I420 frames :meth:`compose_i420` writes (the screen
+    recording's, which passes through unconverted).
     """
 
     def __init__(
@@ -38,8 +40,10 @@ class Compositor:
         output: tuple[int, int],
         speaker: tuple[int, int],
         plate: np.ndarray | None = None,
+        matrix: Matrix = "bt601",
     ):
         self.settings = settings
+        self.matrix = matrix
         self.output_size = output
         self.placement: Placement = place_speaker(settings.layout, output=output, speaker=speaker)
         self.speaker_size = speaker_source_size(settings.layout, self.placement, speaker)
@@ -96,7 +100,7 @@ class Compositor:
                     dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
         if keyed is not None:
             fg, alpha = self.speaker_layer(keyed)
-            blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y)
+            blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y, matrix=self.matrix)
 
     def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray]:
         """The keyed speaker as placed: ``(foreground BGR uint8, alpha float32)`` of the
@@ -115,7 +119,7 @@ class Compositor:
         if self._background is None:
             w, h = self.output_size
             self._background = i420_planes(
-                cv2.cvtColor(np.full((h, w, 3), BACKGROUND_BGR, np.uint8), cv2.COLOR_BGR2YUV_I420)
+                bgr_to_i420(np.full((h, w, 3), BACKGROUND_BGR, np.uint8), self.matrix)
             )
         return self._background
 

@@ -226,6 +226,8 @@ def render(
         output=timeline.size,
         speaker=(x1 - x0, y1 - y0),
         plate=load_plate(Path(plate), crop) if plate is not None else None,
+        # The screen recording passes through unconverted, so the output takes its matrix.
+        matrix=screen_info.matrix,
     )
     audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
     (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
@@ -259,6 +261,7 @@ def render(
                 fps=timeline.fps,
                 settings=settings.encode,
                 title=settings.timeline.title,
+                matrix=compositor.matrix,
             )
             try:
                 _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress)

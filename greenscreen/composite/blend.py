@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from greenscreen.frames import check_bgr
+from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
 
 
@@ -28,14 +29,16 @@ def blend_over(
 
 
 def blend_over_i420(
-    canvas: Planes, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int
+    canvas: Planes, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int,
+    matrix: Matrix = "bt601",
 ) -> None:
     """:func:`blend_over` for a canvas given as I420 planes (views may be strided), in place.
 
     Only the speaker's rectangle is touched: the foreground (BGR uint8, the keyer's output) is
     converted to I420 and each plane is blended with ``alpha``, full size for Y and sampled at
     the top-left pixel of every 2x2 block for U and V. Because YUV is an affine function of BGR
-    and OpenCV's BGR->I420 conversion samples chroma the same way, the result equals blending
+    and the BGR->I420 conversion (with the canvas's ``matrix``) samples chroma the same way,
+    the result equals blending
     in BGR and converting the whole frame afterwards, up to rounding (+-1), at a fraction of the
     cost: a 1080p frame is never converted.
 
@@ -54,7 +57,7 @@ def blend_over_i420(
     if left or top or right or bottom:
         fg = cv2.copyMakeBorder(fg, top, bottom, left, right, cv2.BORDER_REPLICATE)
         a = cv2.copyMakeBorder(a, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0.0)
-    fy, fu, fv = i420_planes(cv2.cvtColor(np.ascontiguousarray(fg), cv2.COLOR_BGR2YUV_I420))
+    fy, fu, fv = i420_planes(bgr_to_i420(np.ascontiguousarray(fg), matrix))
     a = np.ascontiguousarray(a, np.float32)
     a_c = np.ascontiguousarray(a[::2, ::2])
     inv_c = 1.0 - a_c

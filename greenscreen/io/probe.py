@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 
 from greenscreen.errors import MediaError
+from greenscreen.io.colour import Matrix, frame_matrix
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class MediaInfo:
     has_audio: bool
     variable_fps: bool = False
     """True if frame timestamps are irregular (as screen recorders write them)."""
+    matrix: Matrix = "bt601"
+    """The YUV matrix of the picture (see :mod:`greenscreen.io.colour`)."""
 
     @property
     def output_fps(self) -> Fraction:
@@ -83,6 +86,7 @@ def probe(path: str | Path) -> MediaInfo:
             duration=duration,
             has_audio=bool(container.streams.audio),
             variable_fps=_is_variable(stream, fps),
+            matrix=frame_matrix(first),
         )
 
 

@@ -18,7 +18,8 @@ from av.video.reformatter import VideoReformatter
 
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container
-from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, planes_to_frame
+from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
+from greenscreen.io.yuv import I420_FORMATS, crop_planes, frame_planes, i420_to_frame, planes_to_frame
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,15 @@ def frame_to_bgr(
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
-    if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+    if _is_i420(frame):
         # Scale in I420 (a quarter of the samples of BGR), then convert the small picture.
         even = (target[0] - target[0] % 2, target[1] - target[1] % 2)
-        bgr = cv2.cvtColor(frame_to_i420(frame, even, crop, scaler), cv2.COLOR_YUV2BGR_I420)
+        bgr = i420_to_bgr(frame_to_i420(frame, even, crop, scaler), frame_matrix(frame))
         if even != tuple(target):
             bgr = cv2.resize(bgr, target, interpolation=cv2.INTER_LINEAR)
         return bgr
     if not crop and size is not None:
-        # One swscale call converts and scales together.
+        # One swscale call converts (with the frame's own matrix and range) and scales together.
         return (scaler or VideoReformatter()).reformat(
             frame, width=target[0], height=target[1], format="bgr24").to_ndarray()
     bgr = frame.to_ndarray(format="bgr24")[y0:y1, x0:x1]
@@ -153,31 +154,37 @@ def frame_to_yuv420p(
     """Convert one decoded frame to a yuv420p frame: cropped by ``crop``, then scaled to ``size``.
 
     When nothing needs changing (a yuv420p recording at the wanted size, the usual screen
-    recording) this is ``frame`` itself, not a copy: read it, never write to it. A yuv420p
-    source is cropped and scaled plane by plane without any colour conversion. The output size
-    must be even (4:2:0 has one chroma sample per 2x2 pixels).
+    recording) this is ``frame`` itself, not a copy: read it, never write to it. A 4:2:0
+    source is cropped and scaled plane by plane without any colour conversion; the result
+    keeps the source's matrix (see :func:`~greenscreen.io.colour.frame_matrix`) and is studio
+    range (16-235) whatever the source's. The output size must be even (4:2:0 has one chroma
+    sample per 2x2 pixels).
     """
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
     if target[0] % 2 or target[1] % 2:
         raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
-    if frame.format.name == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+    # Range and matrix are read before a crop makes a new, untagged frame.
+    full_range = is_full_range(frame)
+    if _is_i420(frame):
         if crop:
             frame = planes_to_frame(crop_planes(frame_planes(frame), (x0, y0, x1, y1)))
-        if (frame.width, frame.height) == tuple(target):
+        if (frame.width, frame.height) == tuple(target) and not full_range:
             return frame
     elif crop:
-        return i420_to_frame(cv2.cvtColor(frame_to_bgr(frame, target, crop, scaler), cv2.COLOR_BGR2YUV_I420))
+        return i420_to_frame(bgr_to_i420(frame_to_bgr(frame, target, crop, scaler), frame_matrix(frame)))
     # swscale's area filter is ~4x cheaper than cv2.INTER_AREA at the non-integer ratios of a
-    # picture-in-picture (1080 -> 356 rows) and as free of aliasing. Colour conversion of a
-    # yuv420p source stays with OpenCV, in one place, as everywhere else.
+    # picture-in-picture (1080 -> 356 rows) and as free of aliasing. It also moves full-range
+    # YUV (phones, some webcams) to the studio range every later stage and the encoder assume.
+    ranges = {"src_color_range": "JPEG", "dst_color_range": "MPEG"} if full_range else {}
     return (scaler or VideoReformatter()).reformat(
         frame,
         width=target[0],
         height=target[1],
         format="yuv420p",
         interpolation="AREA" if target[0] < frame.width else "BILINEAR",
+        **ranges,
     )
 
 
@@ -189,6 +196,11 @@ def frame_to_i420(
 ) -> np.ndarray:
     """:func:`frame_to_yuv420p` as I420 planes ``(H * 3 // 2, W)`` uint8 (a new array)."""
     return frame_to_yuv420p(frame, size, crop, scaler).to_ndarray()
+
+
+def _is_i420(frame: av.VideoFrame) -> bool:
+    """True for 4:2:0 planar YUV of even size, which is cropped and scaled plane by plane."""
+    return frame.format.name in I420_FORMATS and frame.width % 2 == 0 and frame.height % 2 == 0
 
 
 def _interpolation(src_width: int, dst_width: int) -> int:

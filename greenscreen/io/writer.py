@@ -7,10 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from greenscreen.io.audio import SAMPLE_RATE
+from greenscreen.io.colour import X264_TAGS, Matrix, bgr_to_i420
 from greenscreen.io.yuv import i420_to_frame
 from greenscreen.settings import setting
 
@@ -43,7 +43,8 @@ class VideoWriter:
     Frames are BGR uint8 (:meth:`write_video`) or I420 planes (:meth:`write_i420`) of exactly
     ``width`` x ``height`` (both even, as 4:2:0 requires).
     Audio blocks are float32 ``(2, n)`` at 48 kHz. The caller interleaves the two in time order
-    so the file streams well in a browser.
+    so the file streams well in a browser. ``matrix`` is the YUV matrix the frames are in (and
+    that BGR frames are converted with); the stream is tagged with it.
     """
 
     def __init__(
@@ -56,10 +57,12 @@ class VideoWriter:
         settings: EncodeSettings = EncodeSettings(),
         audio: bool = True,
         title: str = "",
+        matrix: Matrix = "bt601",
     ):
         if width % 2 or height % 2:
             raise ValueError(f"output size must be even for 4:2:0, got {width}x{height}")
         self.width, self.height = width, height
+        self.matrix = matrix
         # The temporary path ends in ".partial.mp4"; name the muxer explicitly.
         self._container = av.open(
             str(path), mode="w", format="mp4", options={"movflags": "+faststart"}
@@ -74,12 +77,12 @@ class VideoWriter:
         # threads the ffmpeg command line uses (and which compress better): ask for those.
         video.thread_type = "FRAME"
         video.thread_count = 0  # one per core, x264's own choice
-        # OpenCV's I420 conversion is BT.601 limited range; tag the stream so players agree.
+        # Studio range in ``matrix``; tag the stream so players decode it the same way.
         options = {
             "preset": settings.preset,
             "crf": str(settings.crf),
             "profile": "high",
-            "x264-params": "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m",
+            "x264-params": X264_TAGS[matrix],
         }
         if settings.lookahead:
             # Caps the frames x264 holds for rate control, the bulk of a slow preset's memory.
@@ -97,7 +100,7 @@ class VideoWriter:
 
     def write_video(self, frame: np.ndarray) -> None:
         """Encode one BGR uint8 frame as the next frame of the video."""
-        self.write_i420(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420))
+        self.write_i420(bgr_to_i420(frame, self.matrix))
 
     def write_i420(self, planes: np.ndarray) -> None:
         """Encode one frame given as I420 planes, uint8 ``(height * 3 // 2, width)``.

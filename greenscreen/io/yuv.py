@@ -10,6 +10,9 @@ from __future__ import annotations
 import av
 import numpy as np
 
+#: Pixel formats laid out as I420: yuvj420p differs only in its (full) range.
+I420_FORMATS = ("yuv420p", "yuvj420p")
+
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 """The ``(Y, U, V)`` planes of one I420 picture: uint8 ``(H, W)``, ``(H/2, W/2)``, ``(H/2, W/2)``.
 They may be strided views (a PyAV frame pads its rows)."""
@@ -37,7 +40,7 @@ def frame_planes(frame: av.VideoFrame) -> Planes:
     Writing to a view writes to the frame: only do that to a frame you made (a decoder's frame
     may still be a reference picture for the frames after it).
     """
-    if frame.format.name != "yuv420p":
+    if frame.format.name not in I420_FORMATS:
         raise ValueError(f"expected a yuv420p frame, got {frame.format.name}")
     return tuple(  # type: ignore[return-value]
         np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width] for p in frame.planes
