@@ -769,7 +769,7 @@ class _SpeakerScene:
         ah = head_w[..., 3].copy()
         a = np.clip(ah + th_ * (1.0 - ah), 0.0, 1.0)
         alpha_full[y0:y1, x0:x1] = a
-        h, w = self.h, self.w
+        h = self.h
         self._shadow(out, alpha_full)
         # Green spill: light bounced off the sheet tints the subject near its outline. With
         # the sheet already in camera units (lit, vignetted, 0..255) the composite is
@@ -1294,7 +1294,7 @@ class _ScreenScene:
 
     def _text_strip(self, text: str, color, bg, *, prompt: int) -> tuple[np.ndarray, np.ndarray]:
         """One terminal line and the x position after each character (for typing)."""
-        th, s = self.theme, self.s
+        s = self.s
         width = self.term[2] - self.term[0]
         img = np.empty((self.line_h, width, 3), np.uint8)
         img[:] = _bgr(bg)

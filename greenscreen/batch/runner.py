@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from greenscreen import __version__
-from greenscreen.batch.plan import BatchPlan, Job, PlanEntry
+from greenscreen.batch.plan import BatchPlan, Job
 from greenscreen.batch.worker import (
     JobOutcome,
     init_local_worker,
