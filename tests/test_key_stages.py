@@ -110,6 +110,28 @@ def test_estimate_screen_with_base() -> None:
         screen_model.estimate_screen(small, "green", SHEET, iterations=0)
 
 
+def test_estimate_screen_keeps_soft_shadow_beside_subject_as_sheet() -> None:
+    """A soft shadow that darkens the sheet towards the body keeps the sheet's chromaticity and
+    must key as sheet; the rounds used to peel it off a model pixel at a time (a dark halo)."""
+    h, w = 120, 160
+    alpha = np.zeros((h, w), np.float32)
+    alpha[30:, 50:100] = 1
+    cv2.circle(alpha, (75, 30), 18, 1.0, -1)
+    alpha = refine.feather(alpha, 1.0)
+    shadow = cv2.GaussianBlur(np.roll(alpha, 8, axis=1), (0, 0), 5.0)  # cast to the right
+    sheet = _gradient_sheet() * (1 - 0.3 * shadow)[..., None]
+    res = Keyer().key(_compose(sheet, alpha, GREY))
+    band = (alpha == 0) & (shadow > 0.2)
+    assert res.alpha[band].mean() < 0.03, "the shadow beside the body keys as sheet"
+    # A 50 % mix of dark hair and the sheet around a dark subject is the look-alike the
+    # rounds must still reject: it stays semi-transparent.
+    dark = np.array([20, 20, 22], np.float32) / 255
+    core = _disc(r=26)
+    rim = np.clip(_disc(r=34) - core, 0, 1) * 0.5
+    res = Keyer().key(_compose(_gradient_sheet(), core + rim, dark))
+    assert abs(float(res.alpha[(rim > 0) & (cv2.erode(rim, np.ones((5, 5))) > 0)].mean()) - 0.5) < 0.15
+
+
 def test_learnt_plate_remembers_uncovered_sheet() -> None:
     small = np.broadcast_to(SHEET, (10, 10, 3)).astype(np.float32).copy()
     model = small * 0.5

@@ -151,6 +151,8 @@ def estimate_screen(
     erode: int = 1,
     guard: int = 0,
     guard_level: float = 0.8,
+    shade_tolerance: float = 0.03,
+    shade_level: float = 0.85,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate the clean sheet colour at every pixel of a reduced-size frame.
 
@@ -160,6 +162,9 @@ def estimate_screen(
        ``threshold``), eroded by ``erode`` pixels and not within ``guard`` pixels of a surely
        opaque pixel, are taken as seen sheet; the model is filled in from them by
        :func:`push_pull_fill`. Repeated ``iterations`` times.
+    3. A pixel whose chromaticity (colour difference over screen channel) is within
+       ``shade_tolerance`` of the sheet's (the key's, or ``base``'s at that pixel) counts as
+       background down to ``shade_level`` of the model instead: shaded sheet.
 
     Without ``base`` the sheet colour itself is filled in. With a ``base`` (an empty-sheet
     plate) only the *gain* between frame and base is filled in, so the base keeps the folds
@@ -202,10 +207,25 @@ def estimate_screen(
     # Background against the guess: raw alpha 1 - d_img / d_model below ``threshold``, i.e.
     # d_img above (1 - threshold) * d_model, with d_model floored at a quarter of the key's.
     floor_d = 0.25 * dk
+    # Shaded sheet may be darker: down to ``shade_level`` of the model where its chromaticity
+    # is the sheet's. d_img / d_guess is the pixel's chromaticity over the sheet's, as the
+    # guess is the sheet's chromaticity at the pixel's brightness. Why: the fill below
+    # extrapolates into the pixels not yet taken as sheet with a constant, the average of the
+    # sheet a few pixels further out. Where the speaker's soft shadow darkens the sheet towards
+    # the body that is too bright, so the shadow's rim fails the test, the erosion takes the
+    # next pixel, and each round peels another model pixel off the shadow, which then keys as
+    # a dark, part-opaque halo. A shadow scales all channels alike and keeps the chromaticity;
+    # a mix of the sheet with dark hair or a spill-lit dark subject, which the later rounds
+    # exist to reject, shifts it or is darker than ``shade_level`` (measured on the matting-dev
+    # benchmark, where looser bounds key dark hair edges as sheet). One factor image, made
+    # once, keeps the rounds' cv2 calls as they were.
+    shaded = cv2.inRange(cv2.divide(d_img, cv2.max(d_guess, 1e-3)), 1.0 - shade_tolerance, 1.0 + shade_tolerance)
+    factor = np.full(d_img.shape, 1.0 - threshold, np.float32)
+    factor[shaded > 0] = min(shade_level, 1.0 - threshold)
     d_model = d_guess
     for i in range(iterations):
         d_model = cv2.max(d_model, floor_d)
-        ok = cv2.compare(d_img, cv2.max(cv2.multiply(d_model, 1.0 - threshold), floor_d), cv2.CMP_GT)
+        ok = cv2.compare(d_img, cv2.max(cv2.multiply(d_model, factor), floor_d), cv2.CMP_GT)
         if erode:
             ok = cv2.erode(ok, kernel)
         if guard and i == 0:
