@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from greenscreen.composite.blend import blend_over, blend_over_i420
+from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
 from greenscreen.config import RenderSettings
 from greenscreen.io.colour import Matrix, bgr_to_i420
@@ -50,6 +50,8 @@ class Compositor:
         box = self.placement.screen_box
         self.screen_size = (box[2], box[3]) if box else output
         self.keyer = Keyer(settings.key, plate=plate)
+        key = settings.key
+        self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
         self._canvas = np.empty((output[1], output[0], 3), np.uint8)
         self._canvas[:] = BACKGROUND_BGR
         self._background: Planes | None = None  # made on first use: only render needs it
@@ -77,7 +79,7 @@ class Compositor:
                 canvas[y : y + h, x : x + w] = screen
         if keyed is not None:
             fg, alpha = self.speaker_layer(keyed)
-            blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y)
+            blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y, wrap=self.wrap)
         return canvas
 
     def compose_i420(self, screen: Planes | None, keyed: KeyResult | None, out: Planes) -> None:
@@ -100,7 +102,8 @@ class Compositor:
                     dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
         if keyed is not None:
             fg, alpha = self.speaker_layer(keyed)
-            blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y, matrix=self.matrix)
+            blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y, matrix=self.matrix,
+                            wrap=self.wrap)
 
     def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray]:
         """The keyed speaker as placed: ``(foreground BGR uint8, alpha float32)`` of the

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -164,6 +165,26 @@ def test_size_fps_layout_and_crop_options(media: dict[str, Path], tmp_path: Path
     layout = LayoutSettings(corner="top-left", size=0.5)
     p = place_speaker(layout, output=(320, 180), speaker=(240, 180))
     assert (p.x, p.y) == (5, 5) and p.height == 90 and p.width == 120
+
+
+def test_light_wrap_changes_only_the_speakers_edge(media: dict[str, Path], tmp_path: Path) -> None:
+    """--light-wrap mixes the screen's light into the rim of the keyed speaker: the rest of the
+    picture stays as it was (up to coding noise)."""
+    plain, wrapped = tmp_path / "plain.mp4", tmp_path / "wrapped.mp4"
+    run_cli("render", media["speaker"], media["screen"], "-o", plain, "-q")
+    run_cli("render", media["speaker"], media["screen"], "-o", wrapped, "-q",
+            "--light-wrap", "1", "--light-wrap-size", "12")
+    box = _pip_box((640, 360), (320, 180))
+    a, b = decode_frames(plain)[30][1], decode_frames(wrapped)[30][1]
+    assert _diff(_outside(a, box), _outside(b, box)) < 0.5
+    inside_a, inside_b = _inside(a, box), _inside(b, box)
+    changed = np.abs(inside_a.astype(np.int16) - inside_b).max(axis=2) > 12
+    assert changed.mean() > 0.01
+    # Where it changed is the speaker's rim: next to the sheet the keyer removed, which shows
+    # the screen unchanged in both renders.
+    same = np.abs(inside_a.astype(np.int16) - inside_b).max(axis=2) <= 3
+    near_same = cv2.dilate(same.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0
+    assert near_same[changed].mean() > 0.95
 
 
 def test_audio_choice_mix_and_silent(media: dict[str, Path], tmp_path: Path) -> None:

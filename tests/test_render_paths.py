@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from greenscreen import synthetic
-from greenscreen.composite.blend import blend_over, blend_over_i420
+from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import LAYOUTS, LayoutSettings
 from greenscreen.compositor import BACKGROUND_BGR, Compositor
 from greenscreen.config import RenderSettings
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_i420, read_frames
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, i420_planes, new_frame
-from greenscreen.key import KeyResult
+from greenscreen.key import KeyResult, KeySettings
 from greenscreen.pipeline import render
 
 TOLERANCE = 2
@@ -69,6 +69,50 @@ def test_i420_path_matches_bgr_path(layout: str, output: tuple[int, int]) -> Non
         got = np.empty_like(want)
         comp.compose_i420(None if scr is None else i420_planes(_to_i420(scr)), key, i420_planes(got))
         assert _max_diff(got, want) <= TOLERANCE, (layout, scr is None, key is None)
+
+
+def test_light_wrap_lights_the_inner_edge_with_the_screen() -> None:
+    """A grey speaker over a red screen turns reddish just inside its edge, fading inwards;
+    its middle and the screen around it are untouched; a black screen adds no light; the I420
+    route agrees."""
+    canvas = np.full((120, 160, 3), (0, 0, 200), np.uint8)
+    fg = np.full((80, 80, 3), 120, np.uint8)
+    alpha = np.zeros((80, 80), np.float32)
+    alpha[10:70, 20:60] = 1.0
+    plain, wrapped = canvas.copy(), canvas.copy()
+    blend_over(plain, fg, alpha, x=40, y=20)
+    wrap = LightWrap(0.6, 8.0)
+    blend_over(wrapped, fg, alpha, x=40, y=20, wrap=wrap)
+    red = wrapped[60, 60:100, 2].astype(int)  # along a row across the speaker (x 60..99)
+    assert red[0] > 160 and red[0] > red[3] > red[8] > red[14] and red[20] == 120
+    assert np.array_equal(wrapped[..., :2], plain[..., :2])  # red light adds only red
+    assert np.array_equal(wrapped[:30], plain[:30]) and np.array_equal(wrapped[:, :60], plain[:, :60])
+    i420 = _to_i420(canvas)
+    blend_over_i420(i420_planes(i420), fg, alpha, x=40, y=20, wrap=wrap)
+    assert np.abs(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420).astype(int) - wrapped)[30:90, 60:100].mean() < 2
+    for screen, amount in (((0, 0, 0), 0.6), ((0, 0, 200), 0.0)):
+        unchanged, expected = np.full((120, 160, 3), screen, np.uint8), np.full((120, 160, 3), screen, np.uint8)
+        blend_over(unchanged, fg, alpha, x=40, y=20, wrap=LightWrap(amount, 8.0))
+        blend_over(expected, fg, alpha, x=40, y=20)
+        assert np.array_equal(unchanged, expected)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_i420_path_matches_bgr_path_with_light_wrap(layout: str) -> None:
+    """With light wrap on, the render's I420 composite is still the preview's: the chroma
+    planes are blurred at half resolution, which differs from blurring first only at sharp
+    colour edges."""
+    rng = np.random.default_rng(7)
+    settings = RenderSettings(layout=LayoutSettings(layout=layout), key=KeySettings(light_wrap=0.8, light_wrap_size=6))
+    for output in ((320, 180), (1280, 720)):
+        comp = Compositor(settings, output=output, speaker=(640, 360))
+        sw, sh = comp.screen_size
+        screen, keyed = _smooth_image(rng, sh, sw), _keyed(rng, *comp.speaker_size)
+        want = _to_i420(comp.compose(screen, keyed))
+        got = np.empty_like(want)
+        comp.compose_i420(i420_planes(_to_i420(screen)), keyed, i420_planes(got))
+        diff = np.abs(got.astype(np.int16) - want)
+        assert np.percentile(diff, 99.9) <= 6 and diff.mean() < 0.15, (layout, output)
 
 
 @pytest.mark.parametrize(("x", "y", "w", "h"), [(4, 6, 20, 10), (5, 3, 20, 10), (6, 4, 11, 9), (-3, 31, 16, 16)])

@@ -24,7 +24,8 @@ from greenscreen.key_export import key_file
     "--plate", type=click.Path(path_type=Path),
     help="A few seconds of video (or a photo) of the empty sheet, same camera and light.",
 )
-@settings_options("key", names={"screen": "backdrop"})
+# Light wrap mixes in the screen behind the speaker, and `key` composites onto nothing.
+@settings_options("key", names={"screen": "backdrop"}, skip=("light_wrap", "light_wrap_size"))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def key_command(
     input_path: Path, output: Path, preset: tuple[str, ...], plate: Path | None, quiet: bool, **params: Any

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -10,27 +12,73 @@ from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
 
 
+@dataclass(frozen=True)
+class LightWrap:
+    """Light of the background wrapping round the speaker's edge, as in Nuke's LightWrap.
+
+    Just inside the matte edge the blurred background is added to the foreground, by up to
+    ``amount`` (0..1) and fading over about ``size`` pixels inwards, so a speaker keyed from a
+    dim bedsheet takes on the light of a bright screen behind instead of looking cut out.
+    Light is added, not mixed in: a dark screen leaves the edge as it was rather than drawing a
+    dark outline round the speaker.
+    """
+
+    amount: float
+    size: float
+
+    def weight(self, alpha: np.ndarray) -> np.ndarray:
+        """Per-pixel share of the background light: high on opaque pixels that have
+        transparent ones within reach, 0 deep inside the speaker and where it is transparent."""
+        reach = cv2.GaussianBlur(alpha, (0, 0), self.sigma)
+        return cv2.multiply(alpha, 1.0 - reach, scale=self.amount)
+
+    @property
+    def sigma(self) -> float:
+        return self.size / 2.0
+
+    def apply(
+        self, fg: np.ndarray, background: np.ndarray, weight: np.ndarray, sigma: float, black: float = 0.0
+    ) -> None:
+        """Add the light of ``background``, blurred by ``sigma`` and scaled by ``weight``, to the
+        uint8 image ``fg`` in place (saturating). ``black`` is the background value that adds
+        nothing: 0 in BGR; in studio-range YUV 16 for luma and 128 for chroma, so that adding
+        plane by plane is adding in BGR (YUV is affine in BGR)."""
+        light = cv2.GaussianBlur(background, (0, 0), sigma).astype(np.float32)
+        light -= np.float32(black)
+        if light.ndim == 3:
+            weight = cv2.merge([weight] * light.shape[2])
+        cv2.add(fg, cv2.multiply(light, weight), dst=fg, dtype=cv2.CV_8U)
+
+
 def blend_over(
-    canvas: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int
+    canvas: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int,
+    wrap: LightWrap | None = None,
 ) -> None:
     """Blend ``foreground`` (BGR uint8) with ``alpha`` (float32 in [0, 1]) onto ``canvas`` at
-    ``(x, y)``, in place. Parts outside the canvas are clipped.
+    ``(x, y)``, in place, with an optional light ``wrap`` from the canvas. Parts outside the
+    canvas are clipped.
 
     ``cv2.blendLinear`` does the weighted sum in one multi-threaded pass, several times faster
     than float numpy arithmetic on the same pixels.
     """
     check_bgr(canvas, name="canvas")
-    part = _visible_part(foreground, alpha, x, y, canvas.shape[1], canvas.shape[0], align=1)
+    part = _visible_part(alpha, x, y, canvas.shape[1], canvas.shape[0], align=1)
     if part is None:
         return
-    fg, a, (x0, y0, x1, y1) = part
-    a = np.ascontiguousarray(a)
-    _blend_plane(canvas[y0:y1, x0:x1], np.ascontiguousarray(fg), a, 1.0 - a)
+    rows, cols, (x0, y0, x1, y1) = part
+    a = np.ascontiguousarray(alpha[rows, cols])
+    fg = np.ascontiguousarray(foreground[rows, cols])
+    roi = canvas[y0:y1, x0:x1]
+    if wrap is not None:
+        fg = fg.copy()  # not the caller's (a held speaker frame is blended again)
+        # The weight comes from the whole layer (see blend_over_i420).
+        wrap.apply(fg, roi, np.ascontiguousarray(wrap.weight(alpha)[rows, cols]), wrap.sigma)
+    _blend_plane(roi, fg, a, 1.0 - a)
 
 
 def blend_over_i420(
     canvas: Planes, foreground: np.ndarray, alpha: np.ndarray, *, x: int, y: int,
-    matrix: Matrix = "bt601",
+    matrix: Matrix = "bt601", wrap: LightWrap | None = None,
 ) -> None:
     """:func:`blend_over` for a canvas given as I420 planes (views may be strided), in place.
 
@@ -46,10 +94,14 @@ def blend_over_i420(
     size) is padded onto it with transparent pixels, which is again what the BGR route gives.
     """
     cy, cu, cv = canvas
-    part = _visible_part(foreground, alpha, x, y, cy.shape[1], cy.shape[0], align=2)
+    part = _visible_part(alpha, x, y, cy.shape[1], cy.shape[0], align=2)
     if part is None:
         return
-    fg, a, (x0, y0, x1, y1) = part
+    rows, cols, (x0, y0, x1, y1) = part
+    fg, a = foreground[rows, cols], alpha[rows, cols]
+    # Taken from the whole layer: the visible box has cut away the transparent pixels that
+    # tell an edge of the speaker from an edge of the webcam picture.
+    w = None if wrap is None else wrap.weight(alpha)[rows, cols]
     # Grow the rectangle to even edges (the canvas size is even, so it stays on the canvas).
     left, top = x0 % 2, y0 % 2
     right, bottom = (x1 + left - x0) % 2, (y1 + top - y0) % 2
@@ -57,26 +109,37 @@ def blend_over_i420(
     if left or top or right or bottom:
         fg = cv2.copyMakeBorder(fg, top, bottom, left, right, cv2.BORDER_REPLICATE)
         a = cv2.copyMakeBorder(a, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0.0)
+        if w is not None:
+            w = cv2.copyMakeBorder(w, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0.0)
     fy, fu, fv = i420_planes(bgr_to_i420(np.ascontiguousarray(fg), matrix))
     a = np.ascontiguousarray(a, np.float32)
     a_c = np.ascontiguousarray(a[::2, ::2])
     inv_c = 1.0 - a_c
-    _blend_plane(cy[y0:y1, x0:x1], fy, a, 1.0 - a)
     xs, ys = slice(x0 // 2, x1 // 2), slice(y0 // 2, y1 // 2)
-    _blend_plane(cu[ys, xs], fu, a_c, inv_c)
-    _blend_plane(cv[ys, xs], fv, a_c, inv_c)
+    rois = (cy[y0:y1, x0:x1], cu[ys, xs], cv[ys, xs])
+    if wrap is not None:
+        # Plane by plane, chroma at half resolution like everything else in I420.
+        w = np.ascontiguousarray(w)
+        w_c = np.ascontiguousarray(w[::2, ::2])
+        for plane, roi, weight, sigma, black in zip(
+            (fy, fu, fv), rois, (w, w_c, w_c), (wrap.sigma, wrap.sigma / 2, wrap.sigma / 2), (16, 128, 128)
+        ):
+            wrap.apply(plane, roi, weight, sigma, black)
+    _blend_plane(rois[0], fy, a, 1.0 - a)
+    _blend_plane(rois[1], fu, a_c, inv_c)
+    _blend_plane(rois[2], fv, a_c, inv_c)
 
 
 def _visible_part(
-    foreground: np.ndarray, alpha: np.ndarray, x: int, y: int, width: int, height: int, *, align: int
-) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
+    alpha: np.ndarray, x: int, y: int, width: int, height: int, *, align: int
+) -> tuple[slice, slice, tuple[int, int, int, int]] | None:
     """The part of a layer at ``(x, y)`` that can change a ``width`` x ``height`` canvas.
 
     Around a speaker most of the picture-in-picture rectangle is sheet (alpha 0), and blending
     it is wasted work, so the layer is cut down to the box of visible pixels, then to the
     canvas. The box's edges are moved out to multiples of ``align`` where the layer allows (2
-    keeps an I420 blend on the chroma grid, sparing it a padded copy). Returns views
-    ``(foreground, alpha)`` and their canvas box ``(x0, y0, x1, y1)``, or None if nothing shows.
+    keeps an I420 blend on the chroma grid, sparing it a padded copy). Returns the layer's
+    ``(rows, cols)`` and their canvas box ``(x0, y0, x1, y1)``, or None if nothing shows.
     """
     # Below half an 8-bit step a pixel cannot change the rounded result. (numpy, not
     # cv2.compare, which fails on a one-pixel layer and is slower here.)
@@ -92,8 +155,7 @@ def _visible_part(
     x1, y1 = min(x + lx1, width), min(y + ly1, height)
     if x1 <= x0 or y1 <= y0:
         return None
-    rows, cols = slice(y0 - y, y1 - y), slice(x0 - x, x1 - x)
-    return foreground[rows, cols], alpha[rows, cols], (x0, y0, x1, y1)
+    return slice(y0 - y, y1 - y), slice(x0 - x, x1 - x), (x0, y0, x1, y1)
 
 
 def _blend_plane(roi: np.ndarray, fg: np.ndarray, alpha: np.ndarray, inverse: np.ndarray) -> None:

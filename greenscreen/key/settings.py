@@ -64,6 +64,14 @@ class KeySettings:
         help="Temporal smoothing of the matte where the picture is still (0 = off); motion is "
         "never smoothed, so there is no ghosting.",
     )
+    light_wrap: float = setting(
+        0.0, min=0.0, max=1.0,
+        help="Light wrap: blend the blurred screen into the speaker's edge so the speaker sits in "
+        "the picture rather than on it (0 = off; 0.3-0.6 is subtle). Applies when compositing.",
+    )
+    light_wrap_size: float = setting(
+        8.0, min=1.0, max=50.0, help="How far the light wrap reaches into the speaker, in output pixels.",
+    )
     learn_plate: bool = setting(
         True, help="Learn the clean sheet over time from places the speaker has uncovered.",
     )
