@@ -9,6 +9,8 @@ so the preview shows what a render writes.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
@@ -78,8 +80,8 @@ class Compositor:
                 x, y, w, h = box
                 canvas[y : y + h, x : x + w] = screen
         if keyed is not None:
-            fg, alpha = self.speaker_layer(keyed)
-            blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y, wrap=self.wrap)
+            fg, alpha, wrap = self.speaker_layer(keyed)
+            blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y, wrap=wrap)
         return canvas
 
     def compose_i420(self, screen: Planes | None, keyed: KeyResult | None, out: Planes) -> None:
@@ -101,21 +103,26 @@ class Compositor:
                 for scale, dst, src in zip((1, 2, 2), out, screen):
                     dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
         if keyed is not None:
-            fg, alpha = self.speaker_layer(keyed)
+            fg, alpha, wrap = self.speaker_layer(keyed)
             blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y, matrix=self.matrix,
-                            wrap=self.wrap)
+                            wrap=wrap)
 
-    def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray]:
+    def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray, LightWrap | None]:
         """The keyed speaker as placed: ``(foreground BGR uint8, alpha float32)`` of the
-        placement's size, with the window shape (the circle) applied to the alpha."""
+        placement's size, with the window shape (the circle) applied to the alpha, and the
+        light wrap to blend it with (None if off)."""
         p = self.placement
         fg, alpha = keyed.foreground, keyed.alpha
         if fg.shape[1] > p.width:  # circle: show the centre of a wider source
             left = (fg.shape[1] - p.width) // 2
             fg, alpha = fg[:, left : left + p.width], alpha[:, left : left + p.width]
+        wrap = self.wrap
         if p.shape is not None:
+            # The window cuts through the speaker without making an edge the screen lights.
+            if wrap is not None:
+                wrap = dataclasses.replace(wrap, edge=alpha)
             alpha = alpha * p.shape
-        return fg, alpha
+        return fg, alpha, wrap
 
     def _background_i420(self) -> Planes:
         """The background colour as I420 planes of the output size (made on first use)."""

@@ -97,6 +97,22 @@ def test_light_wrap_lights_the_inner_edge_with_the_screen() -> None:
         assert np.array_equal(unchanged, expected)
 
 
+@pytest.mark.parametrize("layout", ["circle", "full"])
+def test_light_wrap_ignores_window_and_picture_edges(layout: str) -> None:
+    """A speaker opaque over the whole webcam picture has no edge for the light to wrap round:
+    neither the circle window nor the picture's border lights up."""
+    rng = np.random.default_rng(2)
+    plain = Compositor(RenderSettings(layout=LayoutSettings(layout=layout)), output=(320, 180), speaker=(320, 180))
+    wrapped = Compositor(
+        RenderSettings(layout=LayoutSettings(layout=layout), key=KeySettings(light_wrap=1.0, light_wrap_size=10)),
+        output=(320, 180), speaker=(320, 180),
+    )
+    w, h = plain.speaker_size
+    keyed = KeyResult(_smooth_image(rng, h, w), np.ones((h, w), np.float32))
+    screen = np.full((180, 320, 3), 230, np.uint8)
+    assert np.array_equal(wrapped.compose(screen, keyed), plain.compose(screen, keyed))
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_i420_path_matches_bgr_path_with_light_wrap(layout: str) -> None:
     """With light wrap on, the render's I420 composite is still the preview's: the chroma

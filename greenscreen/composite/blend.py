@@ -12,7 +12,7 @@ from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LightWrap:
     """Light of the background wrapping round the speaker's edge, as in Nuke's LightWrap.
 
@@ -25,11 +25,15 @@ class LightWrap:
 
     amount: float
     size: float
+    edge: np.ndarray | None = None
+    """The matte whose edge is lit, if not the layer's alpha itself (float32, the layer's size):
+    the speaker's alpha before a window shape cut it."""
 
     def weight(self, alpha: np.ndarray) -> np.ndarray:
-        """Per-pixel share of the background light: high on opaque pixels that have
-        transparent ones within reach, 0 deep inside the speaker and where it is transparent."""
-        reach = cv2.GaussianBlur(alpha, (0, 0), self.sigma)
+        """Per-pixel share of the background light for a layer's ``alpha``: high on opaque
+        pixels that have transparent ones within reach, 0 deep inside the speaker and where it
+        is transparent."""
+        reach = cv2.GaussianBlur(alpha if self.edge is None else self.edge, (0, 0), self.sigma)
         return cv2.multiply(alpha, 1.0 - reach, scale=self.amount)
 
     @property
