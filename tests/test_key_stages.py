@@ -431,6 +431,30 @@ def test_keyer_box_without_speaker_and_while_walking_in() -> None:
         assert diff.max() < 0.1
 
 
+def test_faint_parts_apart_from_the_speaker_are_cleared() -> None:
+    """A faint greyish blotch on the sheet far from the speaker (a stain, a shade the screen
+    model misses) keys as nothing, while a thin solid part apart from the body (a cable) stays;
+    with or without the box. Keeping every part (the old behaviour) leaves the blotch at ~0.2."""
+    h, w = 120, 160
+    alpha = np.zeros((h, w), np.float32)
+    cv2.ellipse(alpha, (50, 120), (30, 60), 0, 0, 360, 1.0, -1)  # the speaker, from the bottom
+    cv2.rectangle(alpha, (120, 40), (124, 110), 1.0, -1)  # a cable hanging apart from the body
+    frame = _compose(np.broadcast_to(SHEET, (h, w, 3)), alpha, GREY)
+    blot = np.zeros((h, w), np.float32)
+    cv2.circle(blot, (135, 15), 8, 1.0, -1)
+    blot = cv2.GaussianBlur(blot, (0, 0), 2) * 0.3
+    frame = _compose(frame.astype(np.float32) / 255, blot, np.array([110, 120, 110], np.float32) / 255)
+    for crop in (True, False):
+        keyer = Keyer(KeySettings(temporal=0.0))
+        keyer.crop_to_speaker = crop
+        a = keyer.key(frame).alpha
+        assert a[5:25, 125:145].max() == 0.0
+        assert a[50:100, 121:123].min() > 0.7 and a[100:118, 40:60].min() > 0.99
+    keep_all = Keyer(KeySettings(temporal=0.0))
+    keep_all.faint_level = -1.0
+    assert keep_all.key(frame).alpha[5:25, 125:145].max() > 0.1
+
+
 def test_plate_from_frames_median() -> None:
     frames = [np.full((8, 8, 3), 100, np.uint8) for _ in range(5)]
     frames[2] = frames[2].copy()

@@ -78,6 +78,11 @@ class Keyer:
     #: Key the whole frame when the box would cover more than this fraction of it (cropping
     #: then saves little and costs a copy).
     crop_max_fraction = 0.7
+    #: A part of the matte apart from the speaker (at model resolution) whose alpha nowhere
+    #: reaches this is a blotch of the sheet (a crease or a shade the screen model missed),
+    #: not a part of the speaker, and is cleared. A speaker's detached parts (a hand, a cable)
+    #: are solid somewhere; hair is attached to the head.
+    faint_level = 0.35
     #: The box covers the previous matte only where it is above this: the stabilisation carries
     #: at most ``temporal`` times it over, which an 8-bit composite rounds away. (Without it,
     #: the geometric decay of a still, once-opaque pixel would hold the box open for seconds.)
@@ -204,7 +209,8 @@ class Keyer:
 
         # Steps 2-5 run only on the box where alpha can be above 0; outside it alpha is 0 and
         # the foreground is the frame itself (invisible).
-        box = self._speaker_box(d_small, d_screen, d_fg, sub)
+        parts, near = self._speaker_parts(matte.solve_alpha(d_small, d_screen, d_fg), sub)
+        box = self._speaker_box(parts, sub)
         whole = box is None
         y0, y1, x0, x1 = (0, h, 0, w) if whole else box
         if y1 <= y0 or x1 <= x0:
@@ -230,6 +236,9 @@ class Keyer:
             np.clip(alpha, 0.0, 1.0, out=alpha)
         else:
             alpha = matte.clip_levels(raw, black, white)
+        if near is not None:
+            alpha = cv2.multiply(alpha, cv2.resize(near, (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1],
+                                 dtype=cv2.CV_32F)
         # The box's edge is sheet all round (see _speaker_box), so a region touching it is the
         # sheet around the speaker, as one touching the frame border is.
         alpha = refine.despeckle(alpha, s.despeckle)
@@ -257,33 +266,72 @@ class Keyer:
             fg = _paste(fg, frame.copy(), y0, x0)
         return KeyResult(fg, alpha)
 
-    def _speaker_box(
-        self, d_small: np.ndarray, d_screen: np.ndarray, d_fg: np.ndarray, sub: int
-    ) -> tuple[int, int, int, int] | None:
+    def _speaker_parts(
+        self, raw: np.ndarray, sub: int
+    ) -> tuple[tuple[int, int, int, int], np.ndarray | None]:
+        """The parts of the model-resolution raw alpha that are the speaker.
+
+        Returns their bounding rectangle (x, y, w, h) at model resolution (w = 0 if none) and,
+        if any faint part apart from them was dropped (see :attr:`faint_level`), a uint8 mask
+        at model resolution of where the matte may stay: 1 within the later stages' reach of a
+        kept part (about the margin of :meth:`_speaker_box`), else 0. ``None`` when nothing was
+        dropped.
+        """
+        s = self.settings
+        maybe = cv2.compare(raw, self.crop_level * s.tolerance, cv2.CMP_GT)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(maybe, connectivity=8)
+        if n <= 1:
+            return (0, 0, 0, 0), None
+        solid = raw > np.float32(s.tolerance + self.faint_level * s.softness)
+        kept = np.bincount(labels[solid], minlength=n) > 0
+        kept[0] = False
+        if kept[1:].all():
+            return cv2.boundingRect(maybe), None
+        rects = stats[kept]
+        if len(rects) == 0:
+            return (0, 0, 0, 0), np.zeros_like(maybe)
+        x0, y0 = rects[:, 0].min(), rects[:, 1].min()
+        x1 = (rects[:, 0] + rects[:, 2]).max()
+        y1 = (rects[:, 1] + rects[:, 3]).max()
+        # Rounded down, so the mask stays inside the box grown from the same parts.
+        grow = max(1, self._margin(sub) // s.model_scale)
+        near = cv2.dilate(kept.astype(np.uint8)[labels], np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        return (int(x0), int(y0), int(x1 - x0), int(y1 - y0)), near
+
+    def _margin(self, sub: int) -> int:
+        """Full-resolution pixels by which the later stages can spread the matte beyond the
+        model pixels it comes from, and by which the box's edge handling can pull it in."""
+        s = self.settings
+        reach = sub * (2 * max(1, int(round(s.refine / sub))) + 1)
+        # Twice the filter's reach: once for what spreads out of the box's content, once for
+        # what the box's edge handling (instead of the real neighbours) spreads in. Another
+        # model pixel for detail the model resolution averages away.
+        return 2 * reach + self._spread() + s.model_scale
+
+    def _spread(self) -> int:
+        """Full-resolution pixels by which choke and feather can grow the stabilised matte."""
+        s = self.settings
+        return abs(s.choke) + _gaussian_half_width(s.feather) + 1
+
+    def _speaker_box(self, parts: tuple[int, int, int, int], sub: int) -> tuple[int, int, int, int] | None:
         """Full-resolution box (y0, y1, x0, x1) outside which the matte is surely 0, or
         ``None`` when it is not worth cropping (or cropping is off) and the whole frame is keyed.
 
-        The box is every model pixel that is not clearly sheet, grown by how far the later
-        stages spread the matte (guided filter, choke, feather), so that the box's edge stays
-        sheet and the filters see there what they would see in the whole frame. It also covers
-        the previous matte, which the temporal stabilisation carries over. An empty box means
-        no speaker.
+        The box is the speaker's ``parts`` (model pixels that are not clearly sheet, see
+        :meth:`_speaker_parts`), grown by how far the later stages spread the matte (guided
+        filter, choke, feather), so that the box's edge stays sheet and the filters see there
+        what they would see in the whole frame. It also covers the previous matte, which the
+        temporal stabilisation carries over. An empty box means no speaker.
         """
         if not self.crop_to_speaker or not self._cropping:
             return None
         s = self.settings
         scale = s.model_scale
-        raw = matte.solve_alpha(d_small, d_screen, d_fg)
-        mask = cv2.compare(raw, self.crop_level * s.tolerance, cv2.CMP_GT)
-        mx, my, mw, mh = cv2.boundingRect(mask)
-        reach = sub * (2 * max(1, int(round(s.refine / sub))) + 1)
-        spread = abs(s.choke) + _gaussian_half_width(s.feather) + 1
+        mx, my, mw, mh = parts
+        spread = self._spread()
         boxes = []
         if mw > 0:
-            # Twice the filter's reach: once for what spreads out of the box's content, once
-            # for what the box's edge handling (instead of the real neighbours) spreads in.
-            # Another model pixel for detail the model resolution averages away.
-            m = 2 * reach + spread + scale
+            m = self._margin(sub)
             boxes.append((my * scale - m, (my + mh) * scale + m, mx * scale - m, (mx + mw) * scale + m))
             if not self._enclosing_box(boxes):
                 return None
