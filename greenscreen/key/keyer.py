@@ -63,6 +63,9 @@ class Keyer:
     model_iterations = 4
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
+    #: Screen-model passes over the first frame, each learning from the one before, as later
+    #: frames learn from earlier ones.
+    first_frame_passes = 3
     #: Apply the residual spill limit to opaque pixels too (bounce light on the speaker).
     limit_opaque = True
     #: The guided filter's coefficients are computed at 1/refine_subsample resolution.
@@ -184,16 +187,16 @@ class Keyer:
         small = to_float(small8)
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
-        base = self._plate_small
-        if base is None and s.learn_plate and self._learnt is not None:
-            base = self._learnt
-        model, _, sheet = screen_model.estimate_screen(
-            small, s.screen, self._key, base=base, iterations=self.model_iterations
-        )
-        if s.learn_plate and self._plate_small is None:
-            self._learnt, self._seen = screen_model.update_learnt_plate(
-                self._learnt, self._seen, small, model, sheet, rate=self.learn_rate
+        learning = s.learn_plate and self._plate_small is None
+        for _ in range(self.first_frame_passes if learning and self._learnt is None else 1):
+            base = self._learnt if learning else self._plate_small
+            model, _, sheet = screen_model.estimate_screen(
+                small, s.screen, self._key, base=base, iterations=self.model_iterations
             )
+            if learning:
+                self._learnt, self._seen = screen_model.update_learnt_plate(
+                    self._learnt, self._seen, small, model, sheet, rate=self.learn_rate
+                )
         d_screen = np.maximum(screen_model.screen_difference(model, s.screen), np.float32(0.02))
         d_small = screen_model.screen_difference(small, s.screen)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
