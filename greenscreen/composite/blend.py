@@ -71,10 +71,11 @@ def blend_over(
         return
     rows, cols, (x0, y0, x1, y1) = part
     a = np.ascontiguousarray(alpha[rows, cols])
-    fg = np.ascontiguousarray(foreground[rows, cols])
     roi = canvas[y0:y1, x0:x1]
-    if wrap is not None:
-        fg = fg.copy()  # not the caller's (a held speaker frame is blended again)
+    if wrap is None:
+        fg = np.ascontiguousarray(foreground[rows, cols])
+    else:
+        fg = np.array(foreground[rows, cols])  # lit in place: not the caller's (held frames recur)
         # The weight comes from the whole layer (see blend_over_i420).
         wrap.apply(fg, roi, np.ascontiguousarray(wrap.weight(alpha)[rows, cols]), wrap.sigma)
     _blend_plane(roi, fg, a, 1.0 - a)
@@ -90,9 +91,8 @@ def blend_over_i420(
     converted to I420 and each plane is blended with ``alpha``, full size for Y and sampled at
     the top-left pixel of every 2x2 block for U and V. Because YUV is an affine function of BGR
     and the BGR->I420 conversion (with the canvas's ``matrix``) samples chroma the same way,
-    the result equals blending
-    in BGR and converting the whole frame afterwards, up to rounding (+-1), at a fraction of the
-    cost: a 1080p frame is never converted.
+    the result equals blending in BGR and converting the whole frame afterwards, up to
+    rounding (+-1), at a fraction of the cost: a 1080p frame is never converted.
 
     Parts outside the canvas are clipped. A rectangle off the 2x2 chroma grid (odd position or
     size) is padded onto it with transparent pixels, which is again what the BGR route gives.
