@@ -10,6 +10,7 @@ import av
 
 from greenscreen.errors import MediaError
 from greenscreen.io.colour import Matrix, frame_matrix
+from greenscreen.io.orientation import upright
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def probe(path: str | Path) -> MediaInfo:
             raise MediaError(f"video stream cannot be decoded ({ffmpeg_reason(exc)})", path) from None
         if first is None:
             raise MediaError("contains no video frames", path)
+        first = upright(first)  # a phone's portrait video is as tall as it is shown
         duration = _duration(container, stream)
         fps = _average_fps(stream, duration)
         return MediaInfo(

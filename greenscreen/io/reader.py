@@ -19,6 +19,7 @@ from av.video.reformatter import VideoReformatter
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
+from greenscreen.io.orientation import upright
 from greenscreen.io.yuv import I420_FORMATS, crop_planes, frame_planes, i420_to_frame, planes_to_frame
 
 
@@ -56,8 +57,9 @@ def read_frames(
     """Yield ``(seconds, frame)`` for every frame of ``path`` in display order.
 
     ``seconds`` counts from the first frame of the video stream, taken from the frame's own
-    timestamp so variable-frame-rate files keep their timing. ``frame`` is first cropped by
-    ``crop``, then scaled to ``size`` = ``(width, height)`` if given. With ``pixel_format``
+    timestamp so variable-frame-rate files keep their timing. ``frame`` is first turned upright
+    (see :func:`~greenscreen.io.orientation.upright`), then cropped by ``crop``, then scaled to
+    ``size`` = ``(width, height)`` if given. With ``pixel_format``
     "bgr24" it is BGR uint8 ``(H, W, 3)``; with "i420" it is the I420 planes as uint8
     ``(H * 3 // 2, W)`` (see :func:`~greenscreen.io.yuv.i420_planes`; the size must then be
     even); with "frame" a yuv420p :class:`av.VideoFrame`, read-only (see
@@ -85,7 +87,7 @@ def read_frames(
                     start = t
                 last_t = t - start
                 count += 1
-                yield last_t, convert(frame, size, crop, scaler)
+                yield last_t, convert(upright(frame), size, crop, scaler)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path

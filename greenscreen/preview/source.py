@@ -29,6 +29,7 @@ from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe
+from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
 from greenscreen.pipeline import plan_timeline, shown_after_end
 
@@ -100,7 +101,7 @@ class VideoFrames:
 
     def bgr(self, index: int, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
         """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does."""
-        return frame_to_bgr(self.frame(index), size, crop)
+        return frame_to_bgr(upright(self.frame(index)), size, crop)
 
     def close(self) -> None:
         """Release the file."""
