@@ -225,11 +225,22 @@ def test_preview_window_end_to_end(display: str, clips: tuple[Path, Path], tmp_p
         top = int(40 * scale)
 
         # Move a slider: click its groove right of the handle (a page step up).
-        cx, cy, cw, ch = x.geometry(controls)
-        panel = x.screenshot("settings")[cy : cy + ch, cx : cx + cw]
-        rows = slider_rows(panel)
         labels = ["frame"] + [s.label for s in preview_sliders()]
-        assert len(rows) == len(labels), (rows, labels)
+        panel_rows: dict[str, object] = {}
+
+        def shows_sliders() -> bool:
+            # The settings window may still be drawing its trackbars.
+            geometry["controls"] = cx, cy, cw, ch = x.geometry(controls)
+            rows = panel_rows["rows"] = slider_rows(x.screenshot("settings")[cy : cy + ch, cx : cx + cw])
+            return len(rows) == len(labels)
+
+        try:
+            wait_until(shows_sliders, 20, "a trackbar for every setting")
+        except AssertionError:
+            raise AssertionError((panel_rows.get("rows"), labels)) from None
+        cx, cy, cw, ch = geometry["controls"]
+        rows = panel_rows["rows"]
+        assert isinstance(rows, list)
         row = rows[labels.index("tolerance")]
         x.xdotool("mousemove", cx + cw - 14, cy + row, "click", "1")
 
