@@ -445,6 +445,33 @@ def test_first_frame_keys_an_unevenly_lit_sheet_as_sheet() -> None:
     assert np.abs(alpha - gt).sum() < 0.4 * np.abs(before - gt).sum()
 
 
+def test_shaded_sheet_is_a_smooth_shadow_not_hair_or_an_edge() -> None:
+    """Against a sheet model that misses the shadow, a soft shadow is shaded sheet; thin dark
+    strands and a blurred dark edge with the same faint mix of the sheet are not."""
+    h, w = 40, 120
+    sheet = np.broadcast_to(SHEET * 255, (h, w, 3)).astype(np.float32)
+    shade = np.ones((h, w), np.float32)
+    shade[:, :40] = np.linspace(0.6, 1.0, 40, dtype=np.float32)  # a soft shadow, 40 % deep
+    strands = np.zeros((h, w), np.float32)
+    strands[:, 44:76:3] = 0.35  # hair: 1-px strands, a 35 % mix with near-black
+    edge = np.zeros((h, w), np.float32)
+    edge[:, 100:] = 1.0
+    edge = cv2.GaussianBlur(edge, (0, 0), 1.0)  # a dark garment's soft edge
+    dark = np.array([2, 2, 2], np.float32)  # near-black: the mixes keep the sheet's chromaticity
+    mix = np.maximum(strands, edge)[..., None]
+    image = np.clip(sheet * shade[..., None] * (1 - mix) + dark * mix + 0.5, 0, 255).astype(np.uint8)
+    d_image = screen_model.screen_difference(image.astype(np.float32), "green")
+    d_screen = np.full((h, w), 80.0, np.float32)  # the model: the unshaded sheet
+    level = np.full((h, w), 160.0, np.float32)
+    raw = matte.solve_alpha(d_image, d_screen, None)
+    shaded = matte.shaded_sheet(image[..., 1].copy(), d_image, d_screen, level, raw) > 0
+    assert shaded[:, 4:32].mean() > 0.95  # the shadow (raw alpha up to 0.4 against the model)
+    assert not shaded[:, 43:77].any()  # strands
+    faint_edge = (raw > 0.05) & (raw < 0.45)
+    faint_edge[:, :90] = False
+    assert faint_edge.any() and not shaded[faint_edge].any()  # the garment's edge
+
+
 def test_faint_parts_apart_from_the_speaker_are_cleared() -> None:
     """A faint greyish blotch on the sheet far from the speaker (a stain, a shade the screen
     model misses) keys as nothing, while a thin solid part apart from the body (a cable) stays;

@@ -61,6 +61,12 @@ class Keyer:
     motion_threshold = 6.0
     #: Rounds of "test pixels against the model, refill" in the screen model.
     model_iterations = 4
+    #: Sheet in soft shadow beside the speaker, which the smooth screen model is too bright
+    #: for, keys as sheet where its chromaticity is the sheet's within this fraction ...
+    shadow_chroma = 0.05
+    #: ... and its screen channel changes by less than this many levels per pixel (hair and
+    #: clothes edges are steeper). 0 turns the test off. See matte.shaded_sheet.
+    shadow_gradient = 3.0
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
     #: Screen-model passes over the first frame, each learning from the one before, as later
@@ -134,14 +140,15 @@ class Keyer:
             self._key = screen_model.border_key_colour(self._plate_small, s.screen, border=0.5)
 
     def _raw_alpha(
-        self, image8: np.ndarray, box: tuple[int, int, int, int], d_screen: np.ndarray, d_fg: np.ndarray
+        self, image8: np.ndarray, box: tuple[int, int, int, int], d_screen: np.ndarray, d_fg: np.ndarray,
+        model: np.ndarray,
     ) -> np.ndarray:
         """Raw (unclipped) alpha of the ``box`` (y0, y1, x0, x1) of a BGR uint8 image, the frame
         or a shrunk copy of it.
 
         ``d_screen`` and ``d_fg`` are the sheet's and the speaker's colour differences at model
-        resolution. Differences are kept in 0..255 units so the image's own comes straight
-        from its uint8 channels.
+        resolution, ``model`` the sheet colour there. Differences are kept in 0..255 units so
+        the image's own comes straight from its uint8 channels.
         """
         chan, o1, o2 = screen_model.CHANNELS[self.settings.screen]
         y0, y1, x0, x1 = box
@@ -156,7 +163,13 @@ class Keyer:
         else:
             d_scr = _resize_box(d_screen * np.float32(255.0), size, box)
         d_fg = _resize_box(d_fg * np.float32(255.0), size, box)
-        return matte.solve_alpha(d_img, d_scr, d_fg)
+        raw = matte.solve_alpha(d_img, d_scr, d_fg)
+        if self.shadow_gradient > 0:
+            sheet_level = _resize_box(cv2.extractChannel(model, chan) * np.float32(255.0), size, box)
+            shaded = matte.shaded_sheet(planes[chan], d_img, d_scr, sheet_level, raw,
+                                        chroma=self.shadow_chroma, gradient=self.shadow_gradient)
+            raw[shaded.view(bool)] = 0.0
+        return raw
 
     def _plate_difference(self, size: tuple[int, int]) -> np.ndarray:
         """The plate's colour difference (0..255 units) area-averaged to ``size``, cached."""
@@ -225,7 +238,7 @@ class Keyer:
         # 2. Matte. The guided filter below reads the raw matte only at 1/refine_subsample
         # resolution, so it is solved there; its colour comes from 4:2:0 chroma, which has no
         # more detail than that anyway.
-        raw = self._raw_alpha(image8, (y0 // sub, y1 // sub, x0 // sub, x1 // sub), d_screen, d_fg)
+        raw = self._raw_alpha(image8, (y0 // sub, y1 // sub, x0 // sub, x1 // sub), d_screen, d_fg, model)
         black, white = s.tolerance, s.tolerance + s.softness
 
         # 3. Refinement: snap the matte to full-resolution luma. The guided filter is affine in

@@ -93,3 +93,50 @@ def foreground_difference(
     sure = cv2.erode(sure, np.ones((3, 3), np.uint8))
     filled = push_pull_fill(d_image, sure)
     return cv2.min(filled, d_screen * np.float32(max_ratio))
+
+
+def shaded_sheet(
+    screen8: np.ndarray,
+    d_image: np.ndarray,
+    d_screen: np.ndarray,
+    screen_level: np.ndarray,
+    raw: np.ndarray,
+    *,
+    chroma: float = 0.05,
+    gradient: float = 3.0,
+    below: float = 0.45,
+) -> np.ndarray:
+    """Pixels that are the sheet in shadow rather than a faint mix with the speaker.
+
+    Beside the speaker a soft shadow darkens the sheet more than the screen model, which is
+    smooth, can follow, so it keys as a faint dark halo. Colour alone cannot tell it from a
+    thin mix of dark hair and sheet: both keep the sheet's chromaticity and are darker. A
+    shadow is smooth, though, while the edge of hair or clothes is a sharp change of
+    brightness. So a pixel counts as shaded sheet where its chromaticity (colour difference
+    over screen channel) is the local sheet's within ``chroma``, it is darker than the sheet,
+    the screen channel changes by less than ``gradient`` levels per pixel around it, and its
+    raw alpha is above 0 but below ``below`` (a faint mix at most).
+
+    Parameters
+    ----------
+    screen8 : uint8 (h, w), the image's screen channel; d_image : float32 (h, w) its colour
+        difference, in the same 0..255 units as
+    d_screen, screen_level : float32 (h, w), the sheet's colour difference and screen channel.
+    raw : float32 (h, w), the raw alpha.
+
+    Returns
+    -------
+    uint8 (h, w): 255 where the pixel is shaded sheet, else 0.
+    """
+    level = screen8.astype(np.float32)
+    # (d_image / level) / (d_screen / screen_level), without dividing twice.
+    ratio = cv2.divide(cv2.multiply(d_image, screen_level), cv2.max(cv2.multiply(level, d_screen), 1e-3))
+    mask = cv2.inRange(ratio, 1.0 - chroma, 1.0 + chroma)
+    mask = cv2.bitwise_and(mask, cv2.compare(level, screen_level, cv2.CMP_LT))
+    # The range of the 3x3 neighbourhood, not a derivative: a derivative is 0 on the middle
+    # of a one-pixel strand. On a ramp the range is two steps.
+    steep = cv2.morphologyEx(screen8, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    mask = cv2.bitwise_and(mask, cv2.compare(steep, 2.0 * gradient, cv2.CMP_LT))
+    # Pixels at or below 0 are sheet already and keep their raw value (the guided filter
+    # after this is affine in it).
+    return cv2.bitwise_and(mask, cv2.inRange(raw, 1e-6, below))
