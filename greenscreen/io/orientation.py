@@ -10,7 +10,7 @@ from __future__ import annotations
 import av
 import cv2
 
-from greenscreen.io.yuv import I420_FORMATS, frame_planes, planes_to_frame
+from greenscreen.io.yuv import frame_planes, is_i420, planes_to_frame
 
 #: cv2.rotate code that shows a frame upright, by its display rotation (PyAV's
 #: ``VideoFrame.rotation``: degrees counter-clockwise) modulo 360.
@@ -26,7 +26,7 @@ def upright(frame: av.VideoFrame) -> av.VideoFrame:
     turn = _UPRIGHT.get(round(frame.rotation) % 360)
     if turn is None:
         return frame
-    if frame.format.name in I420_FORMATS and frame.width % 2 == 0 and frame.height % 2 == 0:
+    if is_i420(frame):
         turned = planes_to_frame(tuple(cv2.rotate(p, turn) for p in frame_planes(frame)))  # type: ignore[arg-type]
     else:
         turned = av.VideoFrame.from_ndarray(cv2.rotate(frame.to_ndarray(format="bgr24"), turn), format="bgr24")

@@ -20,7 +20,7 @@ from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.orientation import upright
-from greenscreen.io.yuv import I420_FORMATS, crop_planes, frame_planes, i420_to_frame, planes_to_frame
+from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def frame_to_bgr(
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
-    if _is_i420(frame):
+    if is_i420(frame):
         # Scale in I420 (a quarter of the samples of BGR), then convert the small picture.
         even = (target[0] - target[0] % 2, target[1] - target[1] % 2)
         bgr = i420_to_bgr(frame_to_i420(frame, even, crop, scaler), frame_matrix(frame))
@@ -169,7 +169,7 @@ def frame_to_yuv420p(
         raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
     # Range and matrix are read before a crop makes a new, untagged frame.
     full_range = is_full_range(frame)
-    if _is_i420(frame):
+    if is_i420(frame):
         if crop:
             frame = planes_to_frame(crop_planes(frame_planes(frame), (x0, y0, x1, y1)))
         if (frame.width, frame.height) == tuple(target) and not full_range:
@@ -198,11 +198,6 @@ def frame_to_i420(
 ) -> np.ndarray:
     """:func:`frame_to_yuv420p` as I420 planes ``(H * 3 // 2, W)`` uint8 (a new array)."""
     return frame_to_yuv420p(frame, size, crop, scaler).to_ndarray()
-
-
-def _is_i420(frame: av.VideoFrame) -> bool:
-    """True for 4:2:0 planar YUV of even size, which is cropped and scaled plane by plane."""
-    return frame.format.name in I420_FORMATS and frame.width % 2 == 0 and frame.height % 2 == 0
 
 
 def _interpolation(src_width: int, dst_width: int) -> int:

@@ -34,6 +34,12 @@ def i420_planes(i420: np.ndarray) -> Planes:
     return y, u, v
 
 
+def is_i420(frame: av.VideoFrame) -> bool:
+    """True for a frame laid out as I420 (4:2:0 planar, even size): one that can be cropped,
+    scaled and turned plane by plane."""
+    return frame.format.name in I420_FORMATS and frame.width % 2 == 0 and frame.height % 2 == 0
+
+
 def frame_planes(frame: av.VideoFrame) -> Planes:
     """Views ``(Y, U, V)`` of a yuv420p frame's planes, without the rows' padding.
 
