@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import av
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
 from greenscreen import synthetic
+from greenscreen.composite.layout import LayoutSettings, place_speaker
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +49,23 @@ def run_cli(*args: str | Path, check: bool = True) -> subprocess.CompletedProces
     if check and proc.returncode != 0:
         raise AssertionError(f"greenscreen {args} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def run_ffmpeg(*args: str | Path) -> None:
+    """Run the ffmpeg binary that imageio-ffmpeg ships (quiet, overwriting outputs)."""
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", *map(str, args)],
+                   check=True, capture_output=True)
+
+
+def mean_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two uint8 pictures, in code values."""
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def pip_box(output: tuple[int, int], speaker: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` of the speaker's window in the default layout."""
+    p = place_speaker(LayoutSettings(), output=output, speaker=speaker)
+    return p.x, p.y, p.width, p.height
 
 
 def streams_of(path: Path) -> dict[str, object]:

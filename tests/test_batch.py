@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import av
-import imageio_ffmpeg
 import pytest
 from click.testing import CliRunner
 
+from conftest import run_ffmpeg
 from greenscreen.batch import BatchConfigError, find_tutorials, plan_batch
 from greenscreen.cli import main
 from greenscreen.errors import GreenscreenError
@@ -27,27 +27,22 @@ from greenscreen.errors import GreenscreenError
 SECONDS = 1.2
 
 
-def _ffmpeg(*args: str) -> None:
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", *args]
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def batch_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One speaker and one screen clip in several containers, plus a truncated (corrupt) copy."""
     d = tmp_path_factory.mktemp("batch_clips")
     x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    _ffmpeg(
+    run_ffmpeg(
         "-f", "lavfi", "-i",
         f"color=c=0x30b040:s=160x120:r=25:d={SECONDS},"
         "drawbox=x='40+20*sin(t*4)':y=30:w=60:h=90:color=0xc08060:t=fill",
         "-f", "lavfi", "-i", f"sine=f=440:d={SECONDS}",
         *x264, "-c:a", "aac", "-shortest", str(d / "speaker.mp4"),
     )
-    _ffmpeg("-f", "lavfi", "-i", f"testsrc=s=320x180:r=25:d={SECONDS}", *x264, str(d / "screen.mkv"))
-    _ffmpeg("-f", "lavfi", "-i", "color=c=0x30b040:s=160x120:r=25:d=0.5", *x264, str(d / "plate.mp4"))
-    _ffmpeg("-i", str(d / "speaker.mp4"), "-c", "copy", str(d / "speaker.mov"))
-    _ffmpeg(
+    run_ffmpeg("-f", "lavfi", "-i", f"testsrc=s=320x180:r=25:d={SECONDS}", *x264, str(d / "screen.mkv"))
+    run_ffmpeg("-f", "lavfi", "-i", "color=c=0x30b040:s=160x120:r=25:d=0.5", *x264, str(d / "plate.mp4"))
+    run_ffmpeg("-i", str(d / "speaker.mp4"), "-c", "copy", str(d / "speaker.mov"))
+    run_ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={SECONDS}",
         "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k", str(d / "screen.webm"),
     )

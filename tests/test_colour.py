@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import av
 import cv2
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import mean_diff, pip_box, run_cli, run_ffmpeg
 from greenscreen import synthetic
 from greenscreen.composite.blend import blend_over_i420
-from greenscreen.composite.layout import LayoutSettings, place_speaker
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr
 from greenscreen.io.reader import frame_to_bgr, frame_to_i420
 from greenscreen.io.yuv import i420_planes
@@ -25,11 +22,7 @@ def _retag(src: Path, dst: Path, *, bt709: bool = True, full_range: bool = False
     params = ["matrix_coefficients=1:colour_primaries=1:transfer_characteristics=1"] if bt709 else []
     if full_range:
         params.append("video_full_range_flag=1")
-    subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-c", "copy",
-         "-bsf:v", "h264_metadata=" + ":".join(params), str(dst)],
-        check=True,
-    )
+    run_ffmpeg("-i", src, "-c", "copy", "-bsf:v", "h264_metadata=" + ":".join(params), dst)
     return dst
 
 
@@ -42,10 +35,6 @@ def _as_shown(path: Path) -> list[np.ndarray]:
     """Every frame as a player shows it: swscale reads each frame's own matrix and range tags."""
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
-
-
-def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def test_bt601_is_opencvs_and_bt709_has_its_own_weights() -> None:
@@ -77,12 +66,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                            audio=True, seed=3)
     # Colour bars: saturated colours, which a wrong matrix visibly shifts (a UI's greys do not).
     screen = d / "screen.mp4"
-    subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi",
-         "-i", "testsrc2=s=640x360:r=30:d=1", "-pix_fmt", "yuv420p", "-c:v", "libx264",
-         "-preset", "veryfast", "-crf", "18", str(screen)],
-        check=True,
-    )
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=1", "-pix_fmt", "yuv420p",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", screen)
     return {
         "ui": synthetic.write_screen_clip(d / "ui.mp4", size=(640, 360), fps=30.0, seconds=1.0, seed=6),
         "speaker": speaker,
@@ -100,8 +85,8 @@ def test_reader_decodes_each_recording_with_its_own_matrix_and_range(clips: dict
     swscale = frame.to_ndarray(format="bgr24")
     wrong = i420_to_bgr(frame.to_ndarray(), "bt601")
     # Agrees with FFmpeg's own reading of the tag; the BT.601 reading is visibly off.
-    assert _mean_diff(ours, swscale) < 1.5
-    assert _mean_diff(wrong, swscale) > 4 * _mean_diff(ours, swscale)
+    assert mean_diff(ours, swscale) < 1.5
+    assert mean_diff(wrong, swscale) > 4 * mean_diff(ours, swscale)
 
     full = _first_frame(clips["screen_full"])
     planes = frame_to_i420(full, None)
@@ -110,12 +95,7 @@ def test_reader_decodes_each_recording_with_its_own_matrix_and_range(clips: dict
     luma = i420_planes(planes)[0].astype(float)
     expected = 16 + i420_planes(studio)[0].astype(float) * 219 / 255
     assert np.abs(luma - expected).max() <= 1
-    assert _mean_diff(frame_to_bgr(full, None), full.to_ndarray(format="bgr24")) < 1.5
-
-
-def _pip_box(output: tuple[int, int], speaker: tuple[int, int]) -> tuple[int, int, int, int]:
-    p = place_speaker(LayoutSettings(), output=output, speaker=speaker)
-    return p.x, p.y, p.width, p.height
+    assert mean_diff(frame_to_bgr(full, None), full.to_ndarray(format="bgr24")) < 1.5
 
 
 def test_render_keeps_the_screen_recordings_colours_and_the_speakers(
@@ -123,7 +103,7 @@ def test_render_keeps_the_screen_recordings_colours_and_the_speakers(
 ) -> None:
     """A BT.709 screen recording passes through tagged BT.709; a full-range one comes out in
     studio range; in every case both sources look as they did, as a player shows them."""
-    x, y, w, h = _pip_box((640, 360), (320, 180))
+    x, y, w, h = pip_box((640, 360), (320, 180))
     outside = np.ones((360, 640), bool)
     outside[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = False
     reference, other = tmp_path / "bt601.mp4", tmp_path / "ui.mp4"
@@ -147,13 +127,13 @@ def test_render_keeps_the_screen_recordings_colours_and_the_speakers(
         assert len(shown) == len(source) == 30
         for n in (0, 15, 29):
             # Read with the other matrix or range, the bars would be 8-10 levels off.
-            assert _mean_diff(shown[n][outside], source[n][outside]) < 1.5, (screen, n)
+            assert mean_diff(shown[n][outside], source[n][outside]) < 1.5, (screen, n)
             # The speaker looks the same whatever either source's tags, up to the ~2 levels of
             # coding noise between two encodes. (Its low-saturation colours move by under a
             # level between the matrices, so this catches range and gross errors;
             # test_blend_writes_the_canvas_matrix tests the matrix itself.)
             here = speaker_at[n]
-            assert _mean_diff(shown[n][y : y + h, x : x + w][here], pip[n][here]) < 4.0, (screen, speaker, n)
+            assert mean_diff(shown[n][y : y + h, x : x + w][here], pip[n][here]) < 4.0, (screen, speaker, n)
 
 
 @pytest.mark.parametrize("matrix", ["bt601", "bt709"])

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import imageio_ffmpeg
-import numpy as np
 import pytest
 
-from conftest import decode_frames, run_cli
+from conftest import decode_frames, mean_diff, run_cli, run_ffmpeg
 from greenscreen import synthetic
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 from greenscreen.io.probe import probe
 from greenscreen.io.reader import read_frames
-
-
-def _ffmpeg(*args: str | Path) -> None:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True)
-
-
-def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +23,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {"speaker": speaker}
     for turn in (90, -90, 180):
         tagged = d / f"tagged{turn}.mp4"
-        _ffmpeg("-display_rotation:v", turn, "-i", speaker, "-c", "copy", tagged)
+        run_ffmpeg("-display_rotation:v", turn, "-i", speaker, "-c", "copy", tagged)
         turned = d / f"turned{turn}.mp4"
-        _ffmpeg("-i", tagged, "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", "-c:a", "copy", turned)
+        run_ffmpeg("-i", tagged, "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", "-c:a", "copy", turned)
         out[f"tagged{turn}"], out[f"turned{turn}"] = tagged, turned
     out["screen"] = synthetic.write_screen_clip(d / "screen.mp4", size=(640, 360), fps=30.0, seconds=1.0, seed=7)
     return out
@@ -51,7 +40,7 @@ def test_reader_and_probe_turn_tagged_frames_upright(clips: dict[str, Path], tur
     turned = [f for _, f in read_frames(clips[f"turned{turn}"])]
     assert tagged[0].shape == (shown[1], shown[0], 3) and len(tagged) == len(turned)
     # Only coding noise apart (the turned copy was re-encoded); as stored, 180: 34 levels off.
-    assert _mean_diff(tagged[10], turned[10]) < 3
+    assert mean_diff(tagged[10], turned[10]) < 3
 
 
 def test_render_shows_a_portrait_phone_recording_upright(clips: dict[str, Path], tmp_path: Path) -> None:
@@ -64,4 +53,4 @@ def test_render_shows_a_portrait_phone_recording_upright(clips: dict[str, Path],
     for n in (5, 25):
         pip_a = a[n][1][p.y : p.y + p.height, p.x : p.x + p.width]
         pip_b = b[n][1][p.y : p.y + p.height, p.x : p.x + p.width]
-        assert _mean_diff(pip_a, pip_b) < 3
+        assert mean_diff(pip_a, pip_b) < 3

@@ -17,16 +17,11 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import audio_samples, decode_frames, run_cli, streams_of
+from conftest import audio_samples, decode_frames, mean_diff, pip_box, run_cli, streams_of
 from greenscreen import synthetic
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _pip_box(output: tuple[int, int], speaker: tuple[int, int]) -> tuple[int, int, int, int]:
-    p = place_speaker(LayoutSettings(), output=output, speaker=speaker)
-    return p.x, p.y, p.width, p.height
 
 
 def _outside(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -39,10 +34,6 @@ def _outside(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 def _inside(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x, y, w, h = box
     return frame[y : y + h, x : x + w]
-
-
-def _diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def _screen_at(screen: list[tuple[float, np.ndarray]], t: float, fps: float) -> np.ndarray:
@@ -85,13 +76,13 @@ def test_renders_bundled_samples_into_a_web_ready_clip(tmp_path: Path) -> None:
 
     out_frames, screen_frames = decode_frames(out), decode_frames(screen)
     fps = float(info["fps"])
-    box = _pip_box(info["size"], streams_of(speaker)["size"])
+    box = pip_box(info["size"], streams_of(speaker)["size"])
     # The sample's speaker steps in after the first second of empty sheet.
     for t, frame in out_frames[75::40]:
         shown = _screen_at(screen_frames, t, fps)
-        assert _diff(_outside(frame, box), _outside(shown, box)) < 3.0
+        assert mean_diff(_outside(frame, box), _outside(shown, box)) < 3.0
         pip, under = _inside(frame, box), _inside(shown, box)
-        assert _diff(pip, under) > 8.0, "the speaker must be visible in the corner"
+        assert mean_diff(pip, under) > 8.0, "the speaker must be visible in the corner"
         new_green = _greenish(pip) & ~_greenish(under)
         assert new_green.mean() < 0.01, f"green sheet left in the PiP at {t:.2f} s"
 
@@ -106,12 +97,12 @@ def test_mismatched_rate_size_duration_and_missing_audio(media: dict[str, Path],
     assert info["audio_codec"] == "aac"
     assert np.abs(audio_samples(out)).max() > 0.05, "falls back to the screen's sound"
     frames, screen = decode_frames(out), decode_frames(media["screen_audio"])
-    box = _pip_box((480, 270), (256, 192))
+    box = pip_box((480, 270), (256, 192))
     t, during = frames[12]
-    assert _diff(_inside(during, box), _inside(_screen_at(screen, t, 24), box)) > 8.0
+    assert mean_diff(_inside(during, box), _inside(_screen_at(screen, t, 24), box)) > 8.0
     t, after = frames[-3]
     assert t > 1.6
-    assert _diff(_inside(after, box), _inside(_screen_at(screen, t, 24), box)) < 3.0, (
+    assert mean_diff(_inside(after, box), _inside(_screen_at(screen, t, 24), box)) < 3.0, (
         "after the speaker's recording ends the speaker is hidden"
     )
 
@@ -122,15 +113,15 @@ def test_offset_and_longer_speaker_holds_last_screen_frame(media: dict[str, Path
     info = streams_of(out)
     assert abs(info["duration"] - 3.0) < 0.06, "runs until the shifted speaker ends"
     frames, screen = decode_frames(out), decode_frames(media["screen"])
-    box = _pip_box((640, 360), (320, 180))
+    box = pip_box((640, 360), (320, 180))
     t, early = frames[10]
-    assert _diff(_inside(early, box), _inside(_screen_at(screen, t, 30), box)) < 3.0, (
+    assert mean_diff(_inside(early, box), _inside(_screen_at(screen, t, 30), box)) < 3.0, (
         "speaker hidden before its offset"
     )
     t, late = frames[-5]
     assert t > 2.5
-    assert _diff(_outside(late, box), _outside(screen[-1][1], box)) < 3.0, "last screen frame held"
-    assert _diff(_inside(late, box), _inside(screen[-1][1], box)) > 8.0, "speaker still shown"
+    assert mean_diff(_outside(late, box), _outside(screen[-1][1], box)) < 3.0, "last screen frame held"
+    assert mean_diff(_inside(late, box), _inside(screen[-1][1], box)) > 8.0, "speaker still shown"
 
 
 def test_variable_frame_rate_screen_plays_at_the_right_speed(media: dict[str, Path], tmp_path: Path) -> None:
@@ -143,9 +134,9 @@ def test_variable_frame_rate_screen_plays_at_the_right_speed(media: dict[str, Pa
     gaps = np.diff([t for t, _ in screen])
     assert gaps.max() > 1.5 * gaps.min(), "fixture must really be variable frame rate"
     fps = float(info["fps"])
-    box = _pip_box(info["size"], (320, 180))
+    box = pip_box(info["size"], (320, 180))
     for t, frame in decode_frames(out)[::7]:
-        assert _diff(_outside(frame, box), _outside(_screen_at(screen, t, fps), box)) < 3.0, (
+        assert mean_diff(_outside(frame, box), _outside(_screen_at(screen, t, fps), box)) < 3.0, (
             f"output at {t:.2f} s must show the screen frame of that moment"
         )
 
@@ -174,9 +165,9 @@ def test_light_wrap_changes_only_the_speakers_edge(media: dict[str, Path], tmp_p
     run_cli("render", media["speaker"], media["screen"], "-o", plain, "-q")
     run_cli("render", media["speaker"], media["screen"], "-o", wrapped, "-q",
             "--light-wrap", "1", "--light-wrap-size", "12")
-    box = _pip_box((640, 360), (320, 180))
+    box = pip_box((640, 360), (320, 180))
     a, b = decode_frames(plain)[30][1], decode_frames(wrapped)[30][1]
-    assert _diff(_outside(a, box), _outside(b, box)) < 0.5
+    assert mean_diff(_outside(a, box), _outside(b, box)) < 0.5
     inside_a, inside_b = _inside(a, box), _inside(b, box)
     changed = np.abs(inside_a.astype(np.int16) - inside_b).max(axis=2) > 12
     assert changed.mean() > 0.01
