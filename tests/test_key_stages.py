@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from greenscreen.key import Keyer, KeyResult, KeySettings, despill, matte, refine, screen_model, temporal
+from greenscreen.key import keyer as keyer_module
 from greenscreen.key.plate import plate_from_frames
 from greenscreen.synthetic import sheet_plate, speaker_frame
 
@@ -415,6 +416,33 @@ def test_keyer_box_around_speaker_matches_whole_frame(
         seen = whole.alpha > 1 / 255
         fg_diff = np.abs(cropped.foreground[seen].astype(np.int16) - whole.foreground[seen])
         assert fg_diff.max(initial=0) <= 1
+
+
+@pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, cv2.INTER_NEAREST])
+def test_resize_box_equals_the_box_of_the_whole_resize(interpolation: int) -> None:
+    """The keyer upsamples model-resolution images only under the box; the pixels must be
+    those of the whole frame's resize, wherever the box lies."""
+    rng = np.random.default_rng(3)
+    src = rng.random((36, 64), np.float32)
+    whole = cv2.resize(src, (256, 144), interpolation=interpolation)
+    for y0, y1, x0, x1 in [(0, 144, 0, 256), (2, 140, 6, 250), (1, 3, 255, 256), (40, 98, 13, 131)]:
+        part = keyer_module._resize_box(src, (256, 144), (y0, y1, x0, x1), interpolation)
+        assert np.array_equal(part, whole[y0:y1, x0:x1]), (y0, y1, x0, x1)
+
+
+def test_keyer_reused_screen_model_follows_exposure() -> None:
+    """Between two estimates the screen model is reused, scaled by how the sheet has changed
+    since: a webcam settling its exposure or white balance must not key the sheet faintly.
+    (Without the scaling the sheet keys at 0.02 and 0.07 on the last two frames.)"""
+    size = (256, 144)
+    frame, truth = speaker_frame(1.0, size, seed=2)
+    keyer = Keyer()
+    keyer.model_every = 4
+    keyer.key(frame)
+    for green in (0.96, 0.92, 0.88):  # reused model, less green every frame
+        gain = np.array([1.0, green, 1.0], np.float32)
+        alpha = keyer.key(np.clip(frame * gain, 0, 255).astype(np.uint8)).alpha
+        assert alpha[truth == 0].mean() < 0.01, green
 
 
 def test_keyer_box_without_speaker_and_while_walking_in() -> None:

@@ -59,14 +59,24 @@ class Keyer:
     #: Mean change of luma or key signal (0..255, at model resolution) at which temporal
     #: smoothing lets go.
     motion_threshold = 6.0
-    #: Rounds of "test pixels against the model, refill" in the screen model.
+    #: Rounds of "test pixels against the model, refill" in the screen model ...
     model_iterations = 4
+    #: ... and on later frames, which start from the plate learnt so far rather than from the
+    #: key colour alone, so fewer rounds reach the same sheet (measured on key_quality's moving
+    #: sequences and synthetic speaker; one round let the speaker's shadow through).
+    warm_iterations = 2
     #: Sheet in soft shadow beside the speaker, which the smooth screen model is too bright
     #: for, keys as sheet where its chromaticity is the sheet's within this fraction ...
     shadow_chroma = 0.05
     #: ... and its screen channel changes by less than this many levels per pixel (hair and
     #: clothes edges are steeper). 0 turns the test off. See matte.shaded_sheet.
     shadow_gradient = 3.0
+    #: The screen model is estimated afresh on every this many frames and reused in between.
+    #: The sheet does not change from one frame to the next (at 30 fps the model lags by at
+    #: most 33 ms behind a moving shadow or an exposure change); the model is a quarter of the
+    #: key's cost. Measured on key_quality's moving sequences, clip and synthetic speaker: 2
+    #: keys as well as 1.
+    model_every = 2
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
     #: Screen-model passes over the first frame, each learning from the one before, as later
@@ -111,6 +121,9 @@ class Keyer:
         self._prev_alpha: np.ndarray | None = None
         self._prev_motion: np.ndarray | None = None
         self._prev_region: tuple[int, int, int, int] | None = None
+        # The last screen model: sheet colour, its difference and where the sheet was seen.
+        self._model: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._model_age = 0  # frames keyed since the model was estimated
 
     def _prepare(self, frame: np.ndarray) -> None:
         """(Re)build the per-size state on the first frame or when the frame size changes."""
@@ -171,6 +184,48 @@ class Keyer:
             raw[shaded.view(bool)] = 0.0
         return raw
 
+    def _screen_model(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate the sheet's colour at model resolution from the shrunk frame ``small`` and
+        learn from it; returns the colour, its (floored) colour difference and a uint8 mask of
+        where the sheet was seen."""
+        s = self.settings
+        learning = s.learn_plate and self._plate_small is None
+        first = learning and self._learnt is None
+        iterations = self.warm_iterations if learning and not first else self.model_iterations
+        # The plate follows the sheet at the same speed per second however often it learns.
+        rate = 1.0 - (1.0 - self.learn_rate) ** self.model_every
+        for _ in range(self.first_frame_passes if first else 1):
+            base = self._learnt if learning else self._plate_small
+            model, _, sheet = screen_model.estimate_screen(
+                small, s.screen, self._key, base=base, iterations=iterations
+            )
+            if learning:
+                self._learnt, self._seen = screen_model.update_learnt_plate(
+                    self._learnt, self._seen, small, model, sheet, rate=rate
+                )
+        return model, self._sheet_difference(model), cv2.compare(sheet, 0.5, cv2.CMP_GT)
+
+    def _follow_exposure(
+        self, small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The last screen model, scaled per channel by how much the sheet it saw has
+        brightened or dimmed since: a webcam's exposure and white balance drift by a percent
+        or more a frame while they settle, which would key the whole sheet faintly."""
+        # Only where the sheet still looks like sheet: the speaker may have moved over some.
+        ok = cv2.bitwise_and(sheet, cv2.compare(screen_model.screen_difference(small, self.settings.screen),
+                                                d_screen * np.float32(0.5), cv2.CMP_GT))
+        if cv2.countNonZero(ok) < 16:
+            return model, d_screen
+        now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
+        gain = tuple(a / b if b > 1e-3 else 1.0 for a, b in zip(now, then)) + (1.0,)
+        model = cv2.multiply(model, gain)
+        return model, self._sheet_difference(model)
+
+    def _sheet_difference(self, model: np.ndarray) -> np.ndarray:
+        """The screen model's colour difference, floored so that a grey patch of model (no
+        sheet anywhere near) cannot blow up the divisions of the matte."""
+        return np.maximum(screen_model.screen_difference(model, self.settings.screen), np.float32(0.02))
+
     def _plate_difference(self, size: tuple[int, int]) -> np.ndarray:
         """The plate's colour difference (0..255 units) area-averaged to ``size``, cached."""
         d = self._plate_d_sized.get(size)
@@ -200,17 +255,13 @@ class Keyer:
         small = to_float(small8)
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
-        learning = s.learn_plate and self._plate_small is None
-        for _ in range(self.first_frame_passes if learning and self._learnt is None else 1):
-            base = self._learnt if learning else self._plate_small
-            model, _, sheet = screen_model.estimate_screen(
-                small, s.screen, self._key, base=base, iterations=self.model_iterations
-            )
-            if learning:
-                self._learnt, self._seen = screen_model.update_learnt_plate(
-                    self._learnt, self._seen, small, model, sheet, rate=self.learn_rate
-                )
-        d_screen = np.maximum(screen_model.screen_difference(model, s.screen), np.float32(0.02))
+        if self._model is None or self._model_age + 1 >= self.model_every:
+            self._model = self._screen_model(small)
+            self._model_age = 0
+            model, d_screen, _ = self._model
+        else:
+            self._model_age += 1
+            model, d_screen = self._follow_exposure(small, *self._model)
         d_small = screen_model.screen_difference(small, s.screen)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
@@ -253,7 +304,7 @@ class Keyer:
         else:
             alpha = matte.clip_levels(raw, black, white)
         if near is not None:
-            alpha = cv2.multiply(alpha, cv2.resize(near, (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1],
+            alpha = cv2.multiply(alpha, _resize_box(near, (w, h), (y0, y1, x0, x1), cv2.INTER_NEAREST),
                                  dtype=cv2.CV_32F)
         # The box's edge is sheet all round (see _speaker_box), so a region touching it is the
         # sheet around the speaker, as one touching the frame border is.
@@ -378,22 +429,27 @@ class Keyer:
         return y0, y1, x0, x1
 
 
-def _resize_box(src: np.ndarray, size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
-    """``cv2.resize(src, size, interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]``, resizing only
-    the part of ``src`` under ``box`` (y0, y1, x0, x1).
+def _resize_box(
+    src: np.ndarray, size: tuple[int, int], box: tuple[int, int, int, int], interpolation: int = cv2.INTER_LINEAR
+) -> np.ndarray:
+    """``cv2.resize(src, size, interpolation=interpolation)[y0:y1, x0:x1]``, resizing only
+    the part of ``src`` under ``box`` (y0, y1, x0, x1); ``interpolation`` is INTER_LINEAR or
+    INTER_NEAREST.
 
     Unless ``box`` is the whole of ``size``, ``size`` must be a whole multiple of ``src``'s.
-    An output pixel reads the two source pixels around ``(x + 0.5) / factor - 0.5``, so one
-    source pixel more on each side gives the same weights and neighbours as the whole resize.
+    A linear output pixel reads the two source pixels around ``(x + 0.5) / factor - 0.5``, so
+    one source pixel more on each side gives the same weights and neighbours as the whole
+    resize; a nearest one reads the pixel ``x // factor`` and needs none.
     """
     y0, y1, x0, x1 = box
     if y0 == 0 and x0 == 0 and (x1, y1) == size:
-        return cv2.resize(src, size, interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(src, size, interpolation=interpolation)
     f = size[0] // src.shape[1]
-    sy0, sx0 = max(0, y0 // f - 1), max(0, x0 // f - 1)
-    sy1, sx1 = min(src.shape[0], -(-y1 // f) + 1), min(src.shape[1], -(-x1 // f) + 1)
+    pad = 0 if interpolation == cv2.INTER_NEAREST else 1
+    sy0, sx0 = max(0, y0 // f - pad), max(0, x0 // f - pad)
+    sy1, sx1 = min(src.shape[0], -(-y1 // f) + pad), min(src.shape[1], -(-x1 // f) + pad)
     part = cv2.resize(src[sy0:sy1, sx0:sx1], ((sx1 - sx0) * f, (sy1 - sy0) * f),
-                      interpolation=cv2.INTER_LINEAR)
+                      interpolation=interpolation)
     return part[y0 - sy0 * f:y1 - sy0 * f, x0 - sx0 * f:x1 - sx0 * f]
 
 
