@@ -10,6 +10,7 @@ so the preview shows what a render writes.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +24,18 @@ from greenscreen.key import Keyer, KeyResult
 
 BACKGROUND_BGR = (24, 24, 24)
 """Fill for output areas the screen recording does not cover (side-by-side layout)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SpeakerLayer:
+    """The keyed speaker as placed: BGR uint8 ``foreground`` and float32 ``alpha`` with their
+    top-left pixel at (``x``, ``y``) of the output frame, and the light wrap (None if off)."""
+
+    foreground: np.ndarray
+    alpha: np.ndarray
+    x: int
+    y: int
+    wrap: LightWrap | None
 
 
 class Compositor:
@@ -79,9 +92,9 @@ class Compositor:
             if screen is not None:
                 x, y, w, h = box
                 canvas[y : y + h, x : x + w] = screen
-        if keyed is not None:
-            fg, alpha, wrap = self.speaker_layer(keyed)
-            blend_over(canvas, fg, alpha, x=self.placement.x, y=self.placement.y, wrap=wrap)
+        layer = None if keyed is None else self.speaker_layer(keyed)
+        if layer is not None:
+            blend_over(canvas, layer.foreground, layer.alpha, x=layer.x, y=layer.y, wrap=layer.wrap)
         return canvas
 
     def compose_i420(self, screen: Planes | None, keyed: KeyResult | None, out: Planes) -> None:
@@ -102,27 +115,38 @@ class Compositor:
                 x, y, w, h = box  # even, from the layout
                 for scale, dst, src in zip((1, 2, 2), out, screen):
                     dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
-        if keyed is not None:
-            fg, alpha, wrap = self.speaker_layer(keyed)
-            blend_over_i420(out, fg, alpha, x=self.placement.x, y=self.placement.y, matrix=self.matrix,
-                            wrap=wrap)
+        layer = None if keyed is None else self.speaker_layer(keyed)
+        if layer is not None:
+            blend_over_i420(out, layer.foreground, layer.alpha, x=layer.x, y=layer.y, matrix=self.matrix,
+                            wrap=layer.wrap)
 
-    def speaker_layer(self, keyed: KeyResult) -> tuple[np.ndarray, np.ndarray, LightWrap | None]:
-        """The keyed speaker as placed: ``(foreground BGR uint8, alpha float32)`` of the
-        placement's size, with the window shape (the circle) applied to the alpha, and the
-        light wrap to blend it with (None if off)."""
+    def speaker_layer(self, keyed: KeyResult) -> SpeakerLayer | None:
+        """The keyed speaker as placed on the output frame, with the window shape (the circle)
+        applied to the alpha and the light wrap to blend it with; None if nothing shows.
+
+        Only the keyer's box around the speaker is placed (the rest is transparent), except
+        with light wrap, which blurs the matte over the whole picture: where the speaker meets
+        the picture's border the edge must not glow.
+        """
         p = self.placement
-        fg, alpha = keyed.foreground, keyed.alpha
-        if fg.shape[1] > p.width:  # circle: show the centre of a wider source
-            left = (fg.shape[1] - p.width) // 2
-            fg, alpha = fg[:, left : left + p.width], alpha[:, left : left + p.width]
+        if self.wrap is None:
+            fg, alpha, x, y = keyed.box_foreground, keyed.box_alpha, keyed.x, keyed.y
+        else:
+            fg, alpha, x, y = keyed.foreground, keyed.alpha, 0, 0
+        # The circle shows the centre of a wider source.
+        left = max(0, (keyed.size[0] - p.width) // 2)
+        x0, x1 = max(x, left), min(x + fg.shape[1], left + p.width)
+        if x1 <= x0 or alpha.shape[0] == 0:
+            return None
+        fg, alpha = fg[:, x0 - x : x1 - x], alpha[:, x0 - x : x1 - x]
+        x = x0 - left
         wrap = self.wrap
         if p.shape is not None:
             # The window cuts through the speaker without making an edge the screen lights.
             if wrap is not None:
                 wrap = dataclasses.replace(wrap, edge=alpha)
-            alpha = alpha * p.shape
-        return fg, alpha, wrap
+            alpha = alpha * p.shape[y : y + alpha.shape[0], x : x + alpha.shape[1]]
+        return SpeakerLayer(fg, alpha, p.x + x, p.y + y, wrap)
 
     def _background_i420(self) -> Planes:
         """The background colour as I420 planes of the output size (made on first use)."""

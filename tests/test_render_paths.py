@@ -71,6 +71,37 @@ def test_i420_path_matches_bgr_path(layout: str, output: tuple[int, int]) -> Non
         assert _max_diff(got, want) <= TOLERANCE, (layout, scr is None, key is None)
 
 
+def _boxed(keyed: KeyResult, y0: int, y1: int, x0: int, x1: int) -> KeyResult:
+    """``keyed`` as the keyer hands it over: only a box, with alpha 0 outside it."""
+    alpha = np.zeros_like(keyed.alpha)
+    alpha[y0:y1, x0:x1] = keyed.alpha[y0:y1, x0:x1]
+    return KeyResult(keyed.foreground[y0:y1, x0:x1].copy(), alpha[y0:y1, x0:x1].copy(), x0, y0, keyed.foreground)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("wrap", [0.0, 0.8])
+def test_boxed_key_composes_like_the_whole_frame(layout: str, wrap: float) -> None:
+    """The compositor places the keyer's box at its place in the webcam picture: the same
+    pixels as the whole frame with alpha 0 around the box, in BGR and I420, for boxes inside
+    the picture, at its border, beyond the circle's window and outside it altogether."""
+    rng = np.random.default_rng(11)
+    settings = RenderSettings(layout=LayoutSettings(layout=layout), key=KeySettings(light_wrap=wrap))
+    comp = Compositor(settings, output=(640, 360), speaker=(640, 360))
+    sw, sh = comp.screen_size
+    screen = _smooth_image(rng, sh, sw)
+    w, h = comp.speaker_size
+    keyed = _keyed(rng, w, h)
+    for box in ((h // 4, h - 7, w // 5, w - 9), (0, h, 0, w), (h // 2, h, 0, 13), (3, 9, 5, 12)):
+        boxed = _boxed(keyed, *box)
+        assert boxed.size == (w, h) and np.array_equal(boxed.alpha[box[0]:box[1], box[2]:box[3]], boxed.box_alpha)
+        whole = KeyResult(boxed.foreground, boxed.alpha)
+        assert np.array_equal(comp.compose(screen, boxed), comp.compose(screen, whole)), box
+        got, want = np.empty((540, 640), np.uint8), np.empty((540, 640), np.uint8)
+        comp.compose_i420(i420_planes(_to_i420(screen)), boxed, i420_planes(got))
+        comp.compose_i420(i420_planes(_to_i420(screen)), whole, i420_planes(want))
+        assert np.array_equal(got, want), box
+
+
 def test_light_wrap_lights_the_inner_edge_with_the_screen() -> None:
     """A grey speaker over a red screen turns reddish just inside its edge, fading inwards;
     its middle and the screen around it are untouched; a black screen adds no light; the I420

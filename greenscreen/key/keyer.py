@@ -10,6 +10,7 @@ speaker, as alpha is 0 outside it anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -19,16 +20,44 @@ from greenscreen.key import despill, matte, refine, screen_model, temporal
 from greenscreen.key.settings import KeySettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KeyResult:
     """One keyed frame.
 
-    ``foreground`` is BGR uint8 ``(H, W, 3)`` with spill removed (straight, not premultiplied);
-    ``alpha`` is float32 ``(H, W)`` in ``[0, 1]``.
+    The matte is 0 outside a box around the speaker, so the keyer hands over that box only:
+    ``box_foreground`` is BGR uint8 ``(h, w, 3)`` with spill removed (straight, not
+    premultiplied), ``box_alpha`` float32 ``(h, w)`` in ``[0, 1]``, both with their top-left
+    pixel at (``x``, ``y``) of the keyed ``frame``. ``frame`` is None when the box is the
+    whole frame. :attr:`foreground` and :attr:`alpha` are the whole frame's.
     """
 
-    foreground: np.ndarray
-    alpha: np.ndarray
+    box_foreground: np.ndarray
+    box_alpha: np.ndarray
+    x: int = 0
+    y: int = 0
+    frame: np.ndarray | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the keyed frame."""
+        shape = (self.box_alpha if self.frame is None else self.frame).shape
+        return shape[1], shape[0]
+
+    @cached_property
+    def foreground(self) -> np.ndarray:
+        """BGR uint8 ``(H, W, 3)`` of the whole frame: the frame itself outside the box
+        (invisible there). Made on first use."""
+        if self.frame is None:
+            return self.box_foreground
+        return _paste(self.box_foreground, self.frame.copy(), self.y, self.x)
+
+    @cached_property
+    def alpha(self) -> np.ndarray:
+        """float32 ``(H, W)`` of the whole frame. Made on first use."""
+        if self.frame is None:
+            return self.box_alpha
+        w, h = self.size
+        return _paste(self.box_alpha, np.zeros((h, w), np.float32), self.y, self.x)
 
 
 class Keyer:
@@ -318,20 +347,13 @@ class Keyer:
         self._prev_alpha = alpha if whole else _paste(alpha, np.zeros((h, w), np.float32), y0, x0)
         self._prev_motion, self._prev_region = motion, (y0, y1, x0, x1)
 
-        stable = alpha
         alpha = refine.choke(alpha, s.choke)
         alpha = refine.feather(alpha, s.feather)
 
         # 5. Despill: unmix the soft edge against the local sheet colour.
         fg = despill.despill_frame(crop, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit,
                                      limit_opaque=self.limit_opaque, origin=(x0, y0), frame_size=(w, h))
-        if not whole:
-            if alpha is not stable:
-                alpha = _paste(alpha, np.zeros((h, w), np.float32), y0, x0)
-            else:
-                alpha = self._prev_alpha
-            fg = _paste(fg, frame.copy(), y0, x0)
-        return KeyResult(fg, alpha)
+        return KeyResult(fg, alpha) if whole else KeyResult(fg, alpha, x0, y0, frame)
 
     def _speaker_parts(
         self, raw: np.ndarray, sub: int
