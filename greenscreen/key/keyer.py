@@ -221,8 +221,8 @@ class Keyer:
         learning = s.learn_plate and self._plate_small is None
         first = learning and self._learnt is None
         iterations = self.warm_iterations if learning and not first else self.model_iterations
-        # The plate follows the sheet at the same speed per second however often it learns.
-        rate = 1.0 - (1.0 - self.learn_rate) ** self.model_every
+        # Over time the plate follows the sheet at the same speed however often it learns.
+        rate = self.learn_rate if first else 1.0 - (1.0 - self.learn_rate) ** self.model_every
         for _ in range(self.first_frame_passes if first else 1):
             base = self._learnt if learning else self._plate_small
             model, _, sheet = screen_model.estimate_screen(
