@@ -42,8 +42,6 @@ from greenscreen.key import KeyResult
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` after each output frame."""
 
-AUDIO_BLOCK = 1024  # one AAC frame
-
 QUEUE_BYTES = 8 * 2**20
 """Memory each lane may hold in frames waiting for the next stage. Four picture-in-picture
 frames fit easily; a full-frame 1080p speaker (a 14 MB keyed frame) gets a queue of one, so
@@ -360,11 +358,11 @@ def _run(
     for n, (screen, keyed) in enumerate(zip(screen_frames, speaker_frames, strict=True)):
         compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
         writer.write_frame(canvas)
-        # Keep audio level with video so the muxer interleaves them closely.
+        # Keep audio level with video so the muxer interleaves them closely: one frame's worth
+        # at a time (the encoder cuts it into AAC frames itself).
         target = round(timeline.time(n + 1) * SAMPLE_RATE)
-        while audio_written < target:
-            block = audio.read(min(AUDIO_BLOCK, target - audio_written))
-            writer.write_audio(block)
-            audio_written += block.shape[1]
+        if target > audio_written:
+            writer.write_audio(audio.read(target - audio_written))
+            audio_written = target
         if progress is not None:
             progress(n + 1, timeline.frame_count)
