@@ -100,12 +100,12 @@ class Keyer:
     #: ... and its screen channel changes by less than this many levels per pixel (hair and
     #: clothes edges are steeper). 0 turns the test off. See matte.shaded_sheet.
     shadow_gradient = 3.0
-    #: The screen model is estimated afresh on every this many frames and reused in between.
-    #: The sheet does not change from one frame to the next (at 30 fps the model lags by at
-    #: most 33 ms behind a moving shadow or an exposure change); the model is a quarter of the
-    #: key's cost. Measured on key_quality's moving sequences, clip and synthetic speaker: 2
-    #: keys as well as 1.
-    model_every = 2
+    #: The screen model is estimated afresh on every this many frames and reused in between,
+    #: scaled to the sheet's exposure (see _follow_exposure). A sheet hardly changes from one
+    #: frame to the next (at 30 fps a moving shadow is followed 67 ms late at most), and the
+    #: model was a quarter of the key's cost. On key_quality's moving sequences, clip and
+    #: synthetic speaker, 2 and 3 key as well as 1.
+    model_every = 3
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
     #: Screen-model passes over the first frame, each learning from the one before, as later
