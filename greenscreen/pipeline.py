@@ -19,11 +19,13 @@ import ctypes
 import math
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from greenscreen.compositor import Compositor, crop_of
@@ -81,6 +83,23 @@ def return_large_buffers_to_os() -> None:
         libc.mallopt(M_TRIM_THRESHOLD, 16 << 20)
     except (OSError, AttributeError):  # musl or another libc: nothing to tune
         pass
+
+
+@contextmanager
+def opencv_threads(count: int) -> Iterator[None]:
+    """Run the block with OpenCV's worker pool set to ``count`` threads, then restore it.
+
+    A render keeps every core busy with decoding and x264 already; OpenCV splitting the
+    keyer's and blender's calls over its own pool only adds hand-offs and spinning workers.
+    With one thread a render took about 2 % less CPU and wall time (1080p and 720p, the
+    picture-in-picture and the full layout). The setting is process-wide, hence the restore.
+    """
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 @dataclass
@@ -229,48 +248,49 @@ def render(
     )
     audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
     (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
-    screen_frames = Prefetch(
-        _screen_lane(
-            read_frames(screen, size=compositor.screen_size, pixel_format="frame"), timeline
-        ),
-        maxsize=queue_depth(sw * sh * 3 // 2),
-        name="screen",
-    )
-    speaker_frames = Prefetch(
-        _speaker_lane(
-            Prefetch(
-                read_frames(speaker, size=compositor.speaker_size, crop=crop),
-                maxsize=queue_depth(kw * kh * 3),
-                name="speaker-decode",
+    with opencv_threads(1):
+        screen_frames = Prefetch(
+            _screen_lane(
+                read_frames(screen, size=compositor.screen_size, pixel_format="frame"), timeline
             ),
-            timeline,
-            settings.timeline.offset,
-            compositor,
-        ),
-        maxsize=queue_depth(kw * kh * 7),  # BGR foreground + float32 alpha
-        name="speaker-key",
-    )
-    try:
-        with atomic_path(output) as tmp:
-            writer = VideoWriter(
-                tmp,
-                width=timeline.size[0],
-                height=timeline.size[1],
-                fps=timeline.fps,
-                settings=settings.encode,
-                title=settings.timeline.title,
-                matrix=compositor.matrix,
-            )
-            try:
-                _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress)
-                writer.close()
-            except BaseException:
-                writer.abort()
-                raise
-    finally:
-        screen_frames.close()
-        speaker_frames.close()
-        audio.close()
+            maxsize=queue_depth(sw * sh * 3 // 2),
+            name="screen",
+        )
+        speaker_frames = Prefetch(
+            _speaker_lane(
+                Prefetch(
+                    read_frames(speaker, size=compositor.speaker_size, crop=crop),
+                    maxsize=queue_depth(kw * kh * 3),
+                    name="speaker-decode",
+                ),
+                timeline,
+                settings.timeline.offset,
+                compositor,
+            ),
+            maxsize=queue_depth(kw * kh * 7),  # BGR foreground + float32 alpha
+            name="speaker-key",
+        )
+        try:
+            with atomic_path(output) as tmp:
+                writer = VideoWriter(
+                    tmp,
+                    width=timeline.size[0],
+                    height=timeline.size[1],
+                    fps=timeline.fps,
+                    settings=settings.encode,
+                    title=settings.timeline.title,
+                    matrix=compositor.matrix,
+                )
+                try:
+                    _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress)
+                    writer.close()
+                except BaseException:
+                    writer.abort()
+                    raise
+        finally:
+            screen_frames.close()
+            speaker_frames.close()
+            audio.close()
     return RenderResult(
         output=output,
         frames=timeline.frame_count,

@@ -368,10 +368,14 @@ def test_frame_count_duration_and_keying_once_per_shown_frame(
     key = _SolidKey()
     monkeypatch.setattr(Compositor, "key", lambda self, frame: key(self, frame))
     out = tmp_path / "mixed.mp4"
-    result = render(clips["speaker25"], clips["screen"], out)
+    threads = cv2.getNumThreads()
+    during: set[int] = set()
+    result = render(clips["speaker25"], clips["screen"], out, progress=lambda *_: during.add(cv2.getNumThreads()))
     frames = _decode(out)
     assert result.frames == len(frames) == 30 and abs(result.duration - 1.0) < 1e-6
     assert key.calls == 15
+    # OpenCV's own thread pool is off while the render's lanes fill the cores, and back after.
+    assert during == {1} and cv2.getNumThreads() == threads
     with av.open(str(out)) as c:
         assert abs(float(c.streams.video[0].duration * c.streams.video[0].time_base) - 1.0) < 0.05
         assert c.streams.audio, "the output always has a soundtrack"
