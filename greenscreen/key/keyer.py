@@ -1,10 +1,11 @@
 """The keyer: turns webcam frames of a speaker before a green sheet into foreground + alpha.
 
 :class:`Keyer` only holds the state that must carry from frame to frame (key colour, the
-learnt clean plate, the previous matte) and calls the pure stage functions in this package:
-``screen_model`` -> ``matte`` -> ``refine`` -> ``temporal`` -> ``despill``. The screen model
-covers the whole frame; the later, full-resolution stages run only on the box around the
-speaker, as alpha is 0 outside it anyway.
+learnt clean plate, the last screen model, the previous matte) and calls the pure stage
+functions in this package: ``screen_model`` -> ``matte`` -> ``refine`` -> ``temporal`` ->
+``despill``. The screen model covers the whole frame and is estimated on every few frames;
+the later, full-resolution stages run only on the box around the speaker, as alpha is 0
+outside it anyway, and :class:`KeyResult` hands over just that box.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ class KeyResult:
 class Keyer:
     """Keys a stream of frames of one recording.
 
-    The keyer carries state from frame to frame (key colour, learnt clean plate, previous
-    matte), so one instance serves one recording, fed in display order through :meth:`key`.
+    The keyer carries state from frame to frame (key colour, learnt clean plate, last screen
+    model, previous matte), so one instance serves one recording, fed in display order
+    through :meth:`key`; :meth:`reset` after a seek.
 
     Parameters
     ----------
