@@ -149,6 +149,7 @@ class Keyer:
         self._plate_d_small: np.ndarray | None = None
         self._learnt: np.ndarray | None = None
         self._seen: np.ndarray | None = None
+        # The previous stabilised matte over its box _prev_region (y0, y1, x0, x1); 0 outside.
         self._prev_alpha: np.ndarray | None = None
         self._prev_motion: np.ndarray | None = None
         self._prev_region: tuple[int, int, int, int] | None = None
@@ -312,9 +313,9 @@ class Keyer:
         whole = box is None
         y0, y1, x0, x1 = (0, h, 0, w) if whole else box
         if y1 <= y0 or x1 <= x0:
-            alpha = np.zeros((h, w), np.float32)
-            self._prev_alpha, self._prev_motion, self._prev_region = alpha, motion, None
-            return KeyResult(frame.copy(), alpha)
+            # No box: the matte is 0 everywhere, now and for the next frame's stabilisation.
+            self._prev_alpha, self._prev_motion, self._prev_region = np.zeros((0, 0), np.float32), motion, None
+            return KeyResult(frame.copy(), np.zeros((h, w), np.float32))
         crop = frame if whole else np.ascontiguousarray(frame[y0:y1, x0:x1])
 
         # 2. Matte. The guided filter below reads the raw matte only at 1/refine_subsample
@@ -344,10 +345,10 @@ class Keyer:
 
         # 4. Temporal stabilisation where the picture is still (tested at model resolution).
         if weight is not None:
-            prev = self._prev_alpha if whole else self._prev_alpha[y0:y1, x0:x1]
-            alpha = temporal.stabilise(alpha, prev, _resize_box(weight, (w, h), (y0, y1, x0, x1)))
-        self._prev_alpha = alpha if whole else _paste(alpha, np.zeros((h, w), np.float32), y0, x0)
-        self._prev_motion, self._prev_region = motion, (y0, y1, x0, x1)
+            alpha = temporal.stabilise(alpha, self._previous_matte((y0, y1, x0, x1)),
+                                       _resize_box(weight, (w, h), (y0, y1, x0, x1)))
+        # Kept as keyed, over its box only: 0 outside it.
+        self._prev_alpha, self._prev_motion, self._prev_region = alpha, motion, (y0, y1, x0, x1)
 
         alpha = refine.choke(alpha, s.choke)
         alpha = refine.feather(alpha, s.feather)
@@ -356,6 +357,21 @@ class Keyer:
         fg = despill.despill_frame(crop, alpha, model, s.screen, amount=s.spill, limit=s.spill_limit,
                                      limit_opaque=self.limit_opaque, origin=(x0, y0), frame_size=(w, h))
         return KeyResult(fg, alpha) if whole else KeyResult(fg, alpha, x0, y0, frame)
+
+    def _previous_matte(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The previous frame's stabilised matte over ``box`` (y0, y1, x0, x1): what it kept of
+        its own box, 0 elsewhere."""
+        if self._prev_region == box:
+            return self._prev_alpha
+        y0, y1, x0, x1 = box
+        prev = np.zeros((y1 - y0, x1 - x0), np.float32)
+        if self._prev_region is not None:
+            py0, py1, px0, px1 = self._prev_region
+            iy0, iy1, ix0, ix1 = max(y0, py0), min(y1, py1), max(x0, px0), min(x1, px1)
+            if iy1 > iy0 and ix1 > ix0:
+                prev[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = self._prev_alpha[
+                    iy0 - py0 : iy1 - py0, ix0 - px0 : ix1 - px0]
+        return prev
 
     def _speaker_parts(
         self, raw: np.ndarray, sub: int
@@ -429,7 +445,7 @@ class Keyer:
         if s.temporal > 0 and self._prev_region is not None:
             # Looked for only now, as a frame keyed whole is often followed by another.
             py0, py1, px0, px1 = self._prev_region
-            carried = cv2.compare(self._prev_alpha[py0:py1, px0:px1], self.crop_carry_level, cv2.CMP_GT)
+            carried = cv2.compare(self._prev_alpha, self.crop_carry_level, cv2.CMP_GT)
             bx, by, bw, bh = cv2.boundingRect(carried)
             if bw > 0:
                 py0, px0 = py0 + by, px0 + bx
