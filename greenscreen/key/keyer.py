@@ -238,14 +238,14 @@ class Keyer:
         return model, self._sheet_difference(model), cv2.compare(sheet, 0.5, cv2.CMP_GT)
 
     def _follow_exposure(
-        self, small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
+        self, small: np.ndarray, d_small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The last screen model, scaled per channel by how much the sheet it saw has
-        brightened or dimmed since: a webcam's exposure and white balance drift by a percent
-        or more a frame while they settle, which would key the whole sheet faintly."""
+        brightened or dimmed since in ``small`` (whose colour difference is ``d_small``): a
+        webcam's exposure and white balance drift by a percent or more a frame while they
+        settle, which would key the whole sheet faintly."""
         # Only where the sheet still looks like sheet: the speaker may have moved over some.
-        ok = cv2.bitwise_and(sheet, cv2.compare(screen_model.screen_difference(small, self.settings.screen),
-                                                d_screen * np.float32(0.5), cv2.CMP_GT))
+        ok = cv2.bitwise_and(sheet, cv2.compare(d_small, d_screen * np.float32(0.5), cv2.CMP_GT))
         if cv2.countNonZero(ok) < 16:
             return model, d_screen
         now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
@@ -287,14 +287,14 @@ class Keyer:
         small = to_float(small8)
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
+        d_small = screen_model.screen_difference(small, s.screen)
         if self._model is None or self._model_age + 1 >= self.model_every:
             self._model = self._screen_model(small)
             self._model_age = 0
             model, d_screen, _ = self._model
         else:
             self._model_age += 1
-            model, d_screen = self._follow_exposure(small, *self._model)
-        d_small = screen_model.screen_difference(small, s.screen)
+            model, d_screen = self._follow_exposure(small, d_small, *self._model)
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
         # Motion is tested on the luma and on the key signal (the colour difference): an edge of
