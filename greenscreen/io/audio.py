@@ -119,6 +119,6 @@ class _SampleStream:
 
 
 def _stream_start(stream: av.stream.Stream) -> float:
-    if stream.start_time is None or stream.time_base is None:
+    if stream.start_time is None or not stream.time_base:  # PyAV 19: AVRational(0, 1), not None
         return 0.0
     return float(stream.start_time * stream.time_base)

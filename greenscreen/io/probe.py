@@ -39,6 +39,14 @@ class MediaInfo:
         return Fraction(30) if self.fps <= 30.5 else Fraction(60)
 
 
+# PyAV 18 decodes metadata strictly unless told otherwise, and raises on a tag that is not UTF-8
+# (some cameras and Windows tools write Latin-1); PyAV 19 always decodes with surrogateescape and
+# no longer takes the argument. pip picks 18 on Python 3.11 and 19 on 3.12+, so both must work.
+_OPEN_OPTIONS: dict[str, str] = (
+    {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
+)
+
+
 def open_container(path: Path) -> av.container.InputContainer:
     """Open ``path`` for reading, turning every failure into a one-line :class:`MediaError`."""
     if not path.exists():
@@ -46,7 +54,7 @@ def open_container(path: Path) -> av.container.InputContainer:
     if path.is_dir():
         raise MediaError("is a folder, expected a video file", path)
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), **_OPEN_OPTIONS)
     except PermissionError:
         raise MediaError("file is not readable (permission denied)", path) from None
     except av.error.EOFError:
@@ -93,7 +101,8 @@ def probe(path: str | Path) -> MediaInfo:
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
-    if stream.duration is not None and stream.time_base is not None:
+    # PyAV 19 gives an unset rational as a falsy AVRational(0, 1), never None.
+    if stream.duration is not None and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / av.time_base

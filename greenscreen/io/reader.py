@@ -107,7 +107,7 @@ def _check_complete(
     count: int,
 ) -> None:
     """Raise if the stream ended well before the length its header promises (a cut-off file)."""
-    if stream.duration is None or stream.time_base is None:
+    if stream.duration is None or not stream.time_base:  # PyAV 19: AVRational(0, 1), not None
         return
     promised = float(stream.duration * stream.time_base)
     if promised - last_t > max(1.0, 0.1 * promised):
