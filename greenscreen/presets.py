@@ -72,8 +72,16 @@ def user_preset_dir() -> Path:
 
 
 def builtin_preset_dir() -> Path:
-    """The folder of presets installed with the package."""
-    return Path(str(resources.files("greenscreen.builtin_presets")))
+    """The folder of presets that ship with greenscreen.
+
+    Installed, they are the package data ``greenscreen.builtin_presets``; run from a source
+    checkout that was never installed (``PYTHONPATH=.``) that package does not exist, and the
+    presets are the checkout's top-level ``presets/`` folder.
+    """
+    try:
+        return Path(str(resources.files("greenscreen.builtin_presets")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "presets"
 
 
 def builtin_names() -> set[str]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -228,3 +231,26 @@ def test_render_reports_a_bad_preset_before_touching_media(tmp_path: Path) -> No
     code, _, err = run("render", "no.mp4", "no2.mp4", "-o", str(tmp_path / "o.mp4"), "--preset", str(bad))
     assert code == 1
     assert err.strip() == f"error: {bad}: line 2: [key] 'tolerance' must be between 0 and 1, got 2.0"
+
+
+def test_builtins_load_from_a_source_checkout_that_is_not_installed(tmp_path: Path) -> None:
+    # A copy of the checkout, imported without the site machinery: no editable-install finder
+    # can supply ``greenscreen.builtin_presets``, as on a machine where nobody ran pip install.
+    root = Path(__file__).resolve().parents[1]
+    checkout = tmp_path / "checkout"
+    shutil.copytree(root / "greenscreen", checkout / "greenscreen",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "presets", checkout / "presets")
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:]\n"
+        "from greenscreen.presets import builtin_names, load_preset\n"
+        "print(' '.join(sorted(builtin_names())))\n"
+        "print(load_preset('circle-bottom-left').layout.layout)\n"
+    )
+    proc = subprocess.run([sys.executable, "-S", "-c", code, str(checkout), *site_packages],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    names, layout = proc.stdout.splitlines()
+    assert REQUIRED_BUILTINS <= set(names.split())
+    assert layout == "circle"
