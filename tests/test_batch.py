@@ -333,8 +333,18 @@ def test_interrupted_batch_stops_cleanly(batch_clips: dict[str, Path], tmp_path:
             proc.kill()
     assert proc.returncode == 130, output
     assert "run the same command again" in output
-    assert report(out)["interrupted"] is True and statuses(out)["i0"] == "interrupted"
-    assert sorted(p.name for p in out.iterdir()) == [".greenscreen-batch.lock", "report.json"]
+    assert report(out)["interrupted"] is True
+    # On a loaded machine i0 (a short clip) may finish in the instant before the stop reaches
+    # its worker; then it is complete and reported so. Never a partial file, never a finished
+    # tutorial reported as interrupted.
+    status = statuses(out)
+    assert status["i1"] == "interrupted"
+    left = sorted(p.name for p in out.iterdir())
+    if status["i0"] == "interrupted":
+        assert left == [".greenscreen-batch.lock", "report.json"]
+    else:
+        assert status["i0"] == "rendered"
+        assert left == [".greenscreen-batch.lock", ".i0.mp4.json", "i0.mp4", "report.json"]
 
 
 def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from greenscreen import __version__
-from greenscreen.batch.plan import BatchPlan, Job
+from greenscreen.batch.plan import BatchPlan, Job, why_render
 from greenscreen.batch.worker import (
     JobOutcome,
     init_local_worker,
@@ -257,7 +257,7 @@ def run_plan(
         unrecognised=unrecognised, started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         executor=executor_name, jobs=jobs,
     )
-    t0 = time.monotonic()
+    t0, started_wall = time.monotonic(), time.time()
     with output_lock(plan.output):
         clean_stale_files(plan)
         outcomes: dict[str, JobOutcome] = {}
@@ -284,6 +284,11 @@ def run_plan(
         except KeyboardInterrupt:
             report.interrupted = True
         for job in to_render:
+            if job.name not in outcomes and _finished_during(job, started_wall):
+                # Its worker put the output and fingerprint in place in the instant before the
+                # stop reached it: the report must not call a finished tutorial interrupted.
+                outcomes[job.name] = JobOutcome(job.name, "rendered", "finished as the batch was stopped",
+                                                output=str(job.output))
             outcomes.setdefault(job.name, JobOutcome(job.name, "interrupted", "the batch was stopped"))
         report.outcomes = [outcomes[e.name] for e in plan.entries]
         for entry, outcome in zip(plan.entries, report.outcomes):
@@ -291,6 +296,15 @@ def run_plan(
         report.seconds = time.monotonic() - t0
         report.write()
     return report
+
+
+def _finished_during(job: Job, since: float) -> bool:
+    """True if ``job``'s output is complete and its fingerprint was written after ``since``."""
+    try:
+        written = job.sidecar.stat().st_mtime
+    except OSError:
+        return False
+    return written >= since and why_render(job.output, job.record) is None
 
 
 class _Runner:
