@@ -1,7 +1,8 @@
 """Key an image or a video into RGBA: a PNG, a folder of PNGs, WebM VP9 or ProRes 4444 with alpha.
 
-This is what ``greenscreen key`` runs: the same keyer and presets as ``render``, for using the
-keyed speaker in other editors.
+This is what ``greenscreen key`` runs: the same keyer, presets and garbage-matte crop as
+``render``, for using the keyed speaker in other editors. The output has the size of the
+cropped frame.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from greenscreen.errors import OutputError
 from greenscreen.frames import to_rgba8
 from greenscreen.io.atomic import atomic_dir, atomic_path, check_output_path
 from greenscreen.io.probe import probe
-from greenscreen.io.reader import read_frames
+from greenscreen.io.reader import Crop, read_frames
 from greenscreen.io.stills import is_image, load_plate, read_image
 from greenscreen.key import Keyer, KeyResult, KeySettings
 
@@ -29,10 +30,18 @@ VIDEO_OUTPUTS = {
 }
 
 
-def _keyer(settings: KeySettings | None, plate: Path | np.ndarray | None) -> Keyer:
+def _keyer(settings: KeySettings | None, plate: Path | np.ndarray | None, crop: Crop) -> Keyer:
+    # A plate given as a file is cropped like the frames; an array is taken as it is.
     if plate is not None and not isinstance(plate, np.ndarray):
-        plate = load_plate(Path(plate))
+        plate = load_plate(Path(plate), crop)
     return Keyer(settings, plate=plate)
+
+
+def _crop_box(crop: Crop, width: int, height: int, path: Path) -> tuple[int, int, int, int]:
+    try:
+        return crop.box(width, height)
+    except ValueError as exc:
+        raise MediaError(str(exc), path) from None
 
 
 def _png_bytes(result: KeyResult) -> bytes:
@@ -43,12 +52,21 @@ def _png_bytes(result: KeyResult) -> bytes:
 
 
 def key_image(
-    path: Path, out: Path, settings: KeySettings | None = None, plate: Path | np.ndarray | None = None
+    path: Path,
+    out: Path,
+    settings: KeySettings | None = None,
+    plate: Path | np.ndarray | None = None,
+    *,
+    crop: Crop = Crop(),
 ) -> None:
-    """Key one image into an RGBA PNG with straight alpha and despilled colour."""
+    """Key one image, cut by ``crop`` first, into an RGBA PNG with straight alpha and despilled
+    colour."""
     path, out = Path(path), Path(out)
     check_output_path(out, (path,))
-    result = _keyer(settings, plate).key(read_image(path))
+    image = read_image(path)
+    x0, y0, x1, y1 = _crop_box(crop, image.shape[1], image.shape[0], path)
+    image = np.ascontiguousarray(image[y0:y1, x0:x1])
+    result = _keyer(settings, plate, crop).key(image)
     data = _png_bytes(result)
     with atomic_path(out) as tmp:
         tmp.write_bytes(data)
@@ -60,9 +78,10 @@ def key_video(
     settings: KeySettings | None = None,
     plate: Path | np.ndarray | None = None,
     *,
+    crop: Crop = Crop(),
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Key every frame of a video and return the number of frames.
+    """Key every frame of a video, cut by ``crop`` first, and return the number of frames.
 
     ``out`` is a ``.webm`` (VP9 with alpha) or ``.mov`` (ProRes 4444 with alpha) video, or else a
     folder of ``NNNNNN.png`` RGBA frames. Written atomically either way. ``progress`` is called as
@@ -70,16 +89,17 @@ def key_video(
     """
     path, out = Path(path), Path(out)
     info = probe(path)
+    _crop_box(crop, info.width, info.height, path)
     expected = max(round(info.duration * float(info.fps)), 1)
-    keyer = _keyer(settings, plate)
+    keyer = _keyer(settings, plate, crop)
     if out.suffix.lower() in VIDEO_OUTPUTS:
         check_output_path(out, (path,))
         with atomic_path(out) as tmp:
-            return _encode_with_alpha(path, tmp, out.suffix.lower(), info.fps, keyer, expected, progress)
+            return _encode_with_alpha(path, tmp, out.suffix.lower(), info.fps, keyer, crop, expected, progress)
     check_output_path(out / "000000.png", (path,)) if out.is_dir() else check_output_path(out, (path,))
     with atomic_dir(out) as folder:
         count = 0
-        for _, frame in read_frames(path):
+        for _, frame in read_frames(path, crop=crop):
             (folder / f"{count:06d}.png").write_bytes(_png_bytes(keyer.key(frame)))
             count += 1
             if progress:
@@ -93,6 +113,7 @@ def _encode_with_alpha(
     suffix: str,
     fps: Fraction,
     keyer: Keyer,
+    crop: Crop,
     expected: int,
     progress: Callable[[int, int], None] | None,
 ) -> int:
@@ -100,7 +121,7 @@ def _encode_with_alpha(
     count = 0
     with av.open(str(tmp), "w", format="webm" if suffix == ".webm" else "mov") as container:
         stream = None
-        for _, frame in read_frames(path):
+        for _, frame in read_frames(path, crop=crop):
             result = keyer.key(frame)
             rgba = cv2.cvtColor(to_rgba8(result.foreground, result.alpha), cv2.COLOR_BGRA2RGBA)
             if stream is None:
@@ -123,10 +144,12 @@ def key_file(
     settings: KeySettings | None = None,
     plate: Path | None = None,
     *,
+    crop: Crop = Crop(),
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Key ``path`` (an image or a video) into ``out``; returns the number of frames keyed."""
+    """Key ``path`` (an image or a video), cut by ``crop`` first, into ``out``; returns the
+    number of frames keyed."""
     if is_image(Path(path)):
-        key_image(path, out, settings, plate)
+        key_image(path, out, settings, plate, crop=crop)
         return 1
-    return key_video(path, out, settings, plate, progress=progress)
+    return key_video(path, out, settings, plate, crop=crop, progress=progress)

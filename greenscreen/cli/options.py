@@ -1,15 +1,25 @@
-"""Click options generated from the settings schema, so ranges and help are written once."""
+"""Click options generated from the settings schema, so ranges and help are written once.
+
+The commands that key or render share their option definitions from here, so the same words
+mean the same thing everywhere: ``preview`` takes exactly the settings options of ``render``
+(a render's command line with ``render ... -o OUT`` swapped for ``preview`` shows the frames
+that render writes), and ``key`` takes its presets, plate, crop and key options.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from greenscreen.config import RenderSettings
+from greenscreen.errors import SettingsError
 from greenscreen.presets import apply_overrides, load_preset
+
+CROP_FIELDS = ("crop_left", "crop_top", "crop_right", "crop_bottom")
 
 
 def _click_type(cls: type, f: dataclasses.Field) -> Any:
@@ -78,3 +88,81 @@ def resolve_settings(
     for preset in presets or ():
         settings = load_preset(preset, base=settings)
     return apply_overrides(settings, overrides, source="command line")
+
+
+def parse_crop(value: str | None) -> dict[str, int]:
+    """``--crop LEFT,TOP,RIGHT,BOTTOM`` as layout overrides (empty if not given)."""
+    if not value:
+        return {}
+    parts = value.replace(":", ",").split(",")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 4 or min(numbers) < 0:
+        raise SettingsError(f"--crop takes LEFT,TOP,RIGHT,BOTTOM in pixels, got {value!r}")
+    return dict(zip(CROP_FIELDS, numbers))
+
+
+def parse_size(value: str | None) -> dict[str, int]:
+    """``--size WIDTHxHEIGHT`` as timeline overrides (empty if not given)."""
+    if not value:
+        return {}
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise SettingsError(f"--size takes WIDTHxHEIGHT such as 1920x1080, got {value!r}") from None
+    return {"width": w, "height": h}
+
+
+def _stack(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """Apply ``decorators`` as if written one above the other in this order."""
+
+    def decorate(command: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return decorate
+
+
+preset_option = click.option(
+    "-p",
+    "--preset",
+    "preset",
+    multiple=True,
+    help="Preset name or .toml file (see 'greenscreen presets list'); repeat to combine, later wins.",
+)
+plate_option = click.option(
+    "--plate",
+    type=click.Path(path_type=Path),
+    help="A few seconds of video (or a photo) of the empty sheet, same camera and light: a cleaner key.",
+)
+crop_option = click.option(
+    "--crop", help="Garbage matte: pixels to cut from the webcam frame, LEFT,TOP,RIGHT,BOTTOM."
+)
+
+render_settings_options = _stack(
+    preset_option,
+    plate_option,
+    crop_option,
+    click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
+    settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
+    settings_options("timeline", skip=("width", "height")),
+    settings_options("encode", names={"preset": "encoder_preset"}),
+    settings_options("key", names={"screen": "backdrop"}),
+)
+"""Every option that decides what a render shows and writes: ``-p/--preset`` (repeatable),
+``--plate``, ``--crop``, ``--size`` and one option per setting. The command receives
+``preset``, ``plate``, ``crop``, ``out_size`` and the settings in ``**params``; pass them to
+:func:`render_settings_from`."""
+
+
+def render_settings_from(
+    preset: tuple[str, ...], crop: str | None, out_size: str | None, params: dict[str, Any]
+) -> RenderSettings:
+    """The settings the options of :data:`render_settings_options` ask for."""
+    overrides = overrides_from(params)
+    overrides.setdefault("layout", {}).update(parse_crop(crop))
+    overrides.setdefault("timeline", {}).update(parse_size(out_size))
+    return resolve_settings(preset, overrides)

@@ -8,30 +8,38 @@ from typing import Any
 
 import click
 
-from greenscreen.cli.options import overrides_from, resolve_settings, settings_options
+from greenscreen.cli.options import render_settings_from, render_settings_options
 from greenscreen.presets import preset_name
 
 
 @click.command("preview")
 @click.argument("speaker", type=click.Path(path_type=Path))
 @click.argument("screen", type=click.Path(path_type=Path), required=False)
-@click.option("-p", "--preset", help="Preset name or .toml file to start from (see 'greenscreen presets list').")
 @click.option("--save-as", help="Name for presets saved with 's' [default: preview-SPEAKER; asked on a terminal].")
-@settings_options("layout", names={"size": "speaker_size"}, skip=("crop_left", "crop_top", "crop_right", "crop_bottom"))
-@settings_options("key", names={"screen": "backdrop"})
+# The same settings options as render, so a render's command line previews what it renders.
+@render_settings_options
 def preview_command(
-    speaker: Path, screen: Path | None, preset: str | None, save_as: str | None, **params: Any
+    speaker: Path,
+    screen: Path | None,
+    save_as: str | None,
+    preset: tuple[str, ...],
+    plate: Path | None,
+    crop: str | None,
+    out_size: str | None,
+    **params: Any,
 ) -> None:
     """Show SPEAKER keyed over SCREEN (or over a checkerboard) and tune the key live.
 
-    Sliders change every key setting and the layout; what you see is what 'render' writes.
-    Press h in the window for the keys: space plays, arrows step, v switches between composite,
-    matte, checkerboard and compare views, a click picks the sheet colour, s saves a preset,
-    q quits.
+    Takes the options of 'greenscreen render' (presets, --plate, --crop, --offset, --start,
+    --end, --size, ...) and shows the frames that render writes with them. Sliders change every
+    key setting and the layout. Press h in the window for the keys: space plays, arrows step,
+    v switches between composite, matte, checkerboard and compare views, a click picks the
+    sheet colour, s saves a preset (the settings, not the plate), q quits.
 
     \b
     Examples:
       greenscreen preview speaker.mp4 screen.mp4
+      greenscreen preview speaker.mp4 screen.mp4 --plate empty.mp4 --offset 1.5 -p dim-room
       greenscreen preview speaker.mp4 --preset dim-room --save-as kitchen
       greenscreen render speaker.mp4 screen.mp4 -o out.mp4 --preset kitchen
     """
@@ -40,14 +48,14 @@ def preview_command(
     from greenscreen.preview.state import PreviewState
     from greenscreen.preview.window import check_display, run
 
-    settings = resolve_settings(preset, overrides_from(params))
+    settings = render_settings_from(preset, crop, out_size, params)
     check_display()
     default_name = preset_name(save_as or f"preview-{speaker.stem}")
     ask = None
     if save_as is None and sys.stdin.isatty():
         def ask(suggested: str) -> str:
             return click.prompt("Preset name", default=suggested)
-    source = PreviewSource.open(speaker, screen, settings)
+    source = PreviewSource.open(speaker, screen, settings, plate=plate)
     try:
         state = PreviewState(
             source,

@@ -8,7 +8,7 @@ and replaying a short stretch do not decode again. Frames are converted with the
 
 :class:`PreviewSource` puts the two recordings on the render's output timeline
 (:func:`~greenscreen.pipeline.plan_timeline`), so preview frame ``n`` shows the same source
-frames as output frame ``n`` of a render.
+frames as output frame ``n`` of a render, and hands the keyer the same clean plate.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
+from greenscreen.io.stills import load_plate
 from greenscreen.pipeline import plan_timeline, shown_after_end
 
 NO_SCREEN_OUTPUT = (1920, 1080)
@@ -169,6 +170,8 @@ class Source(Protocol):
     frame_count: int
     fps: float
     has_screen: bool
+    plate: np.ndarray | None
+    """The empty sheet (BGR uint8, cropped like the speaker) for the keyer, or None."""
 
     def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
         """Screen frame shown at output frame ``index``, scaled to ``size`` (None if none)."""
@@ -192,38 +195,53 @@ class PreviewSource:
     fps: float
     first_frame: int
     offset: float
+    plate: np.ndarray | None = None
 
     @property
     def has_screen(self) -> bool:
         return self.screen_frames is not None
 
     @classmethod
-    def open(cls, speaker: Path, screen: Path | None, settings: RenderSettings) -> PreviewSource:
-        """Open the recordings and plan the timeline exactly as render would."""
+    def open(
+        cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None
+    ) -> PreviewSource:
+        """Open the recordings and plan the timeline exactly as render would.
+
+        ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
+        here (cropped like the speaker) and given to every keyer the preview makes.
+        """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
         try:
             x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
         except ValueError as exc:
             raise MediaError(str(exc), speaker) from None
+        screen_info = probe(screen) if screen is not None else None
+        timeline = plan_timeline(screen_info, speaker_info, settings) if screen_info is not None else None
+        # After the probes, as in render: a broken recording is reported before the plate is read.
+        plate_image = load_plate(Path(plate), crop) if plate is not None else None
         speaker_frames = VideoFrames(speaker)
-        if screen is None:
+        if timeline is None:
             tl = settings.timeline
             fps = float(speaker_info.fps)
             size = (tl.width or NO_SCREEN_OUTPUT[0], tl.height or NO_SCREEN_OUTPUT[1])
             return cls(speaker_frames, None, (size[0] - size[0] % 2, size[1] - size[1] % 2),
-                       (x1 - x0, y1 - y0), len(speaker_frames), fps, 0, 0.0)
-        screen_info = probe(screen)
-        timeline = plan_timeline(screen_info, speaker_info, settings)
+                       (x1 - x0, y1 - y0), len(speaker_frames), fps, 0, 0.0, plate_image)
+        try:
+            screen_frames = VideoFrames(screen)  # type: ignore[arg-type]
+        except BaseException:
+            speaker_frames.close()
+            raise
         return cls(
             speaker_frames,
-            VideoFrames(screen),
+            screen_frames,
             timeline.size,
             (x1 - x0, y1 - y0),
             timeline.frame_count,
             float(timeline.fps),
             timeline.first_frame,
             settings.timeline.offset,
+            plate_image,
         )
 
     def _time(self, index: int) -> float:
@@ -267,6 +285,7 @@ class ArraySource:
     fps: float = 25.0
     output: tuple[int, int] | None = None
     resize: Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None = None
+    plate: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         h, w = self.speaker_list[0].shape[:2]

@@ -294,7 +294,10 @@ class PreviewState:
         """The render's per-frame compositor for the current settings (rebuilt on change)."""
         if self._compositor is None:
             self._compositor = Compositor(
-                self.settings, output=self.source.output_size, speaker=self.source.speaker_size
+                self.settings,
+                output=self.source.output_size,
+                speaker=self.source.speaker_size,
+                plate=self.source.plate,
             )
             self._last_keyed_index = None
             self._last_key = None
