@@ -24,9 +24,10 @@ SHEET = (128, 93, 90)
 """A plain green sheet, BGR about (60, 175, 70)."""
 RED = (91, 104, 198)
 BLUE = (66, 198, 117)
-STAINS = ((110, 100, 120), (80, 110, 105))
-"""A dull yellowish stain and a dark one on the sheet: no keyer clears them without a clean
-plate, any keyer with one."""
+STAINS = ((110, 99, 129), (77, 113, 112))
+"""A dull yellowish stain and a dark green one on the sheet (BGR about (50, 120, 110) and
+(40, 90, 45)): greenscreen's keyer leaves them (mostly) opaque without a clean plate and clears
+them with one."""
 
 SCREEN_U = 144
 """The timecode screen is bluish grey (U 144), the speaker's square neutral grey: an output
@@ -107,6 +108,26 @@ def timecode_speaker(size: tuple[int, int], *, stained: bool = False) -> Picture
         return i420(y, u, v)
 
     return picture
+
+
+def marked_speaker(size: tuple[int, int], box: tuple[int, int, int, int], grey: int = 150) -> Picture:
+    """The sheet with a neutral ``grey`` rectangle at ``box`` = ``(x0, y0, x1, y1)``, a red bar
+    down the left 50 pixels and a blue bar down the right 15: a crop that should cut the bars
+    away shows whether it did, and where the rectangle lands shows how the rest was placed."""
+    w, h = size
+    y, u, v = sheet(size)
+    x0, y0, x1, y1 = box
+    y[y0:y1, x0:x1], u[y0:y1, x0:x1], v[y0:y1, x0:x1] = grey, 128, 128
+    y[:, :50], u[:, :50], v[:, :50] = RED
+    y[:, w - 15 :], u[:, w - 15 :], v[:, w - 15 :] = BLUE
+    frame = i420(y, u, v)
+    return lambda i: frame
+
+
+def flat(size: tuple[int, int], colour: tuple[int, int, int]) -> Picture:
+    """Every frame one ``colour`` (Y, U, V)."""
+    frame = i420(*planes(size, colour))
+    return lambda i: frame
 
 
 def timecode_screen(size: tuple[int, int]) -> Picture:

@@ -17,6 +17,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+import cards
 from conftest import audio_samples, decode_frames, mean_diff, pip_box, run_cli, streams_of
 from greenscreen import synthetic
 from greenscreen.composite.layout import LayoutSettings, place_speaker
@@ -141,21 +142,87 @@ def test_variable_frame_rate_screen_plays_at_the_right_speed(media: dict[str, Pa
         )
 
 
-def test_size_fps_layout_and_crop_options(media: dict[str, Path], tmp_path: Path) -> None:
+def test_size_fps_layout_and_crop_options(tmp_path: Path) -> None:
+    """--crop cuts the webcam frame before it is placed, --corner/--speaker-size place what is
+    left, --size/--fps set the output: checked on the output's pixels. The webcam card has a
+    red bar in the 60 pixels cropped on the left, a blue bar in the 20 cropped on the right, and
+    a grey rectangle at x 100-160, y 40-100 of its 320x180 frame; the screen is flat bluish."""
+    speaker = cards.write_clip(
+        tmp_path / "marked.mp4", cards.marked_speaker((320, 180), (100, 40, 160, 100), grey=150), fps=30
+    )
+    screen_colour = (100, 144, 128)
+    screen = cards.write_clip(tmp_path / "screen.mp4", cards.flat((640, 360), screen_colour), fps=30)
     out = tmp_path / "small.mp4"
     run_cli(
-        "render", media["speaker"], media["screen"], "-o", out, "-q",
+        "render", speaker, screen, "-o", out, "-q",
         "--size", "320x180", "--fps", "15", "--corner", "top-left", "--speaker-size", "0.5",
-        "--crop", "40,0,40,0", "--title", "Erklärvideo",
+        "--crop", "60,0,20,0", "--title", "Erklärvideo",
     )
     info = streams_of(out)
     assert info["size"] == (320, 180) and info["fps"] == 15
     assert abs(info["duration"] - 2.0) < 0.1
     with av.open(str(out)) as c:
         assert c.metadata.get("title") == "Erklärvideo"
-    layout = LayoutSettings(corner="top-left", size=0.5)
-    p = place_speaker(layout, output=(320, 180), speaker=(240, 180))
-    assert (p.x, p.y) == (5, 5) and p.height == 90 and p.width == 120
+    # What is left of the webcam (240x180) is shown 90 high (half of 180) in the top-left
+    # corner, 5 pixels (3 % of 180) from the edges: a 120x90 window at (5, 5), at half scale,
+    # so the grey rectangle lands at x 25-55, y 25-55.
+    frames = cards.yuv(out)
+    assert len(frames) == 30
+    for y, u, v in frames[::5]:
+        # x264 rings up to ~6 code values along the rectangle's sharp edges.
+        grey = np.abs(y.astype(int) - 150) <= 15
+        ys, xs = np.nonzero(grey)
+        assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (25, 25, 55, 55)
+        assert np.abs(y[26:54, 26:54].astype(int) - 150).max() <= 8, "the grey, as recorded"
+        # Everything else is the screen: the sheet is keyed away and both bars are cropped off
+        # (the red one would tint V, the blue one U, at the window's left or right edge).
+        screen = np.ones_like(grey)
+        screen[23:57, 23:57] = False
+        assert np.abs(y[screen].astype(int) - screen_colour[0]).max() <= 8
+        chroma = screen[::2, ::2]
+        for plane, want in ((u, screen_colour[1]), (v, screen_colour[2])):
+            assert np.abs(plane[chroma].astype(int) - want).max() <= 8
+
+
+def _stains_in_output(size: tuple[int, int], crop: tuple[int, int, int, int], output: tuple[int, int]) -> np.ndarray:
+    """Where the stains of a stained card of ``size``, cropped by ``crop`` (left, top, right,
+    bottom), lie in the output's default picture-in-picture window: a bool mask of the output."""
+    left, top, right, bottom = crop
+    w, h = size[0] - left - right, size[1] - top - bottom
+    p = place_speaker(LayoutSettings(), output=output, speaker=(w, h))
+    mask = np.zeros((output[1], output[0]), bool)
+    for stain in cards.stain_mask(size):
+        cut = stain[top : top + h, left : left + w].astype(np.float32)
+        scaled = cv2.resize(cut, (p.width, p.height), interpolation=cv2.INTER_AREA)
+        mask[p.y : p.y + p.height, p.x : p.x + p.width] |= cv2.erode(
+            (scaled > 0.99).astype(np.uint8), np.ones((5, 5), np.uint8)
+        ) > 0
+    return mask
+
+
+def test_plate_lets_the_keyer_clear_stains_on_the_sheet(tmp_path: Path) -> None:
+    """--plate: a stained sheet (a dull yellowish and a dark patch) leaves both stains over the
+    screen without a clean plate; with a clip of the empty stained sheet they are keyed away,
+    while the speaker stays. The plate is cropped like the webcam (--crop), or it would not
+    line up with the stains."""
+    size, crop = (192, 108), (16, 0, 0, 8)
+    speaker = cards.write_clip(tmp_path / "speaker.mp4", cards.timecode_speaker(size, stained=True), fps=20, seconds=1.0)
+    plate = cards.write_clip(tmp_path / "plate.mp4", cards.empty_sheet(size, stained=True), fps=20, seconds=0.5)
+    screen_colour = (180, 144, 128)  # far from the sheet and its stains
+    screen = cards.write_clip(tmp_path / "screen.mp4", cards.flat((320, 180), screen_colour), fps=20, seconds=1.0)
+    stains = _stains_in_output(size, crop, (320, 180))
+    assert stains.sum() > 100
+    options = ("-q", "--crop", ",".join(map(str, crop)))
+    without, with_plate = tmp_path / "without.mp4", tmp_path / "with.mp4"
+    run_cli("render", speaker, screen, "-o", without, *options)
+    run_cli("render", speaker, screen, "-o", with_plate, *options, "--plate", plate)
+    p = place_speaker(LayoutSettings(), output=(320, 180), speaker=(size[0] - 16, size[1] - 8))
+    middle = np.s_[p.y + p.height // 2 - 3 : p.y + p.height // 2 + 3, p.x + p.width // 2 - 3 : p.x + p.width // 2 + 3]
+    for i, ((y0, _, _), (y1, _, _)) in enumerate(zip(cards.yuv(without), cards.yuv(with_plate))):
+        assert np.abs(y0[stains].astype(int) - screen_colour[0]).mean() > 10, f"frame {i}: stains show without a plate"
+        assert np.abs(y1[stains].astype(int) - screen_colour[0]).max() <= 4, f"frame {i}: stains keyed with the plate"
+        for y in (y0, y1):
+            assert cards.index_of(y[middle].mean()) == i, f"frame {i}: the speaker's square"
 
 
 def test_light_wrap_changes_only_the_speakers_edge(media: dict[str, Path], tmp_path: Path) -> None:
