@@ -8,6 +8,7 @@ import av
 import cv2
 import numpy as np
 
+import cards
 from conftest import run_cli
 from greenscreen import synthetic
 
@@ -65,3 +66,63 @@ def test_key_bad_input_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "x.mp4" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.mp4"]
+
+
+CUT = "[layout]\ncrop_left = 60\ncrop_top = 10\ncrop_right = 20\ncrop_bottom = 0\n"
+"""A preset that crops (as a layout setting, like every preset crop)."""
+
+
+def _bgr(i420: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+
+
+def test_key_applies_a_presets_crop_to_an_image(tmp_path: Path) -> None:
+    """A preset's crop cuts the picture before keying, as render does: the red and blue bars at
+    the edges are gone, the grey rectangle is opaque where the crop moved it, the sheet is clear.
+    --crop on the command line wins over the preset."""
+    preset = tmp_path / "cut.toml"
+    preset.write_text(CUT, encoding="utf-8")
+    photo = tmp_path / "marked.png"
+    cv2.imwrite(str(photo), _bgr(cards.marked_speaker((320, 180), (100, 40, 160, 100))(0)))
+    out = tmp_path / "keyed.png"
+    run_cli("key", photo, "-o", out, "-q", "-p", preset)
+    rgba = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (170, 240, 4)
+    alpha = rgba[..., 3]
+    # The rectangle: x 100-160, y 40-100 of the photo, 60 and 10 pixels cut off the left and top.
+    assert (alpha[32:88, 42:98] > 250).all()
+    rest = np.ones_like(alpha, bool)
+    rest[28:92, 38:102] = False
+    assert (alpha[rest] < 10).all(), "the sheet is clear and no bar is left at the edges"
+
+    whole = tmp_path / "whole.png"
+    run_cli("key", photo, "-o", whole, "-q", "-p", preset, "--crop", "0,0,0,0")
+    rgba = cv2.imread(str(whole), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (180, 320, 4)
+    assert (rgba[:, 5:45, 3] > 250).all() and (rgba[:, -12:, 3] > 250).all(), "both bars, uncropped"
+
+
+def test_key_crops_video_frames_and_plate_alike(tmp_path: Path) -> None:
+    """A video keyed with a cropping preset and a photo of the empty (stained) sheet: every
+    frame is cropped, and the plate with it, so the stains line up with the plate and clear."""
+    size = (320, 180)
+    preset = tmp_path / "cut.toml"
+    preset.write_text(CUT, encoding="utf-8")
+    clip = cards.write_clip(tmp_path / "speaker.mp4", cards.timecode_speaker(size, stained=True), fps=20, seconds=0.25)
+    plate = tmp_path / "empty sheet.png"
+    cv2.imwrite(str(plate), _bgr(cards.empty_sheet(size, stained=True)(0)))
+    folder = tmp_path / "frames"
+    run_cli("key", clip, "-o", folder, "-q", "-p", preset, "--plate", plate)
+    pngs = sorted(folder.glob("*.png"))
+    assert len(pngs) == 5
+    ys, xs = cards.square(size)
+    square = np.s_[ys.start - 10 + 3 : ys.stop - 10 - 3, xs.start - 60 + 3 : xs.stop - 60 - 3]
+    stains = np.zeros((170, 240), bool)
+    for stain in cards.stain_mask(size):
+        stains |= stain[10:, 60:300]
+    assert stains.sum() > 1000
+    for png in pngs:
+        rgba = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        assert rgba.shape == (170, 240, 4)
+        assert (rgba[square][..., 3] > 250).all(), png.name
+        assert rgba[..., 3][stains].max() < 10, f"{png.name}: stains keyed with the cropped plate"
