@@ -157,3 +157,26 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
             # Measured: mean <= 0.03 and at most 7 (CRF 12 coding and BGR rounding). A preview
             # without the plate was 19 off on frame 0 (a stain), one without the offset 28.
             assert d.mean() < 0.1 and d.max() <= 10, (i, name, d.mean(), d.max())
+
+
+def test_preview_without_a_screen_says_the_timeline_options_do_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a screen recording there is no output timeline: the preview plays the speaker's
+    own frames from the first and says that --offset and --start were not used."""
+    from click.testing import CliRunner
+
+    from greenscreen.cli import main
+    from greenscreen.preview import window
+
+    speaker = cards.write_clip(tmp_path / "speaker.mp4", cards.timecode_speaker((192, 108)), fps=20, seconds=0.5)
+    counts: list[int] = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(window, "run", lambda state: counts.append(state.frame_count))
+    result = CliRunner().invoke(main, ["preview", str(speaker), "--offset", "1", "--start", "0.2", "--speaker-size", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert counts == [10]
+    assert result.stderr.strip() == (
+        "note: --offset, --start place the speaker on the screen recording's timeline; "
+        "without a screen recording the preview shows the speaker's own frames"
+    )

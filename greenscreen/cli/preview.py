@@ -11,6 +11,9 @@ import click
 from greenscreen.cli.options import render_settings_from, render_settings_options
 from greenscreen.presets import preset_name
 
+TIMELINE_ONLY = ("offset", "start", "end", "fps")
+"""Options that only mean something on a screen recording's timeline."""
+
 
 @click.command("preview")
 @click.argument("speaker", type=click.Path(path_type=Path))
@@ -49,6 +52,14 @@ def preview_command(
     from greenscreen.preview.window import check_display, run
 
     settings = render_settings_from(preset, crop, out_size, params)
+    if screen is None:
+        ignored = [f"--{name}" for name in TIMELINE_ONLY if params.get(f"timeline__{name}") is not None]
+        if ignored:
+            click.echo(
+                f"note: {', '.join(ignored)} place the speaker on the screen recording's timeline; "
+                "without a screen recording the preview shows the speaker's own frames",
+                err=True,
+            )
     check_display()
     default_name = preset_name(save_as or f"preview-{speaker.stem}")
     ask = None
