@@ -34,10 +34,10 @@ SCREEN_U = 144
 pixel says whose it is by its U, and which frame by its Y. (Tinting the square instead would
 push its bright frames out of the RGB gamut when the keyer reads them.)"""
 LEVEL0, LEVEL_STEP = 30, 4
-LEVEL_MAX = 200
-"""Frame ``i`` of a timecode clip shows Y ``LEVEL0 + LEVEL_STEP * i``, up to ``LEVEL_MAX`` (43
-frames): brighter greys came back a code value or two darker from the keyer, too close to the
-next frame's."""
+LEVEL_MAX = 235
+"""Frame ``i`` of a timecode clip shows Y ``LEVEL0 + LEVEL_STEP * i``, up to the top of studio
+range (52 frames). Read an output rendered at a fine CRF: at CRF 23 x264 coded the last frames
+of this steady fade up to two code values off, half the way to the next frame's level."""
 
 BEEP_SECONDS = 0.1
 Picture = Callable[[int], np.ndarray]
