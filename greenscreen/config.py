@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from greenscreen.composite.layout import LayoutSettings
+from greenscreen.io.loudness import SoundSettings
 from greenscreen.io.writer import EncodeSettings
 from greenscreen.key.settings import KeySettings
 from greenscreen.settings import setting
@@ -38,3 +39,4 @@ class RenderSettings:
     layout: LayoutSettings = field(default_factory=LayoutSettings)
     timeline: TimelineSettings = field(default_factory=TimelineSettings)
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    sound: SoundSettings = field(default_factory=SoundSettings)

@@ -33,6 +33,8 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError
 from greenscreen.io.atomic import atomic_path, check_output_path
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
+from greenscreen.io.audio_filters import FilteredTrack
+from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
 from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
@@ -113,6 +115,9 @@ class RenderResult:
     duration: float
     notes: list[str] = field(default_factory=list)
     """Things the user may want to know (e.g. which audio was used)."""
+    loudness_before: Loudness | None = None
+    """The soundtrack as recorded (after denoising); None for a silent track."""
+    loudness_after: Loudness | None = None
 
 
 @dataclass(frozen=True)
@@ -246,7 +251,15 @@ def render(
         # The screen recording passes through unconverted, so the output takes its matrix.
         matrix=screen_info.matrix,
     )
-    audio = AudioTrack(choose_audio(screen_info, speaker_info, settings, notes))
+    audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
+    sound = plan_sound(
+        lambda: AudioTrack(audio_sources),
+        skip=round(timeline.time(timeline.first_frame) * SAMPLE_RATE),
+        samples=round(timeline.frame_count / timeline.fps * SAMPLE_RATE),
+        settings=settings.sound,
+    ) if audio_sources else SoundPlan()
+    notes.extend(sound.notes)
+    audio = FilteredTrack(AudioTrack(audio_sources), sound.filters)
     (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
     with opencv_threads(1):
         screen_frames = Prefetch(
@@ -298,6 +311,8 @@ def render(
         size=timeline.size,
         duration=float(timeline.frame_count / timeline.fps),
         notes=notes,
+        loudness_before=sound.before,
+        loudness_after=sound.after,
     )
 
 
@@ -360,7 +375,7 @@ def _run(
     compositor: Compositor,
     screen_frames: Iterator[av.VideoFrame | None],
     speaker_frames: Iterator[KeyResult | None],
-    audio: AudioTrack,
+    audio: FilteredTrack,
     writer: VideoWriter,
     progress: ProgressCallback | None,
 ) -> None:

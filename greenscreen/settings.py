@@ -22,17 +22,19 @@ def setting(
     choices: tuple[str, ...] | None = None,
     pattern: str | None = None,
     pattern_hint: str | None = None,
+    aliases: dict[str, Any] | None = None,
 ) -> Any:
     """Declare a settings field with its default, documentation and allowed values.
 
     ``pattern`` is a regular expression a text value must match in full; ``pattern_hint`` says
-    in words what it allows (for the error message).
+    in words what it allows (for the error message). ``aliases`` are words that stand for a
+    value, in files and on the command line (``loudness = "off"`` for 0).
     """
     return field(
         default=default,
         metadata={
             "help": help, "min": min, "max": max, "choices": choices,
-            "pattern": pattern, "pattern_hint": pattern_hint,
+            "pattern": pattern, "pattern_hint": pattern_hint, "aliases": aliases or {},
         },
     )
 
@@ -84,6 +86,7 @@ def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[st
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"unknown key '{key}'{hint}")
             continue
+        value = field_spec(cls, key)["aliases"].get(value, value) if isinstance(value, str) else value
         reason = check_value(cls, key, value)
         if reason:
             problems.append(f"'{key}' {reason}")

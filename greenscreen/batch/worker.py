@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +51,8 @@ class JobOutcome:
     """A traceback for unexpected errors (shown with --debug, kept in report.json)."""
     inputs: dict[str, str] = field(default_factory=dict)
     """Role (speaker, screen, plate) -> recording; filled in by the runner for the report."""
+    loudness: dict[str, Any] = field(default_factory=dict)
+    """EBU R128 figures of the soundtrack ``before`` and ``after`` normalising."""
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
@@ -154,6 +157,11 @@ def render_job(job: Job) -> JobOutcome:
         return JobOutcome(
             job.name, "rendered", seconds=round(time.monotonic() - started, 2), output=str(job.output),
             duration=result.duration, notes=result.notes, host=host,
+            loudness={
+                moment: loudness.as_dict()
+                for moment, loudness in (("before", result.loudness_before), ("after", result.loudness_after))
+                if loudness is not None
+            },
         )
     except GreenscreenError as exc:
         return JobOutcome(job.name, "failed", str(exc), round(time.monotonic() - started, 2), host=host)

@@ -22,18 +22,34 @@ from greenscreen.presets import apply_overrides, load_preset
 CROP_FIELDS = ("crop_left", "crop_top", "crop_right", "crop_bottom")
 
 
+class _WithAliases(click.ParamType):
+    """A number option that also takes the words its setting declares (``--loudness off``)."""
+
+    def __init__(self, base: click.ParamType, aliases: dict[str, Any]):
+        self.base, self.aliases = base, aliases
+        self.name = f"{base.name}|{'|'.join(aliases)}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.lower() in self.aliases:
+            return self.aliases[value.lower()]
+        return self.base.convert(value, param, ctx)
+
+
 def _click_type(cls: type, f: dataclasses.Field) -> Any:
     meta = f.metadata
     kind = f.type if isinstance(f.type, str) else f.type.__name__
+    base: click.ParamType
     if meta.get("choices"):
-        return click.Choice(meta["choices"])
-    if kind == "float":
-        return click.FloatRange(meta.get("min"), meta.get("max"))
-    if kind == "int":
-        return click.IntRange(meta.get("min"), meta.get("max"))
-    if kind == "bool":
-        return click.BOOL
-    return click.STRING
+        base = click.Choice(meta["choices"])
+    elif kind == "float":
+        base = click.FloatRange(meta.get("min"), meta.get("max"))
+    elif kind == "int":
+        base = click.IntRange(meta.get("min"), meta.get("max"))
+    elif kind == "bool":
+        base = click.BOOL
+    else:
+        base = click.STRING
+    return _WithAliases(base, meta["aliases"]) if meta.get("aliases") else base
 
 
 def settings_options(
@@ -150,6 +166,7 @@ render_settings_options = _stack(
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
     settings_options("timeline", skip=("width", "height")),
     settings_options("encode", names={"preset": "encoder_preset"}),
+    settings_options("sound"),
     settings_options("key", names={"screen": "backdrop"}),
 )
 """Every option that decides what a render shows and writes: ``-p/--preset`` (repeatable),

@@ -45,6 +45,12 @@ def render_command(
         click.echo(f"note: {note}", err=True)
     if not quiet:
         w, h = result.size
+        size = output.stat().st_size
+        rate = size * 8 / 1000 / result.duration if result.duration else 0.0
         click.echo(
-            f"wrote {output} ({w}x{h}, {float(result.fps):.3g} fps, {result.duration:.1f} s)", err=True
+            f"wrote {output} ({w}x{h}, {float(result.fps):.3g} fps, {result.duration:.1f} s, "
+            f"{size / 1e6:.1f} MB, {rate:.0f} kbit/s)",
+            err=True,
         )
+        if result.loudness_before is not None and result.loudness_after is not None:
+            click.echo(f"loudness: {result.loudness_before} -> {result.loudness_after}", err=True)

@@ -1,0 +1,149 @@
+"""FFmpeg audio filters (from PyAV's bundled FFmpeg) as a streaming stage of the soundtrack.
+
+:class:`FilteredTrack` wraps anything with ``read(n)`` (an :class:`~greenscreen.io.audio.AudioTrack`)
+and hands out the same float32 ``(2, n)`` blocks at 48 kHz, run through a chain of filters such
+as ``afftdn`` (denoise), ``volume`` and ``alimiter``.
+
+Some filters hold samples back (``afftdn`` analyses whole FFT windows), and FFmpeg leaves the
+delay in the stream: the ffmpeg program lines sound and picture up by timestamps, we by sample
+count. So each chain's delay is measured once, by sending a noise burst through a copy of it,
+and that many samples are dropped from the front; picture and sound stay in sync to the sample.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Protocol
+
+import av
+import av.filter
+import numpy as np
+
+from greenscreen.io.audio import CHANNELS, SAMPLE_RATE
+
+Filter = tuple[str, str]
+"""One filter: FFmpeg's name and its option string, e.g. ``("volume", "3dB")``."""
+
+_BLOCK = 1024
+_TIME_BASE = Fraction(1, SAMPLE_RATE)
+
+
+class SampleSource(Protocol):
+    """Anything that hands out the next ``n`` samples as float32 ``(2, n)``."""
+
+    def read(self, n: int) -> np.ndarray: ...
+
+
+class FilterChain:
+    """A configured FFmpeg filter graph: push float32 ``(2, n)`` blocks, take what comes out.
+
+    The graph ends in an ``aformat`` back to 48 kHz stereo float, so filters that change the rate
+    (``aresample`` up for true-peak limiting) hand back what went in.
+    """
+
+    def __init__(self, filters: Sequence[Filter]):
+        self._graph = av.filter.Graph()
+        node = self._graph.add_abuffer(
+            format="fltp", sample_rate=SAMPLE_RATE, layout="stereo", time_base=_TIME_BASE
+        )
+        for name, args in [*filters, ("aformat", f"sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo")]:
+            following = self._graph.add(name, args)
+            node.link_to(following)
+            node = following
+        sink = self._graph.add("abuffersink")
+        node.link_to(sink)
+        self._graph.configure()
+        self._pts = 0
+        self._out: deque[np.ndarray] = deque()
+        self.available = 0
+        """Filtered samples waiting to be taken."""
+        self.metadata: dict[str, str] = {}
+        """The newest metadata a filter attached to its output (``ebur128``'s measurements)."""
+
+    def push(self, samples: np.ndarray | None) -> None:
+        """Send the next block in (None: the end, so the filters let go of what they hold)."""
+        if samples is None:
+            self._graph.push(None)
+        else:
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(samples, np.float32), format="fltp", layout="stereo"
+            )
+            frame.sample_rate = SAMPLE_RATE
+            frame.time_base = _TIME_BASE
+            frame.pts = self._pts
+            self._pts += samples.shape[1]
+            self._graph.push(frame)
+        while True:
+            try:
+                out = self._graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                break
+            if out.metadata:
+                self.metadata = dict(out.metadata)
+            block = out.to_ndarray().astype(np.float32, copy=False)
+            self._out.append(block)
+            self.available += block.shape[1]
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` filtered samples (fewer if fewer are :attr:`available`)."""
+        n = min(n, self.available)
+        out = np.empty((CHANNELS, n), np.float32)
+        filled = 0
+        while filled < n:
+            block = self._out[0]
+            count = min(n - filled, block.shape[1])
+            out[:, filled : filled + count] = block[:, :count]
+            filled += count
+            if count == block.shape[1]:
+                self._out.popleft()
+            else:
+                self._out[0] = block[:, count:]
+        self.available -= n
+        return out
+
+
+def chain_delay(filters: Sequence[Filter]) -> int:
+    """Samples by which ``filters`` delay their input (0 for sample-by-sample filters)."""
+    if not filters:
+        return 0
+    burst = np.random.default_rng(0).standard_normal(SAMPLE_RATE // 4).astype(np.float32) * 0.3
+    signal = np.zeros((CHANNELS, SAMPLE_RATE), np.float32)
+    signal[:, SAMPLE_RATE // 8 : SAMPLE_RATE // 8 + burst.size] = burst
+    chain = FilterChain(filters)
+    for start in range(0, signal.shape[1], _BLOCK):
+        chain.push(signal[:, start : start + _BLOCK])
+    chain.push(None)
+    out = chain.take(chain.available)[0]
+    # The lag that best lines the output up with the input (a denoiser changes levels, not timing).
+    spectrum = np.fft.rfft(out, 2 * signal.shape[1]) * np.conj(np.fft.rfft(signal[0], 2 * signal.shape[1]))
+    correlation = np.fft.irfft(spectrum)[: signal.shape[1]]
+    return int(np.argmax(correlation))
+
+
+class FilteredTrack:
+    """``source`` run through ``filters``, sample-aligned with it (see the module docstring)."""
+
+    def __init__(self, source: SampleSource, filters: Sequence[Filter]):
+        self._source = source
+        self._chain = FilterChain(filters) if filters else None
+        self._drop = chain_delay(filters)
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``n`` filtered samples."""
+        if self._chain is None:
+            return self._source.read(n)
+        # The source is silent past its end, so there is always more to push.
+        while self._chain.available < n + self._drop:
+            self._chain.push(self._source.read(_BLOCK))
+        if self._drop:
+            self._chain.take(self._drop)
+            self._drop = 0
+        return self._chain.take(n)
+
+    def close(self) -> None:
+        """Release the source's decoders."""
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
