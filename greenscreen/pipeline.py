@@ -30,10 +30,12 @@ import numpy as np
 
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
-from greenscreen.errors import GreenscreenError
+from greenscreen.errors import GreenscreenError, MediaError
 from greenscreen.io.atomic import atomic_path, check_output_path
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.audio_filters import FilteredTrack
+from greenscreen.io.captions import Cue, on_output_timeline, read_captions, webvtt
+from greenscreen.io.captions import caption_language as caption_language_tag
 from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
 from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.probe import MediaInfo, probe
@@ -222,22 +224,34 @@ def render(
     settings: RenderSettings | None = None,
     *,
     plate: str | Path | None = None,
+    captions: str | Path | None = None,
+    caption_language: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
 
-    ``plate`` is an optional image or short video of the empty sheet that helps the keyer. Raises
+    ``plate`` is an optional image or short video of the empty sheet that helps the keyer.
+    ``captions`` (.srt or .vtt, timed like the speaker recording, or like the screen recording
+    with ``audio = "screen"``) go into the MP4 as a subtitle track and beside it as
+    ``OUTPUT.vtt``, moved by the offset and the trim. Raises
     :class:`~greenscreen.errors.GreenscreenError` subclasses for bad input; the output is written
     atomically, so a failure leaves any earlier file at ``output`` untouched.
     """
     settings = settings or RenderSettings()
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
-    check_output_path(output, (speaker, screen))
+    inputs = (speaker, screen) + ((Path(captions),) if captions is not None else ())
+    check_output_path(output, inputs)
+    source_cues = read_captions(captions) if captions is not None else []
+    language = caption_language_tag(captions, caption_language) if captions is not None else "und"
+    sidecar = output.with_suffix(".vtt")
+    if source_cues:
+        check_output_path(sidecar, inputs)
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings)
+    cues = _output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes)
     crop = crop_of(settings)
     try:
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
@@ -293,6 +307,8 @@ def render(
                     settings=settings.encode,
                     title=settings.timeline.title,
                     matrix=compositor.matrix,
+                    captions=cues,
+                    caption_language=language,
                 )
                 try:
                     _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress)
@@ -304,6 +320,10 @@ def render(
             screen_frames.close()
             speaker_frames.close()
             audio.close()
+    if cues:
+        # Browsers ignore MP4 text tracks; web players load this file through <track>.
+        with atomic_path(sidecar) as tmp:
+            tmp.write_text(webvtt(cues), encoding="utf-8")
     return RenderResult(
         output=output,
         frames=timeline.frame_count,
@@ -314,6 +334,29 @@ def render(
         loudness_before=sound.before,
         loudness_after=sound.after,
     )
+
+
+def _output_cues(
+    cues: list[Cue], timeline: Timeline, settings: RenderSettings, path: Path | None, notes: list[str]
+) -> list[Cue]:
+    """``cues`` (timed like the recording whose voice they transcribe) on the output's timeline."""
+    if not cues or path is None:
+        return []
+    shift = 0.0 if settings.timeline.audio == "screen" else settings.timeline.offset
+    start = timeline.time(timeline.first_frame)
+    duration = float(timeline.frame_count / timeline.fps)
+    moved = [Cue(c.start + shift, c.end + shift, c.text) for c in cues]
+    kept, changed = on_output_timeline(moved, start, duration)
+    if not kept:
+        raise MediaError(
+            f"no caption falls inside the rendered clip (the captions run {min(c.start for c in cues):.1f}-"
+            f"{max(c.end for c in cues):.1f} s; the clip shows {start - shift:.1f}-{start + duration - shift:.1f} s "
+            "of that recording)",
+            path,
+        )
+    if changed:
+        notes.append(f"{changed} caption(s) of {path.name} fall partly or wholly outside the clip and were cut to it")
+    return kept
 
 
 def _screen_lane(

@@ -17,6 +17,15 @@ from greenscreen.pipeline import render
 @click.argument("screen", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
 @render_settings_options
+@click.option(
+    "--captions", type=click.Path(path_type=Path),
+    help="Captions (.srt or .vtt, timed like the speaker recording): a subtitle track in the MP4 "
+    "and OUTPUT.vtt beside it for web players.",
+)
+@click.option(
+    "--caption-language", metavar="CODE",
+    help="Language of the captions (de, en, deu, ...) [default: from the file name, talk.de.srt].",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def render_command(
     speaker: Path,
@@ -26,6 +35,8 @@ def render_command(
     plate: Path | None,
     crop: str | None,
     out_size: str | None,
+    captions: Path | None,
+    caption_language: str | None,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -40,7 +51,10 @@ def render_command(
     """
     settings = render_settings_from(preset, crop, out_size, params)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
-        result = render(speaker, screen, output, settings, plate=plate, progress=bar.update)
+        result = render(
+            speaker, screen, output, settings, plate=plate, captions=captions,
+            caption_language=caption_language, progress=bar.update,
+        )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not quiet:
@@ -52,5 +66,7 @@ def render_command(
             f"{size / 1e6:.1f} MB, {rate:.0f} kbit/s)",
             err=True,
         )
+        if captions is not None:
+            click.echo(f"wrote {output.with_suffix('.vtt')} (captions for web players)", err=True)
         if result.loudness_before is not None and result.loudness_after is not None:
             click.echo(f"loudness: {result.loudness_before} -> {result.loudness_after}", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +12,7 @@ import av
 import numpy as np
 
 from greenscreen.io.audio import SAMPLE_RATE
+from greenscreen.io.captions import Cue, mov_text_sample
 from greenscreen.io.colour import X264_TAGS, Matrix, bgr_to_i420
 from greenscreen.io.yuv import i420_to_frame
 from greenscreen.settings import setting
@@ -37,6 +40,9 @@ class EncodeSettings:
     )
 
 
+_MILLISECONDS = Fraction(1, 1000)
+
+
 class VideoWriter:
     """Writes one MP4: call :meth:`write_video` per frame, :meth:`write_audio` in between.
 
@@ -58,11 +64,14 @@ class VideoWriter:
         audio: bool = True,
         title: str = "",
         matrix: Matrix = "bt601",
+        captions: Sequence[Cue] = (),
+        caption_language: str = "und",
     ):
         if width % 2 or height % 2:
             raise ValueError(f"output size must be even for 4:2:0, got {width}x{height}")
         self.width, self.height = width, height
         self.matrix = matrix
+        self._fps = fps
         # The temporary path ends in ".partial.mp4"; name the muxer explicitly.
         self._container = av.open(
             str(path), mode="w", format="mp4", options={"movflags": "+faststart"}
@@ -97,6 +106,15 @@ class VideoWriter:
             stream.layout = "stereo"
             stream.bit_rate = settings.audio_bitrate * 1000
             self._audio = stream
+        # A soft subtitle track: players such as VLC and QuickTime offer it (browsers ignore
+        # MP4 text tracks and load the sidecar .vtt instead). The samples are written by hand,
+        # so the stream needs no encoder.
+        self._captions = deque(sorted(captions, key=lambda cue: cue.start))
+        self._text = None
+        if self._captions:
+            self._text = self._container.add_mux_stream("mov_text")
+            self._text.time_base = _MILLISECONDS
+            self._text.metadata["language"] = caption_language
 
     def write_video(self, frame: np.ndarray) -> None:
         """Encode one BGR uint8 frame as the next frame of the video."""
@@ -127,6 +145,7 @@ class VideoWriter:
             )
         frame.pts = self._frames
         self._frames += 1
+        self._write_captions(until=float(self._frames / self._fps))
         # PyAV releases the GIL inside the encoder, so decode and key threads run meanwhile.
         self._container.mux(self._video.encode(frame))
 
@@ -142,8 +161,20 @@ class VideoWriter:
         self._samples += samples.shape[1]
         self._container.mux(self._audio.encode(frame))
 
+    def _write_captions(self, until: float) -> None:
+        """Mux the cues that start before ``until`` seconds, keeping the file interleaved."""
+        while self._captions and self._captions[0].start < until:
+            cue = self._captions.popleft()
+            packet = av.Packet(mov_text_sample(cue.text))
+            packet.stream = self._text
+            packet.time_base = _MILLISECONDS
+            packet.pts = packet.dts = round(cue.start * 1000)
+            packet.duration = max(round(cue.end * 1000) - packet.pts, 1)
+            self._container.mux(packet)
+
     def close(self) -> None:
         """Flush the encoders and finish the file (moves the index to the front)."""
+        self._write_captions(until=float("inf"))
         self._container.mux(self._video.encode(None))
         if self._audio is not None:
             self._container.mux(self._audio.encode(None))

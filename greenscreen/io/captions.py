@@ -1,0 +1,157 @@
+"""Captions: read SubRip (.srt) and WebVTT (.vtt) files, move them onto the output's timeline,
+and write them out as WebVTT (the sidecar web players load) or as MP4 ``mov_text`` samples.
+
+Only the text and times of a cue are kept: styling tags pass through as written, cue settings
+(``align:start`` after the times) are dropped. Times are checked line by line, and every problem
+of a file is reported at once, with its line.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from greenscreen.errors import MediaError, SettingsError
+
+CAPTION_SUFFIXES = (".srt", ".vtt")
+
+_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})"
+_TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
+_TIMING_ATTEMPT = re.compile(r"^\s*\d+:\d+\S*\s*-+>")
+
+#: ISO 639-1 -> 639-2/T, for the MP4 track's language tag (which needs three letters).
+_LANGUAGES = {
+    "de": "deu", "en": "eng", "fr": "fra", "it": "ita", "es": "spa", "pt": "por", "nl": "nld",
+    "pl": "pol", "tr": "tur", "ru": "rus", "uk": "ukr", "ar": "ara", "cs": "ces", "da": "dan",
+    "sv": "swe", "no": "nor", "fi": "fin", "el": "ell", "hu": "hun", "ro": "ron", "hr": "hrv",
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One caption: ``text`` (lines joined by newlines) shown from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+def _seconds(groups: tuple[str | None, ...]) -> float:
+    hours, minutes, seconds, millis = groups
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0) + int(millis or 0) / 1000
+
+
+def read_captions(path: str | Path) -> list[Cue]:
+    """The cues of an .srt or .vtt file, in file order.
+
+    Raises :class:`MediaError` if the file cannot be read, is not UTF-8, or holds no cue, naming
+    every malformed line (times that cannot be read, a cue that ends before it starts) at once.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in CAPTION_SUFFIXES:
+        raise SettingsError(f"captions must be a .srt or .vtt file, got '{path.suffix or path.name}'", path)
+    if not path.is_file():
+        raise MediaError("file not found" if not path.exists() else "not a regular file", path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MediaError("captions are not UTF-8 text (save the file as UTF-8)", path) from None
+    except OSError as exc:
+        raise MediaError(f"cannot be read ({exc.strerror})", path) from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    vtt = path.suffix.lower() == ".vtt"
+    problems: list[str] = []
+    if vtt and not lines[0].startswith("WEBVTT"):
+        problems.append("line 1: a WebVTT file starts with 'WEBVTT'")
+    cues: list[Cue] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if vtt and re.match(r"^(NOTE|STYLE|REGION)\b", line):
+            while i < len(lines) and lines[i].strip():
+                i += 1
+            continue
+        # A timing line, or what was meant as one ("00:01,000 -> 00:02,000" is a typo to report).
+        if "-->" not in line and not _TIMING_ATTEMPT.match(line):
+            i += 1
+            continue
+        match = _TIMING.match(line)
+        number = i + 1
+        i += 1
+        body = []
+        while i < len(lines) and lines[i].strip():
+            body.append(lines[i].rstrip())
+            i += 1
+        if match is None:
+            problems.append(f"line {number}: cannot read the times '{line.strip()}' (expected 00:01:02,500 --> 00:01:04,000)")
+            continue
+        start, end = _seconds(match.groups()[:4]), _seconds(match.groups()[4:])
+        if end <= start:
+            problems.append(f"line {number}: the cue ends ({end:.3f} s) before it starts ({start:.3f} s)")
+            continue
+        if body:
+            cues.append(Cue(start, end, "\n".join(body)))
+    if not cues and not problems:
+        problems.append("holds no captions")
+    if problems:
+        raise MediaError(
+            problems[0] if len(problems) == 1 else f"{len(problems)} problems: " + "; ".join(problems), path
+        )
+    return cues
+
+
+def caption_language(path: str | Path, language: str | None = None) -> str:
+    """The ISO 639-2 tag for the captions: ``language`` if given (two or three letters), else
+    the one the file name carries (``talk.de.srt``), else ``und`` (undetermined)."""
+    if not language:
+        parts = Path(path).name.lower().split(".")
+        language = parts[-2] if len(parts) >= 3 and len(parts[-2]) in (2, 3) and parts[-2].isalpha() else "und"
+    language = language.lower()
+    if len(language) == 2 and language in _LANGUAGES:
+        return _LANGUAGES[language]
+    if len(language) == 3 and language.isalpha():
+        return language
+    raise SettingsError(f"caption language must be a two- or three-letter code such as de or deu, got '{language}'")
+
+
+def on_output_timeline(cues: list[Cue], start: float, duration: float) -> tuple[list[Cue], int]:
+    """The cues as they fall on an output that shows source time ``start`` at 0 and lasts
+    ``duration`` seconds: moved, cut at the ends, and dropped where nothing of them is left.
+    Returns the cues and how many were cut or dropped."""
+    out: list[Cue] = []
+    changed = 0
+    for cue in cues:
+        a, b = cue.start - start, cue.end - start
+        kept_a, kept_b = max(a, 0.0), min(b, duration)
+        if kept_b - kept_a < 0.001:
+            changed += 1
+            continue
+        changed += (kept_a, kept_b) != (a, b)
+        out.append(Cue(kept_a, kept_b, cue.text))
+    return out, changed
+
+
+def _stamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def webvtt(cues: list[Cue]) -> str:
+    """The cues as a WebVTT file."""
+    parts = ["WEBVTT", ""]
+    for cue in cues:
+        # "-->" would end a cue's text early in a reader; a blank line would end the cue.
+        text = "\n".join(line for line in cue.text.replace("-->", "->").split("\n") if line.strip())
+        parts += [f"{_stamp(cue.start)} --> {_stamp(cue.end)}", text, ""]
+    return "\n".join(parts)
+
+
+def mov_text_sample(text: str) -> bytes:
+    """One ``mov_text`` (3GPP timed text) sample: the UTF-8 text behind its 16-bit length."""
+    data = text.encode("utf-8")[:65535]
+    return struct.pack(">H", len(data)) + data

@@ -1,0 +1,158 @@
+"""Captions: read .srt/.vtt, follow offset and trim, a soft track in the MP4 and a .vtt beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+import cards
+from conftest import run_cli
+from greenscreen.errors import MediaError
+from greenscreen.io.captions import Cue, caption_language, read_captions, webvtt
+
+SIZE = (64, 48)
+SRT = """1
+00:00:00,500 --> 00:00:01,500
+Grüß Gott – „Passwort ändern“
+
+2
+00:00:02,000 --> 00:00:03,250
+Zweite Zeile: 5 €
+mit Umbruch
+
+"""
+VTT = """\ufeffWEBVTT - made by hand
+
+NOTE this block is a comment
+and is skipped
+
+intro
+00:01.000 --> 00:02.000 align:start position:10%
+Hallo <i>Welt</i>
+
+01:00:00.000 --> 01:00:01.000
+spät
+"""
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    return path
+
+
+def test_reads_srt_and_vtt(tmp_path: Path) -> None:
+    assert read_captions(write(tmp_path / "a.srt", SRT)) == [
+        Cue(0.5, 1.5, "Grüß Gott – „Passwort ändern“"),
+        Cue(2.0, 3.25, "Zweite Zeile: 5 €\nmit Umbruch"),
+    ]
+    assert read_captions(write(tmp_path / "b.vtt", VTT)) == [
+        Cue(1.0, 2.0, "Hallo <i>Welt</i>"), Cue(3600.0, 3601.0, "spät"),
+    ]
+
+
+def test_webvtt_round_trip(tmp_path: Path) -> None:
+    cues = read_captions(write(tmp_path / "a.srt", SRT))
+    assert read_captions(write(tmp_path / "again.vtt", webvtt(cues))) == cues
+
+
+def test_language_from_option_or_file_name() -> None:
+    assert caption_language("talk.de.srt") == "deu"
+    assert caption_language("talk.srt") == "und"
+    assert caption_language("talk.srt", "en") == "eng"
+    assert caption_language("talk.de.srt", "fra") == "fra"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1\n00:00:01,000 --> 00:00:0x,000\nHallo\n", "line 2: cannot read the times"),
+    ("1\n00:00:03,000 --> 00:00:02,000\nHallo\n", "line 2: the cue ends (2.000 s) before it starts (3.000 s)"),
+    ("", "holds no captions"),
+    ("nur Text, keine Zeiten\n", "holds no captions"),
+    ("1\n00:00:01,000 -> 00:00:02,000\nx\n", "line 2: cannot read the times"),
+])
+def test_malformed_files_name_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(MediaError, match=expected.replace("(", r"\(").replace(")", r"\)").split(" (")[0]):
+        read_captions(write(tmp_path / "bad.srt", text))
+
+
+def test_every_problem_at_once_and_encoding(tmp_path: Path) -> None:
+    text = "1\n00:00:01 --> 00:00:02,000\nx\n\n2\n00:00:05,000 --> 00:00:04,000\ny\n"
+    with pytest.raises(MediaError, match=r"2 problems: line 2: .*; line 6: the cue ends"):
+        read_captions(write(tmp_path / "bad.srt", text))
+    with pytest.raises(MediaError, match="not UTF-8"):
+        read_captions(write(tmp_path / "latin1.srt", "1\n00:00:01,000 --> 00:00:02,000\nGrüße\n", "latin-1"))
+    with pytest.raises(MediaError, match="starts with 'WEBVTT'"):
+        read_captions(write(tmp_path / "bad.vtt", SRT))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("captions")
+    speaker = cards.write_clip(d / "speaker.mp4", cards.flat(SIZE, cards.SHEET), seconds=4.0,
+                               sound=cards.beeps([0.5], tone=500))
+    screen = cards.write_clip(d / "screen.mp4", cards.flat(SIZE, cards.RED), seconds=4.0)
+    return speaker, screen
+
+
+def soft_track(path: Path) -> tuple[str, list[Cue]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.subtitles[0]
+        cues = [
+            Cue(round(float(p.pts * p.time_base), 3), round(float((p.pts + p.duration) * p.time_base), 3),
+                bytes(p)[2:].decode("utf-8"))
+            for p in container.demux(stream) if p.size > 2
+        ]
+        return stream.metadata.get("language", ""), cues
+
+
+def test_render_writes_soft_track_and_sidecar_on_the_output_timeline(
+    pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    speaker, screen = pair
+    captions = write(tmp_path / "talk.de.srt", SRT)
+    out = tmp_path / "Erklärvideo.mp4"
+    # The speaker starts 1 s later and the first 1.5 s are trimmed: speaker time t is output t - 0.5.
+    proc = run_cli("render", speaker, screen, "-o", out, "--captions", captions,
+                   "--offset", "1", "--start", "1.5", "--end", "4")
+    # At 25 fps the trim starts on frame 38 (1.52 s): the output shows speaker times 0.52-3.02 s.
+    expected = [Cue(0.0, 0.98, "Grüß Gott – „Passwort ändern“"), Cue(1.48, 2.48, "Zweite Zeile: 5 €\nmit Umbruch")]
+    language, track = soft_track(out)
+    assert language == "deu"
+    assert track == expected
+    assert read_captions(out.with_suffix(".vtt")) == expected
+    assert "2 caption(s) of talk.de.srt fall partly or wholly outside the clip" in proc.stderr
+
+
+def test_captions_follow_the_screen_with_screen_audio(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--captions", write(tmp_path / "c.srt", SRT),
+            "--offset", "1", "--audio", "screen")
+    assert [(c.start, c.end) for c in soft_track(out)[1]] == [(0.5, 1.5), (2.0, 3.25)]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("late.srt", "1\n00:10:00,000 --> 00:10:02,000\nzu spät\n", "no caption falls inside the rendered clip"),
+    ("bad.srt", "1\n00:00:03,000 --> 00:00:02,000\nx\n", "line 2: the cue ends"),
+    ("notes.txt", "hallo", "captions must be a .srt or .vtt file"),
+])
+def test_bad_captions_are_one_line_and_write_nothing(
+    pair: tuple[Path, Path], tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    speaker, screen = pair
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "--captions", write(tmp_path / name, text), check=False)
+    assert proc.returncode in (1, 2)
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and message in proc.stderr
+    assert name in proc.stderr
+    assert not out.exists() and not out.with_suffix(".vtt").exists()
+
+
+def test_sidecar_never_replaces_the_captions_given(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    captions = write(tmp_path / "tutorial.vtt", webvtt([Cue(0.5, 1.0, "x")]))
+    before = captions.read_bytes()
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "tutorial.mp4", "--captions", captions, check=False)
+    assert proc.returncode == 1 and "would overwrite an input" in proc.stderr
+    assert captions.read_bytes() == before
