@@ -38,6 +38,7 @@ from greenscreen.io.captions import Cue, on_output_timeline, read_captions, webv
 from greenscreen.io.captions import caption_language as caption_language_tag
 from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
 from greenscreen.io.prefetch import Prefetch
+from greenscreen.io.poster import PosterPicker
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
 from greenscreen.io.stills import load_plate
@@ -247,6 +248,8 @@ def render(
     sidecar = output.with_suffix(".vtt")
     if source_cues:
         check_output_path(sidecar, inputs)
+    if settings.encode.poster:
+        check_output_path(output.with_suffix(".jpg"), inputs)
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []
@@ -274,6 +277,9 @@ def render(
     ) if audio_sources else SoundPlan()
     notes.extend(sound.notes)
     audio = FilteredTrack(AudioTrack(audio_sources), sound.filters)
+    poster = PosterPicker(
+        settings.encode.poster_at, float(timeline.frame_count / timeline.fps), compositor.matrix
+    ) if settings.encode.poster else None
     (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
     with opencv_threads(1):
         screen_frames = Prefetch(
@@ -311,7 +317,7 @@ def render(
                     caption_language=language,
                 )
                 try:
-                    _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress)
+                    _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress, poster)
                     writer.close()
                 except BaseException:
                     writer.abort()
@@ -320,6 +326,10 @@ def render(
             screen_frames.close()
             speaker_frames.close()
             audio.close()
+    poster_jpeg = poster.result() if poster is not None else None
+    if poster_jpeg is not None:
+        with atomic_path(output.with_suffix(".jpg")) as tmp:
+            tmp.write_bytes(poster_jpeg)
     if cues:
         # Browsers ignore MP4 text tracks; web players load this file through <track>.
         with atomic_path(sidecar) as tmp:
@@ -421,6 +431,7 @@ def _run(
     audio: FilteredTrack,
     writer: VideoWriter,
     progress: ProgressCallback | None,
+    poster: PosterPicker | None = None,
 ) -> None:
     """The frame loop: one item from each lane per output frame -> composite -> encode."""
     # Trimmed-away sound before the first output frame.
@@ -435,6 +446,8 @@ def _run(
     out = frame_planes(canvas)
     for n, (screen, keyed) in enumerate(zip(screen_frames, speaker_frames, strict=True)):
         compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
+        if poster is not None and not poster.done:
+            poster.offer(timeline.time(n), keyed is not None, out)
         writer.write_frame(canvas)
         # Keep audio level with video so the muxer interleaves them closely: one frame's worth
         # at a time (the encoder cuts it into AAC frames itself).

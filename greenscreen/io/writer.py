@@ -31,6 +31,16 @@ class EncodeSettings:
     )
     crf: int = setting(23, min=0, max=51, help="x264 quality: lower is better and larger.")
     audio_bitrate: int = setting(128, min=32, max=320, help="AAC bitrate in kbit/s.")
+    max_bitrate: int = setting(
+        0, min=0, max=100_000,
+        help="Cap on the video bitrate in kbit/s (0 = none): quality-based (CRF) encoding that never "
+        "goes above this, for congested networks.",
+    )
+    poster: bool = setting(False, help="Also write OUTPUT.jpg, a poster frame for the web page's <video poster>.")
+    poster_at: float = setting(
+        0.0, min=0.0, max=86400.0,
+        help="Second of the output the poster shows (0 = automatic: an early frame with the speaker).",
+    )
     lookahead: int = setting(
         0,
         min=0,
@@ -93,6 +103,11 @@ class VideoWriter:
             "profile": "high",
             "x264-params": X264_TAGS[matrix],
         }
+        if settings.max_bitrate:
+            # Capped CRF: x264 keeps the quality target but its VBV buffer (two seconds' worth)
+            # never lets the rate go over the cap.
+            options["maxrate"] = f"{settings.max_bitrate}k"
+            options["bufsize"] = f"{2 * settings.max_bitrate}k"
         if settings.lookahead:
             # Caps the frames x264 holds for rate control, the bulk of a slow preset's memory.
             options["rc-lookahead"] = str(settings.lookahead)
