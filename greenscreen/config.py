@@ -20,6 +20,10 @@ class TimelineSettings:
     offset: float = setting(
         0.0, min=-3600.0, max=3600.0, help="Shift the speaker by this many seconds (positive = later)."
     )
+    drift: float = setting(
+        0.0, min=-10000.0, max=10000.0,
+        help="Speaker clock drift in ppm: its timeline is stretched by 1 + drift/1e6 (as found by 'greenscreen sync').",
+    )
     audio: str = setting(
         "speaker", choices=AUDIO_CHOICES, help="Soundtrack: the speaker's, the screen's, or both mixed."
     )

@@ -152,7 +152,7 @@ def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSetting
     elif tl.height and not tl.width:
         width = round(tl.height * screen.width / screen.height)
     size = (width - width % 2, height - height % 2)
-    end = max(screen.duration, speaker.duration + tl.offset)
+    end = max(screen.duration, speaker.duration * (1 + tl.drift * 1e-6) + tl.offset)
     if tl.end:
         end = min(end, tl.end)
     first = math.ceil(tl.start * fps - 1e-6)
@@ -171,7 +171,7 @@ def choose_audio(
 ) -> list[AudioSource]:
     """Pick the soundtrack's sources; fall back to the other recording if the asked one is silent."""
     offset = settings.timeline.offset
-    speaker_src = AudioSource(speaker.path, offset=offset)
+    speaker_src = AudioSource(speaker.path, offset=offset, stretch=1 + settings.timeline.drift * 1e-6)
     screen_src = AudioSource(screen.path)
     wanted = settings.timeline.audio
     if wanted == "mix":
@@ -299,6 +299,7 @@ def render(
                 timeline,
                 settings.timeline.offset,
                 compositor,
+                stretch=1 + settings.timeline.drift * 1e-6,
             ),
             maxsize=queue_depth(kw * kh * 7),  # BGR foreground + float32 alpha
             name="speaker-key",
@@ -390,11 +391,15 @@ def _speaker_lane(
     timeline: Timeline,
     offset: float,
     compositor: Compositor,
+    *,
+    stretch: float = 1.0,
 ) -> Iterator[KeyResult | None]:
     """The keyed speaker shown at each output frame, or None while hidden; runs on its thread.
 
     Only frames that are shown are keyed, each once: a held frame reuses its key, and frames a
-    faster webcam skips cost nothing. The keyer sees its frames in display order.
+    faster webcam skips cost nothing. The keyer sees its frames in display order. ``stretch``
+    is the speaker's clock drift correction: output time ``t`` shows speaker time
+    ``(t - offset) / stretch``.
     """
     half_frame = 0.5 / float(timeline.fps)
     speaker = _Held(frames)
@@ -402,7 +407,7 @@ def _speaker_lane(
     keyed_serial = -1
     try:
         for n in range(timeline.frame_count):
-            t = timeline.time(timeline.first_frame + n) - offset
+            t = (timeline.time(timeline.first_frame + n) - offset) / stretch
             frame = speaker.at(t, half_frame)
             # After the speaker's last frame, hold it briefly, then hide the speaker.
             visible = frame is not None and (

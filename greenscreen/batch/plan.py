@@ -32,6 +32,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.presets import GROUPS, PresetError, load_preset
 from greenscreen.settings import replace_checked
+from greenscreen.sync import sync_wanted
 
 SHORTHANDS: dict[str, tuple[str, str]] = {
     "title": ("timeline", "title"),
@@ -99,6 +100,8 @@ class Job:
     """The fingerprint record written beside the output once the render has been renamed into place."""
     sidecar: Path
     progress_file: Path
+    sync_by_sound: bool = False
+    """No offset was set: line the recordings up by their sound before rendering."""
 
 
 @dataclass
@@ -331,15 +334,25 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def make_record(inputs: dict[str, Path], root: Path, settings: RenderSettings) -> dict[str, Any]:
-    """The fingerprint record of a render: inputs, effective settings and greenscreen version."""
+def make_record(
+    inputs: dict[str, Path], root: Path, settings: RenderSettings, *, sync_by_sound: bool = False
+) -> dict[str, Any]:
+    """The fingerprint record of a render: inputs, effective settings and greenscreen version.
+
+    With ``sync_by_sound`` the offset is found from the recordings when rendering; the found
+    offset and drift are added to the record then (key ``sync``). They follow from the
+    recordings, which the fingerprint covers, so the mode is part of the fingerprint, not them.
+    """
     identities = {role: input_identity(p, root) for role, p in sorted(inputs.items())}
     settings_dict = dataclasses.asdict(settings)
+    settings_key: dict[str, Any] = {"settings": settings_dict, "greenscreen": __version__}
+    if sync_by_sound:
+        settings_key["sync"] = "by sound"
     record = {
         "greenscreen": __version__,
         "inputs": identities,
         "settings": settings_dict,
-        "settings_sha256": _digest({"settings": settings_dict, "greenscreen": __version__}),
+        "settings_sha256": _digest(settings_key),
         "inputs_sha256": _digest(identities),
     }
     record["fingerprint"] = _digest(
@@ -445,8 +458,10 @@ def plan_batch(
         if settings is None:
             continue
         inputs = {role: p for role in ("speaker", "screen", "plate") if (p := tutorial.get(role))}
+        given = any(k in layer.overrides.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
+        by_sound = sync_wanted(settings, given=given)
         try:
-            record = make_record(inputs, folder, settings)
+            record = make_record(inputs, folder, settings, sync_by_sound=by_sound)
         except OSError as exc:
             entries.append(PlanEntry(tutorial.name, "fail", f"cannot read recording ({exc})", target, inputs=inputs))
             continue
@@ -460,6 +475,7 @@ def plan_batch(
             record=record,
             sidecar=sidecar_path(target),
             progress_file=progress_path(target),
+            sync_by_sound=by_sound,
         )
         reason = "--force" if force else why_render(target, record)
         if reason is None:

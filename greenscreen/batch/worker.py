@@ -53,6 +53,8 @@ class JobOutcome:
     """Role (speaker, screen, plate) -> recording; filled in by the runner for the report."""
     loudness: dict[str, Any] = field(default_factory=dict)
     """EBU R128 figures of the soundtrack ``before`` and ``after`` normalising."""
+    sync: dict[str, Any] = field(default_factory=dict)
+    """How the recordings were lined up by sound (offset, drift_ppm, confidence, used), if they were."""
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
@@ -136,14 +138,25 @@ def render_job(job: Job) -> JobOutcome:
     finished file into place, so a crash in between just means the tutorial renders again.
     """
     from greenscreen.pipeline import render
+    from greenscreen.sync import apply_sync
 
     started = time.monotonic()
     host = socket.gethostname()
     progress = ProgressFile(job.progress_file)
     try:
         progress.update(0, 0)  # tells the batch this job is running
+        settings, notes, synced = job.settings, [], {}
+        if job.sync_by_sound:
+            settings, found, message = apply_sync(job.speaker, job.screen, settings)
+            if message:
+                notes.append(message.removeprefix("warning: "))
+            if not found.no_track:
+                synced = {
+                    "offset": settings.timeline.offset, "drift_ppm": settings.timeline.drift,
+                    "confidence": round(found.confidence, 3), "used": found.usable,
+                }
         result = render(
-            job.speaker, job.screen, job.output, job.settings, plate=job.plate, progress=progress.update
+            job.speaker, job.screen, job.output, settings, plate=job.plate, progress=progress.update
         )
         # On disk before the fingerprint says it is done: after a power cut, a fingerprint
         # never vouches for an output whose data did not reach the disk.
@@ -153,10 +166,12 @@ def render_job(job: Job) -> JobOutcome:
         record["output"] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
         record["rendered_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         record["rendered_on"] = host
+        if synced:
+            record["sync"] = synced
         write_json_atomic(job.sidecar, record)
         return JobOutcome(
             job.name, "rendered", seconds=round(time.monotonic() - started, 2), output=str(job.output),
-            duration=result.duration, notes=result.notes, host=host,
+            duration=result.duration, notes=notes + result.notes, host=host, sync=synced,
             loudness={
                 moment: loudness.as_dict()
                 for moment, loudness in (("before", result.loudness_before), ("after", result.loudness_after))

@@ -183,3 +183,8 @@ def render_settings_from(
     overrides.setdefault("layout", {}).update(parse_crop(crop))
     overrides.setdefault("timeline", {}).update(parse_size(out_size))
     return resolve_settings(preset, overrides)
+
+
+def timing_given(params: dict[str, Any]) -> bool:
+    """Whether ``--offset`` or ``--drift`` was given (then the recordings are not synced by sound)."""
+    return any(params.get(f"timeline__{key}") is not None for key in ("offset", "drift"))

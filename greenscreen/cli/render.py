@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from greenscreen.cli.options import render_settings_from, render_settings_options
+from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given
 from greenscreen.cli.progress import ProgressBar
 from greenscreen.pipeline import render
+from greenscreen.sync import apply_sync, sync_wanted
 
 
 @click.command("render")
@@ -50,6 +51,10 @@ def render_command(
       greenscreen render speaker.mp4 screen.mkv -o out.mp4 --offset 1.5 --audio mix
     """
     settings = render_settings_from(preset, crop, out_size, params)
+    if sync_wanted(settings, given=timing_given(params)):
+        settings, _, message = apply_sync(speaker, screen, settings)
+        if message:
+            click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, captions=captions,

@@ -18,11 +18,17 @@ CHANNELS = 2
 
 @dataclass(frozen=True)
 class AudioSource:
-    """One input's audio: ``offset`` seconds later on the output timeline, scaled by ``gain``."""
+    """One input's audio: ``offset`` seconds later on the output timeline, scaled by ``gain``.
+
+    ``stretch`` lengthens the source's timeline by that factor (a clock drift correction): its
+    sound is resampled to ``round(48000 * stretch)`` samples a second and played at 48 kHz, so
+    the stretch is exact to 1/48000 (21 ppm: 13 ms at the end of ten minutes at worst).
+    """
 
     path: Path
     offset: float = 0.0
     gain: float = 1.0
+    stretch: float = 1.0
 
 
 class AudioTrack:
@@ -67,7 +73,8 @@ class _SampleStream:
             video_start = _stream_start(container.streams.video[0])
             stream = container.streams.audio[0]
             stream.thread_type = "AUTO"
-            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=SAMPLE_RATE)
+            rate = round(SAMPLE_RATE * src.stretch)
+            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
             skip = 0  # samples to drop when the shift moves the start before zero
             started = False
             try:
@@ -75,7 +82,7 @@ class _SampleStream:
                     if not started:
                         started = True
                         first = frame.time if frame.time is not None else video_start
-                        lead = round((first - video_start + src.offset) * SAMPLE_RATE)
+                        lead = round(((first - video_start) * src.stretch + src.offset) * SAMPLE_RATE)
                         if lead > 0:
                             yield np.zeros((CHANNELS, lead), np.float32)
                         skip = max(-lead, 0)
@@ -122,3 +129,43 @@ def _stream_start(stream: av.stream.Stream) -> float:
     if stream.start_time is None or not stream.time_base:  # PyAV 19: AVRational(0, 1), not None
         return 0.0
     return float(stream.start_time * stream.time_base)
+
+
+def read_mono(path: Path, rate: int | None = None) -> tuple[np.ndarray, int] | None:
+    """Decode the first audio stream of ``path`` whole, as mono float32 at ``rate`` Hz.
+
+    Sample 0 is the start of the video (as in the render), so two recordings' sounds can be
+    compared on their pictures' timelines. ``rate`` None keeps the stream's own rate (no
+    resampling, so clipped peaks stay as recorded). Returns ``(samples, rate)``, or None if the
+    recording has no audio stream. Only the audio is decoded.
+    """
+    container = open_container(path)
+    try:
+        if not container.streams.audio:
+            return None
+        video_start = _stream_start(container.streams.video[0])
+        stream = container.streams.audio[0]
+        rate = int(rate or stream.codec_context.sample_rate or SAMPLE_RATE)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks: list[np.ndarray] = []
+        lead: int | None = None
+        try:
+            for frame in container.decode(stream):
+                if lead is None:
+                    first = frame.time if frame.time is not None else video_start
+                    lead = round((first - video_start) * rate)
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"audio is corrupt ({ffmpeg_reason(exc)})", path) from None
+    finally:
+        container.close()
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    lead = lead or 0
+    if lead > 0:
+        samples = np.concatenate([np.zeros(lead, np.float32), samples])
+    elif lead < 0:
+        samples = samples[-lead:]
+    return samples, rate

@@ -1,0 +1,131 @@
+"""Test recordings with a known answer: one sound heard by two microphones, and small clips.
+
+Test-media code only (kept out of the runtime package): the sync tests need two soundtracks of
+the same events with a known offset and drift, each coloured by its own microphone and room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+TRUE_RATE = 16_000
+"""Rate of the "air" signal the microphones sample from."""
+
+
+def burst_sound(seconds: float, seed: int = 0, *, rate: int = TRUE_RATE) -> np.ndarray:
+    """Speech-like sound: syllable-long bursts (voiced tones and hiss) separated by pauses.
+
+    Returns mono float32 in about [-0.5, 0.5], ``round(seconds * rate)`` samples.
+    """
+    rng = np.random.default_rng([seed, 14])
+    n = int(round(seconds * rate))
+    out = np.zeros(n, np.float32)
+    t = rng.uniform(0.05, 0.3)
+    while t < seconds:
+        dur = rng.uniform(0.06, 0.3)
+        i0, i1 = int(t * rate), min(int((t + dur) * rate), n)
+        m = i1 - i0
+        if m > 8:
+            tt = np.arange(m) / rate
+            if rng.random() < 0.6:  # voiced: a few harmonics of a wandering pitch
+                f0 = rng.uniform(90, 220) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(1, 4) * tt))
+                phase = 2 * np.pi * np.cumsum(f0) / rate
+                tone = sum(np.sin(h * phase) / h for h in range(1, 8))
+            else:  # a fricative: noise
+                tone = rng.standard_normal(m)
+            env = np.sin(np.pi * np.arange(m) / m) ** 0.5  # quick attack and release
+            out[i0:i1] += (rng.uniform(0.15, 0.5) * env * tone / (np.abs(tone).max() + 1e-9)).astype(np.float32)
+        t += dur + (rng.uniform(0.02, 0.12) if rng.random() < 0.7 else rng.uniform(0.3, 0.9))
+    return out
+
+
+def heard_by(
+    air: np.ndarray,
+    seconds: float,
+    *,
+    rate: int = 8000,
+    offset: float = 0.0,
+    drift_ppm: float = 0.0,
+    gain: float = 1.0,
+    eq: str = "flat",
+    noise_dbfs: float = -70.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """What one microphone records of ``air`` (sampled at :data:`TRUE_RATE`).
+
+    The recording's sample at its own time ``ts`` hears the air at ``offset + ts * (1 + drift)``:
+    with the air as the screen recording's timeline, these are exactly the offset and drift
+    :func:`greenscreen.sync.sync` should find. ``eq`` colours the sound ("flat", "bright": a
+    thin laptop microphone, "dull": a muffled webcam), ``noise_dbfs`` adds room noise (RMS).
+    """
+    rng = np.random.default_rng([seed, 99])
+    ts = np.arange(int(round(seconds * rate))) / rate
+    air_t = offset + ts * (1.0 + drift_ppm * 1e-6)
+    x = np.interp(air_t * TRUE_RATE, np.arange(len(air)), air, left=0.0, right=0.0)
+    if eq == "bright":
+        x = np.convolve(x, [1.0, -0.85], mode="same")
+    elif eq == "dull":
+        x = np.convolve(x, np.ones(6) / 6, mode="same")
+    noise = rng.standard_normal(len(x)) * 10 ** (noise_dbfs / 20)
+    # Room noise is mostly low rumble and hum, not white.
+    noise = np.convolve(noise, np.ones(3) / np.sqrt(3), mode="same")
+    return np.clip(gain * x + noise, -1, 1).astype(np.float32)
+
+
+def write_clip(
+    path: Path,
+    *,
+    seconds: float,
+    size: tuple[int, int] = (64, 48),
+    fps: int = 10,
+    frame: Callable[[int], np.ndarray] | None = None,
+    audio: np.ndarray | None = None,
+    audio_rate: int = 48_000,
+    audio_start: float = 0.0,
+) -> Path:
+    """Write an H.264 (+ AAC) MP4: ``frame(i)`` gives frame ``i`` (BGR), else a grey picture.
+
+    ``audio`` is mono float32 at ``audio_rate``; ``audio_start`` delays its first sample on the
+    file's timeline (as some recorders do).
+    """
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "18"}
+        sound = None
+        if audio is not None:
+            sound = out.add_stream("aac", rate=audio_rate, layout="mono")
+        count = int(round(seconds * fps))
+        grey = np.full((size[1], size[0], 3), 128, np.uint8)
+        pos = 0
+        block = 1024
+        first_pts = int(round(audio_start * audio_rate))
+        for i in range(count):
+            vf = av.VideoFrame.from_ndarray(frame(i) if frame else grey, format="bgr24")
+            vf.pts = i
+            vf.time_base = Fraction(1, fps)
+            for packet in video.encode(vf):
+                out.mux(packet)
+            if sound is not None:
+                until = min(int((i + 1) / fps * audio_rate), len(audio))
+                while pos < until:
+                    chunk = audio[pos : min(pos + block, until)]
+                    af = av.AudioFrame.from_ndarray(chunk[None, :].astype(np.float32), format="fltp", layout="mono")
+                    af.sample_rate = audio_rate
+                    af.pts = first_pts + pos
+                    af.time_base = Fraction(1, audio_rate)
+                    for packet in sound.encode(af):
+                        out.mux(packet)
+                    pos += len(chunk)
+        for packet in video.encode(None):
+            out.mux(packet)
+        if sound is not None:
+            for packet in sound.encode(None):
+                out.mux(packet)
+    return path

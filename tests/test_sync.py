@@ -1,0 +1,195 @@
+"""Lining the two recordings up by their sound: offset, drift, confidence, and render's use of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import decode_frames, pip_box, run_cli
+from greenscreen.io.audio import AudioSource, AudioTrack, read_mono
+from greenscreen.sync import MIN_CONFIDENCE, estimate, sync
+from recordings import burst_sound, heard_by, write_clip
+
+FRAME = 1 / 30
+"""One video frame at 30 fps: the accuracy the offset must reach."""
+DRIFT_TOLERANCE_PPM = 20.0
+"""Drift found on a 10-minute pair within this of the truth (20 ppm = 12 ms over 10 minutes)."""
+AIR_LEAD = 10.0
+"""The screen recording starts this far into the "air" sound, so negative offsets have sound too."""
+
+
+def _pair(
+    seconds: float, offset: float, drift_ppm: float = 0.0, *, seed: int = 0, rate: int = 8000
+) -> tuple[np.ndarray, np.ndarray]:
+    """(speaker, screen) soundtracks of the same sound through two different microphones."""
+    air = burst_sound(seconds * 1.01 + 2 * AIR_LEAD + abs(offset), seed=seed)
+    screen = heard_by(air, seconds, rate=rate, offset=AIR_LEAD, gain=0.25, eq="bright",
+                      noise_dbfs=-42, seed=seed + 1)
+    speaker = heard_by(air, seconds, rate=rate, offset=AIR_LEAD + offset, drift_ppm=drift_ppm,
+                       gain=1.0, eq="dull", noise_dbfs=-50, seed=seed + 2)
+    return speaker, screen
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.3, -0.3, 7.0, -7.0, 0.013, -2.47])
+def test_offset_found_within_one_frame(offset: float) -> None:
+    speaker, screen = _pair(25.0, offset, seed=int(abs(offset) * 100))
+    result = estimate(speaker, screen)
+    assert result.usable, result
+    assert result.confidence >= MIN_CONFIDENCE
+    assert abs(result.offset - offset) < FRAME, result
+
+
+@pytest.mark.parametrize("drift_ppm", [500.0, -800.0])
+def test_ten_minute_drift_is_found_and_the_end_lines_up(drift_ppm: float) -> None:
+    seconds, offset = 600.0, 2.5
+    speaker, screen = _pair(seconds, offset, drift_ppm, seed=7)
+    result = estimate(speaker, screen)
+    assert result.usable, result
+    assert abs(result.offset - offset) < FRAME
+    assert abs(result.drift_ppm - drift_ppm) < DRIFT_TOLERANCE_PPM, result
+    # The speaker's last second, placed with the found figures, lands where it truly is.
+    found_end = result.offset + seconds * result.scale
+    true_end = offset + seconds * (1 + drift_ppm * 1e-6)
+    assert abs(found_end - true_end) < FRAME
+    # Without the drift the end would be off by far more than a frame: the test can fail.
+    assert abs(offset + seconds - true_end) > 5 * FRAME
+
+
+def test_unrelated_and_silent_soundtracks_are_not_trusted() -> None:
+    a = heard_by(burst_sound(60, seed=31), 40, seed=1)
+    b = heard_by(burst_sound(60, seed=32), 40, seed=2)
+    unrelated = estimate(a, b)
+    assert not unrelated.usable and "no clear match" in unrelated.reason
+    silent = estimate(a, np.zeros_like(b))
+    assert not silent.usable and "screen recording's sound is silent" in silent.reason
+    hiss = estimate(heard_by(np.zeros(8), 40, noise_dbfs=-40, seed=3), b)
+    assert not hiss.usable
+
+
+# ---------------------------------------------------------------------------------------------
+# Files, the CLI, and render
+# ---------------------------------------------------------------------------------------------
+
+FPS = 10
+FLASH_AT = 1.0
+"""Speaker time of a white frame (and of a loud clap on both soundtracks)."""
+
+
+def _clap_pair(folder: Path, offset: float, *, screen_sound: str = "same", seconds: float = 12.0) -> tuple[Path, Path]:
+    """A speaker clip with a white frame at :data:`FLASH_AT` and a screen clip, both hearing the same room."""
+    air = burst_sound(seconds + 2 * AIR_LEAD, seed=5)
+    clap = np.zeros_like(air)
+    i = int((AIR_LEAD + offset + FLASH_AT) * 16000)
+    clap[i : i + 800] = np.random.default_rng(1).uniform(-0.9, 0.9, 800)
+    air = air + clap
+    speaker_sound = heard_by(air, seconds, rate=48000, offset=AIR_LEAD + offset, eq="dull", seed=1)
+    if screen_sound == "same":
+        screen_sound_arr = heard_by(air, seconds + 1, rate=48000, offset=AIR_LEAD, gain=0.3, eq="bright",
+                                    noise_dbfs=-45, seed=2)
+    else:  # a screen recorder whose microphone was muted
+        screen_sound_arr = np.zeros(int((seconds + 1) * 48000), np.float32)
+
+    def speaker_frame(i: int) -> np.ndarray:
+        value = 250 if i == round(FLASH_AT * FPS) else 90
+        return np.full((48, 64, 3), value, np.uint8)
+
+    speaker = write_clip(folder / "speaker.mp4", seconds=seconds, fps=FPS, frame=speaker_frame,
+                         audio=speaker_sound)
+    screen = write_clip(folder / "screen.mp4", seconds=seconds + 1, fps=FPS, size=(192, 144),
+                        frame=lambda i: np.zeros((144, 192, 3), np.uint8), audio=screen_sound_arr)
+    return speaker, screen
+
+
+def _flash_time(video: Path, speaker_size: tuple[int, int]) -> float:
+    """Output time of the brightest picture-in-picture frame."""
+    frames = decode_frames(video)
+    x, y, w, h = pip_box(frames[0][1].shape[1::-1], speaker_size)
+    levels = [float(f[y : y + h, x : x + w].mean()) for _, f in frames]
+    return frames[int(np.argmax(levels))][0]
+
+
+def test_sync_command_prints_offset_drift_confidence(tmp_path: Path) -> None:
+    speaker, screen = _clap_pair(tmp_path, 1.25)
+    out = run_cli("sync", speaker, screen).stdout
+    offset = float(out.split("offset:")[1].split("s")[0])
+    assert abs(offset - 1.25) < FRAME, out
+    assert "drift:" in out and "ppm" in out and "confidence:" in out
+    data = json.loads(run_cli("sync", speaker, screen, "--json").stdout)
+    assert abs(data["offset"] - 1.25) < FRAME and data["usable"] is True
+    assert data["confidence"] >= MIN_CONFIDENCE
+
+
+def test_render_lines_the_speaker_up_by_sound(tmp_path: Path) -> None:
+    speaker, screen = _clap_pair(tmp_path, 0.8)
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "-q")
+    assert "synced by sound: speaker offset +0.8" in proc.stderr
+    assert abs(_flash_time(out, (64, 48)) - (0.8 + FLASH_AT)) <= 1 / FPS + 1e-6
+    # --offset wins: no sync, the flash is where the offset puts it.
+    proc = run_cli("render", speaker, screen, "-o", out, "-q", "--offset", "0")
+    assert "synced" not in proc.stderr
+    assert abs(_flash_time(out, (64, 48)) - FLASH_AT) <= 1 / FPS + 1e-6
+
+
+def test_render_falls_back_to_zero_with_a_warning_when_a_side_is_silent(tmp_path: Path) -> None:
+    speaker, screen = _clap_pair(tmp_path, 0.8, screen_sound="muted")
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "-q")
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "silent" in warnings[0] and "--offset" in warnings[0]
+    assert abs(_flash_time(out, (64, 48)) - FLASH_AT) <= 1 / FPS + 1e-6
+    assert run_cli("sync", speaker, screen, check=False).returncode == 1
+
+
+def test_drift_correction_stretches_the_speakers_picture_and_sound(tmp_path: Path) -> None:
+    """--drift 10000 (1 %): a white frame and a click at speaker time 9 s land at 9.09 s."""
+    fps, seconds, at = 20, 10.0, 9.0
+    sound = np.zeros(int(seconds * 48000), np.float32)
+    sound[int(at * 48000) : int(at * 48000) + 96] = 0.8
+
+    def frame(i: int) -> np.ndarray:
+        return np.full((48, 64, 3), 250 if i == round(at * fps) else 90, np.uint8)
+
+    speaker = write_clip(tmp_path / "speaker.mp4", seconds=seconds, fps=fps, frame=frame, audio=sound)
+    decoded, rate = read_mono(speaker)
+    track = AudioTrack([AudioSource(speaker, stretch=1.01)])
+    stretched = track.read(int(11 * 48000))[0]
+    track.close()
+    assert abs(np.argmax(np.abs(decoded)) / rate - at) < 0.002
+    assert abs(np.argmax(np.abs(stretched)) / 48000 - at * 1.01) < 0.002
+    screen = write_clip(tmp_path / "screen.mp4", seconds=11, fps=fps, size=(192, 144))
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--drift", "10000", "--offset", "0")
+    assert abs(_flash_time(out, (64, 48)) - at * 1.01) <= 1 / fps + 1e-6
+
+
+def test_sync_of_real_german_speech_heard_by_two_microphones() -> None:
+    """Real speech (../shared/data/speech-de): a webcam and a laptop microphone 1.7 s apart."""
+    folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech-de"
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        pytest.skip("shared speech recordings not present")
+    import av
+
+    parts = []
+    for f in files[:3]:
+        with av.open(str(f)) as c:
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+            for fr in c.decode(audio=0):
+                parts += [o.to_ndarray().reshape(-1) for o in resampler.resample(fr)]
+        parts.append(np.zeros(8000, np.float32))
+    speech = np.concatenate(parts)
+    air = np.concatenate([np.zeros(int(AIR_LEAD * 16000), np.float32), speech, np.zeros(16000 * 5, np.float32)])
+    seconds = len(speech) / 16000 - 2
+    screen = heard_by(air, seconds, offset=AIR_LEAD, gain=0.2, eq="bright", noise_dbfs=-40, seed=1)
+    speaker = heard_by(air, seconds, offset=AIR_LEAD + 1.7, eq="dull", noise_dbfs=-50, seed=2)
+    result = estimate(speaker, screen)
+    assert result.usable and abs(result.offset - 1.7) < FRAME, result
+
+
+def test_a_recording_without_a_sound_track_is_not_synced(media: dict[str, Path]) -> None:
+    result = sync(media["speaker"], media["screen"])  # the screen clip has no audio stream
+    assert result.no_track and not result.usable
