@@ -193,3 +193,23 @@ def test_sync_of_real_german_speech_heard_by_two_microphones() -> None:
 def test_a_recording_without_a_sound_track_is_not_synced(media: dict[str, Path]) -> None:
     result = sync(media["speaker"], media["screen"])  # the screen clip has no audio stream
     assert result.no_track and not result.usable
+
+
+def test_batch_syncs_by_sound_and_records_it(tmp_path: Path) -> None:
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    (rec / "intro").mkdir(parents=True)
+    (rec / "manual").mkdir()
+    _clap_pair(rec / "intro", 0.8)
+    _clap_pair(rec / "manual", 0.8)
+    (rec / "batch.toml").write_text("[tutorials.manual]\noffset = 0.5\n")
+    run_cli("batch", rec, "-o", out, "-q", "--jobs", "1")
+    report = {t["name"]: t for t in json.loads((out / "report.json").read_text())["tutorials"]}
+    found = report["intro"]["sync"]
+    assert found["used"] is True and abs(found["offset"] - 0.8) < FRAME
+    assert any("synced by sound" in note for note in report["intro"]["notes"])
+    sidecar = json.loads((out / ".intro.mp4.json").read_text())
+    assert sidecar["sync"] == found
+    assert abs(_flash_time(out / "intro.mp4", (64, 48)) - (0.8 + FLASH_AT)) <= 1 / FPS + 1e-6
+    # An offset in the settings wins: no sync, the speaker is where the offset puts it.
+    assert report["manual"]["sync"] == {}
+    assert abs(_flash_time(out / "manual.mp4", (64, 48)) - (0.5 + FLASH_AT)) <= 1 / FPS + 1e-6
