@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 TRUE_RATE = 16_000
@@ -129,3 +130,62 @@ def write_clip(
             for packet in sound.encode(None):
                 out.mux(packet)
     return path
+
+
+DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "clipping_mic", "noisy_room", "quiet")
+
+
+def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0,
+                      size: tuple[int, int] = (640, 360), seed: int = 1, fps: int = 25) -> Path:
+    """A webcam test recording (evenly lit studio-green sheet, speech) with one known defect.
+
+    ``defect`` is one of :data:`DEFECTS`: "gradient" darkens the right of the picture to 45 %,
+    "shadow" casts the speaker's shadow on the sheet beside them, "spill" tints the speaker
+    green, "clipped" overexposes the picture, "framing" shows a wall over the left 15 % and
+    top 10 %, "clipping_mic" drives the voice into clipping, "noisy_room" adds loud hiss and
+    hum, "quiet" records the voice at -40 dB.
+    """
+    from greenscreen import synthetic
+
+    if defect not in DEFECTS:
+        raise ValueError(f"defect must be one of {DEFECTS}, got {defect!r}")
+    w, h = size
+    ramp = np.linspace(1.0, 0.45, w, dtype=np.float32)[None, :, None]
+
+    def frame(i: int) -> np.ndarray:
+        bgr, alpha = synthetic.speaker_frame(i / fps, size, seed, sheet="studio")
+        img = bgr.astype(np.float32)
+        a = alpha[:, :, None]
+        if defect == "gradient":
+            img *= ramp
+        elif defect == "shadow":
+            shift = np.roll(alpha, int(0.06 * w), axis=1)
+            shift = cv2.GaussianBlur(cv2.dilate(shift, np.ones((15, 15), np.uint8)), (0, 0), 6)
+            img *= 1 - 0.55 * (shift * (1 - alpha))[:, :, None]
+        elif defect == "spill":
+            img[:, :, 1:2] += 70 * a
+            img[:, :, 0:1] -= 15 * a
+            img[:, :, 2:3] -= 15 * a
+        elif defect == "clipped":
+            img *= 2.3
+        elif defect == "framing":
+            wall = np.array([170, 190, 205], np.float32)  # a beige wall, BGR
+            img[:, : int(0.15 * w)] = wall
+            img[: int(0.10 * h)] = wall
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    rate = synthetic.AUDIO_RATE
+    n = int(seconds * rate)
+    voice = synthetic.speaker_audio(0, n, seed).astype(np.float32)
+    rng = np.random.default_rng([seed, 5])
+    if defect == "clipping_mic":
+        voice = np.clip(voice * 8, -1, 1)
+    elif defect == "noisy_room":
+        t = np.arange(n) / rate
+        voice = voice + 0.05 * rng.standard_normal(n).astype(np.float32) + 0.05 * np.sin(2 * np.pi * 100 * t)
+    elif defect == "quiet":
+        voice = voice * 0.03
+    else:
+        voice = voice + 0.0005 * rng.standard_normal(n).astype(np.float32)  # a quiet room is never silent
+    return write_clip(path, seconds=seconds, size=size, fps=fps, frame=frame,
+                      audio=voice.astype(np.float32), audio_rate=rate)

@@ -19,6 +19,7 @@ from greenscreen.errors import GreenscreenError
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("greenscreen.cli.render", "render_command"),
     "batch": ("greenscreen.cli.batch", "batch_command"),
+    "check": ("greenscreen.cli.check", "check_command"),
     "sync": ("greenscreen.cli.sync", "sync_command"),
     "key": ("greenscreen.cli.key", "key_command"),
     "preview": ("greenscreen.cli.preview", "preview_command"),

@@ -62,6 +62,10 @@ class VideoFrames:
     def __len__(self) -> int:
         return len(self.times)
 
+    def keyframe_indices(self) -> list[int]:
+        """Indices of the keyframes: frames that decode without the ones before them."""
+        return [bisect.bisect_left(self._pts, k) for k in self._keyframes]
+
     def index_at(self, t: float, tolerance: float = 0.0) -> int | None:
         """Index of the newest frame shown at time ``t`` (None before the first frame).
 

@@ -1,0 +1,436 @@
+"""The picture of the speaker recording: sheet, speaker and camera, measured on sampled frames.
+
+A check must take seconds, so it looks at :data:`SAMPLES` moments spread over the recording
+(preferring keyframes, which decode without their predecessors), two consecutive frames each.
+Every frame is keyed with the render's own :class:`~greenscreen.key.Keyer`; what is sheet and
+what is speaker comes from its matte. Most measures run at :data:`ANALYSIS_WIDTH`; noise and
+sharpness need the full resolution.
+
+All thresholds are fractions or 8-bit levels, chosen on generated recordings with and without
+each defect (``tests/test_check.py``), and written next to the measure they grade.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from greenscreen.check.report import Finding, grade
+from greenscreen.io.reader import Crop
+from greenscreen.key import Keyer, KeySettings
+from greenscreen.key.screen_model import push_pull_fill, screen_difference
+from greenscreen.preview.source import VideoFrames
+
+SAMPLES = 16
+"""Moments looked at in a recording (each is two consecutive frames)."""
+ANALYSIS_WIDTH = 640
+"""Width the frames are measured at (the sheet and the light vary slowly)."""
+SHEET_ALPHA = 0.02
+"""Matte below which a pixel is sheet ..."""
+SHEET_GREEN = 0.04
+"""... if it is also this much greener than red and blue (0..1): not a wall beside the sheet."""
+
+
+@dataclass
+class Sample:
+    """One moment of the recording, keyed."""
+
+    time: float
+    small: np.ndarray
+    """BGR uint8 at analysis size."""
+    alpha: np.ndarray
+    """float32 matte at analysis size (1 = speaker)."""
+    foreground: np.ndarray
+    """The keyer's despilled foreground, BGR uint8 at analysis size."""
+    full: np.ndarray
+    """BGR uint8 at full size."""
+    full_next: np.ndarray | None
+    """The frame after, at full size (for noise between frames); None at the end."""
+
+
+@dataclass
+class PictureResult:
+    """Findings of the picture topics plus the maps shown on the report sheet."""
+
+    findings: list[Finding]
+    crop: tuple[int, int, int, int] | None
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    samples: int = 0
+
+
+def sample_frames(
+    path, *, samples: int = SAMPLES, crop: Crop = Crop(), key: KeySettings | None = None
+) -> list[Sample]:
+    """Decode and key ``samples`` moments spread evenly over the recording at ``path``."""
+    frames = VideoFrames(path, cache_size=4)
+    try:
+        count = len(frames)
+        keys = frames.keyframe_indices()
+        wanted = np.linspace(0, count - 1, min(samples, count)).round().astype(int)
+        spacing = max(count / max(samples, 1), 1.0)
+        chosen: list[int] = []
+        for w in wanted:
+            # A keyframe nearby decodes alone; otherwise decode forward from the one before.
+            near = min(keys, key=lambda k: abs(k - w))
+            pick = near if abs(near - w) <= spacing / 2 else int(w)
+            if pick not in chosen:
+                chosen.append(pick)
+        chosen.sort()
+        # One keyer over the samples in time order, like a render, but without temporal
+        # smoothing: the samples are seconds apart.
+        keyer = Keyer(dataclasses.replace(key or KeySettings(), temporal=0.0))
+        out = []
+        for index in chosen:
+            full = frames.bgr(index, None, crop)
+            nxt = frames.bgr(index + 1, None, crop) if index + 1 < count else None
+            h, w = full.shape[:2]
+            size = (ANALYSIS_WIDTH, max(2, round(h * ANALYSIS_WIDTH / w))) if w > ANALYSIS_WIDTH else (w, h)
+            small = cv2.resize(full, size, interpolation=cv2.INTER_AREA) if size != (w, h) else full
+            keyed = keyer.key(small)
+            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt))
+        return out
+    finally:
+        frames.close()
+
+
+def _sheet_mask(sample: Sample) -> np.ndarray:
+    d = screen_difference(sample.small.astype(np.float32) / 255)
+    return (sample.alpha < SHEET_ALPHA) & (d > SHEET_GREEN)
+
+
+def _green(sample: Sample) -> np.ndarray:
+    return sample.small[:, :, 1].astype(np.float32) / 255
+
+
+def analyse_picture(samples: list[Sample], *, crop: Crop = Crop()) -> PictureResult:
+    """Measure the sheet, the speaker and the camera on keyed ``samples``."""
+    first = samples[0]
+    h, w = first.small.shape[:2]
+    scale = first.full.shape[1] / w  # analysis pixels -> recording pixels
+    sheets = [_sheet_mask(s) for s in samples]
+    greens = [_green(s) for s in samples]
+    findings: list[Finding] = []
+    images: dict[str, np.ndarray] = {}
+
+    # The sheet's brightness over time and space: where the sheet was seen, averaged.
+    seen = np.zeros((h, w), np.float32)
+    total = np.zeros((h, w), np.float32)
+    far_seen = np.zeros((h, w), np.float32)
+    far_total = np.zeros((h, w), np.float32)
+    reach = max(3, int(0.08 * w))  # "far from the speaker": beyond a shadow's usual width
+    speakers, distances = [], []
+    for s, sheet, g in zip(samples, sheets, greens):
+        seen += sheet
+        total += g * sheet
+        body = (s.alpha > 0.5).astype(np.uint8)
+        speakers.append(body)
+        # Distance of every pixel to the speaker (a large value everywhere without one).
+        distance = cv2.distanceTransform(1 - body, cv2.DIST_L2, 3) if body.any() else np.full((h, w), 1e6, np.float32)
+        distances.append(distance)
+        far = sheet & (distance > reach)
+        far_seen += far
+        far_total += g * far
+    sheet_any = seen > 0
+    sheet_fraction = float(sheet_any.mean())
+    if sheet_fraction < 0.05:
+        findings.append(Finding("sheet", "poor", "no_sheet", "no_sheet_advice",
+                                figures={"sheet_fraction": sheet_fraction}))
+        return PictureResult(findings, None, {"frame": first.small}, len(samples))
+
+    mean = np.where(sheet_any, total / np.maximum(seen, 1), 0).astype(np.float32)
+    filled = push_pull_fill(mean, sheet_any.astype(np.uint8))
+    sigma = 0.05 * w
+    smooth = cv2.GaussianBlur(filled, (0, 0), sigma)
+    findings.append(_evenness(smooth, sheet_any, images))
+    findings.append(_folds(mean, filled, sheet_any, w))
+    far_any = far_seen > 0
+    far_mean = np.where(far_any, far_total / np.maximum(far_seen, 1), 0).astype(np.float32)
+    expected = cv2.GaussianBlur(push_pull_fill(far_mean, far_any.astype(np.uint8)), (0, 0), 0.02 * w)
+    findings.append(_shadow(sheets, greens, distances, expected, w))
+    fill, crop_px = _fill(samples, scale, crop)
+    findings.append(fill)
+    findings.append(_spill(samples, images))
+    findings.append(_exposure(samples))
+    findings.append(_noise(samples, sheets))
+    findings.append(_blur(samples, speakers))
+    findings.append(_pumping(samples, sheets))
+
+    images["frame"] = samples[len(samples) // 2].small
+    images["matte"] = samples[len(samples) // 2].alpha
+    return PictureResult(findings, crop_px, images, len(samples))
+
+
+# ---------------------------------------------------------------------------------------------
+# The sheet
+# ---------------------------------------------------------------------------------------------
+
+EVEN_USABLE, EVEN_POOR = 0.20, 0.40
+"""One side of the sheet (a third of it) this much darker than the opposite one: the keyer
+copes with a lamp's usual falloff (the sample bedsheet, lit from the left, measures 0.37);
+beyond 40 % the dark side keys grainy."""
+SPOTS_USABLE, SPOTS_POOR = 0.35, 0.55
+"""Darkest tenth of the sheet's middle this much darker than its brightest tenth (a hot spot,
+a dark patch). The frame's outer eighth is left out: every webcam darkens its corners (the
+vignetting of an evenly lit studio green measures 0.2-0.3 there), and the keyer follows it."""
+
+
+def _evenness(smooth: np.ndarray, sheet: np.ndarray, images: dict[str, np.ndarray]) -> Finding:
+    mid = float(np.median(smooth[sheet]))
+    images["evenness"] = np.where(sheet, smooth / max(mid, 1e-6) - 1.0, np.nan).astype(np.float32)
+    h, w = smooth.shape
+    by, bx = h // 8, w // 8
+    middle = np.zeros_like(sheet)
+    middle[by : h - by, bx : w - bx] = True
+    middle &= sheet
+    values = smooth[middle] if middle.sum() > 100 else smooth[sheet]
+    lo, hi = float(np.percentile(values, 10)), float(np.percentile(values, 90))
+    spots = 1.0 - lo / max(hi, 1e-6)
+    thirds = {
+        "left": (slice(None), slice(0, w // 3)), "right": (slice(None), slice(w - w // 3, w)),
+        "top": (slice(0, h // 3), slice(None)), "bottom": (slice(h - h // 3, h), slice(None)),
+    }
+    level = {k: float(smooth[r][sheet[r]].mean()) if sheet[r].any() else np.nan for k, r in thirds.items()}
+    side = (None, None, 0.0)
+    for a, b in (("left", "right"), ("top", "bottom")):
+        if np.isnan(level[a]) or np.isnan(level[b]):
+            continue
+        dark, bright = (a, b) if level[a] < level[b] else (b, a)
+        drop = 1.0 - level[dark] / max(level[bright], 1e-6)
+        if drop > side[2]:
+            side = (dark, bright, drop)
+    dark, bright, drop = side
+    figures = {"side_drop": drop, "spots": spots}
+    v_side = grade(drop, EVEN_USABLE, EVEN_POOR)
+    v_spots = grade(spots, SPOTS_USABLE, SPOTS_POOR)
+    if v_side == v_spots == "good":
+        return Finding("evenness", "good", "even_good", params={"pct": round(max(drop, spots) * 100)}, figures=figures)
+    if v_side != "good" and (v_spots == "good" or drop / EVEN_USABLE >= spots / SPOTS_USABLE):
+        return Finding("evenness", v_side, "even_side", "even_side_advice",
+                       params={"dark": dark, "bright": bright, "pct": round(drop * 100)}, figures=figures)
+    return Finding("evenness", v_spots, "even_spots", "even_spots_advice",
+                   params={"pct": round(spots * 100)}, figures=figures)
+
+
+FOLD_USABLE, FOLD_POOR = 0.035, 0.07
+"""Folds: typical local brightness change across the sheet after its large-scale light is
+removed (fraction of its brightness). A stretched sheet is below 2 %, deep creases above 7 %."""
+
+
+def _folds(mean: np.ndarray, filled: np.ndarray, sheet: np.ndarray, width: int) -> Finding:
+    inner = cv2.erode(sheet.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    base = cv2.GaussianBlur(filled, (0, 0), 0.02 * width)
+    if not inner.any():
+        inner = sheet
+    ratio = (mean[inner] / np.maximum(base[inner], 1e-6)) - 1.0
+    strength = float(np.percentile(np.abs(ratio), 90))
+    verdict = grade(strength, FOLD_USABLE, FOLD_POOR)
+    return Finding("folds", verdict, "folds_" + ("good" if verdict == "good" else "bad"),
+                   "folds_advice", params={"pct": round(strength * 100, 1)}, figures={"folds": strength})
+
+
+SHADOW_USABLE, SHADOW_POOR = 0.2, 0.35
+"""How much darker the sheet is right beside the speaker than the light there would be
+(the darkest fifth of that band): the keyer lifts soft shadows (the generated speaker's soft
+shadow measures 0.1); deep ones key as holes."""
+
+
+def _shadow(sheets: list[np.ndarray], greens: list[np.ndarray], distances: list[np.ndarray],
+            expected: np.ndarray, width: int) -> Finding:
+    inner, outer = max(2, int(0.01 * width)), max(4, int(0.07 * width))
+    ratios = []
+    for sheet, g, distance in zip(sheets, greens, distances):
+        ring = (distance > inner) & (distance <= outer) & sheet
+        if ring.sum() < 50:
+            continue
+        ratios.append(g[ring] / np.maximum(expected[ring], 1e-6))
+    if not ratios:
+        return Finding("shadow", "good", "shadow_none", figures={"shadow": 0.0})
+    depth = float(1.0 - np.percentile(np.concatenate(ratios), 20))
+    depth = max(depth, 0.0)
+    verdict = grade(depth, SHADOW_USABLE, SHADOW_POOR)
+    return Finding("shadow", verdict, "shadow_" + ("good" if verdict == "good" else "bad"),
+                   "shadow_advice", params={"pct": round(depth * 100)}, figures={"shadow": depth})
+
+
+FILL_COLUMN = 0.8
+"""A column (row) at the edge whose pixels are this much not-sheet in every sample shows the
+room, not the sheet. The speaker moves and never fills a whole column at every moment."""
+FILL_POOR = 0.5
+"""Less than this much of the frame left after the crop: poor (the speaker will be small)."""
+
+
+def _fill(samples: list[Sample], scale: float, crop: Crop) -> tuple[Finding, tuple[int, int, int, int] | None]:
+    not_sheet = np.stack([
+        screen_difference(s.small.astype(np.float32) / 255) <= SHEET_GREEN for s in samples
+    ])
+    h, w = not_sheet.shape[1:]
+    columns = not_sheet.mean(axis=1).min(axis=0)  # worst moment's share of sheet per column
+    rows = not_sheet.mean(axis=2).min(axis=0)
+
+    def run(values: np.ndarray) -> int:
+        n = 0
+        while n < len(values) and values[n] >= FILL_COLUMN:
+            n += 1
+        return n
+
+    sides = [run(columns), run(rows), run(columns[::-1]), run(rows[::-1])]
+    if not any(sides):
+        return Finding("fill", "good", "fill_good", figures={"outside": 0.0}), None
+    margin = 0.01  # a little more than measured: the sheet's edge is not straight
+    px = [0 if n == 0 else int(np.ceil((n + margin * (w if i % 2 == 0 else h)) * scale)) for i, n in enumerate(sides)]
+    px = [p + p % 2 for p in px]
+    # Relative to the recording as given: add the crop the user already has.
+    total = [px[0] + crop.left, px[1] + crop.top, px[2] + crop.right, px[3] + crop.bottom]
+    kept = (1 - sides[0] / w - sides[2] / w) * (1 - sides[1] / h - sides[3] / h)
+    verdict = "poor" if kept < FILL_POOR else "usable"
+    names = ["left", "top", "right", "bottom"]
+    where = [n for n, p in zip(names, px) if p]
+    figures = {f"outside_{n}": p for n, p in zip(names, px)} | {"kept": kept}
+    return Finding("fill", verdict, "fill_bad", "fill_advice",
+                   params={"sides": where[0] if len(where) == 1 else "edges", "px": max(px),
+                           "crop": ",".join(map(str, total))}, figures=figures), tuple(total)  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# The speaker
+# ---------------------------------------------------------------------------------------------
+
+SPILL_USABLE, SPILL_POOR = 0.025, 0.06
+"""Green the keyer's despill takes off the speaker (mean, 0..1 of full scale, over the speaker's
+inside): a few levels are usual near a green sheet; 15 levels and more tint the face."""
+
+
+def _spill(samples: list[Sample], images: dict[str, np.ndarray]) -> Finding:
+    removed = []
+    best_map, best = None, -1.0
+    for s in samples:
+        inside = cv2.erode((s.alpha > 0.98).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        if inside.sum() < 100:
+            continue
+        diff = (s.small[:, :, 1].astype(np.float32) - s.foreground[:, :, 1].astype(np.float32)) / 255
+        diff = np.maximum(diff, 0) * (s.alpha > 0.5)
+        value = float(diff[inside].mean())
+        removed.append(value)
+        if value > best:
+            best, best_map = value, diff
+    if not removed:
+        return Finding("spill", "good", "spill_none", figures={"spill": 0.0})
+    spill = float(np.median(removed))
+    if best_map is not None:
+        images["spill"] = best_map
+    verdict = grade(spill, SPILL_USABLE, SPILL_POOR)
+    return Finding("spill", verdict, "spill_" + ("good" if verdict == "good" else "bad"),
+                   "spill_advice", params={"levels": round(spill * 255)}, figures={"spill": spill})
+
+
+CLIP_USABLE, CLIP_POOR = 0.01, 0.05
+"""Share of the picture burnt out to white (any channel at 250+ of 255, the sheet's green too)."""
+CRUSH_USABLE, CRUSH_POOR = 0.05, 0.15
+"""Share of the picture crushed to black (every channel at 4 or below)."""
+
+
+def _exposure(samples: list[Sample]) -> Finding:
+    peaks = [cv2.max(cv2.max(s.small[:, :, 0], s.small[:, :, 1]), s.small[:, :, 2]) for s in samples]
+    clipped = float(np.mean([cv2.countNonZero((p >= 250).view(np.uint8)) / p.size for p in peaks]))
+    crushed = float(np.mean([cv2.countNonZero((p <= 4).view(np.uint8)) / p.size for p in peaks]))
+    v_clip = grade(clipped, CLIP_USABLE, CLIP_POOR)
+    v_crush = grade(crushed, CRUSH_USABLE, CRUSH_POOR)
+    figures = {"clipped": clipped, "crushed": crushed}
+    if v_clip == v_crush == "good":
+        return Finding("exposure", "good", "exposure_good", figures=figures)
+    if (v_clip, clipped / CLIP_USABLE) >= (v_crush, crushed / CRUSH_USABLE) or v_crush == "good":
+        if v_clip != "good":
+            return Finding("exposure", v_clip, "clipped", "clipped_advice",
+                           params={"pct": round(clipped * 100, 1)}, figures=figures)
+    return Finding("exposure", v_crush, "crushed", "crushed_advice",
+                   params={"pct": round(crushed * 100, 1)}, figures=figures)
+
+
+NOISE_USABLE, NOISE_POOR = 3.0, 6.0
+"""Sensor noise on the sheet, standard deviation in 8-bit levels at the recording's size."""
+
+
+def _noise(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
+    values = []
+    for s, sheet in zip(samples, sheets):
+        if s.full_next is None:
+            continue
+        h, w = s.full.shape[:2]
+        mask = cv2.resize(sheet.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        mask &= cv2.resize((s.alpha < SHEET_ALPHA).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        if mask.sum() < 1000:
+            continue
+        # Between two consecutive frames the still sheet is the same; what differs is noise
+        # (sqrt 2 of it). Slow light changes are removed by a median of the difference.
+        a = s.full[:, :, 1].astype(np.float32)
+        b = s.full_next[:, :, 1].astype(np.float32)
+        d = (a - b)[mask]
+        d = d - np.median(d)
+        mad = float(np.median(np.abs(d)))
+        values.append(1.4826 * mad / np.sqrt(2))
+    if not values:
+        return Finding("noise", "good", "noise_good", params={"levels": 0.0}, figures={"noise": 0.0})
+    noise = float(np.median(values))
+    verdict = grade(noise, NOISE_USABLE, NOISE_POOR)
+    return Finding("noise", verdict, "noise_" + ("good" if verdict == "good" else "bad"),
+                   "noise_advice", params={"levels": round(noise, 1)}, figures={"noise": noise})
+
+
+BLUR_RATIO = 0.5
+"""A moment whose speaker is less than half as sharp as the recording's typical one is smeared."""
+BLUR_USABLE, BLUR_POOR = 0.15, 0.35
+"""Share of the moments smeared by motion."""
+
+
+def _blur(samples: list[Sample], speakers: list[np.ndarray]) -> Finding:
+    sharp = []
+    for s, body in zip(samples, speakers):
+        if body.sum() < 200:
+            continue
+        h, w = s.full.shape[:2]
+        mask = cv2.resize(cv2.erode(body, np.ones((3, 3), np.uint8)), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        grey = cv2.cvtColor(s.full, cv2.COLOR_BGR2GRAY)
+        lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3))[mask]
+        if lap.size < 500:
+            continue
+        sharp.append(float(np.percentile(lap, 95)))
+    if len(sharp) < 3:
+        return Finding("blur", "good", "blur_good", figures={"blurred": 0.0})
+    typical = float(np.median(sharp))
+    blurred = float(np.mean([v < BLUR_RATIO * typical for v in sharp]))
+    verdict = grade(blurred, BLUR_USABLE, BLUR_POOR)
+    return Finding("blur", verdict, "blur_" + ("good" if verdict == "good" else "bad"), "blur_advice",
+                   params={"pct": round(blurred * 100)}, figures={"blurred": blurred})
+
+
+PUMP_USABLE, PUMP_POOR = 0.08, 0.2
+"""Automatic exposure: range of the sheet's brightness over the clip, as a fraction."""
+WB_USABLE, WB_POOR = 0.08, 0.16
+"""Automatic white balance: range of the sheet's blue/green and red/green over the clip."""
+
+
+def _pumping(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
+    # Compare like with like: the part of the sheet seen at every moment, so neither the
+    # speaker moving over it nor the light's spread across it looks like a change.
+    common = np.logical_and.reduce(sheets)
+    if common.sum() < 200:
+        return Finding("pumping", "good", "pumping_good", figures={"exposure_range": 0.0, "tint_range": 0.0})
+    sums = np.array([s.small[common].astype(np.float64).sum(axis=0) for s in samples])  # B, G, R
+    gain = sums[:, 1] / np.median(sums[:, 1])
+    exposure_range = float(np.percentile(gain, 95) - np.percentile(gain, 5))
+    tint = np.stack([sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 1]], axis=1)
+    tint = tint / np.median(tint, axis=0)
+    tint_range = float((np.percentile(tint, 95, axis=0) - np.percentile(tint, 5, axis=0)).max())
+    figures = {"exposure_range": exposure_range, "tint_range": tint_range}
+    v_exp = grade(exposure_range, PUMP_USABLE, PUMP_POOR)
+    v_wb = grade(tint_range, WB_USABLE, WB_POOR)
+    if v_exp == v_wb == "good":
+        return Finding("pumping", "good", "pumping_good", figures=figures)
+    if v_exp != "good" and (v_wb == "good" or exposure_range / PUMP_USABLE >= tint_range / WB_USABLE):
+        return Finding("pumping", v_exp, "pumping_exposure", "pumping_exposure_advice",
+                       params={"pct": round(exposure_range * 100)}, figures=figures)
+    return Finding("pumping", v_wb, "pumping_wb", "pumping_wb_advice",
+                   params={"pct": round(tint_range * 100)}, figures=figures)

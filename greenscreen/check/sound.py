@@ -1,0 +1,64 @@
+"""The sound of a recording: level, clipping and background noise, from its decoded samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from greenscreen.check.report import Finding, grade, worst
+from greenscreen.io.audio import read_mono
+
+BLOCK = 0.05
+"""Seconds per level measurement (the level-over-time curve of the report sheet)."""
+LOUD_USABLE, LOUD_POOR = -26.0, -36.0
+"""Speech level (the 90th percentile of 50 ms levels, dBFS) below which the voice is too quiet:
+normalising it up later lifts the room noise with it."""
+CLIP_LEVEL = 0.98
+"""A sample this close to full scale is taken as clipped (AAC rounds a flat top to about 1)."""
+CLIP_USABLE, CLIP_POOR = 0.0002, 0.002
+"""Share of the samples clipped: a few clicks are audible, a share of a percent is distortion."""
+FLOOR_USABLE, FLOOR_POOR = -50.0, -40.0
+"""Noise floor (10th percentile of 50 ms levels, dBFS: the pauses between words)."""
+SNR_USABLE, SNR_POOR = 20.0, 12.0
+"""Speech above the noise floor, dB."""
+
+
+def level_curve(samples: np.ndarray, rate: int) -> np.ndarray:
+    """RMS level in dBFS of every :data:`BLOCK` seconds of mono ``samples`` (float32 (n,))."""
+    n = int(rate * BLOCK)
+    blocks = len(samples) // n
+    if blocks == 0:
+        return np.zeros(0, np.float32)
+    power = np.square(samples[: blocks * n].reshape(blocks, n), dtype=np.float64).mean(axis=1)
+    return (10 * np.log10(power + 1e-12)).astype(np.float32)
+
+
+def analyse_sound(path: Path, recording: str = "speaker") -> tuple[list[Finding], np.ndarray]:
+    """Findings about the sound of ``path`` and its level curve (dBFS per :data:`BLOCK`)."""
+    decoded = read_mono(Path(path))
+    if decoded is None:
+        return [Finding("sound", "usable", "sound_none", "sound_none_advice", recording=recording)], np.zeros(0, np.float32)
+    samples, rate = decoded
+    levels = level_curve(samples, rate)
+    if levels.size == 0 or float(levels.max()) < -60:
+        return [Finding("sound", "poor", "sound_silent", "sound_silent_advice", recording=recording,
+                        figures={"peak_dbfs": float(levels.max()) if levels.size else -120.0})], levels
+    speech = float(np.percentile(levels, 90))
+    floor = float(np.percentile(levels, 10))
+    clipped = float(np.mean(np.abs(samples) >= CLIP_LEVEL))
+    findings = []
+    v_loud = grade(-speech, -LOUD_USABLE, -LOUD_POOR)
+    findings.append(Finding("loudness", v_loud, "loud_good" if v_loud == "good" else "loud_quiet",
+                            "loud_advice", params={"db": round(speech)}, recording=recording,
+                            figures={"speech_dbfs": speech}))
+    v_clip = grade(clipped, CLIP_USABLE, CLIP_POOR)
+    findings.append(Finding("clipping", v_clip, "clip_good" if v_clip == "good" else "clip_bad",
+                            "clip_advice", params={"pct": round(clipped * 100, 2)}, recording=recording,
+                            figures={"clipped": clipped}))
+    snr = speech - floor
+    v_noise = worst([grade(floor, FLOOR_USABLE, FLOOR_POOR), grade(-snr, -SNR_USABLE, -SNR_POOR)])
+    findings.append(Finding("room_noise", v_noise, "room_good" if v_noise == "good" else "room_bad",
+                            "room_advice", params={"db": round(floor), "snr": round(snr)}, recording=recording,
+                            figures={"noise_floor_dbfs": floor, "snr_db": snr}))
+    return findings, levels

@@ -1,0 +1,66 @@
+"""``greenscreen check``: will this recording key well, and is its sound usable?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from greenscreen.check import check_recording, language_from_locale
+from greenscreen.check.report import LANGUAGES
+from greenscreen.check.sheet import write_sheet
+from greenscreen.cli.options import resolve_settings
+from greenscreen.cli.render import _parse_crop
+from greenscreen.compositor import crop_of
+from greenscreen.io.atomic import check_output_path
+
+
+@click.command("check")
+@click.argument("speaker", type=click.Path(path_type=Path))
+@click.argument("screen", type=click.Path(path_type=Path), required=False)
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Where to write the PNG report sheet [default: SPEAKER.check.png beside it].")
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the report [default: from the locale].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of text.")
+@click.option("--no-sheet", is_flag=True, help="Do not write the PNG report sheet.")
+@click.option("-p", "--preset", multiple=True, help="Judge the sheet with this preset's key settings.")
+@click.option("--crop", help="Judge only this part of the webcam frame, LEFT,TOP,RIGHT,BOTTOM (as render's --crop).")
+def check_command(
+    speaker: Path,
+    screen: Path | None,
+    output: Path | None,
+    lang: str | None,
+    as_json: bool,
+    no_sheet: bool,
+    preset: tuple[str, ...],
+    crop: str | None,
+) -> None:
+    """Check a short test recording of SPEAKER (and SCREEN) before recording the real thing.
+
+    Looks at the sheet (light, folds, shadow, framing), the speaker (green spill, exposure,
+    noise, motion blur, automatic exposure), the sound (level, clipping, background noise) and
+    the formats, and says per topic and overall whether it is good, usable or poor, with advice.
+
+    \b
+    Examples:
+      greenscreen check test.mp4
+      greenscreen check test.mp4 screen.mp4 --lang de -o report.png
+    """
+    lang = lang or language_from_locale()
+    settings = resolve_settings(preset, {"layout": _parse_crop(crop)})
+    sheet_path = None
+    if not no_sheet:
+        sheet_path = output or speaker.with_name(f"{speaker.stem}.check.png")
+        check_output_path(sheet_path, (speaker,) + ((screen,) if screen else ()))
+    report = check_recording(speaker, screen, key=settings.key, crop=crop_of(settings))
+    if sheet_path is not None:
+        write_sheet(report, sheet_path, lang)
+    if as_json:
+        data = report.to_json(lang)
+        data["report_sheet"] = str(sheet_path) if sheet_path else None
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(report.to_text(lang))
+    if sheet_path is not None:
+        click.echo(("Berichtsbild: " if lang == "de" else "report sheet: ") + str(sheet_path))
