@@ -132,7 +132,7 @@ def write_clip(
     return path
 
 
-DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "clipping_mic", "noisy_room", "quiet")
+DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping")
 
 
 def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0,
@@ -142,8 +142,8 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     ``defect`` is one of :data:`DEFECTS`: "gradient" darkens the right of the picture to 45 %,
     "shadow" casts the speaker's shadow on the sheet beside them, "spill" tints the speaker
     green, "clipped" overexposes the picture, "framing" shows a wall over the left 15 % and
-    top 10 %, "clipping_mic" drives the voice into clipping, "noisy_room" adds loud hiss and
-    hum, "quiet" records the voice at -40 dB.
+    top 10 %, "pumping" lets the exposure swing by +-25 % (a webcam's automatic exposure).
+    The sound is a quiet room's; see :func:`write_sound_clip` for sound defects.
     """
     from greenscreen import synthetic
 
@@ -168,11 +168,26 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
             img[:, :, 2:3] -= 15 * a
         elif defect == "clipped":
             img *= 2.3
+        elif defect == "pumping":
+            img *= 1 + 0.25 * np.sin(2 * np.pi * i / fps / 1.3)
         elif defect == "framing":
             wall = np.array([170, 190, 205], np.float32)  # a beige wall, BGR
             img[:, : int(0.15 * w)] = wall
             img[: int(0.10 * h)] = wall
         return np.clip(img, 0, 255).astype(np.uint8)
+
+    rate = synthetic.AUDIO_RATE
+    n = int(seconds * rate)
+    rng = np.random.default_rng([seed, 5])
+    # A quiet room is never digitally silent.
+    voice = synthetic.speaker_audio(0, n, seed) + 0.0005 * rng.standard_normal(n)
+    return write_clip(path, seconds=seconds, size=size, fps=fps, frame=frame,
+                      audio=voice.astype(np.float32), audio_rate=rate)
+
+
+def write_sound_clip(path: Path, defect: str = "clean", *, seconds: float = 3.0, seed: int = 1) -> Path:
+    """A tiny grey video with the sound of :func:`write_defect_clip` (for the sound checks)."""
+    from greenscreen import synthetic
 
     rate = synthetic.AUDIO_RATE
     n = int(seconds * rate)
@@ -185,7 +200,8 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
         voice = voice + 0.05 * rng.standard_normal(n).astype(np.float32) + 0.05 * np.sin(2 * np.pi * 100 * t)
     elif defect == "quiet":
         voice = voice * 0.03
+    elif defect == "clean":
+        voice = voice + 0.0005 * rng.standard_normal(n).astype(np.float32)
     else:
-        voice = voice + 0.0005 * rng.standard_normal(n).astype(np.float32)  # a quiet room is never silent
-    return write_clip(path, seconds=seconds, size=size, fps=fps, frame=frame,
-                      audio=voice.astype(np.float32), audio_rate=rate)
+        raise ValueError(f"not a sound defect: {defect!r}")
+    return write_clip(path, seconds=seconds, audio=voice.astype(np.float32), audio_rate=rate)

@@ -102,6 +102,8 @@ class Job:
     progress_file: Path
     sync_by_sound: bool = False
     """No offset was set: line the recordings up by their sound before rendering."""
+    check: bool = False
+    """Check the recordings (``greenscreen check``) before rendering (``batch --check``)."""
 
 
 @dataclass

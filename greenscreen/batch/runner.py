@@ -120,6 +120,7 @@ class BatchReport:
             "interrupted": self.interrupted,
             "summary": {s: self.count(s) for s in ("rendered", "skipped", "failed", "interrupted")}
             | {"unpaired": len(self.unpaired), "unrecognised": len(self.unrecognised)},
+            "poor_recordings": [o.name for o in self.outcomes if o.check.get("verdict") == "poor"],
             "tutorials": [asdict(o) for o in self.outcomes],
             "unpaired": self.unpaired,
             "unrecognised": self.unrecognised,

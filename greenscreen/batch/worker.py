@@ -55,6 +55,8 @@ class JobOutcome:
     """EBU R128 figures of the soundtrack ``before`` and ``after`` normalising."""
     sync: dict[str, Any] = field(default_factory=dict)
     """How the recordings were lined up by sound (offset, drift_ppm, confidence, used), if they were."""
+    check: dict[str, Any] = field(default_factory=dict)
+    """With ``batch --check``: the check's verdict and its poor topics (see :func:`check_summary`)."""
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
@@ -131,6 +133,20 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
+def check_summary(job: Job) -> dict[str, Any]:
+    """Check the tutorial's recordings: overall verdict, suggested crop and the poor topics."""
+    from greenscreen.check import check_recording
+    from greenscreen.compositor import crop_of
+
+    report = check_recording(job.speaker, job.screen, key=job.settings.key, crop=crop_of(job.settings))
+    data = report.to_json()
+    poor = [
+        f"{t['message']} ({t['advice']})" if t["advice"] else t["message"]
+        for t in data["topics"] if t["verdict"] == "poor"
+    ]
+    return {"verdict": data["verdict"], "crop": data["crop"], "poor": poor}
+
+
 def render_job(job: Job) -> JobOutcome:
     """Render one tutorial and record its fingerprint; never raises for a bad recording.
 
@@ -146,6 +162,7 @@ def render_job(job: Job) -> JobOutcome:
     try:
         progress.update(0, 0)  # tells the batch this job is running
         settings, notes, synced = job.settings, [], {}
+        checked = check_summary(job) if job.check else {}
         if job.sync_by_sound:
             settings, found, message = apply_sync(job.speaker, job.screen, settings)
             if message:
@@ -171,7 +188,7 @@ def render_job(job: Job) -> JobOutcome:
         write_json_atomic(job.sidecar, record)
         return JobOutcome(
             job.name, "rendered", seconds=round(time.monotonic() - started, 2), output=str(job.output),
-            duration=result.duration, notes=notes + result.notes, host=host, sync=synced,
+            duration=result.duration, notes=notes + result.notes, host=host, sync=synced, check=checked,
             loudness={
                 moment: loudness.as_dict()
                 for moment, loudness in (("before", result.loudness_before), ("after", result.loudness_after))

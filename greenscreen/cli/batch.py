@@ -128,6 +128,12 @@ def print_summary(report: BatchReport, plan: BatchPlan) -> None:
     rows += _leftover_rows(plan)
     if rows:
         click.echo(_table(rows))
+    poor = [o for o in report.outcomes if o.check.get("verdict") == "poor"]
+    if poor:
+        click.echo(f"{len(poor)} poor recording(s) (greenscreen check):")
+        for o in poor:
+            for problem in o.check["poor"]:
+                click.echo(f"  {o.name}: {problem}")
     click.echo(
         f"{report.count('rendered')} rendered, {report.count('skipped')} skipped, "
         f"{report.count('failed')} failed"
@@ -154,6 +160,8 @@ def _interrupt(signum: int, frame: object) -> None:
 @click.option("-f", "--force", is_flag=True, help="Re-render every tutorial, even if up to date.")
 @click.option("--scheduler", metavar="tcp://HOST:8786",
               help="Render on a Dask cluster instead of this machine (needs greenscreen[cluster]).")
+@click.option("--check", "check_first", is_flag=True,
+              help="Check each tutorial's recordings first (as 'greenscreen check') and list the poor ones.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars; print only failures and the summary.")
 @click.pass_context
 def batch_command(
@@ -165,6 +173,7 @@ def batch_command(
     dry_run: bool,
     force: bool,
     scheduler: str | None,
+    check_first: bool,
     quiet: bool,
 ) -> None:
     """Render every tutorial in RECORDINGS into OUTPUT/NAME.mp4.
@@ -206,6 +215,9 @@ def batch_command(
     if dry_run:
         print_dry_run(plan)
         return
+    for entry in plan.entries:
+        if entry.job is not None:
+            entry.job.check = check_first
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

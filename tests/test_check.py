@@ -1,0 +1,163 @@
+"""``greenscreen check``: generated recordings with one known defect each are caught, with the
+right advice; a clean recording is rated good."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from conftest import run_cli
+from greenscreen.check import check_recording
+from greenscreen.check.messages import MESSAGES, WORDS
+from greenscreen.check.report import CheckReport
+from greenscreen.check.sound import analyse_sound
+from recordings import write_clip, write_defect_clip, write_sound_clip
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Recordings made on first use (see :func:`_clip`), under the key "_dir"'s folder."""
+    return {"_dir": tmp_path_factory.mktemp("check")}
+
+
+def _clip(clips: dict[str, Path], defect: str) -> Path:
+    """The recording with ``defect``, made once per test module."""
+    if defect not in clips:
+        clips[defect] = write_defect_clip(clips["_dir"] / f"{defect}.mp4", defect)
+    return clips[defect]
+
+
+@pytest.fixture(scope="module")
+def reports(clips: dict[str, Path]) -> dict[str, CheckReport]:
+    return {}
+
+
+def _report(clips: dict[str, Path], reports: dict[str, CheckReport], defect: str) -> CheckReport:
+    if defect not in reports:
+        reports[defect] = check_recording(_clip(clips, defect))
+    return reports[defect]
+
+
+def test_a_clean_recording_is_rated_good(clips, reports) -> None:
+    report = _report(clips, reports, "clean")
+    assert report.verdict == "good", report.to_text()
+    assert all(f.verdict == "good" for f in report.findings)
+    assert report.crop is None
+    assert report.samples >= 12
+
+
+@pytest.mark.parametrize(
+    ("defect", "topic", "verdicts", "message", "advice"),
+    [
+        ("gradient", "evenness", {"poor"}, "the right third of the sheet is", "add light on the right"),
+        ("shadow", "shadow", {"poor"}, "your shadow darkens the sheet", "step half a metre away from the sheet"),
+        ("spill", "spill", {"usable", "poor"}, "green light from the sheet tints you", "stand further from the sheet"),
+        ("clipped", "exposure", {"poor"}, "burnt out to pure white", "lower the camera's exposure"),
+        ("framing", "fill", {"usable"}, "the sheet does not fill the picture", "render with --crop"),
+        ("pumping", "pumping", {"usable", "poor"}, "keeps changing its exposure", "turn off automatic exposure"),
+    ],
+)
+def test_each_picture_defect_is_found_with_its_advice(
+    clips, reports, defect: str, topic: str, verdicts: set[str], message: str, advice: str
+) -> None:
+    report = _report(clips, reports, defect)
+    finding = report.finding(topic)
+    assert finding is not None and finding.verdict in verdicts, report.to_text()
+    text, tip = finding.text("en")
+    assert message in text and advice in tip
+    assert report.verdict != "good"
+    # The defect is caught by its own topic, not blamed on the speaker's spill or the sound.
+    assert report.finding("loudness").verdict == "good"
+    if defect != "spill":
+        assert report.finding("spill").verdict == "good"
+
+
+def test_the_crop_suggestion_cuts_the_wall_and_keeps_the_sheet(clips, reports) -> None:
+    report = _report(clips, reports, "framing")
+    left, top, right, bottom = report.crop
+    # The wall covers 96 px on the left and 36 px at the top of the 640x360 picture.
+    assert 96 <= left <= 110 and 36 <= top <= 46 and right == 0 and bottom == 0
+    assert f"--crop {left},{top},0,0" in report.finding("fill").text()[1]
+    # Checking again with the suggested crop: the sheet now fills the picture.
+    from greenscreen.io.reader import Crop
+
+    again = check_recording(_clip(clips, "framing"), crop=Crop(left, top, right, bottom))
+    assert again.finding("fill").verdict == "good" and again.crop is None
+
+
+@pytest.mark.parametrize(
+    ("defect", "topic", "advice"),
+    [
+        ("clipping_mic", "clipping", "lower the microphone's gain"),
+        ("noisy_room", "room_noise", "switch off fans"),
+        ("quiet", "loudness", "raise the microphone's gain"),
+    ],
+)
+def test_each_sound_defect_is_found_with_its_advice(tmp_path: Path, defect: str, topic: str, advice: str) -> None:
+    findings, levels = analyse_sound(write_sound_clip(tmp_path / f"{defect}.mp4", defect))
+    by_topic = {f.topic: f for f in findings}
+    assert by_topic[topic].verdict == "poor", [(f.topic, f.verdict, f.figures) for f in findings]
+    assert advice in by_topic[topic].text()[1]
+    assert levels.size == 60  # 3 s in 50 ms steps
+    clean, _ = analyse_sound(write_sound_clip(tmp_path / "clean.mp4", "clean"))
+    assert all(f.verdict == "good" for f in clean), [(f.topic, f.figures) for f in clean]
+
+
+def test_the_two_languages_say_the_same_things() -> None:
+    assert MESSAGES["en"].keys() == MESSAGES["de"].keys()
+    assert WORDS["en"].keys() == WORDS["de"].keys()
+
+
+def test_cli_report_json_sheet_and_german(clips, tmp_path: Path) -> None:
+    clip = _clip(clips, "gradient")
+    before = (clip.stat().st_size, clip.stat().st_mtime_ns)
+    sheet = tmp_path / "report sheet.png"
+    data = json.loads(run_cli("check", clip, "--json", "-o", sheet, "--lang", "en").stdout)
+    assert data["verdict"] == "poor"
+    topics = {t["topic"]: t for t in data["topics"]}
+    assert topics["evenness"]["verdict"] == "poor" and topics["evenness"]["figures"]["side_drop"] > 0.4
+    image = cv2.imread(str(sheet))
+    assert image is not None and image.shape[1] == 3 * 480 and image.shape[0] > 2 * 270
+    assert not list(tmp_path.glob(".*partial*"))
+    # German from the locale, and the default sheet beside the recording.
+    env = dict(os.environ, LANG="de_DE.UTF-8", LC_ALL="")
+    proc = subprocess.run([sys.executable, "-m", "greenscreen", "check", str(clip)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Gesamt: SCHLECHT" in proc.stdout and "das rechte Drittel des Tuchs" in proc.stdout
+    assert "rechts mehr Licht geben" in proc.stdout
+    assert clip.with_name("gradient.check.png").exists()
+    assert (clip.stat().st_size, clip.stat().st_mtime_ns) == before
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    proc = run_cli("check", tmp_path / "missing.mp4", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"error: {tmp_path / 'missing.mp4'}: file not found"
+
+
+def test_batch_check_lists_poor_recordings(clips, tmp_path: Path) -> None:
+    import shutil
+
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    rec.mkdir()
+    screen = write_clip(tmp_path / "screen.mp4", seconds=2.0, size=(1280, 720), fps=10)
+    for name, defect in (("good", "clean"), ("dark", "gradient")):
+        shutil.copy(_clip(clips, defect), rec / f"{name}.speaker.mp4")
+        shutil.copy(screen, rec / f"{name}.screen.mp4")
+    proc = run_cli("batch", rec, "-o", out, "--check", "-q", "--jobs", "1")
+    report = json.loads((out / "report.json").read_text())
+    assert report["poor_recordings"] == ["dark"]
+    tutorials = {t["name"]: t for t in report["tutorials"]}
+    assert tutorials["good"]["check"]["verdict"] == "good" and tutorials["good"]["status"] == "rendered"
+    assert any("right third of the sheet" in p for p in tutorials["dark"]["check"]["poor"])
+    assert "1 poor recording(s)" in proc.stdout and "dark: the right third of the sheet" in proc.stdout
+    # Without --check nothing is checked.
+    proc = run_cli("batch", rec, "-o", out, "--force", "-q", "--jobs", "1")
+    assert json.loads((out / "report.json").read_text())["poor_recordings"] == []
