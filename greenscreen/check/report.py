@@ -34,6 +34,14 @@ def language_from_locale() -> str:
     return "en"
 
 
+def _number(value: Any, lang: str) -> Any:
+    """A float as people write it: no trailing ".0", a decimal comma in German."""
+    if not isinstance(value, float):
+        return value
+    text = f"{value:g}"
+    return text.replace(".", ",") if lang == "de" else text
+
+
 @dataclass
 class Finding:
     """The result of one topic (sheet evenness, spill, sound level ...).
@@ -55,7 +63,7 @@ class Finding:
         """The finding and its advice ("" if none) as sentences in ``lang``."""
         table = MESSAGES[lang]
         words = WORDS[lang]
-        params = {k: words.get(v, v) if isinstance(v, str) else v for k, v in self.params.items()}
+        params = {k: words.get(v, v) if isinstance(v, str) else _number(v, lang) for k, v in self.params.items()}
         # Direction words in their other grammatical forms ("links" beside "linke").
         for k, v in self.params.items():
             if isinstance(v, str) and f"{v}_adv" in words:

@@ -126,6 +126,6 @@ def write_sheet(report: CheckReport, output: Path, lang: str = "en") -> Path:
     """Write the report sheet as a PNG to ``output`` atomically."""
     image = render_sheet(report, lang)
     with atomic_path(output) as tmp:
-        if not cv2.imwrite(str(tmp), image):
+        if not cv2.imwrite(str(tmp), image, [cv2.IMWRITE_PNG_COMPRESSION, 6]):
             raise OutputError("cannot write the report sheet", output)
     return output
