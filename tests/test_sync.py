@@ -164,6 +164,17 @@ def test_drift_correction_stretches_the_speakers_picture_and_sound(tmp_path: Pat
     out = tmp_path / "out.mp4"
     run_cli("render", speaker, screen, "-o", out, "-q", "--drift", "10000", "--offset", "0")
     assert abs(_flash_time(out, (64, 48)) - at * 1.01) <= 1 / fps + 1e-6
+    # The preview shows the same frame there.
+    from greenscreen.config import RenderSettings, TimelineSettings
+    from greenscreen.preview.source import PreviewSource
+
+    settings = RenderSettings(timeline=TimelineSettings(drift=10000.0))
+    source = PreviewSource.open(speaker, screen, settings)
+    try:
+        shown = [source.speaker_index(n) for n in range(source.frame_count)]
+    finally:
+        source.close()
+    assert abs(shown.index(round(at * fps)) / fps - at * 1.01) <= 1 / fps + 1e-6
 
 
 def test_sync_of_real_german_speech_heard_by_two_microphones() -> None:
@@ -213,3 +224,12 @@ def test_batch_syncs_by_sound_and_records_it(tmp_path: Path) -> None:
     # An offset in the settings wins: no sync, the speaker is where the offset puts it.
     assert report["manual"]["sync"] == {}
     assert abs(_flash_time(out / "manual.mp4", (64, 48)) - (0.5 + FLASH_AT)) <= 1 / FPS + 1e-6
+
+
+def test_render_warns_and_keeps_zero_when_the_sounds_do_not_match(media: dict[str, Path], tmp_path: Path) -> None:
+    """The speaker's voice and a screen recording's unrelated clicks and music."""
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", media["speaker"], media["screen_audio"], "-o", out, "-q")
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "not synced by sound" in warnings[0], proc.stderr
+    assert "synced by sound:" not in proc.stderr

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from greenscreen.cli.options import render_settings_from, render_settings_options
+from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given
 from greenscreen.presets import preset_name
+from greenscreen.sync import apply_sync, sync_wanted
 
 TIMELINE_ONLY = ("offset", "start", "end", "fps")
 """Options that only mean something on a screen recording's timeline."""
@@ -66,7 +67,14 @@ def preview_command(
     if save_as is None and sys.stdin.isatty():
         def ask(suggested: str) -> str:
             return click.prompt("Preset name", default=suggested)
-    source = PreviewSource.open(speaker, screen, settings, plate=plate)
+    # Lined up by sound as render will be; the found offset is not part of the settings a
+    # preset saved from here holds (it belongs to this pair of recordings).
+    timing = settings
+    if screen is not None and sync_wanted(settings, given=timing_given(params)):
+        timing, _, message = apply_sync(speaker, screen, settings)
+        if message:
+            click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
+    source = PreviewSource.open(speaker, screen, timing, plate=plate)
     try:
         state = PreviewState(
             source,

@@ -200,6 +200,8 @@ class PreviewSource:
     first_frame: int
     offset: float
     plate: np.ndarray | None = None
+    stretch: float = 1.0
+    """The speaker's clock drift correction, as in render (see :attr:`TimelineSettings.drift`)."""
 
     @property
     def has_screen(self) -> bool:
@@ -246,6 +248,7 @@ class PreviewSource:
             timeline.first_frame,
             settings.timeline.offset,
             plate_image,
+            1 + settings.timeline.drift * 1e-6,
         )
 
     def _time(self, index: int) -> float:
@@ -262,7 +265,7 @@ class PreviewSource:
         frames = self.speaker_frames
         if self.screen_frames is None:
             return min(index, len(frames) - 1)
-        t = self._time(index) - self.offset
+        t = (self._time(index) - self.offset) / self.stretch
         i = frames.index_at(t, 0.5 / self.fps)
         if i is None:
             return None
