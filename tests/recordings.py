@@ -132,7 +132,7 @@ def write_clip(
     return path
 
 
-DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping")
+DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "noisy", "blur")
 
 
 def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0,
@@ -142,7 +142,9 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     ``defect`` is one of :data:`DEFECTS`: "gradient" darkens the right of the picture to 45 %,
     "shadow" casts the speaker's shadow on the sheet beside them, "spill" tints the speaker
     green, "clipped" overexposes the picture, "framing" shows a wall over the left 15 % and
-    top 10 %, "pumping" lets the exposure swing by +-25 % (a webcam's automatic exposure).
+    top 10 %, "pumping" lets the exposure swing by +-25 % (a webcam's automatic exposure),
+    "noisy" adds strong sensor noise (a dim room), "blur" smears every third stretch of eight
+    frames sideways by 31 px (fast movement).
     The sound is a quiet room's; see :func:`write_sound_clip` for sound defects.
     """
     from greenscreen import synthetic
@@ -170,6 +172,10 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
             img *= 2.3
         elif defect == "pumping":
             img *= 1 + 0.25 * np.sin(2 * np.pi * i / fps / 1.3)
+        elif defect == "noisy":
+            img += np.random.default_rng([seed, i]).normal(0, 14, img.shape).astype(np.float32)
+        elif defect == "blur" and (i // 8) % 3 == 0:
+            img = cv2.blur(img, (31, 1))
         elif defect == "framing":
             wall = np.array([170, 190, 205], np.float32)  # a beige wall, BGR
             img[:, : int(0.15 * w)] = wall

@@ -61,6 +61,8 @@ def test_a_clean_recording_is_rated_good(clips, reports) -> None:
         ("clipped", "exposure", {"poor"}, "burnt out to pure white", "lower the camera's exposure"),
         ("framing", "fill", {"usable"}, "the sheet does not fill the picture", "render with --crop"),
         ("pumping", "pumping", {"usable", "poor"}, "keeps changing its exposure", "turn off automatic exposure"),
+        ("noisy", "noise", {"usable", "poor"}, "the picture is noisy", "add light"),
+        ("blur", "blur", {"usable", "poor"}, "smeared by motion", "move a little less"),
     ],
 )
 def test_each_picture_defect_is_found_with_its_advice(
