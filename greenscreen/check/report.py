@@ -127,6 +127,8 @@ class CheckReport:
         for f in self.findings:
             message, advice = f.text(lang)
             topic = table[f"topic_{f.topic}"]
+            if f.recording == "screen" and f.topic != "screen_format":
+                topic += f" ({table['topic_screen_format']})"
             lines.append(f"  {label[f.verdict]:<{width}}  {topic}: {message}")
             if advice and f.verdict != "good":
                 lines.append(f"  {'':<{width}}    -> {advice}")
