@@ -10,8 +10,7 @@ import click
 from greenscreen.check import check_recording, language_from_locale
 from greenscreen.check.report import LANGUAGES
 from greenscreen.check.sheet import write_sheet
-from greenscreen.cli.options import resolve_settings
-from greenscreen.cli.render import _parse_crop
+from greenscreen.cli.options import parse_crop, resolve_settings
 from greenscreen.compositor import crop_of
 from greenscreen.io.atomic import check_output_path
 
@@ -48,7 +47,7 @@ def check_command(
       greenscreen check test.mp4 screen.mp4 --lang de -o report.png
     """
     lang = lang or language_from_locale()
-    settings = resolve_settings(preset, {"layout": _parse_crop(crop)})
+    settings = resolve_settings(preset, {"layout": parse_crop(crop)})
     sheet_path = None
     if not no_sheet:
         sheet_path = output or speaker.with_name(f"{speaker.stem}.check.png")
