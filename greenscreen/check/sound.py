@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from greenscreen.check.report import Finding, grade, worst
-from greenscreen.io.audio import read_mono
+from greenscreen.io.audio import iter_mono
 
 BLOCK = 0.05
 """Seconds per level measurement (the level-over-time curve of the report sheet)."""
@@ -34,19 +34,34 @@ def level_curve(samples: np.ndarray, rate: int) -> np.ndarray:
     return (10 * np.log10(power + 1e-12)).astype(np.float32)
 
 
+def _measure(blocks, rate: int) -> tuple[np.ndarray, float]:
+    """Level curve and share of clipped samples, streaming: an hour of sound is never held."""
+    n = int(rate * BLOCK)
+    levels, rest = [], np.zeros(0, np.float32)
+    clipped = total = 0
+    for block in blocks:
+        clipped += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
+        total += len(block)
+        rest = np.concatenate([rest, block])
+        whole = len(rest) // n * n
+        if whole:
+            levels.append(level_curve(rest[:whole], rate))
+            rest = rest[whole:]
+    curve = np.concatenate(levels) if levels else np.zeros(0, np.float32)
+    return curve, clipped / max(total, 1)
+
+
 def analyse_sound(path: Path, recording: str = "speaker") -> tuple[list[Finding], np.ndarray]:
     """Findings about the sound of ``path`` and its level curve (dBFS per :data:`BLOCK`)."""
-    decoded = read_mono(Path(path))
+    decoded = iter_mono(Path(path))
     if decoded is None:
         return [Finding("sound", "usable", "sound_none", "sound_none_advice", recording=recording)], np.zeros(0, np.float32)
-    samples, rate = decoded
-    levels = level_curve(samples, rate)
+    levels, clipped = _measure(*decoded)
     if levels.size == 0 or float(levels.max()) < -60:
         return [Finding("sound", "poor", "sound_silent", "sound_silent_advice", recording=recording,
                         figures={"peak_dbfs": float(levels.max()) if levels.size else -120.0})], levels
     speech = float(np.percentile(levels, 90))
     floor = float(np.percentile(levels, 10))
-    clipped = float(np.mean(np.abs(samples) >= CLIP_LEVEL))
     findings = []
     v_loud = grade(-speech, -LOUD_USABLE, -LOUD_POOR)
     findings.append(Finding("loudness", v_loud, "loud_good" if v_loud == "good" else "loud_quiet",

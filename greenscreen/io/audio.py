@@ -139,33 +139,53 @@ def read_mono(path: Path, rate: int | None = None) -> tuple[np.ndarray, int] | N
     resampling, so clipped peaks stay as recorded). Returns ``(samples, rate)``, or None if the
     recording has no audio stream. Only the audio is decoded.
     """
+    stream = iter_mono(path, rate)
+    if stream is None:
+        return None
+    blocks, rate = stream
+    chunks = list(blocks)
+    return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), rate
+
+
+def iter_mono(path: Path, rate: int | None = None) -> tuple[Iterator[np.ndarray], int] | None:
+    """:func:`read_mono` block by block, for sound too long to hold: ``(blocks, rate)`` or None."""
     container = open_container(path)
+    if not container.streams.audio:
+        container.close()
+        return None
+    stream = container.streams.audio[0]
+    rate = int(rate or stream.codec_context.sample_rate or SAMPLE_RATE)
+    return _mono_blocks(container, stream, rate, path), rate
+
+
+def _mono_blocks(
+    container: av.container.InputContainer, stream: av.stream.Stream, rate: int, path: Path
+) -> Iterator[np.ndarray]:
     try:
-        if not container.streams.audio:
-            return None
         video_start = _stream_start(container.streams.video[0])
-        stream = container.streams.audio[0]
-        rate = int(rate or stream.codec_context.sample_rate or SAMPLE_RATE)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks: list[np.ndarray] = []
-        lead: int | None = None
+        skip: int | None = None  # samples to drop when the sound starts before the video
+
+        def trimmed(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
+            nonlocal skip
+            for out in frames:
+                block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                drop = min(skip or 0, len(block))
+                skip = (skip or 0) - drop
+                if len(block) > drop:
+                    yield block[drop:]
+
         try:
             for frame in container.decode(stream):
-                if lead is None:
+                if skip is None:
                     first = frame.time if frame.time is not None else video_start
                     lead = round((first - video_start) * rate)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+                    if lead > 0:
+                        yield np.zeros(lead, np.float32)
+                    skip = max(-lead, 0)
+                yield from trimmed(resampler.resample(frame))
+            yield from trimmed(resampler.resample(None))
         except av.error.FFmpegError as exc:
             raise MediaError(f"audio is corrupt ({ffmpeg_reason(exc)})", path) from None
     finally:
         container.close()
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    lead = lead or 0
-    if lead > 0:
-        samples = np.concatenate([np.zeros(lead, np.float32), samples])
-    elif lead < 0:
-        samples = samples[-lead:]
-    return samples, rate
