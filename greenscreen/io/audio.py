@@ -131,7 +131,7 @@ def _stream_start(stream: av.stream.Stream) -> float:
     return float(stream.start_time * stream.time_base)
 
 
-def read_mono(path: Path, rate: int | None = None) -> tuple[np.ndarray, int] | None:
+def read_mono(path: str | Path, rate: int | None = None) -> tuple[np.ndarray, int] | None:
     """Decode the first audio stream of ``path`` whole, as mono float32 at ``rate`` Hz.
 
     Sample 0 is the start of the video (as in the render), so two recordings' sounds can be
@@ -147,8 +147,9 @@ def read_mono(path: Path, rate: int | None = None) -> tuple[np.ndarray, int] | N
     return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), rate
 
 
-def iter_mono(path: Path, rate: int | None = None) -> tuple[Iterator[np.ndarray], int] | None:
+def iter_mono(path: str | Path, rate: int | None = None) -> tuple[Iterator[np.ndarray], int] | None:
     """:func:`read_mono` block by block, for sound too long to hold: ``(blocks, rate)`` or None."""
+    path = Path(path)
     container = open_container(path)
     if not container.streams.audio:
         container.close()
