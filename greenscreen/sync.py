@@ -21,6 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from greenscreen.config import RenderSettings
@@ -46,6 +47,10 @@ MAX_OFFSET = 120.0
 """Largest offset searched, in seconds, unless the caller asks for more."""
 DRIFT_WINDOW = 20.0
 """Length of the windows matched along the recording for the drift, in seconds."""
+MIN_WINDOWS = 5
+"""Windows needed to fit the drift and to count their agreement as evidence: a line through
+three or four unrelated windows' lags is too easily a coincidence. Drift is therefore measured
+on recordings of 100 s and more; shorter ones are too short to show it anyway."""
 MAX_DRIFT_PPM = 2000.0
 """Clocks of consumer devices differ by up to ~0.1 %; windows are searched for twice that."""
 
@@ -80,7 +85,7 @@ class SyncResult:
 
 
 def onset_envelope(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
-    """Band-limited onset envelope of mono ``samples`` at ``rate`` Hz, one value every :data:`HOP` s.
+    """Band-limited onset envelopes of mono ``samples`` at ``rate`` Hz, one value every :data:`HOP` s.
 
     Parameters
     ----------
@@ -89,15 +94,18 @@ def onset_envelope(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
 
     Returns
     -------
-    ndarray, float32, shape (n // hop,)
-        Zero mean, unit variance (all zeros for silence): the summed rise of log band energy.
+    ndarray, float32, shape (bands, n // hop)
+        The rise of log energy in each band, zero mean and unit variance per band (all zeros
+        for a silent band). Bands are compared with their own counterpart only: a bright and a
+        dull microphone hear a sound's onset in different bands, and mixing the bands would
+        shift it by milliseconds.
     """
     samples = np.asarray(samples, np.float32)
     hop = int(round(HOP * rate))
     window = int(round(_WINDOW * rate / RATE))
     frames = len(samples) // hop
     if frames < 4:
-        return np.zeros(max(frames, 0), np.float32)
+        return np.zeros((len(_BANDS) - 1, max(frames, 0)), np.float32)
     padded = np.concatenate([samples, np.zeros(window, np.float32)])
     freqs = np.fft.rfftfreq(window, 1.0 / rate)
     bands = [(freqs >= lo) & (freqs < hi) for lo, hi in zip(_BANDS[:-1], _BANDS[1:])]
@@ -113,28 +121,38 @@ def onset_envelope(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
     # rises are only counted above the band's quiet level.
     floor = np.percentile(energy, 20, axis=1, keepdims=True) + 1e-10
     level = np.log(energy + floor)
-    onset = np.maximum(np.diff(level, axis=1, prepend=level[:, :1]), 0.0).sum(axis=0)
+    onset = np.maximum(np.diff(level, axis=1, prepend=level[:, :1]), 0.0).astype(np.float32)
     # Remove the slowly varying part (how busy the speech is), keep the onsets' timing.
     span = max(int(round(0.5 / HOP)), 1)
-    kernel = np.ones(span, np.float32) / span
-    onset = onset - np.convolve(onset, kernel, mode="same")
-    std = float(onset.std())
-    if std < 1e-9:
-        return np.zeros(frames, np.float32)
-    return ((onset - onset.mean()) / std).astype(np.float32)
+    onset -= cv2.blur(onset, (span, 1), borderType=cv2.BORDER_REFLECT)
+    onset -= onset.mean(axis=1, keepdims=True)
+    std = onset.std(axis=1, keepdims=True)
+    return np.where(std > 1e-6, onset / np.maximum(std, 1e-6), 0.0).astype(np.float32)
+
+
+def _smooth(x: np.ndarray, width: int) -> np.ndarray:
+    """Box-smooth every band of ``x`` over ``width`` envelope values."""
+    return cv2.blur(x, (width, 1), borderType=cv2.BORDER_CONSTANT)
+
+
+def _sounding(part: np.ndarray) -> bool:
+    """Whether a stretch of envelopes holds distinct sounds (onsets well above the noise)."""
+    return np.count_nonzero(np.abs(part).max(axis=0) > 2.0) >= 10
 
 
 def _correlate(a: np.ndarray, b: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """``c[k - lo] = sum_i a[i] * b[i + k]`` for lags ``lo <= k <= hi`` (b is zero outside)."""
+    """``c[k - lo] = sum_band sum_i a[band, i] * b[band, i + k]`` for lags ``lo <= k <= hi``
+    (b is zero outside its length)."""
+    na, nb = a.shape[1], b.shape[1]
     # b's part that any lag can reach, so the FFT stays as short as the search.
     start = max(lo, 0)
-    end = min(len(a) + hi, len(b))
-    seg = np.zeros(len(a) + hi - lo, np.float32)
+    end = min(na + hi, nb)
+    seg = np.zeros((b.shape[0], na + hi - lo), np.float32)
     if end > start:
-        seg[start - lo : end - lo] = b[start:end]
-    n = 1 << int(np.ceil(np.log2(len(a) + len(seg))))
-    c = np.fft.irfft(np.conj(np.fft.rfft(a, n)) * np.fft.rfft(seg, n), n)
-    return c[: hi - lo + 1]
+        seg[:, start - lo : end - lo] = b[:, start:end]
+    n = 1 << int(np.ceil(np.log2(na + seg.shape[1])))
+    spectrum = (np.conj(np.fft.rfft(a, n, axis=1)) * np.fft.rfft(seg, n, axis=1)).sum(axis=0)
+    return np.fft.irfft(spectrum, n)[: hi - lo + 1]
 
 
 def _peak(c: np.ndarray, exclude: int) -> tuple[float, float]:
@@ -177,10 +195,9 @@ def estimate(
     if not a.any() or not b.any():
         return SyncResult(0.0, 0.0, 0.0, reason="a soundtrack has no distinct sounds to match")
     reach = int(round(max_offset / HOP))
-    lo, hi = max(-reach, -len(a) + 1), min(reach, len(b) - 1)
+    lo, hi = max(-reach, -a.shape[1] + 1), min(reach, b.shape[1] - 1)
     # Coarse: smoothed envelopes, so a drifting pair's smeared peak still stands out.
-    smooth = np.ones(9, np.float32) / 9
-    c = _correlate(np.convolve(a, smooth, "same"), np.convolve(b, smooth, "same"), lo, hi)
+    c = _correlate(_smooth(a, 9), _smooth(b, 9), lo, hi)
     c /= np.linalg.norm(a) * np.linalg.norm(b) + 1e-12
     pos, confidence = _peak(c, exclude=int(round(0.25 / HOP)))
     coarse = lo + pos
@@ -189,22 +206,22 @@ def estimate(
     raw_pos, raw_confidence = _peak(raw, exclude=int(round(0.25 / HOP)))
     if raw_confidence > confidence:
         coarse, confidence = lo + raw_pos, raw_confidence
-    duration = len(a) * HOP
+    duration = a.shape[1] * HOP
     search = int(round((0.2 + MAX_DRIFT_PPM * 1e-6 * duration) / HOP))
     win = int(round(DRIFT_WINDOW / HOP))
-    if confidence < MIN_CONFIDENCE and len(a) >= 3 * win:
+    if confidence < MIN_CONFIDENCE and a.shape[1] >= 3 * win:
         # Drift smears the whole-recording peak (0.1 % over ten minutes is 0.6 s); windows are
         # short enough not to smear, and the lag most of them agree on is the coarse one.
         coarse = _coarse_by_windows(a, b, lo, hi, win, spread=search) or coarse
     # Fine: windows along the speaker's recording, each searched near the coarse lag.
     times, lags, weights = [], [], []
     tried = 0
-    if len(a) < 2 * win:
-        win = len(a)  # a short clip: one window, no drift
+    if a.shape[1] < 2 * win:
+        win = a.shape[1]  # a short clip: one window, no drift
     # Windows do not overlap: overlapping ones would share sound and agree on a lag by chance.
-    for s in range(0, len(a) - win + 1, win):
-        part = a[s : s + win]
-        if np.count_nonzero(np.abs(part) > 2.0) < 10:  # silence in this window
+    for s in range(0, a.shape[1] - win + 1, win):
+        part = a[:, s : s + win]
+        if not _sounding(part):
             continue
         tried += 1
         k0 = int(round(coarse)) + s
@@ -222,8 +239,8 @@ def estimate(
             )
         return SyncResult(coarse * HOP, 0.0, confidence)
     t, lag, w = np.array(times), np.array(lags), np.array(weights)
-    offset, slope, keep = _fit_line(t, lag, w, allow_slope=t.max() - t.min() >= 2 * DRIFT_WINDOW)
-    if keep.sum() >= 3:
+    offset, slope, keep = _fit_line(t, lag, w, allow_slope=len(t) >= MIN_WINDOWS)
+    if keep.sum() >= MIN_WINDOWS:
         # Unrelated sounds give each window a lag of its own; many windows on one line are
         # evidence of a match even where the whole-recording peak is smeared by drift.
         agree = keep.sum() / tried
@@ -237,9 +254,9 @@ def estimate(
 def _coarse_by_windows(a: np.ndarray, b: np.ndarray, lo: int, hi: int, win: int, *, spread: int) -> float | None:
     """The lag (in hops) most windows of ``a`` agree on within ``spread``, searched over lo..hi."""
     lags, margins = [], []
-    for s in range(0, len(a) - win + 1, win):
-        part = a[s : s + win]
-        if np.count_nonzero(np.abs(part) > 2.0) < 10:
+    for s in range(0, a.shape[1] - win + 1, win):
+        part = a[:, s : s + win]
+        if not _sounding(part):
             continue
         c = _correlate(part, b, lo + s, hi + s)
         p, margin = _peak(c, exclude=int(round(0.25 / HOP)))
@@ -265,7 +282,7 @@ def _fit_line(
     keep = np.ones(len(t), bool)
     offset, slope = float(np.median(lag)), 0.0
     for _ in range(5):
-        if allow_slope and keep.sum() >= 3:
+        if allow_slope and keep.sum() >= MIN_WINDOWS:
             slope, offset = np.polyfit(t[keep], lag[keep], 1, w=w[keep])
         else:
             offset = float(np.average(lag[keep], weights=w[keep]))
