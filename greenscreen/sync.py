@@ -2,10 +2,11 @@
 
 Both recordings usually hear the same voice (the webcam's microphone and the screen
 recorder's), but through different microphones, at different levels, with different room noise.
-What survives all of that is *when* sounds start. So each soundtrack becomes an onset envelope:
-log energy in a few frequency bands every :data:`HOP` seconds, its rises summed over the bands
-(a level or EQ difference is a constant in log energy and drops out of the rise). The envelopes
-are cross-correlated with numpy's FFT:
+What survives all of that is *when* sounds start. So each soundtrack becomes onset envelopes:
+the rise of log energy in six frequency bands every :data:`HOP` seconds (a level or EQ
+difference is a constant in log energy and drops out of the rise). Each band is
+cross-correlated with the same band of the other recording (numpy's FFT), the bands' results
+summed:
 
 1. over the whole recordings, for the coarse offset;
 2. window by window along the speaker's recording, near the coarse offset; a straight line
