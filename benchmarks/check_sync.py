@@ -97,13 +97,15 @@ def main() -> None:
         wall, out = timed(gs + ["sync", str(speaker), str(screen), "--json"])
         sync_times.append(wall)
         found = json.loads(out)
-    print(f"{args.minutes:g}-minute 1080p pair, {args.rounds} rounds, median wall time (subprocess, start-up included):")
+    print(f"{args.minutes:g}-minute 1080p pair, {args.rounds} rounds, "
+          "median wall time (subprocess, start-up included):")
     print(f"  check  {statistics.median(check_times):6.2f} s   (all: {', '.join(f'{t:.2f}' for t in check_times)})")
     print(f"  sync   {statistics.median(sync_times):6.2f} s   (all: {', '.join(f'{t:.2f}' for t in sync_times)})")
     end = args.minutes * 60
     end_error = (found["offset"] + end * (1 + found["drift_ppm"] * 1e-6)) - (OFFSET + end * (1 + DRIFT_PPM * 1e-6))
     print(f"  sync found offset {found['offset']:+.4f} s (truth {OFFSET:+.4f}), drift {found['drift_ppm']:+.1f} ppm "
-          f"(truth {DRIFT_PPM:+.1f}), confidence {found['confidence']:.2f}; error at the end {end_error * 1000:+.1f} ms")
+          f"(truth {DRIFT_PPM:+.1f}), confidence {found['confidence']:.2f}; "
+          f"error at the end {end_error * 1000:+.1f} ms")
 
 
 if __name__ == "__main__":

@@ -163,3 +163,12 @@ def test_batch_check_lists_poor_recordings(clips, tmp_path: Path) -> None:
     # Without --check nothing is checked.
     proc = run_cli("batch", rec, "-o", out, "--force", "-q", "--jobs", "1")
     assert json.loads((out / "report.json").read_text())["poor_recordings"] == []
+
+
+def test_a_recording_without_a_green_sheet_says_so(tmp_path: Path) -> None:
+    grey = write_clip(tmp_path / "grey wall.mp4", seconds=1.0, size=(320, 240), fps=10)
+    report = check_recording(grey)
+    assert report.verdict == "poor"
+    sheet = report.finding("sheet")
+    assert sheet.verdict == "poor" and "no green sheet" in sheet.text()[0]
+    assert report.finding("sound").text()[0] == "the recording has no sound"

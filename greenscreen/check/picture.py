@@ -291,7 +291,8 @@ def _fill(samples: list[Sample], scale: float, crop: Crop) -> tuple[Finding, tup
     figures = {f"outside_{n}": p for n, p in zip(names, px)} | {"kept": kept}
     return Finding("fill", verdict, "fill_bad", "fill_advice",
                    params={"sides": where[0] if len(where) == 1 else "edges", "px": max(px),
-                           "crop": ",".join(map(str, total))}, figures=figures), tuple(total)  # type: ignore[return-value]
+                           "crop": ",".join(map(str, total))},
+                   figures=figures), (total[0], total[1], total[2], total[3])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,7 +361,8 @@ def _noise(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
             continue
         h, w = s.full.shape[:2]
         mask = cv2.resize(sheet.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-        mask &= cv2.resize((s.alpha < SHEET_ALPHA).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        clear = (s.alpha < SHEET_ALPHA).astype(np.uint8)
+        mask &= cv2.resize(clear, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
         if mask.sum() < 1000:
             continue
         # Between two consecutive frames the still sheet is the same; what differs is noise
@@ -391,7 +393,8 @@ def _blur(samples: list[Sample], speakers: list[np.ndarray]) -> Finding:
         if body.sum() < 200:
             continue
         h, w = s.full.shape[:2]
-        mask = cv2.resize(cv2.erode(body, np.ones((3, 3), np.uint8)), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        inside = cv2.erode(body, np.ones((3, 3), np.uint8))
+        mask = cv2.resize(inside, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
         grey = cv2.cvtColor(s.full, cv2.COLOR_BGR2GRAY)
         lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3))[mask]
         if lap.size < 500:

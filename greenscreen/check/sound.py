@@ -55,7 +55,8 @@ def analyse_sound(path: Path, recording: str = "speaker") -> tuple[list[Finding]
     """Findings about the sound of ``path`` and its level curve (dBFS per :data:`BLOCK`)."""
     decoded = iter_mono(Path(path))
     if decoded is None:
-        return [Finding("sound", "usable", "sound_none", "sound_none_advice", recording=recording)], np.zeros(0, np.float32)
+        missing = Finding("sound", "usable", "sound_none", "sound_none_advice", recording=recording)
+        return [missing], np.zeros(0, np.float32)
     levels, clipped = _measure(*decoded)
     if levels.size == 0 or float(levels.max()) < -60:
         return [Finding("sound", "poor", "sound_silent", "sound_silent_advice", recording=recording,
