@@ -354,9 +354,10 @@ def _output_cues(
     if not cues or path is None:
         return []
     shift = 0.0 if settings.timeline.audio == "screen" else settings.timeline.offset
+    stretch = 1.0 if settings.timeline.audio == "screen" else 1 + settings.timeline.drift * 1e-6
     start = timeline.time(timeline.first_frame)
     duration = float(timeline.frame_count / timeline.fps)
-    moved = [Cue(c.start + shift, c.end + shift, c.text) for c in cues]
+    moved = [Cue(c.start * stretch + shift, c.end * stretch + shift, c.text) for c in cues]
     kept, changed = on_output_timeline(moved, start, duration)
     if not kept:
         raise MediaError(

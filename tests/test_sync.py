@@ -233,3 +233,20 @@ def test_render_warns_and_keeps_zero_when_the_sounds_do_not_match(media: dict[st
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "not synced by sound" in warnings[0], proc.stderr
     assert "synced by sound:" not in proc.stderr
+
+
+def test_captions_timed_like_the_speaker_follow_its_drift() -> None:
+    from fractions import Fraction
+
+    from greenscreen.config import RenderSettings, TimelineSettings
+    from greenscreen.io.captions import Cue
+    from greenscreen.pipeline import Timeline, _output_cues
+
+    timeline = Timeline(fps=Fraction(30), size=(640, 360), first_frame=0, frame_count=30 * 700)
+    settings = RenderSettings(timeline=TimelineSettings(offset=2.0, drift=500.0))
+    cues = _output_cues([Cue(600.0, 601.0, "Ende")], timeline, settings, Path("talk.srt"), [])
+    assert cues[0].start == pytest.approx(2.0 + 600.0 * 1.0005)
+    screen_timed = _output_cues([Cue(600.0, 601.0, "Ende")], timeline,
+                                RenderSettings(timeline=TimelineSettings(offset=2.0, drift=500.0, audio="screen")),
+                                Path("talk.srt"), [])
+    assert screen_timed[0].start == pytest.approx(600.0)
