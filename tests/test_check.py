@@ -128,7 +128,7 @@ def test_cli_report_json_sheet_and_german(clips, tmp_path: Path) -> None:
     assert image is not None and image.shape[1] == 3 * 480 and image.shape[0] > 2 * 270
     assert not list(tmp_path.glob(".*partial*"))
     # German from the locale, and the default sheet beside the recording.
-    env = dict(os.environ, LANG="de_DE.UTF-8", LC_ALL="")
+    env = dict(os.environ, LANG="de_DE.UTF-8", LC_ALL="", LC_MESSAGES="", LANGUAGE="")
     proc = subprocess.run([sys.executable, "-m", "greenscreen", "check", str(clip)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
