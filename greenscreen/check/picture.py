@@ -152,6 +152,10 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop()) -> PictureRes
     findings.append(_shadow(sheets, greens, distances, expected, w))
     fill, crop_px = _fill(samples, scale, crop)
     findings.append(fill)
+    if crop_px is not None:
+        # The part the suggested crop adds, on the analysed (already cropped) frame.
+        added = (crop_px[0] - crop.left, crop_px[1] - crop.top, crop_px[2] - crop.right, crop_px[3] - crop.bottom)
+        images["crop_box"] = np.array([round(v / scale) for v in added])
     findings.append(_spill(samples, images))
     findings.append(_exposure(samples))
     findings.append(_noise(samples, sheets))

@@ -76,11 +76,9 @@ def render_sheet(report: CheckReport, lang: str = "en") -> np.ndarray:
     frame = images.get("frame")
     if frame is not None:
         shown = frame.copy()
-        if report.crop:
-            # The suggested crop, on the analysed frame's scale.
-            full_w = report.finding("format").figures["width"] if report.finding("format") else frame.shape[1]
-            s = frame.shape[1] / float(full_w)
-            l, t, r, b = (round(v * s) for v in report.crop)
+        if images.get("crop_box") is not None:
+            # What the suggested crop keeps.
+            l, t, r, b = (int(v) for v in images["crop_box"])
             cv2.rectangle(shown, (l, t), (frame.shape[1] - 1 - r, frame.shape[0] - 1 - b), (0, 0, 255), 2)
         tiles.append(_label(_fit(shown), "Bild" if de else "frame"))
     if images.get("matte") is not None:
@@ -104,12 +102,18 @@ def render_sheet(report: CheckReport, lang: str = "en") -> np.ndarray:
 
 def _text_panel(report: CheckReport, lang: str, width: int) -> np.ndarray:
     table = MESSAGES[lang]
-    lines = []
+    lines: list[tuple[str | None, str]] = []
     for f in report.findings:
         message, advice = f.text(lang)
         line = f"{table['topic_' + f.topic]}: {message}"
         if advice and f.verdict != "good":
-            line += f"  -> {advice}"
+            if len(line) + len(advice) < 160:
+                line += f"  -> {advice}"
+            else:  # too long for one line of the sheet: the advice on its own
+                lines.append((f.verdict, line))
+                line = f"    -> {advice}"
+                lines.append((None, line))
+                continue
         lines.append((f.verdict, line))
     height = 40 + 18 * len(lines) + 10
     panel = np.full((height, width, 3), 20, np.uint8)
@@ -117,8 +121,9 @@ def _text_panel(report: CheckReport, lang: str, width: int) -> np.ndarray:
     cv2.putText(panel, _ascii(title), (10, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.7, COLOURS[report.verdict], 2, cv2.LINE_AA)
     for i, (verdict, line) in enumerate(lines):
         y = 50 + 18 * i
-        cv2.circle(panel, (16, y - 4), 5, COLOURS[verdict], -1)
-        cv2.putText(panel, _ascii(line)[:170], (28, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (230, 230, 230), 1, cv2.LINE_AA)
+        if verdict is not None:
+            cv2.circle(panel, (16, y - 4), 5, COLOURS[verdict], -1)
+        cv2.putText(panel, _ascii(line)[:190], (28, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (230, 230, 230), 1, cv2.LINE_AA)
     return panel
 
 
