@@ -34,7 +34,8 @@ def _clip(clips: dict[str, Path], defect: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reports(clips: dict[str, Path]) -> dict[str, CheckReport]:
+def reports() -> dict[str, CheckReport]:
+    """Check reports of the recordings, made on first use (see :func:`_report`)."""
     return {}
 
 
