@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from greenscreen.composite.layout import LayoutSettings
+from greenscreen.io.captions import CaptionSettings
 from greenscreen.io.loudness import SoundSettings
 from greenscreen.io.writer import EncodeSettings
 from greenscreen.key.settings import KeySettings
@@ -44,3 +45,4 @@ class RenderSettings:
     timeline: TimelineSettings = field(default_factory=TimelineSettings)
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     sound: SoundSettings = field(default_factory=SoundSettings)
+    captions: CaptionSettings = field(default_factory=CaptionSettings)

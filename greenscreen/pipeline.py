@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,6 +45,9 @@ from greenscreen.io.reader import read_frames
 from greenscreen.io.stills import load_plate
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, new_frame
+
+if TYPE_CHECKING:
+    from greenscreen.composite.captions import CaptionBurner
 from greenscreen.key import KeyResult
 
 ProgressCallback = Callable[[int, int], None]
@@ -277,6 +281,15 @@ def render(
     ) if audio_sources else SoundPlan()
     notes.extend(sound.notes)
     audio = FilteredTrack(AudioTrack(audio_sources), sound.filters)
+    burner = None
+    if cues and settings.captions.burn:
+        from greenscreen.composite.captions import CaptionBurner  # Pillow: only when drawing text
+
+        p = compositor.placement
+        burner = CaptionBurner(
+            cues, timeline.size, avoid=(p.x, p.y, p.width, p.height), matrix=compositor.matrix,
+            size=settings.captions.size,
+        )
     poster = PosterPicker(
         settings.encode.poster_at, float(timeline.frame_count / timeline.fps), compositor.matrix
     ) if settings.encode.poster else None
@@ -318,7 +331,8 @@ def render(
                     caption_language=language,
                 )
                 try:
-                    _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress, poster)
+                    _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress,
+                         poster, burner)
                     writer.close()
                 except BaseException:
                     writer.abort()
@@ -438,6 +452,7 @@ def _run(
     writer: VideoWriter,
     progress: ProgressCallback | None,
     poster: PosterPicker | None = None,
+    burner: CaptionBurner | None = None,
 ) -> None:
     """The frame loop: one item from each lane per output frame -> composite -> encode."""
     # Trimmed-away sound before the first output frame.
@@ -452,6 +467,8 @@ def _run(
     out = frame_planes(canvas)
     for n, (screen, keyed) in enumerate(zip(screen_frames, speaker_frames, strict=True)):
         compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
+        if burner is not None:
+            burner.draw(timeline.time(n), out)
         if poster is not None and not poster.done:
             poster.offer(timeline.time(n), keyed is not None, out)
         writer.write_frame(canvas)

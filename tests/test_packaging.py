@@ -53,3 +53,18 @@ def test_runtime_dependencies_are_exactly_the_imported_packages() -> None:
             assert dists & runtime, f"greenscreen imports {module} but pyproject does not require it"
             required |= dists & runtime
     assert runtime == required, f"required but never imported: {sorted(runtime - required)}"
+
+
+def test_every_subpackage_and_its_data_is_installed() -> None:
+    # pyproject lists the packages by hand: one left out works in a checkout and is missing
+    # after "pip install .".
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(tool["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "greenscreen").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"
+    data = tool["package-data"]
+    assert "*.ttf" in data["greenscreen.fonts"] and "LICENSE" in data["greenscreen.fonts"]

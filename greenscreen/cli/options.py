@@ -167,6 +167,8 @@ render_settings_options = _stack(
     settings_options("timeline", skip=("width", "height")),
     settings_options("encode", names={"preset": "encoder_preset"}),
     settings_options("sound"),
+    # --burn-captions is render's own flag (it needs --captions), not a true/false option.
+    settings_options("captions", names={"size": "caption_size"}, skip=("burn",)),
     settings_options("key", names={"screen": "backdrop"}),
 )
 """Every option that decides what a render shows and writes: ``-p/--preset`` (repeatable),

@@ -27,6 +27,10 @@ from greenscreen.sync import apply_sync, sync_wanted
     "--caption-language", metavar="CODE",
     help="Language of the captions (de, en, deu, ...) [default: from the file name, talk.de.srt].",
 )
+@click.option(
+    "--burn-captions", is_flag=True, default=None,
+    help="Also draw the --captions into the picture (open captions), beside the speaker's window.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def render_command(
     speaker: Path,
@@ -38,6 +42,7 @@ def render_command(
     out_size: str | None,
     captions: Path | None,
     caption_language: str | None,
+    burn_captions: bool | None,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -50,6 +55,10 @@ def render_command(
       greenscreen render speaker.mp4 screen.mp4 -o out.mp4 --corner bottom-left --speaker-size 0.4
       greenscreen render speaker.mp4 screen.mkv -o out.mp4 --offset 1.5 --audio mix
     """
+    if burn_captions:
+        if captions is None:
+            raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
+        params["captions__burn"] = True
     settings = render_settings_from(preset, crop, out_size, params)
     if sync_wanted(settings, given=timing_given(params)):
         settings, _, message = apply_sync(speaker, screen, settings)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenscreen.errors import MediaError, SettingsError
+from greenscreen.settings import setting
 
 CAPTION_SUFFIXES = (".srt", ".vtt")
 
@@ -27,6 +28,16 @@ _LANGUAGES = {
     "pl": "pol", "tr": "tur", "ru": "rus", "uk": "ukr", "ar": "ara", "cs": "ces", "da": "dan",
     "sv": "swe", "no": "nor", "fi": "fin", "el": "ell", "hu": "hun", "ro": "ron", "hr": "hrv",
 }
+
+
+@dataclass(frozen=True)
+class CaptionSettings:
+    """How captions given with ``--captions`` are shown besides the subtitle track and .vtt."""
+
+    burn: bool = setting(
+        False, help="Also draw the captions into the picture (open captions), for players that show no subtitles."
+    )
+    size: float = setting(0.05, min=0.02, max=0.12, help="Burned-in caption size as a share of the picture's height.")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The fonts greenscreen draws text with (see LICENSE in this folder)."""

@@ -1,0 +1,100 @@
+"""Captions drawn into the picture: with the package's font, at their times, beside the speaker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cards
+from conftest import decode_frames, pip_box, run_cli
+from greenscreen.composite.captions import MAX_CHARS, CaptionBurner
+from greenscreen.io.captions import Cue
+from greenscreen.io.yuv import frame_planes, new_frame
+from greenscreen.text import font, render_lines, wrap
+
+SIZE = (640, 360)
+SRT = (
+    "1\n00:00:00,500 --> 00:00:01,200\nÜbung: „Passwort ändern“ – 5 €\n\n"
+    "2\n00:00:01,600 --> 00:00:02,000\nZweiter Teil\n"
+)
+
+
+def test_umlauts_and_german_punctuation_have_their_own_glyphs() -> None:
+    face = font(40)
+    pairs = [("Ä", "A"), ("ö", "o"), ("ß", "B"), ("„", ","), ("€", "E")]
+    for accented, plain in pairs:
+        a = render_lines([accented], face).alpha
+        b = render_lines([plain], face).alpha
+        assert a.shape != b.shape or np.abs(a - b).sum() > 5, accented  # not a missing-glyph box
+    # The umlaut's dots sit above the letter: ink in rows where plain A has none.
+    a, b = render_lines(["Ä"], face).alpha, render_lines(["A"], face).alpha
+    top_a = np.flatnonzero(a.max(axis=1) > 0.5)[0]
+    top_b = np.flatnonzero(b.max(axis=1) > 0.5)[0]
+    assert top_a < top_b
+
+
+def test_long_captions_wrap_into_two_readable_lines() -> None:
+    text = "Klicken Sie oben rechts auf Ihr Profilbild und wählen Sie dann Einstellungen aus"
+    lines = wrap(text, font(36), 10_000, max_chars=MAX_CHARS)
+    assert len(lines) == 2 and all(len(line) <= MAX_CHARS for line in lines)
+    assert " ".join(lines) == text
+
+
+def test_burner_moves_beside_or_above_the_speaker() -> None:
+    cue = [Cue(0.0, 1.0, "Hallo")]
+    frame = new_frame(*SIZE)
+    planes = frame_planes(frame)
+    for box in [(440, 200, 180, 140), (20, 200, 180, 140), (0, 180, 640, 180), None]:
+        for plane, value in zip(planes, (16, 128, 128)):
+            plane[...] = value
+        CaptionBurner(cue, SIZE, avoid=box, matrix="bt601").draw(0.5, planes)
+        ys, xs = np.nonzero(planes[0] > 100)  # the white text
+        assert ys.size > 50
+        if box is not None and box[2] < SIZE[0]:
+            x, y, w, h = box
+            inside = (xs >= x) & (xs < x + w) & (ys >= y) & (ys < y + h)
+            assert not inside.any(), box
+        if box == (0, 180, 640, 180):
+            assert ys.max() < 180  # the whole bottom half is taken: captions go to the top
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("burn")
+    speaker = cards.write_clip(d / "speaker.mp4", cards.flat((320, 180), cards.SHEET), seconds=2.4,
+                               sound=cards.beeps([0.3], tone=500))
+    screen = cards.write_clip(d / "screen.mp4", cards.flat(SIZE, cards.BLUE), seconds=2.4)
+    return speaker, screen
+
+
+def test_burned_captions_show_at_their_times_and_never_under_the_speaker(
+    pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    speaker, screen = pair
+    captions = tmp_path / "talk.srt"
+    captions.write_text(SRT, encoding="utf-8")
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--captions", captions, "--burn-captions",
+            "--offset", "0.2")
+    x, y, w, h = pip_box(SIZE, (320, 180))
+    background = decode_frames(out)[0][1]  # no caption at 0 s
+    for t, frame in decode_frames(out):
+        bright = frame.min(axis=2) > 180  # white text on a blue screen and a dark box
+        shown = (0.7 <= t < 1.4) or (1.8 <= t < 2.2)  # cue times moved by the 0.2 s offset
+        if abs(t - 0.7) < 0.02 or abs(t - 1.4) < 0.02 or abs(t - 1.8) < 0.02 or abs(t - 2.2) < 0.02:
+            continue  # frames on a cue's edge are allowed either way (rounding)
+        assert bright.sum() > (200 if shown else -1) and (shown or bright.sum() == 0), t
+        assert not bright[y : y + h, x : x + w].any(), t
+        if shown:
+            rows = np.flatnonzero(bright.any(axis=1))
+            assert rows.min() > SIZE[1] // 2  # near the bottom, beside the speaker
+        else:
+            assert float(np.abs(frame.astype(int) - background.astype(int)).max()) < 40, t
+
+
+def test_burn_captions_needs_captions(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--burn-captions", check=False)
+    assert proc.returncode == 2 and "--captions" in proc.stderr
