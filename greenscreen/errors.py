@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+UNEXPECTED = "unexpected error"
+"""Opens the one line the command line prints for an exception that is not a
+:class:`GreenscreenError`: a bug, or a bad input that slipped past every check. The test
+suite fails any test whose command prints it (see ``tests/conftest.py``), so each bad input
+the suite knows gets its own message instead."""
+
+
+def unexpected_line(exc: BaseException) -> str:
+    """One line for an unexpected exception: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+    return f"{UNEXPECTED} ({detail}); run with --debug for details"
+
 
 class GreenscreenError(Exception):
     """An error the user can act on. ``str()`` is one line naming the file and the problem."""

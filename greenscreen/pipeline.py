@@ -31,7 +31,7 @@ import numpy as np
 
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
-from greenscreen.errors import GreenscreenError, MediaError
+from greenscreen.errors import GreenscreenError, MediaError, SettingsError
 from greenscreen.io.atomic import atomic_path, check_output_path
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.audio_filters import FilteredTrack
@@ -141,6 +141,10 @@ class Timeline:
         return float(index / self.fps)
 
 
+MIN_OUTPUT_SIDE = 2
+"""Pixels of the output's shorter side at least: 4:2:0 needs whole 2x2 blocks."""
+
+
 def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings) -> Timeline:
     """Work out output size, frame rate and the frame range from the sources and settings.
 
@@ -156,6 +160,17 @@ def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSetting
     elif tl.height and not tl.width:
         width = round(tl.height * screen.width / screen.height)
     size = (width - width % 2, height - height % 2)
+    if min(size) < MIN_OUTPUT_SIDE:
+        # 4:2:0 video has one colour sample per 2x2 pixels; an odd side is rounded down to even.
+        smallest = f"the smallest output is {MIN_OUTPUT_SIDE}x{MIN_OUTPUT_SIDE}"
+        if tl.width or tl.height:
+            raise SettingsError(f"output size {width}x{height} (--size, or a preset's [timeline] "
+                                f"width and height) is too small; {smallest}")
+        raise GreenscreenError(
+            f"screen recording is {width}x{height} pixels, too small for an output of its size; "
+            f"{smallest}: give one with --size",
+            screen.path,
+        )
     end = max(screen.duration, speaker.duration * (1 + tl.drift * 1e-6) + tl.offset)
     if tl.end:
         end = min(end, tl.end)
@@ -263,7 +278,7 @@ def render(
     try:
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
     except ValueError as exc:
-        raise GreenscreenError(str(exc), speaker) from None
+        raise SettingsError(str(exc), speaker) from None
     compositor = Compositor(
         settings,
         output=timeline.size,

@@ -25,6 +25,7 @@ from typing import Any
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
+from greenscreen.io.files import check_input_file
 from greenscreen.io.atomic import atomic_path
 from greenscreen.settings import field_spec, replace_checked
 
@@ -118,8 +119,9 @@ def list_presets() -> list[PresetInfo]:
 def _description(path: Path) -> str:
     """The preset's description, or a note that it cannot be read (listing must not fail)."""
     try:
+        check_input_file(path, what="preset file", error=SettingsError)
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (SettingsError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return "(unreadable: run 'greenscreen presets validate' on it)"
     text = data.get("description", "")
     return text if isinstance(text, str) else ""
@@ -134,8 +136,7 @@ def find_preset(name: str | Path) -> Path:
     text = str(name)
     as_path = Path(text)
     if as_path.suffix == ".toml" or os.sep in text or "/" in text:
-        if not as_path.is_file():
-            raise SettingsError("preset file not found", as_path)
+        check_input_file(as_path, what="preset file", error=SettingsError)
         return as_path
     for folder in (user_preset_dir(), builtin_preset_dir()):
         candidate = folder / f"{text}.toml"
@@ -153,6 +154,7 @@ def read_preset_file(path: Path) -> dict[str, Any]:
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    check_input_file(path, what="preset file", error=SettingsError)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

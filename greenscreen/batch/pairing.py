@@ -14,8 +14,13 @@ reported as unrecognised, so nothing is skipped without the user being told.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from greenscreen.io.files import kind_of, os_reason
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm")
 ROLES = ("speaker", "screen", "plate")
@@ -115,6 +120,26 @@ def _is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
+def _odd(entry: Path) -> str | None:
+    """Why ``entry`` is neither a regular file nor a folder (a named pipe, a device, a socket, a
+    broken link or a link loop), or None if it is one of those. Such an entry is listed, never
+    opened: opening a named pipe waits forever for a writer."""
+    try:
+        mode = os.stat(entry).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return "a link to a file that does not exist"
+        return os_reason(exc)
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return f"{kind_of(mode)}, not a regular file (not read)"
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The entries of ``folder``, sorted; raises OSError if it cannot be listed."""
+    return sorted(folder.iterdir())
+
+
 def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pairing:
     """Pair up the recordings in ``folder`` by the naming rule in this module's docstring.
 
@@ -130,9 +155,13 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     # NAME.toml files are matched to flat tutorials once all recordings are known.
     flat_toml: dict[str, Path] = {}
 
-    for entry in sorted(folder.iterdir()):
+    for entry in _entries(folder):
         if entry.name.startswith("."):
             continue  # hidden: .DS_Store, editor swap files, our own temp files
+        odd = _odd(entry)
+        if odd is not None:
+            unrecognised.append(Unrecognised(entry, odd))
+            continue
         if entry.is_dir():
             if entry not in skip:
                 _scan_subfolder(entry, tutorials, unrecognised)
@@ -179,8 +208,17 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
 
 def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: list[Unrecognised]) -> None:
     tutorial = Tutorial(name=sub.name, source=sub)
-    for entry in sorted(sub.iterdir()):
+    try:
+        entries = _entries(sub)
+    except OSError as exc:
+        unrecognised.append(Unrecognised(sub, f"folder cannot be read ({exc.strerror})"))
+        return
+    for entry in entries:
         if entry.name.startswith("."):
+            continue
+        odd = _odd(entry)
+        if odd is not None:
+            unrecognised.append(Unrecognised(entry, odd))
             continue
         if entry.is_dir():
             unrecognised.append(Unrecognised(entry, "folders inside a tutorial folder are not searched"))

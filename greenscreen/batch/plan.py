@@ -30,6 +30,7 @@ from greenscreen import __version__
 from greenscreen.batch.pairing import Pairing, Tutorial, Unrecognised, find_tutorials
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
+from greenscreen.io.atomic import side_file
 from greenscreen.presets import GROUPS, PresetError, load_preset
 from greenscreen.settings import replace_checked
 from greenscreen.sync import sync_wanted
@@ -135,12 +136,12 @@ class BatchPlan:
 
 def sidecar_path(output: Path) -> Path:
     """Where the fingerprint record of ``output`` lives: ``.NAME.mp4.json`` beside it."""
-    return output.with_name(f".{output.name}{SIDECAR_SUFFIX}")
+    return side_file(output, SIDECAR_SUFFIX)
 
 
 def progress_path(output: Path) -> Path:
     """The small file a worker keeps its progress in while rendering ``output``."""
-    return output.with_name(f".{output.name}.progress")
+    return side_file(output, ".progress")
 
 
 # ---------------------------------------------------------------------------------------------

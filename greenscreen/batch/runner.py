@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from greenscreen import __version__
-from greenscreen.batch.plan import BatchPlan, Job, why_render
+from greenscreen.batch.plan import BatchPlan, Job, progress_path, sidecar_path, why_render
 from greenscreen.batch.worker import (
     JobOutcome,
     init_local_worker,
@@ -31,6 +31,7 @@ from greenscreen.batch.worker import (
     write_json_atomic,
 )
 from greenscreen.errors import GreenscreenError
+from greenscreen.io.atomic import temp_affixes
 
 REPORT_NAME = "report.json"
 LOCK_NAME = ".greenscreen-batch.lock"
@@ -184,13 +185,20 @@ def clean_stale_files(plan: BatchPlan) -> list[Path]:
     Only hidden files that belong to this batch's tutorials (or its report) are touched, and only
     while :func:`output_lock` is held, so no running render can own them.
     """
-    prefixes = tuple(f".{e.output.name}" for e in plan.entries) + tuple(
-        f".{e.output.stem}." for e in plan.entries
+    # Names as atomic.temp_affixes and side_file make them (long names are cut and hashed).
+    prefixes = tuple(
+        prefix
+        for e in plan.entries
+        for prefix in (
+            temp_affixes(plan.output, e.output.stem, f".partial{e.output.suffix}")[0],
+            temp_affixes(plan.output, sidecar_path(e.output).name, ".partial")[0],
+        )
     ) + (f".{REPORT_NAME}.",)
+    progress_files = {progress_path(e.output).name for e in plan.entries}
     removed = []
     for entry in plan.output.iterdir():
         name = entry.name
-        stale = name.startswith(prefixes) and (".partial" in name or name.endswith(".progress"))
+        stale = name in progress_files or (name.startswith(prefixes) and ".partial" in name)
         if stale and entry.is_file():
             with contextlib.suppress(OSError):
                 entry.unlink()

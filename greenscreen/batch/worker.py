@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import sys
@@ -24,6 +23,7 @@ from typing import Any, Literal
 
 from greenscreen.batch.plan import Job
 from greenscreen.errors import GreenscreenError
+from greenscreen.io.atomic import temp_affixes, temp_pattern
 
 Status = Literal["rendered", "skipped", "failed", "interrupted"]
 
@@ -64,7 +64,8 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
 
     ``durable`` also flushes it to disk first (skipped for the throwaway progress files).
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    prefix, suffix = temp_affixes(path.parent, path.name, ".partial")
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, sort_keys=False, default=str)
@@ -121,7 +122,7 @@ def remove_own_temp_files(job: Job) -> None:
     batch also calls it for a job whose worker was killed outright. The
     pattern allows no dot in the random part, so tutorial "a" never touches "a.b"'s file.
     """
-    pattern = re.compile(rf"\.{re.escape(job.output.stem)}\.[^.]+\.partial{re.escape(job.output.suffix)}")
+    pattern = temp_pattern(job.output)
     with contextlib.suppress(OSError):
         for entry in job.output.parent.iterdir():
             if pattern.fullmatch(entry.name):

@@ -12,8 +12,13 @@ import sys
 import click
 
 from greenscreen import __version__
-from greenscreen.errors import GreenscreenError
+from greenscreen.errors import GreenscreenError, SettingsError, unexpected_line
 
+
+EXIT_ERROR = 1
+"""Exit code for bad input (a file, an output path) and for unexpected errors."""
+EXIT_SETTINGS = 2
+"""Exit code for usage and settings errors (click's own usage errors exit 2 as well)."""
 
 #: Command name -> (module, attribute), in the order ``--help`` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,8 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Group(click.Group):
-    """Loads commands on demand; turns library errors into one line and an exit code, with a
-    traceback only with ``--debug``."""
+    """Loads commands on demand; turns every error into one line and an exit code (1 for bad
+    input, 2 for settings, 1 and "unexpected error" for anything else), with a traceback only
+    with ``--debug``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -41,16 +47,27 @@ class _Group(click.Group):
         return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
+        debug = lambda: bool(ctx.obj and ctx.obj.get("debug"))  # noqa: E731 (set by main)
         try:
             return super().invoke(ctx)
         except GreenscreenError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if debug():
                 raise
             click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_SETTINGS if isinstance(exc, SettingsError) else EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted: no output was written", err=True)
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors and --help: click prints those itself
+        except BrokenPipeError:
+            sys.exit(EXIT_ERROR)  # `greenscreen presets list | head -1`: nobody is reading
+        except Exception as exc:
+            # The last resort: whatever slipped past the checks still ends in one line.
+            if debug():
+                raise
+            click.echo(f"error: {unexpected_line(exc)}", err=True)
+            sys.exit(EXIT_ERROR)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,29 +3,117 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from greenscreen.errors import OutputError
+from greenscreen.io.files import kind_of, name_bytes, name_max, os_reason
+
+
+def is_null_device(path: Path) -> bool:
+    """True if ``path`` is the null device (``/dev/null`` or another node of the same device).
+
+    Writing there is how people time a render without keeping it, so it is written to for real
+    (and never replaced by a regular file).
+    """
+    try:
+        st, null = os.stat(path), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(st.st_mode) and stat.S_ISCHR(null.st_mode) and st.st_rdev == null.st_rdev
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
-    """Raise :class:`OutputError` if ``output`` cannot be written or would overwrite an input."""
+    """Raise :class:`OutputError` if ``output`` cannot be written or would overwrite an input.
+
+    The output is a new or an existing regular file, or the null device (see
+    :func:`is_null_device`); an existing folder, named pipe, other device or socket is refused,
+    never replaced.
+    """
+    if is_null_device(output):
+        return
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError("output folder does not exist", folder)
     if not os.access(folder, os.W_OK):
         raise OutputError("output folder is not writable", folder)
-    if output.is_dir():
+    limit = name_max(folder)
+    if name_bytes(output.name) > limit:
+        raise OutputError(
+            f"file name is too long ({name_bytes(output.name)} bytes; the file system allows {limit})",
+            output,
+        )
+    try:
+        st = os.stat(output)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"output {os_reason(exc)}", output) from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError("output path is a folder, expected a file name", output)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise OutputError(
+            f"output is {kind_of(st.st_mode)}, not a regular file; give a file name "
+            f"(or {os.devnull} to discard the output)",
+            output,
+        )
     for source in inputs:
         with contextlib.suppress(OSError):
-            if source.exists() and output.exists() and output.samefile(source):
+            if st is not None and output.samefile(source):
                 raise OutputError("output would overwrite an input recording", output)
-        if output.resolve() == source.resolve():
+        # realpath, unlike Path.resolve, does not raise on a symlink loop (the input's own
+        # check names that).
+        if os.path.realpath(output) == os.path.realpath(source):
             raise OutputError("output would overwrite an input recording", output)
+
+
+TEMP_RANDOM = 8
+"""Characters of the random part :mod:`tempfile` puts in a temporary name."""
+
+
+def temp_affixes(folder: Path, stem: str, suffix: str) -> tuple[str, str]:
+    """``(prefix, suffix)`` of a temporary file or folder written in ``folder`` before the
+    output named ``stem`` + its extension.
+
+    The name is ``.STEM.<random><suffix>`` (``suffix`` such as ``.partial.mp4``), hidden and
+    recognisable. A stem too long for the file system's name limit together with the rest is
+    cut and given a hash of the whole stem, so a valid output name always has a valid
+    temporary name (and two long names that differ only at the end still differ).
+    """
+    limit = name_max(folder)
+    fixed = 2 + TEMP_RANDOM  # the leading dot, the dot after the stem, the random part
+    if name_bytes(stem) + name_bytes(suffix) + fixed <= limit:
+        return f".{stem}.", suffix
+    if name_bytes(suffix) > limit // 4:  # an absurd extension: the muxer is named explicitly anyway
+        suffix = ".partial"
+    digest = hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]
+    budget = limit - fixed - name_bytes(suffix) - len(digest) - 1
+    short = stem
+    while short and name_bytes(short) > budget:
+        short = short[:-1]
+    return f".{short}~{digest}.", suffix
+
+
+def side_file(output: Path, suffix: str) -> Path:
+    """A hidden file beside ``output`` that belongs to it, ``.NAME.EXT<suffix>`` (a fingerprint,
+    a progress file); cut and hashed like :func:`temp_affixes` if that would be too long."""
+    folder = output.parent if str(output.parent) else Path(".")
+    prefix, suffix = temp_affixes(folder, output.name, suffix)
+    return output.with_name(prefix[:-1] + suffix)
+
+
+def temp_pattern(output: Path) -> re.Pattern[str]:
+    """Matches the names of :func:`atomic_path`'s temporary files for ``output`` (to clean up
+    after a worker that was killed before it could)."""
+    folder = output.parent if str(output.parent) else Path(".")
+    prefix, suffix = temp_affixes(folder, output.stem, f".partial{output.suffix}")
+    # The random part never holds a dot, so output "a" never matches "a.b"'s files.
+    return re.compile(re.escape(prefix) + r"[^.]+" + re.escape(suffix))
 
 
 @contextlib.contextmanager
@@ -36,8 +124,16 @@ def atomic_path(output: Path) -> Iterator[Path]:
     ``output`` is left untouched. The temporary name keeps the suffix so muxers pick the right
     container.
     """
+    if is_null_device(output):
+        # Written to for real (timing a render); renaming over it would replace the device.
+        yield output
+        return
     folder = output.parent if str(output.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}", dir=folder)
+    prefix, suffix = temp_affixes(folder, output.stem, f".partial{output.suffix}")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    except OSError as exc:  # a read-only file system, a full disk, a folder we may not write
+        raise OutputError(f"cannot create a file in the output folder ({exc.strerror})", folder) from None
     tmp = Path(tmp_name)
     try:
         # Inside the try, so an interrupt (Ctrl-C, SIGTERM) this early still removes the file.
@@ -63,13 +159,22 @@ def atomic_dir(output: Path) -> Iterator[Path]:
     """
     import shutil
 
+    if is_null_device(output):
+        # Frames for the null device are made (timing a key) and thrown away.
+        with tempfile.TemporaryDirectory(prefix="greenscreen-discard.") as discard:
+            yield Path(discard)
+        return
     parent = output.parent if str(output.parent) else Path(".")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=parent))
+    prefix, suffix = temp_affixes(parent, output.name, ".partial")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot create a folder in the output folder ({exc.strerror})", parent) from None
     try:
         yield tmp
         old = None
         if output.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=parent))
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(output, old / output.name)
         os.replace(tmp, output)
         if old is not None:

@@ -10,6 +10,7 @@ import av
 
 from greenscreen.errors import MediaError
 from greenscreen.io.colour import Matrix, frame_matrix
+from greenscreen.io.files import check_input_file, os_reason
 from greenscreen.io.orientation import upright
 
 
@@ -49,10 +50,9 @@ _OPEN_OPTIONS: dict[str, str] = (
 
 def open_container(path: Path) -> av.container.InputContainer:
     """Open ``path`` for reading, turning every failure into a one-line :class:`MediaError`."""
-    if not path.exists():
-        raise MediaError("file not found", path)
-    if path.is_dir():
-        raise MediaError("is a folder, expected a video file", path)
+    # Before opening: a named pipe would block the open forever (see greenscreen.io.files).
+    if check_input_file(path).st_size == 0:
+        raise MediaError("file is empty (0 bytes), expected a video file", path)
     try:
         container = av.open(str(path), **_OPEN_OPTIONS)
     except PermissionError:
@@ -61,6 +61,8 @@ def open_container(path: Path) -> av.container.InputContainer:
         raise MediaError("contains no video frames (empty or cut off at the start)", path) from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(f"not a readable video file ({ffmpeg_reason(exc)})", path) from None
+    except OSError as exc:  # the file changed between the check and the open
+        raise MediaError(os_reason(exc), path) from None
     if not container.streams.video:
         has_audio = bool(container.streams.audio)
         container.close()

@@ -23,6 +23,10 @@ from greenscreen.io.orientation import upright
 from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
 
 
+MIN_CROPPED = 2
+"""Pixels a crop must leave each way (a whole 2x2 block of 4:2:0 video)."""
+
+
 @dataclass(frozen=True)
 class Crop:
     """Pixels to cut from each edge of a source frame (a garbage matte)."""
@@ -36,11 +40,21 @@ class Crop:
         return any((self.left, self.top, self.right, self.bottom))
 
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
-        """Return ``(x0, y0, x1, y1)`` of the kept area in a ``width`` x ``height`` frame."""
+        """Return ``(x0, y0, x1, y1)`` of the kept area in a ``width`` x ``height`` frame.
+
+        Raises ``ValueError`` with a sentence for the user if the crop leaves less than
+        :data:`MIN_CROPPED` pixels either way.
+        """
+        if not self:
+            return 0, 0, width, height
         x0, y0 = self.left, self.top
         x1, y1 = width - self.right, height - self.bottom
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            raise ValueError(f"crop {self} leaves nothing of a {width}x{height} frame")
+        if x1 - x0 < MIN_CROPPED or y1 - y0 < MIN_CROPPED:
+            raise ValueError(
+                f"the crop (left {self.left}, top {self.top}, right {self.right}, bottom "
+                f"{self.bottom} pixels) leaves {max(x1 - x0, 0)}x{max(y1 - y0, 0)} of the "
+                f"{width}x{height} picture; at least {MIN_CROPPED}x{MIN_CROPPED} must remain"
+            )
         return x0, y0, x1, y1
 
 

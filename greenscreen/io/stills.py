@@ -8,7 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from greenscreen.errors import MediaError
+from greenscreen.errors import MediaError, SettingsError
+from greenscreen.io.files import check_input_file, os_reason
+from greenscreen.io.probe import probe
 from greenscreen.io.reader import Crop, read_frames
 from greenscreen.key.plate import plate_from_frames
 
@@ -29,11 +31,18 @@ def read_image(path: Path) -> np.ndarray:
     Raises :class:`MediaError` naming the file if it is missing or not a readable image.
     """
     path = Path(path)
-    if not path.is_file():
-        raise MediaError("file not found", path)
+    check_input_file(path, what="image")
     # fromfile + imdecode, because cv2.imread cannot open non-ASCII paths on every platform.
-    data = np.fromfile(str(path), np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as exc:
+        raise MediaError(os_reason(exc), path) from None
+    if not data.size:
+        raise MediaError("file is empty (0 bytes), expected an image", path)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:  # e.g. a header declaring a picture too large to decode
+        image = None
     if image is None:
         raise MediaError("not a readable image", path)
     return image
@@ -45,8 +54,16 @@ def load_plate(path: Path, crop: Crop = Crop()) -> np.ndarray:
     path = Path(path)
     if is_image(path):
         image = read_image(path)
-        x0, y0, x1, y1 = crop.box(image.shape[1], image.shape[0])
+        try:
+            x0, y0, x1, y1 = crop.box(image.shape[1], image.shape[0])
+        except ValueError as exc:
+            raise SettingsError(str(exc), path) from None
         return np.ascontiguousarray(image[y0:y1, x0:x1])
+    info = probe(path)
+    try:
+        crop.box(info.width, info.height)
+    except ValueError as exc:
+        raise SettingsError(str(exc), path) from None
     frames = read_frames(path, crop=crop)
     try:
         return plate_from_frames(f for t, f in frames if t < PLATE_SECONDS)

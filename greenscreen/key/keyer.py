@@ -266,9 +266,32 @@ class Keyer:
             self._plate_d_sized[size] = d
         return d
 
+    #: Frames with a side shorter than this are keyed enlarged (see :meth:`key`): the stages
+    #: work at half and at model resolution, where a picture of a pixel or two (the speaker
+    #: in a picture-in-picture box over a tiny screen recording) has no pixels left.
+    min_side = 8
+
     def key(self, frame: np.ndarray) -> KeyResult:
-        """Key one BGR uint8 frame and return its despilled foreground and alpha."""
+        """Key one BGR uint8 frame and return its despilled foreground and alpha.
+
+        Any size from 1x1 up is keyed. A frame with a side shorter than :attr:`min_side` is
+        keyed enlarged by a whole factor (each pixel repeated) and the result averaged back
+        down, so it comes out at the frame's own size.
+        """
         check_bgr(frame)
+        h, w = frame.shape[:2]
+        if min(h, w) >= self.min_side:
+            return self._key_frame(frame)
+        f = -(-self.min_side // min(h, w))
+        big = self._key_frame(cv2.resize(frame, (w * f, h * f), interpolation=cv2.INTER_NEAREST))
+        # Whole blocks of f x f averaged: a block of one repeated pixel gives that pixel back.
+        return KeyResult(
+            cv2.resize(big.foreground, (w, h), interpolation=cv2.INTER_AREA),
+            cv2.resize(big.alpha, (w, h), interpolation=cv2.INTER_AREA),
+        )
+
+    def _key_frame(self, frame: np.ndarray) -> KeyResult:
+        """:meth:`key` for a frame of at least :attr:`min_side` pixels each way."""
         s = self.settings
         if self._shape != frame.shape[:2]:
             self._prepare(frame)

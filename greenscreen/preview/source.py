@@ -27,7 +27,7 @@ import numpy as np
 
 from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
-from greenscreen.errors import MediaError
+from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
@@ -221,7 +221,7 @@ class PreviewSource:
         try:
             x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
         except ValueError as exc:
-            raise MediaError(str(exc), speaker) from None
+            raise SettingsError(str(exc), speaker) from None
         screen_info = probe(screen) if screen is not None else None
         timeline = plan_timeline(screen_info, speaker_info, settings) if screen_info is not None else None
         # After the probes, as in render: a broken recording is reported before the plate is read.

@@ -1,0 +1,84 @@
+"""What kind of thing a path names, checked before anything opens it.
+
+Every input (recordings, plates, images, presets, settings files) goes through
+:func:`check_input_file` before it is opened: opening a named pipe blocks until someone writes
+to it, which would hang a render or a batch forever with no output, and a device or socket is
+never a recording. A symlink loop or an over-long name fails here, with one clear line, instead
+of deep inside a library.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from greenscreen.errors import GreenscreenError, MediaError
+
+NAME_MAX_FALLBACK = 255
+"""Bytes in one file name on every common file system (ext4, XFS, Btrfs, APFS, NTFS in UTF-16
+units); used when the file system cannot be asked."""
+
+
+def kind_of(mode: int) -> str:
+    """A short description of a ``st_mode`` that is not a regular file ("a named pipe (FIFO)")."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def os_reason(exc: OSError) -> str:
+    """A user-facing reason for an ``OSError`` met while looking at a path."""
+    if exc.errno == errno.ELOOP:
+        return "is a symlink loop (a link that points back to itself)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "file name is too long for the file system"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "file not found"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "file is not readable (permission denied)"
+    return f"cannot be read ({exc.strerror or type(exc).__name__})"
+
+
+def check_input_file(
+    path: str | Path, *, what: str = "video file", error: type[GreenscreenError] = MediaError
+) -> os.stat_result:
+    """Return the ``stat`` of ``path`` if it is a regular file (symlinks followed); else raise
+    ``error`` (a :class:`MediaError` by default) with one line naming the file and the problem.
+
+    ``what`` names what was expected ("video file", "image", "preset file") in the message.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise error(os_reason(exc), path) from None
+    except ValueError:  # an embedded NUL byte: no file can have that name
+        raise error("file not found", path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"is a folder, expected a {what}", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"is {kind_of(st.st_mode)}, not a regular file; expected a {what}", path)
+    return st
+
+
+def name_max(folder: str | Path) -> int:
+    """The longest file name, in bytes, that ``folder``'s file system allows."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # Windows has no pathconf; odd mounts
+        return NAME_MAX_FALLBACK
+
+
+def name_bytes(name: str) -> int:
+    """Length of a file name as the file system counts it (bytes, UTF-8 as Linux stores it)."""
+    return len(os.fsencode(name))
