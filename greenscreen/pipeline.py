@@ -125,6 +125,8 @@ class RenderResult:
     loudness_before: Loudness | None = None
     """The soundtrack as recorded (after denoising); None for a silent track."""
     loudness_after: Loudness | None = None
+    warnings: list[str] = field(default_factory=list)
+    """Things that are probably not what the user meant (e.g. the speaker is never shown)."""
 
 
 @dataclass(frozen=True)
@@ -177,12 +179,43 @@ def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSetting
     first = math.ceil(tl.start * fps - 1e-6)
     last = math.ceil(end * fps - 1e-6)
     if last <= first:
-        raise GreenscreenError(
-            f"nothing to render: the trim {tl.start:g}-{tl.end:g} s leaves no frames of a "
-            f"{end:.1f} s timeline",
+        trim = f"{tl.start:g}-{tl.end:g} s" if tl.end else f"from {tl.start:g} s"
+        raise SettingsError(
+            f"nothing to render: the trim ({trim}) leaves no frames of the {end:.1f} s the "
+            "recordings make",
             screen.path,
         )
     return Timeline(fps=fps, size=size, first_frame=first, frame_count=last - first)
+
+
+def speaker_never_shown(timeline: Timeline, speaker: MediaInfo, offset: float) -> str | None:
+    """A warning if the speaker is on screen at no output frame (an offset or a trim that
+    moves their recording entirely outside the output), else None."""
+    first = timeline.time(timeline.first_frame)
+    last = timeline.time(timeline.first_frame + timeline.frame_count - 1)
+    half_frame = 0.5 / float(timeline.fps)
+    shown_from = offset - half_frame  # as _Held shows a frame half a frame early
+    # After the last frame the speaker is held briefly (shown_after_end).
+    shown_until = offset + speaker.duration + 1.0 / float(timeline.fps) + 0.1
+    if shown_from <= last and shown_until >= first:
+        return None
+    where = "starts after the output ends" if shown_from > last else "ends before the output starts"
+    return (
+        f"the speaker is never on screen: with an offset of {offset:g} s their "
+        f"{speaker.duration:.1f} s recording {where} (output {first:.1f}-{last:.1f} s); "
+        "rendering the screen recording alone"
+    )
+
+
+def speaker_after_screen(screen: MediaInfo, offset: float) -> str | None:
+    """A warning if the offset starts the speaker after the screen recording has ended: the
+    output then runs on, over its last frame held, to show them alone."""
+    if offset < screen.duration:
+        return None
+    return (
+        f"the speaker starts after the screen recording: with an offset of {offset:g} s they "
+        f"appear at {offset:g} s, after its {screen.duration:.1f} s, over its last frame held"
+    )
 
 
 def choose_audio(
@@ -274,6 +307,11 @@ def render(
     notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings)
     cues = _output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes)
+    offset = settings.timeline.offset
+    warnings = [
+        w for w in (speaker_never_shown(timeline, speaker_info, offset) or speaker_after_screen(screen_info, offset),)
+        if w
+    ]
     crop = crop_of(settings)
     try:
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
@@ -373,6 +411,7 @@ def render(
         notes=notes,
         loudness_before=sound.before,
         loudness_after=sound.after,
+        warnings=warnings,
     )
 
 

@@ -136,6 +136,8 @@ def find_preset(name: str | Path) -> Path:
     text = str(name)
     as_path = Path(text)
     if as_path.suffix == ".toml" or os.sep in text or "/" in text:
+        if not os.path.lexists(as_path):
+            raise SettingsError("preset file not found", as_path)
         check_input_file(as_path, what="preset file", error=SettingsError)
         return as_path
     for folder in (user_preset_dir(), builtin_preset_dir()):

@@ -10,8 +10,10 @@ import av
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from click.testing import CliRunner, Result
 
 from greenscreen import synthetic
+from greenscreen.errors import UNEXPECTED
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 
 
@@ -38,17 +40,62 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def run_cli(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the real ``greenscreen`` command line in a subprocess."""
+def assert_no_unexpected_error(output: str, what: object = "") -> None:
+    """Fail if the command line's last-resort handler printed its line (see
+    ``greenscreen.errors.UNEXPECTED``): every bad input the suite tries must get a message of
+    its own, not the catch-all."""
+    if UNEXPECTED in output:
+        raise AssertionError(
+            f"greenscreen {what} reached the last-resort error handler; give this case its own "
+            f"message:\n{output}"
+        )
+
+
+def run_cli(
+    *args: str | Path, check: bool = True, unexpected_ok: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``greenscreen`` command line in a subprocess.
+
+    Fails the test if the command reached the last-resort handler ("unexpected error"),
+    unless ``unexpected_ok`` (for the tests of that handler itself).
+    """
     proc = subprocess.run(
         [sys.executable, "-m", "greenscreen", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=300,
     )
+    if not unexpected_ok:
+        assert_no_unexpected_error(proc.stderr + proc.stdout, args)
     if check and proc.returncode != 0:
         raise AssertionError(f"greenscreen {args} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture
+def allow_unexpected_error() -> None:
+    """Request this in a test that reaches the last-resort handler on purpose."""
+
+
+@pytest.fixture(autouse=True)
+def _no_unexpected_errors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs of the command line (click's CliRunner) fail the test if they reach the
+    last-resort handler, as :func:`run_cli` does for subprocesses."""
+    if "allow_unexpected_error" in request.fixturenames:
+        return
+    invoke = CliRunner.invoke
+
+    def checked(self: CliRunner, *args: object, **kwargs: object) -> Result:
+        result = invoke(self, *args, **kwargs)
+        # click 8.2+: output holds stdout and stderr; older: stderr may be separate or absent.
+        try:
+            stderr = result.stderr
+        except ValueError:
+            stderr = ""
+        assert_no_unexpected_error(result.output + stderr, args[1] if len(args) > 1 else "")
+        return result
+
+    monkeypatch.setattr(CliRunner, "invoke", checked)
 
 
 def run_ffmpeg(*args: str | Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 import sys
@@ -208,7 +209,7 @@ def test_cli_show(user_dir: Path) -> None:
     code, out, _ = run("presets", "show", "--all", "blue-screen")
     assert code == 0 and 'screen = "blue"' in out and "tolerance = " in out
     code, _, err = run("presets", "show", "nope")
-    assert code == 1 and "unknown preset 'nope'" in err
+    assert code == 2 and "unknown preset 'nope'" in err  # a settings error
 
 
 def test_cli_validate_exit_codes_and_one_line_per_problem(tmp_path: Path) -> None:
@@ -219,17 +220,48 @@ def test_cli_validate_exit_codes_and_one_line_per_problem(tmp_path: Path) -> Non
     code, out, err = run("presets", "validate", str(good), str(bad))
     assert code == 1
     assert f"{good}: ok" in out
-    lines = [line for line in err.splitlines() if line.startswith(str(bad))]
-    assert lines == [
-        f"{bad}: line 2: [key] 'tolerance' must be between 0 and 1, got 2.0",
-        f"{bad}: line 3: [key] unknown key 'sofness' (did you mean 'softness'?)",
+    # The format the README shows, and the one render prints for the same file.
+    assert err.splitlines() == [
+        f"error: {bad}: 2 problems",
+        "  line 2: [key] 'tolerance' must be between 0 and 1, got 2.0",
+        "  line 3: [key] unknown key 'sofness' (did you mean 'softness'?)",
+        "1 of 2 presets have problems",
+    ]
+    code, _, render_err = run("render", "no.mp4", "no2.mp4", "-o", str(tmp_path / "o.mp4"), "--preset", str(bad))
+    assert code == 2 and render_err.splitlines() == err.splitlines()[:3]
+
+
+def test_cli_validate_matches_the_readme() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    shown = readme[readme.index("    error: my.toml: 2 problems"):].splitlines()[:3]
+    assert [line[4:] for line in shown] == [
+        "error: my.toml: 2 problems",
+        "  line 3: [key] 'tolerance' must be between 0 and 1, got 2.0",
+        "  line 4: [key] unknown key 'sofness' (did you mean 'softness'?)",
+    ]
+
+
+def test_cli_validate_one_problem_and_odd_files(tmp_path: Path) -> None:
+    one = write(tmp_path / "one.toml", "[key]\ntolerance = 2\n")
+    code, out, err = run("presets", "validate", str(one))
+    assert code == 1 and out == ""
+    assert err.splitlines() == [f"error: {one}: line 2: [key] 'tolerance' must be between 0 and 1, got 2.0"]
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    code, _, err = run("presets", "validate", str(fifo), str(tmp_path / "missing.toml"), str(tmp_path))
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: {fifo}: is a named pipe (FIFO), not a regular file; expected a preset file",
+        f"error: {tmp_path / 'missing.toml'}: preset file not found",
+        f"error: {tmp_path}: is a folder, expected a preset file",
+        "3 of 3 presets have problems",
     ]
 
 
 def test_render_reports_a_bad_preset_before_touching_media(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.toml", "[key]\ntolerance = 2\n")
     code, _, err = run("render", "no.mp4", "no2.mp4", "-o", str(tmp_path / "o.mp4"), "--preset", str(bad))
-    assert code == 1
+    assert code == 2  # a settings error
     assert err.strip() == f"error: {bad}: line 2: [key] 'tolerance' must be between 0 and 1, got 2.0"
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import cards
+from conftest import assert_no_unexpected_error
 from greenscreen import synthetic
 from greenscreen.config import RenderSettings
 from greenscreen.io.colour import bgr_to_i420
@@ -31,6 +32,7 @@ def greenscreen(*args: object, env: dict[str, str]) -> subprocess.CompletedProce
         [sys.executable, "-m", "greenscreen", *map(str, args)],
         capture_output=True, text=True, timeout=300, env={**os.environ, **env},
     )
+    assert_no_unexpected_error(proc.stderr, args)
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -374,5 +374,5 @@ def test_preview_rejects_a_bad_preset_before_opening_anything(tmp_path: Path) ->
     bad = tmp_path / "bad.toml"
     bad.write_text("[key]\ntolerance = 7\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["preview", str(tmp_path / "speaker.mp4"), "--preset", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a settings error
     assert "line 2: [key] 'tolerance' must be between 0 and 1" in result.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from greenscreen.batch.plan import Job
-from greenscreen.errors import GreenscreenError
+from greenscreen.errors import GreenscreenError, unexpected_line
 from greenscreen.io.atomic import temp_affixes, temp_pattern
 
 Status = Literal["rendered", "skipped", "failed", "interrupted"]
@@ -189,7 +189,8 @@ def render_job(job: Job) -> JobOutcome:
         write_json_atomic(job.sidecar, record)
         return JobOutcome(
             job.name, "rendered", seconds=round(time.monotonic() - started, 2), output=str(job.output),
-            duration=result.duration, notes=notes + result.notes, host=host, sync=synced, check=checked,
+            duration=result.duration, notes=notes + [f"warning: {w}" for w in result.warnings] + result.notes,
+            host=host, sync=synced, check=checked,
             loudness={
                 moment: loudness.as_dict()
                 for moment, loudness in (("before", result.loudness_before), ("after", result.loudness_after))
@@ -208,7 +209,7 @@ def render_job(job: Job) -> JobOutcome:
         raise
     except Exception as exc:  # a bug, not bad input: keep the batch going, keep the traceback
         return JobOutcome(
-            job.name, "failed", f"unexpected error: {type(exc).__name__}: {exc}",
+            job.name, "failed", unexpected_line(exc),
             round(time.monotonic() - started, 2), host=host, detail=traceback.format_exc(),
         )
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -63,24 +62,27 @@ def show_command(name: str, everything: bool) -> None:
 @presets_group.command("validate")
 @click.argument("files", nargs=-1, required=True)
 def validate_command(files: tuple[str, ...]) -> None:
-    """Check preset FILES (paths or names): one line per problem, exit code 1 if any has one."""
+    """Check preset FILES (paths or names): one line per problem, exit code 1 if any has one.
+
+    \b
+    A file with problems is reported as render reports it:
+      error: my.toml: 2 problems
+        line 3: [key] 'tolerance' must be between 0 and 1, got 2.0
+        line 4: [key] unknown key 'sofness' (did you mean 'softness'?)
+    """
     failed = 0
     for name in files:
         try:
             path = find_preset(name)
             _, problems = check_preset(path)
-        except PresetError as exc:
-            path, problems = exc.path or Path(name), exc.problems
-        except SettingsError as exc:
-            click.echo(f"{exc}", err=True)
+            if problems:
+                raise PresetError(problems, path)
+        except SettingsError as exc:  # PresetError included: the same text render prints
+            click.echo(f"error: {exc}", err=True)
             failed += 1
             continue
-        if problems:
-            failed += 1
-            for problem in problems:
-                click.echo(f"{path}: {problem}", err=True)
-        else:
-            click.echo(f"{path}: ok")
+        click.echo(f"{path}: ok")
+    if failed and len(files) > 1:
+        click.echo(f"{failed} of {len(files)} presets have problems", err=True)
     if failed:
-        click.echo(f"{failed} of {len(files)} preset(s) have problems", err=True)
         sys.exit(1)

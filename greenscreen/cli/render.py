@@ -69,6 +69,8 @@ def render_command(
             speaker, screen, output, settings, plate=plate, captions=captions,
             caption_language=caption_language, progress=bar.update,
         )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not quiet:

@@ -77,8 +77,10 @@ class _SampleStream:
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
             skip = 0  # samples to drop when the shift moves the start before zero
             started = False
+            t = 0.0
             try:
                 for frame in container.decode(stream):
+                    t = frame.time if frame.time is not None else t
                     if not started:
                         started = True
                         first = frame.time if frame.time is not None else video_start
@@ -93,7 +95,11 @@ class _SampleStream:
                         if samples.shape[1] > drop:
                             yield samples[:, drop:] * np.float32(src.gain)
             except av.error.FFmpegError as exc:
-                raise MediaError(f"audio is corrupt ({ffmpeg_reason(exc)})", src.path) from None
+                raise MediaError(
+                    f"sound cannot be decoded after {t:.1f} s: the file is corrupt or cut off "
+                    f"({ffmpeg_reason(exc)})",
+                    src.path,
+                ) from None
         finally:
             container.close()
 

@@ -89,6 +89,7 @@ def probe(path: str | Path) -> MediaInfo:
             raise MediaError("contains no video frames", path)
         first = upright(first)  # a phone's portrait video is as tall as it is shown
         duration = _duration(container, stream)
+        _check_not_truncated(container, stream, duration, path)
         fps = _average_fps(stream, duration)
         return MediaInfo(
             path=path,
@@ -100,6 +101,59 @@ def probe(path: str | Path) -> MediaInfo:
             variable_fps=_is_variable(stream, fps),
             matrix=frame_matrix(first),
         )
+
+
+TRUNCATION_STEPS = 10
+"""Seeks spent finding where a truncated file's video stops (to a 1/1024 of its length)."""
+
+
+def truncation_tolerance(promised: float) -> float:
+    """Seconds a video may end before its header's duration without counting as truncated."""
+    return max(1.0, 0.1 * promised)
+
+
+def _has_video_at(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float
+) -> bool | None:
+    """Whether the file holds a video packet at ``t`` seconds into the stream (None if the
+    container cannot seek, e.g. a stream format without an index)."""
+    start = stream.start_time or 0
+    try:
+        # Any frame, not the keyframe before: only the packet is read, nothing is decoded, so
+        # a screen recording with one keyframe a minute costs one read here too.
+        container.seek(start + int(t / stream.time_base), stream=stream, any_frame=True, backward=True)
+        for packet in container.demux(stream):
+            if packet.size:
+                return True
+        return False
+    except av.error.FFmpegError:
+        return None
+
+
+def _check_not_truncated(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, promised: float,
+    path: Path,
+) -> None:
+    """Raise if the file's data ends well before the duration its header promises.
+
+    A recording cut off part-way (an interrupted copy or download, a recorder that crashed)
+    keeps its header: it opens, says how long it is, and then its demuxer just stops early,
+    so the first stage to notice would be whichever reads furthest first (often the sound).
+    Looking up a packet near the end takes one seek and one read.
+    """
+    if stream.time_base is None or promised <= truncation_tolerance(promised):
+        return
+    last_needed = promised - truncation_tolerance(promised)
+    if _has_video_at(container, stream, last_needed) is not False:
+        return
+    lo, hi = 0.0, last_needed  # video found at lo, none at hi
+    for _ in range(TRUNCATION_STEPS):
+        mid = (lo + hi) / 2
+        if _has_video_at(container, stream, mid):
+            lo = mid
+        else:
+            hi = mid
+    raise MediaError(f"video is truncated: frames stop at {lo:.1f} s of {promised:.1f} s", path)
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import ffmpeg_reason, open_container
+from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.orientation import upright
 from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
@@ -124,7 +124,7 @@ def _check_complete(
     if stream.duration is None or not stream.time_base:  # PyAV 19: AVRational(0, 1), not None
         return
     promised = float(stream.duration * stream.time_base)
-    if promised - last_t > max(1.0, 0.1 * promised):
+    if promised - last_t > truncation_tolerance(promised):
         raise MediaError(
             f"video is truncated: frames stop at {last_t:.1f} s of {promised:.1f} s", path
         )
