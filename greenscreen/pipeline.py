@@ -210,7 +210,7 @@ def speaker_never_shown(timeline: Timeline, speaker: MediaInfo, offset: float) -
 def speaker_after_screen(screen: MediaInfo, offset: float) -> str | None:
     """A warning if the offset starts the speaker after the screen recording has ended: the
     output then runs on, over its last frame held, to show them alone."""
-    if offset < screen.duration:
+    if offset <= 0 or offset < screen.duration:  # (a still image lasts 0 s: shown throughout)
         return None
     return (
         f"the speaker starts after the screen recording: with an offset of {offset:g} s they "

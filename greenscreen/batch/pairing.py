@@ -129,7 +129,8 @@ def _odd(entry: Path) -> str | None:
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return "a link to a file that does not exist"
-        return os_reason(exc)
+        reason = os_reason(exc)
+        return reason.removeprefix("is ")
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     return f"{kind_of(mode)}, not a regular file (not read)"

@@ -53,6 +53,16 @@ class EncodeSettings:
 _MILLISECONDS = Fraction(1, 1000)
 
 
+def printable_title(title: str) -> str:
+    """``title`` as valid UTF-8 for the file's metadata.
+
+    A title taken from a file name that is not valid UTF-8 (a batch names untitled tutorials
+    after their files) holds the undecodable bytes as lone surrogates, which the muxer cannot
+    store; they become U+FFFD, as a file manager shows them.
+    """
+    return title.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class VideoWriter:
     """Writes one MP4: call :meth:`write_video` per frame, :meth:`write_audio` in between.
 
@@ -87,7 +97,7 @@ class VideoWriter:
             str(path), mode="w", format="mp4", options={"movflags": "+faststart"}
         )
         if title:
-            self._container.metadata["title"] = title
+            self._container.metadata["title"] = printable_title(title)
         video = self._container.add_stream("libx264", rate=fps)
         video.width, video.height = width, height
         video.pix_fmt = "yuv420p"
