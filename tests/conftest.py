@@ -52,7 +52,7 @@ def assert_no_unexpected_error(output: str, what: object = "") -> None:
 
 
 def run_cli(
-    *args: str | Path, check: bool = True, unexpected_ok: bool = False
+    *args: str | Path, check: bool = True, unexpected_ok: bool = False, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``greenscreen`` command line in a subprocess.
 
@@ -63,7 +63,8 @@ def run_cli(
         [sys.executable, "-m", "greenscreen", *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=300,
+        errors="backslashreplace",  # file names that are not UTF-8 are printed as they are
+        timeout=timeout,
     )
     if not unexpected_ok:
         assert_no_unexpected_error(proc.stderr + proc.stdout, args)

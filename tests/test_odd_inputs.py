@@ -1,0 +1,518 @@
+"""Odd files and odd paths (issue 15): special files, long names and link loops, degenerate
+pictures, messages that must not mislead, and one line for every error.
+
+All media is generated here; special files (named pipes, device nodes, link loops) are made in
+each test's own folder. The system's /dev/null is never written to: a null device node of our
+own (made with mknod, as root) stands in for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import assert_no_unexpected_error, decode_frames, mean_diff, run_cli, run_ffmpeg, streams_of
+from greenscreen import synthetic
+from greenscreen.config import RenderSettings
+from greenscreen.errors import MediaError
+from greenscreen.io.atomic import TEMP_RANDOM, side_file, temp_affixes
+from greenscreen.io.files import name_bytes
+from greenscreen.io.probe import probe
+from greenscreen.key import Keyer, KeySettings
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="making device nodes needs root")
+#: Seconds after which a command that should refuse a special file at once counts as hung.
+HANG = 60
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small speaker (with sound) and screen recording, 2 s at 25 fps."""
+    d = tmp_path_factory.mktemp("odd media")
+    return {
+        "speaker": synthetic.write_speaker_clip(
+            d / "speaker.mp4", size=(128, 72), fps=25.0, seconds=2.0, audio=True, seed=21
+        ),
+        "screen": synthetic.write_screen_clip(
+            d / "screen.mp4", size=(192, 108), fps=25.0, seconds=2.0, audio=False, seed=22
+        ),
+    }
+
+
+def make_odd(kind: str, path: Path) -> Path:
+    """Make a hostile input of ``kind`` at ``path``."""
+    if kind == "named pipe":
+        os.mkfifo(path)
+    elif kind == "device":
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 5))  # a zero device: endless bytes
+    elif kind == "link loop":
+        other = path.with_name(f"{path.stem} (other){path.suffix}")
+        os.symlink(other.name, path)
+        os.symlink(path.name, other)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("meeting notes, not a video\n", encoding="utf-8")
+    elif kind == "audio only":
+        run_ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", path)
+    else:
+        raise ValueError(kind)
+    return path
+
+
+EXPECTED = {
+    "named pipe": "is a named pipe (FIFO), not a regular file",
+    "device": "is a character device, not a regular file",
+    "link loop": "is a symlink loop",
+    "folder": "is a folder",
+    "empty": "file is empty (0 bytes)",
+    "text": "not a readable video file",
+    "audio only": "has no video stream, only audio",
+}
+
+
+def one_error_line(proc, code: int, *expected: str) -> str:
+    """The single stderr line of a failed command, checked for the house rules."""
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in proc.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def kind_of(path: Path) -> int:
+    return stat.S_IFMT(os.lstat(path).st_mode)
+
+
+# --- special files as inputs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [k for k in EXPECTED if k != "device" or IS_ROOT])
+def test_odd_recording_gives_one_line_and_leaves_everything_alone(
+    kind: str, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    odd = make_odd(kind, tmp_path / f"odd {kind}.mp4")
+    before = kind_of(odd)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"an earlier render")
+    proc = run_cli("render", odd, clips["screen"], "-o", out, "-q", check=False, timeout=HANG)
+    one_error_line(proc, 1, odd.name, EXPECTED[kind])
+    assert out.read_bytes() == b"an earlier render"
+    assert kind_of(odd) == before, "the odd file is left as it was"
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "link loop"] + (["device"] if IS_ROOT else []))
+@pytest.mark.parametrize("role", ["screen", "plate"])
+def test_special_file_as_screen_or_plate_does_not_hang(
+    kind: str, role: str, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    odd = make_odd(kind, tmp_path / f"{role}.mp4")
+    screen = odd if role == "screen" else clips["screen"]
+    extra = ["--plate", odd] if role == "plate" else []
+    proc = run_cli("render", clips["speaker"], screen, "-o", tmp_path / "o.mp4", "-q", *extra,
+                   check=False, timeout=HANG)
+    one_error_line(proc, 1, odd.name, EXPECTED[kind])
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "link loop", "empty", "text"] + (["device"] if IS_ROOT else []))
+def test_key_refuses_odd_input_in_one_line(kind: str, tmp_path: Path) -> None:
+    odd = make_odd(kind, tmp_path / f"odd {kind}.mp4")
+    proc = run_cli("key", odd, "-o", tmp_path / "k.webm", "-q", check=False, timeout=HANG)
+    one_error_line(proc, 1, odd.name, EXPECTED[kind])
+    image = make_odd(kind, tmp_path / f"odd {kind}.png") if kind != "text" else None
+    if image is not None:
+        proc = run_cli("key", image, "-o", tmp_path / "k.png", "-q", check=False, timeout=HANG)
+        one_error_line(proc, 1, image.name)
+
+
+def test_preview_refuses_a_named_pipe_without_waiting(clips: dict[str, Path], tmp_path: Path) -> None:
+    """The preview opens its recordings through the same checks (its window is not needed)."""
+    from greenscreen.preview.source import PreviewSource
+
+    fifo = make_odd("named pipe", tmp_path / "speaker.mp4")
+    raised: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            PreviewSource.open(fifo, clips["screen"], RenderSettings()).close()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test thread)
+            raised.append(exc)
+
+    worker = threading.Thread(target=open_it, daemon=True)
+    worker.start()
+    worker.join(HANG)
+    assert not worker.is_alive(), "opening a named pipe hung"
+    assert len(raised) == 1 and isinstance(raised[0], MediaError)
+    assert "named pipe" in str(raised[0]) and "speaker.mp4" in str(raised[0])
+
+
+def test_preset_that_is_a_named_pipe(clips: dict[str, Path], tmp_path: Path) -> None:
+    fifo = make_odd("named pipe", tmp_path / "mine.toml")
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "-p", fifo,
+                   check=False, timeout=HANG)
+    one_error_line(proc, 2, "mine.toml", "named pipe")
+
+
+# --- odd outputs --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def null_device(tmp_path: Path) -> Path:
+    """A null device node of our own: the same device as /dev/null, in the test's folder."""
+    if not IS_ROOT:
+        pytest.skip("making a device node needs root")
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    node = folder / "null"
+    os.mknod(node, stat.S_IFCHR | 0o666, os.stat(os.devnull).st_rdev)
+    return node
+
+
+def assert_still_null(node: Path) -> None:
+    st = os.lstat(node)
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.stat(os.devnull).st_rdev
+    assert [p.name for p in node.parent.iterdir()] == ["null"], "nothing written beside it"
+
+
+def test_render_to_the_null_device_renders_and_keeps_the_device(
+    null_device: Path, clips: dict[str, Path]
+) -> None:
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", null_device, timeout=HANG)
+    assert "wrote" in proc.stderr and "50 fps" not in proc.stderr
+    assert "(192x108, 25 fps, 2.0 s)" in proc.stderr, "the whole render ran"
+    assert_still_null(null_device)
+
+
+@pytest.mark.parametrize(("source", "form"), [("video", ""), ("video", ".webm"), ("image", ""), ("image", ".png")])
+def test_key_to_the_null_device_keeps_the_device(
+    source: str, form: str, null_device: Path, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    if source == "image":
+        src = tmp_path / "photo.png"
+        cv2.imwrite(str(src), decode_frames(clips["speaker"])[0][1])
+    else:
+        src = clips["speaker"]
+    target = null_device
+    if form:  # a link named like the format, pointing at the device
+        target = tmp_path / f"null{form}"
+        os.symlink(null_device, target)
+    run_cli("key", src, "-o", target, "-q", timeout=HANG)
+    assert_still_null(null_device)
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "link loop"] + (["device"] if IS_ROOT else []))
+def test_odd_output_is_refused_and_left_alone(kind: str, clips: dict[str, Path], tmp_path: Path) -> None:
+    odd = make_odd(kind, tmp_path / "out.mp4")
+    before = kind_of(odd)
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", odd, "-q", check=False, timeout=HANG)
+    expected = {"named pipe": "output is a named pipe", "link loop": "output is a symlink loop",
+                "device": "output is a character device"}[kind]
+    one_error_line(proc, 1, "out.mp4", expected)
+    assert kind_of(odd) == before
+    proc = run_cli("key", clips["speaker"], "-o", odd, "-q", check=False, timeout=HANG)
+    one_error_line(proc, 1, "out.mp4", expected)
+    assert kind_of(odd) == before
+
+
+def test_output_where_no_file_can_be_created(clips: dict[str, Path], tmp_path: Path) -> None:
+    """A folder that looks writable (root may write anywhere) but takes no new files: /proc."""
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux's /proc")
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", "/proc/greenscreen-test.mp4", "-q",
+                   check=False)
+    one_error_line(proc, 1, "/proc", "cannot create a file in the output folder")
+
+
+def test_output_paths_that_are_inputs_folders_or_missing(clips: dict[str, Path], tmp_path: Path) -> None:
+    speaker = tmp_path / "speaker.mp4"
+    shutil.copy(clips["speaker"], speaker)
+    digest = speaker.read_bytes()
+    os.link(speaker, tmp_path / "hard link.mp4")
+    os.symlink(speaker.name, tmp_path / "soft link.mp4")
+    for out in (speaker, tmp_path / "hard link.mp4", tmp_path / "soft link.mp4"):
+        proc = run_cli("render", speaker, clips["screen"], "-o", out, "-q", check=False)
+        one_error_line(proc, 1, "output would overwrite an input recording")
+    assert speaker.read_bytes() == digest
+    one_error_line(run_cli("render", speaker, clips["screen"], "-o", tmp_path, "-q", check=False), 1,
+                   "output path is a folder")
+    one_error_line(run_cli("render", speaker, clips["screen"], "-o", tmp_path / "no" / "o.mp4", "-q",
+                           check=False), 1, "output folder does not exist")
+
+
+# --- long names and loops -----------------------------------------------------------------------
+
+
+def test_temporary_names_stay_within_the_name_limit(tmp_path: Path) -> None:
+    long_a, long_b = "ä" * 124 + "a", "ä" * 124 + "b"  # 249 bytes each
+    prefixes = []
+    for stem in (long_a, long_b):
+        prefix, suffix = temp_affixes(tmp_path, stem, ".partial.mp4")
+        assert name_bytes(prefix) + TEMP_RANDOM + name_bytes(suffix) <= 255
+        assert prefix.startswith(".ää") and suffix == ".partial.mp4"
+        prefixes.append(prefix)
+    assert prefixes[0] != prefixes[1], "names that differ only at the end keep different temp names"
+    assert temp_affixes(tmp_path, "intro", ".partial.mp4") == (".intro.", ".partial.mp4")
+    side = side_file(tmp_path / f"{long_a}.mp4", ".json")
+    assert name_bytes(side.name) <= 255 and side.parent == tmp_path
+
+
+def test_250_byte_output_name_renders(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / ("Erklärvideo" + "ä" * 117 + ".mp4")
+    assert name_bytes(out.name) == 250
+    run_cli("render", clips["speaker"], clips["screen"], "-o", out, "-q")
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    info = streams_of(out)
+    assert info["video_codec"] == "h264" and info["size"] == (192, 108) and info["frames"] == 50
+    png = tmp_path / ("ö" * 123 + ".png")
+    assert name_bytes(png.name) == 250
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), decode_frames(clips["speaker"])[0][1])
+    run_cli("key", photo, "-o", png, "-q")
+    assert cv2.imread(str(png), cv2.IMREAD_UNCHANGED).shape == (72, 128, 4)
+
+
+def test_over_long_output_name_is_refused(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / ("ä" * 126 + ".mp4")  # 256 bytes
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", out, "-q", check=False)
+    one_error_line(proc, 1, "file name is too long (256 bytes")
+
+
+# --- degenerate pictures ------------------------------------------------------------------------
+
+SHEET = (0x4A, 0xA8, 0x2F)  # BGR of a green sheet
+SKIN = (90, 120, 200)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 6), (6, 1), (2, 2), (3, 4), (7, 9)])
+def test_keyer_keys_tiny_pictures(size: tuple[int, int]) -> None:
+    h, w = size
+    frame = np.empty((h, w, 3), np.uint8)
+    frame[:] = SHEET
+    skin = (slice(h // 2, h // 2 + 1), slice(w // 2, w // 2 + 1))
+    frame[skin] = SKIN
+    keyer = Keyer(KeySettings(key_color="#2fa84a"))
+    for _ in range(3):  # the keyer keeps state from frame to frame
+        result = keyer.key(frame)
+    assert result.alpha.shape == (h, w) and result.foreground.shape == (h, w, 3)
+    assert result.alpha[skin].min() > 0.9, "the speaker's pixel is kept"
+    if h * w > 1:
+        sheet = np.ones((h, w), bool)
+        sheet[skin] = False
+        # At 1-2 pixels the skin pixel's soft edge reaches its neighbours; the rest is sheet.
+        assert np.median(result.alpha[sheet]) < 0.1
+    # An opaque pixel keeps its colour (give or take the despill's limit on bounce light).
+    assert np.abs(result.foreground[h // 2, w // 2].astype(int) - SKIN).max() <= 3
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2)])
+def test_key_command_keys_a_tiny_image(size: tuple[int, int], tmp_path: Path) -> None:
+    image = np.empty((*size, 3), np.uint8)
+    image[:] = SKIN
+    src = tmp_path / "tiny.png"
+    cv2.imwrite(str(src), image)
+    out = tmp_path / "keyed.png"
+    run_cli("key", src, "-o", out, "-q", "--key-color", "#2fa84a")
+    rgba = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (*size, 4)
+    assert (rgba[..., 3] > 240).all() and (rgba[..., :3] == SKIN).all()
+
+
+@pytest.fixture(scope="module")
+def tiny_screens(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("tiny screens")
+    out = {}
+    for size, pix in [("1x1", "yuv444p"), ("2x2", "yuv420p"), ("16x16", "yuv420p"), ("16x16", "yuv444p"),
+                      ("17x9", "yuv444p"), ("33x21", "yuv444p")]:
+        path = d / f"screen {size} {pix}.mp4"
+        run_ffmpeg("-f", "lavfi", "-i", f"testsrc=s={size}:r=25:d=1", "-pix_fmt", pix, "-c:v", "libx264", path)
+        out[f"{size} {pix}"] = path
+    return out
+
+
+@pytest.mark.parametrize(("screen", "size"), [
+    ("2x2 yuv420p", (2, 2)), ("16x16 yuv420p", (16, 16)), ("16x16 yuv444p", (16, 16)),
+    ("17x9 yuv444p", (16, 8)), ("33x21 yuv444p", (32, 20)),
+])
+def test_tiny_and_odd_sized_screen_recordings_render(
+    screen: str, size: tuple[int, int], tiny_screens: dict[str, Path], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", clips["speaker"], tiny_screens[screen], "-o", out, "-q")
+    assert proc.stderr == ""
+    info = streams_of(out)
+    assert info["size"] == size and info["frames"] == 50  # the 2 s speaker outlasts the 1 s screen
+    if min(size) >= 16:
+        # Top-left, away from the bottom-right speaker: the screen recording's own pixels.
+        # In luma: a 4:4:4 test pattern's one-pixel colour detail does not survive 4:2:0.
+        first = cv2.cvtColor(decode_frames(out)[0][1], cv2.COLOR_BGR2GRAY)
+        screen0 = cv2.cvtColor(decode_frames(tiny_screens[screen])[0][1], cv2.COLOR_BGR2GRAY)
+        h, w = size[1] // 2, size[0] // 2
+        assert mean_diff(first[:h, :w], screen0[:h, :w]) < 12
+
+
+def test_one_pixel_screen_recording_is_refused_with_the_minimum(
+    tiny_screens: dict[str, Path], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = run_cli("render", clips["speaker"], tiny_screens["1x1 yuv444p"], "-o", tmp_path / "o.mp4", "-q",
+                   check=False)
+    one_error_line(proc, 1, "screen 1x1", "smallest output is 2x2")
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "--size", "1x1",
+                   check=False)
+    one_error_line(proc, 2, "output size 1x1", "smallest output is 2x2")
+
+
+# --- messages that mislead ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_half_truncated_recording_is_called_truncated(
+    container: str, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    whole = clips["speaker"]
+    if container == "mkv":
+        whole = tmp_path / "speaker.mkv"
+        run_ffmpeg("-i", clips["speaker"], "-c", "copy", whole)
+    cut = synthetic.write_corrupt_copy(whole, tmp_path / f"cut off.{container}", mode="truncate")
+    with pytest.raises(MediaError, match=r"video is truncated: frames stop at \d\.\d s of 2\.0 s"):
+        probe(cut)
+    proc = run_cli("render", cut, clips["screen"], "-o", tmp_path / "o.mp4", "-q", check=False)
+    line = one_error_line(proc, 1, "cut off", "video is truncated: frames stop at")
+    assert "audio" not in line and "sound" not in line
+    assert probe(whole).duration == pytest.approx(2.0, abs=0.05), "a whole file passes the check"
+
+
+def test_impossible_crop_names_the_numbers_not_an_object(clips: dict[str, Path], tmp_path: Path) -> None:
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "--crop",
+                   "70,0,70,0", check=False)
+    line = one_error_line(proc, 2, "speaker.mp4", "leaves 0x72 of the 128x72 picture", "at least 2x2")
+    assert "Crop(" not in line
+
+
+def test_offset_that_hides_the_speaker_warns_and_renders_the_screen(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "o.mp4"
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", out, "-q", "--offset", "-5")
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: the speaker is never on screen"), proc.stderr
+    assert "offset of -5 s" in lines[0]
+    rendered = decode_frames(out)
+    screen = decode_frames(clips["screen"])
+    assert len(rendered) == len(screen) == 50
+    # No speaker anywhere: every frame is the screen recording's, the corner included.
+    x, y = 192 * 2 // 3, 108 * 2 // 3
+    worst = max(mean_diff(a[y:, x:], b[y:, x:]) for (_, a), (_, b) in zip(rendered, screen))
+    assert worst < 4
+
+
+def test_offset_past_the_screen_recording_warns(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", out, "-q", "--offset", "3")
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: the speaker starts after the screen recording")
+    assert streams_of(out)["duration"] == pytest.approx(5.0, abs=0.1)
+    plain = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "p.mp4", "-q", "--offset", "1")
+    assert plain.stderr == "", "an offset that keeps the two overlapping says nothing"
+
+
+# --- one line for every error -------------------------------------------------------------------
+
+
+def test_unexpected_errors_end_in_one_line(
+    allow_unexpected_error: None, monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    from greenscreen.cli import main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom\nsecond line of a long story")
+
+    monkeypatch.setattr("greenscreen.cli.render.render", broken)
+    args = ["render", str(clips["speaker"]), str(clips["screen"]), "-o", str(tmp_path / "o.mp4"), "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "error: unexpected error (RuntimeError: boom); run with --debug for details"
+    ]
+    with pytest.raises(AssertionError, match="last-resort"):
+        assert_no_unexpected_error(result.output)  # what fails any other test that gets here
+    debug = CliRunner().invoke(main, ["--debug", *args])
+    assert isinstance(debug.exception, RuntimeError), "--debug lets the traceback through"
+
+
+def test_batch_worker_reports_an_unexpected_error_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    from greenscreen.batch import plan_batch
+    from greenscreen.batch.worker import render_job
+
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    shutil.copy(clips["speaker"], rec / "intro.speaker.mp4")
+    shutil.copy(clips["screen"], rec / "intro.screen.mp4")
+    plan = plan_batch(rec, tmp_path / "out")
+    (tmp_path / "out").mkdir()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("first line\nsecond line")
+
+    monkeypatch.setattr("greenscreen.pipeline.render", broken)
+    outcome = render_job(plan.entries[0].job)
+    assert outcome.status == "failed"
+    assert outcome.reason == "unexpected error (ValueError: first line); run with --debug for details"
+    assert "Traceback" in outcome.detail
+
+
+# --- batch folders with odd files ---------------------------------------------------------------
+
+
+def test_batch_lists_odd_files_and_renders_the_rest(clips: dict[str, Path], tmp_path: Path) -> None:
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    long_name = "ü" * 118  # 236 bytes: NAME.speaker.mp4 is 248, its side files need cutting
+    names = ["good", long_name] + (["bad\udcff"] if os.name == "posix" else [])
+    for name in names:
+        shutil.copy(clips["speaker"], rec / f"{name}.speaker.mp4")
+        shutil.copy(clips["screen"], rec / f"{name}.screen.mp4")
+    make_odd("named pipe", rec / "pipe.speaker.mp4")
+    shutil.copy(clips["screen"], rec / "pipe.screen.mp4")
+    make_odd("link loop", rec / "loop.speaker.mp4")
+    make_odd("named pipe", rec / "batch.toml")
+    (rec / "sub").mkdir()
+    make_odd("named pipe", rec / "sub" / "speaker.mp4")
+    shutil.copy(clips["screen"], rec / "sub" / "screen.mp4")
+    out = tmp_path / "rendered"
+
+    proc = run_cli("batch", rec, "-o", out, "-q", "-j", "2", timeout=300)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["rendered"] == len(names) and report["summary"]["failed"] == 0
+    odd = {Path(u["path"]).relative_to(rec).as_posix(): u["reason"] for u in report["unrecognised"]}
+    assert "named pipe" in odd["pipe.speaker.mp4"] and "named pipe" in odd["batch.toml"]
+    assert "named pipe" in odd["sub/speaker.mp4"]
+    assert "symlink loop" in odd["loop.speaker.mp4"] and "symlink loop" in odd["loop.speaker (other).mp4"]
+    assert {u["name"] for u in report["unpaired"]} >= {"pipe", "sub"}
+    for name in names:
+        assert streams_of(out / f"{name}.mp4")["frames"] == 50
+    assert "unrecognised" in proc.stdout
+    for entry in out.iterdir():
+        assert name_bytes(entry.name) <= 255
+
+    again = run_cli("batch", rec, "-o", out, "-q", timeout=300)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["skipped"] == len(names), again.stdout  # fingerprints of long names found
+    assert kind_of(rec / "pipe.speaker.mp4") == stat.S_IFIFO
