@@ -126,9 +126,12 @@ def _encode_with_alpha(
             rgba = cv2.cvtColor(to_rgba8(result.foreground, result.alpha), cv2.COLOR_BGRA2RGBA)
             if stream is None:
                 stream = container.add_stream(codec, rate=fps, options=options)
-                stream.width, stream.height = rgba.shape[1] & ~1, rgba.shape[0] & ~1
+                # Even sizes for the 4:2:0 (VP9) and 4:2:2-style (ProRes) encoders, at least 2x2:
+                # an odd edge is cut off, a 1-pixel picture has its pixel repeated.
+                stream.width = max(rgba.shape[1] & ~1, 2)
+                stream.height = max(rgba.shape[0] & ~1, 2)
                 stream.pix_fmt = pix_fmt
-            rgba = np.ascontiguousarray(rgba[: stream.height, : stream.width])
+            rgba = _fit(rgba, stream.width, stream.height)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(rgba, format="rgba")))
             count += 1
             if progress:
@@ -136,6 +139,14 @@ def _encode_with_alpha(
         if stream is not None:
             container.mux(stream.encode(None))
     return count
+
+
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` cut or edge-extended to ``width`` x ``height`` (contiguous)."""
+    h, w = image.shape[:2]
+    if w < width or h < height:
+        image = cv2.copyMakeBorder(image, 0, max(height - h, 0), 0, max(width - w, 0), cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(image[:height, :width])
 
 
 def key_file(

@@ -239,6 +239,17 @@ def test_output_where_no_file_can_be_created(clips: dict[str, Path], tmp_path: P
     one_error_line(proc, 1, "/proc", "cannot create a file in the output folder")
 
 
+def test_batch_into_a_folder_that_takes_no_files(clips: dict[str, Path], tmp_path: Path) -> None:
+    if not Path("/proc/self/fdinfo").is_dir():
+        pytest.skip("needs Linux's /proc")
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    shutil.copy(clips["speaker"], rec / "a.speaker.mp4")
+    shutil.copy(clips["screen"], rec / "a.screen.mp4")
+    proc = run_cli("batch", rec, "-o", "/proc/self/fdinfo", "-q", check=False)
+    one_error_line(proc, 2, "/proc/self/fdinfo", "cannot write in the output folder")
+
+
 def test_output_paths_that_are_inputs_folders_or_missing(clips: dict[str, Path], tmp_path: Path) -> None:
     speaker = tmp_path / "speaker.mp4"
     shutil.copy(clips["speaker"], speaker)
@@ -375,6 +386,26 @@ def test_one_pixel_screen_recording_is_refused_with_the_minimum(
     proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "--size", "1x1",
                    check=False)
     one_error_line(proc, 2, "output size 1x1", "smallest output is 2x2")
+
+
+def test_side_by_side_needs_room_for_both_sides(
+    tiny_screens: dict[str, Path], clips: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = run_cli("render", clips["speaker"], tiny_screens["2x2 yuv420p"], "-o", tmp_path / "o.mp4",
+                   "--layout", "side-by-side", check=False)
+    one_error_line(proc, 2, "side-by-side layout needs an output at least 4 pixels wide", "2x2")
+    out = tmp_path / "ok.mp4"
+    run_cli("render", clips["speaker"], tiny_screens["16x16 yuv420p"], "-o", out, "-q", "--layout", "side-by-side")
+    assert streams_of(out)["size"] == (16, 16)
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mov"])
+def test_key_a_one_pixel_video_with_alpha(suffix: str, tiny_screens: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / f"keyed{suffix}"
+    run_cli("key", tiny_screens["1x1 yuv444p"], "-o", out, "-q")
+    info = streams_of(out)
+    assert info["size"] == (2, 2), "the pixel repeated to the codec's smallest picture"
+    assert len(decode_frames(out)) == 25
 
 
 # --- messages that mislead ----------------------------------------------------------------------

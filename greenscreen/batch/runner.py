@@ -160,7 +160,11 @@ def output_lock(output: Path) -> Iterator[None]:
     killed batch never leaves the folder locked.
     """
     path = output / LOCK_NAME
-    with open(path, "a+") as f:
+    try:
+        f = open(path, "a+")  # noqa: SIM115 (closed below, after the lock is released)
+    except OSError as exc:  # the first write into the folder: it takes no files (read-only, /proc)
+        raise GreenscreenError(f"cannot write in the output folder ({exc.strerror})", output) from None
+    with f:
         try:
             import fcntl
         except ImportError:  # Windows: no advisory locks here; rely on the user

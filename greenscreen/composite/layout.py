@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from greenscreen.errors import SettingsError
 from greenscreen.settings import setting
 
 LAYOUTS = ("pip", "circle", "side-by-side", "full")
@@ -49,12 +50,17 @@ class Placement:
     """``(x, y, w, h)`` the screen recording is fitted into; None means the whole frame."""
 
 
+SIDE_BY_SIDE_MIN_WIDTH = 4
+"""Output pixels across that side-by-side needs: an even width of at least 2 on each side."""
+
+
 def place_speaker(
     layout: LayoutSettings, *, output: tuple[int, int], speaker: tuple[int, int]
 ) -> Placement:
     """Compute where a ``speaker`` = ``(w, h)`` source lands in an ``output`` = ``(W, H)`` frame.
 
-    The speaker keeps its aspect ratio. Sizes are even so 4:2:0 frames stay aligned.
+    The speaker keeps its aspect ratio. Sizes are even so 4:2:0 frames stay aligned. Raises
+    :class:`SettingsError` for a side-by-side layout in an output too narrow to split.
     """
     out_w, out_h = output
     src_w, src_h = speaker
@@ -66,6 +72,12 @@ def place_speaker(
         h = min(_even(w / aspect), out_h)
         return Placement((out_w - w) // 2, out_h - h, w, h)
     if layout.layout == "side-by-side":
+        if out_w < SIDE_BY_SIDE_MIN_WIDTH:
+            raise SettingsError(
+                f"the side-by-side layout needs an output at least {SIDE_BY_SIDE_MIN_WIDTH} pixels "
+                f"wide (2 for each side), this one is {out_w}x{out_h}: choose another --layout "
+                "or a larger --size"
+            )
         half = _even(out_w / 2)
         w = min(half, _even(out_h * aspect))
         h = min(_even(w / aspect), out_h)
