@@ -120,7 +120,7 @@ def _description(path: Path) -> str:
     """The preset's description, or a note that it cannot be read (listing must not fail)."""
     try:
         check_input_file(path, what="preset file", error=SettingsError)
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (SettingsError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return "(unreadable: run 'greenscreen presets validate' on it)"
     text = data.get("description", "")
@@ -158,7 +158,7 @@ def read_preset_file(path: Path) -> dict[str, Any]:
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
     check_input_file(path, what="preset file", error=SettingsError)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"cannot read preset ({exc})", path) from None
     try:

@@ -169,6 +169,17 @@ def test_preset_that_is_a_named_pipe(clips: dict[str, Path], tmp_path: Path) -> 
     one_error_line(proc, 2, "mine.toml", "named pipe")
 
 
+def test_preset_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with a BOM, which TOML itself does not allow."""
+    from greenscreen.presets import load_preset
+
+    path = tmp_path / "notepad.toml"
+    path.write_bytes('\ufeffdescription = "Küche"\n[key]\ntolerance = 0.21\n'.encode("utf-8"))
+    assert load_preset(path).key.tolerance == 0.21
+    proc = run_cli("presets", "validate", path)
+    assert proc.stdout.strip() == f"{path}: ok"
+
+
 # --- odd outputs --------------------------------------------------------------------------------
 
 

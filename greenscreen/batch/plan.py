@@ -151,7 +151,7 @@ def progress_path(output: Path) -> Path:
 
 def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(path, "", f"cannot read ({exc})"))
     except tomllib.TOMLDecodeError as exc:
