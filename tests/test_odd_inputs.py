@@ -67,6 +67,9 @@ def make_odd(kind: str, path: Path) -> Path:
         path.write_text("meeting notes, not a video\n", encoding="utf-8")
     elif kind == "audio only":
         run_ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", path)
+    elif kind == "audio with cover":  # a voice memo with its app's picture: not a recording
+        run_ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-f", "lavfi", "-i", "color=s=64x64:d=1", "-map", "0",
+                   "-map", "1", "-c:a", "aac", "-c:v", "mjpeg", "-disposition:v", "attached_pic", path)
     else:
         raise ValueError(kind)
     return path
@@ -80,6 +83,7 @@ EXPECTED = {
     "empty": "file is empty (0 bytes)",
     "text": "not a readable video file",
     "audio only": "has no video stream, only audio",
+    "audio with cover": "has no video stream, only audio (and a cover picture)",
 }
 
 

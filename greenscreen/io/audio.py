@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import ffmpeg_reason, open_container
+from greenscreen.io.probe import ffmpeg_reason, open_container, video_stream
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
@@ -70,7 +70,7 @@ class _SampleStream:
         try:
             if not container.streams.audio:
                 return
-            video_start = _stream_start(container.streams.video[0])
+            video_start = _stream_start(video_stream(container))
             stream = container.streams.audio[0]
             stream.thread_type = "AUTO"
             rate = round(SAMPLE_RATE * src.stretch)

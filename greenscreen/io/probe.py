@@ -63,13 +63,29 @@ def open_container(path: Path) -> av.container.InputContainer:
         raise MediaError(f"not a readable video file ({ffmpeg_reason(exc)})", path) from None
     except OSError as exc:  # the file changed between the check and the open
         raise MediaError(os_reason(exc), path) from None
-    if not container.streams.video:
-        has_audio = bool(container.streams.audio)
+    if video_stream(container) is None:
+        has_audio, has_cover = bool(container.streams.audio), bool(container.streams.video)
         container.close()
         if has_audio:
-            raise MediaError("has no video stream, only audio", path)
+            cover = " (and a cover picture)" if has_cover else ""
+            raise MediaError(f"has no video stream, only audio{cover}", path)
+        if has_cover:
+            raise MediaError("has no video stream, only an attached picture", path)
         raise MediaError("contains no video frames (no streams at all)", path)
     return container
+
+
+ATTACHED_PIC = 0x0400
+"""FFmpeg's AV_DISPOSITION_ATTACHED_PIC: a "video" stream that is an album cover or a
+thumbnail (a voice memo's picture, an MP4's cover art), not a recording."""
+
+
+def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The recording's video stream: the first one that is not an attached picture."""
+    for stream in container.streams.video:
+        if not int(getattr(stream, "disposition", 0) or 0) & ATTACHED_PIC:
+            return stream
+    return None
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -80,7 +96,7 @@ def probe(path: str | Path) -> MediaInfo:
     """
     path = Path(path)
     with open_container(path) as container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         try:
             first = next(container.decode(stream), None)
         except av.error.FFmpegError as exc:

@@ -17,7 +17,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance
+from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.orientation import upright
 from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
@@ -86,7 +86,7 @@ def read_frames(
     convert = {"bgr24": frame_to_bgr, "i420": frame_to_i420, "frame": frame_to_yuv420p}[pixel_format]
     container = open_container(path)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         stream.thread_type = "AUTO"
         start: float | None = None
         count = 0

@@ -28,7 +28,7 @@ import numpy as np
 from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError, SettingsError
-from greenscreen.io.probe import ffmpeg_reason, open_container, probe
+from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_stream
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
 from greenscreen.io.stills import load_plate
@@ -52,7 +52,7 @@ class VideoFrames:
         self.path = Path(path)
         self.times, self._pts, self._keyframes = _index(self.path)
         self._container = open_container(self.path)
-        self._stream = self._container.streams.video[0]
+        self._stream = video_stream(self._container)
         self._stream.thread_type = "AUTO"
         self._decoder: object | None = None
         self._next = 0  # index the decoder will output next (when _decoder is not None)
@@ -139,7 +139,7 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
     """Read every video packet's timestamp: (times in seconds, sorted pts, keyframe pts)."""
     container = open_container(path)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         pts: list[int] = []
         keys: list[int] = []
         try:
