@@ -15,7 +15,7 @@ import av
 import cv2
 import numpy as np
 
-from greenscreen.errors import OutputError
+from greenscreen.errors import OutputError, SettingsError
 from greenscreen.frames import to_rgba8
 from greenscreen.io.atomic import atomic_dir, atomic_path, check_output_path
 from greenscreen.io.probe import probe
@@ -41,7 +41,7 @@ def _crop_box(crop: Crop, width: int, height: int, path: Path) -> tuple[int, int
     try:
         return crop.box(width, height)
     except ValueError as exc:
-        raise MediaError(str(exc), path) from None
+        raise SettingsError(str(exc), path) from None  # exit 2, as render
 
 
 def _png_bytes(result: KeyResult) -> bytes:

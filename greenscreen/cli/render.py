@@ -9,6 +9,7 @@ import click
 
 from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given
 from greenscreen.cli.progress import ProgressBar
+from greenscreen.io.atomic import is_null_device
 from greenscreen.pipeline import render
 from greenscreen.sync import apply_sync, sync_wanted
 
@@ -75,13 +76,13 @@ def render_command(
         click.echo(f"note: {note}", err=True)
     if not quiet:
         w, h = result.size
-        size = output.stat().st_size
-        rate = size * 8 / 1000 / result.duration if result.duration else 0.0
-        click.echo(
-            f"wrote {output} ({w}x{h}, {float(result.fps):.3g} fps, {result.duration:.1f} s, "
-            f"{size / 1e6:.1f} MB, {rate:.0f} kbit/s)",
-            err=True,
-        )
+        picture = f"{w}x{h}, {float(result.fps):.3g} fps, {result.duration:.1f} s"
+        if is_null_device(output):  # timing a render: the encoded file went nowhere
+            click.echo(f"rendered {picture} into {output} (discarded)", err=True)
+        else:
+            size = output.stat().st_size
+            rate = size * 8 / 1000 / result.duration if result.duration else 0.0
+            click.echo(f"wrote {output} ({picture}, {size / 1e6:.1f} MB, {rate:.0f} kbit/s)", err=True)
         if captions is not None:
             click.echo(f"wrote {output.with_suffix('.vtt')} (captions for web players)", err=True)
         if result.loudness_before is not None and result.loudness_after is not None:
