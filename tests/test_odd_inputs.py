@@ -442,6 +442,15 @@ def test_half_truncated_recording_is_called_truncated(
     assert probe(whole).duration == pytest.approx(2.0, abs=0.05), "a whole file passes the check"
 
 
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_sound_longer_than_the_picture_is_not_truncation(container: str, tmp_path: Path) -> None:
+    """Matroska gives no video length of its own, only the file's (here its sound's)."""
+    path = tmp_path / f"long sound.{container}"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=s=160x90:r=25:d=2", "-f", "lavfi", "-i", "sine=d=8",
+               "-map", "0", "-map", "1", "-c:v", "libx264", "-c:a", "aac", path)
+    assert probe(path).duration > 1.9
+
+
 def test_impossible_crop_names_the_numbers_not_an_object(clips: dict[str, Path], tmp_path: Path) -> None:
     proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "--crop",
                    "70,0,70,0", check=False)

@@ -128,20 +128,23 @@ def truncation_tolerance(promised: float) -> float:
     return max(1.0, 0.1 * promised)
 
 
-def _has_video_at(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float
+def _has_data_at(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream | None, t: float
 ) -> bool | None:
-    """Whether the file holds a video packet at ``t`` seconds into the stream (None if the
-    container cannot seek, e.g. a stream format without an index)."""
-    start = stream.start_time or 0
+    """Whether the file holds a packet at ``t`` seconds: of ``stream``, or with None of any
+    stream (None if the container cannot seek, e.g. a stream format without an index)."""
     try:
         # Any frame, not the keyframe before: only the packet is read, nothing is decoded, so
         # a screen recording with one keyframe a minute costs one read here too.
-        container.seek(start + int(t / stream.time_base), stream=stream, any_frame=True, backward=True)
-        for packet in container.demux(stream):
-            if packet.size:
-                return True
-        return False
+        if stream is not None:
+            target = (stream.start_time or 0) + int(t / stream.time_base)
+            container.seek(target, stream=stream, any_frame=True, backward=True)
+            packets = container.demux(stream)
+        else:
+            target = (container.start_time or 0) + int(t * av.time_base)
+            container.seek(target, any_frame=True, backward=True)
+            packets = container.demux()
+        return any(packet.size for packet in packets)
     except av.error.FFmpegError:
         return None
 
@@ -156,16 +159,21 @@ def _check_not_truncated(
     keeps its header: it opens, says how long it is, and then its demuxer just stops early,
     so the first stage to notice would be whichever reads furthest first (often the sound).
     Looking up a packet near the end takes one seek and one read.
+
+    When the video stream states no length of its own (Matroska), ``promised`` is the whole
+    file's, which may be its sound's: then any stream's data counts, so a recording whose
+    sound runs on after the picture is not mistaken for a cut-off one.
     """
     if stream.time_base is None or promised <= truncation_tolerance(promised):
         return
+    which = stream if stream.duration is not None else None
     last_needed = promised - truncation_tolerance(promised)
-    if _has_video_at(container, stream, last_needed) is not False:
+    if _has_data_at(container, which, last_needed) is not False:
         return
-    lo, hi = 0.0, last_needed  # video found at lo, none at hi
+    lo, hi = 0.0, last_needed  # data found at lo, none at hi
     for _ in range(TRUNCATION_STEPS):
         mid = (lo + hi) / 2
-        if _has_video_at(container, stream, mid):
+        if _has_data_at(container, which, mid):
             lo = mid
         else:
             hi = mid
