@@ -142,7 +142,9 @@ def find_preset(name: str | Path) -> Path:
         return as_path
     for folder in (user_preset_dir(), builtin_preset_dir()):
         candidate = folder / f"{text}.toml"
-        if candidate.is_file():
+        if os.path.lexists(candidate):
+            # Found by name but a pipe, a folder or a broken link: say so, not "unknown".
+            check_input_file(candidate, what="preset file", error=SettingsError)
             return candidate
     names = sorted(available_presets())
     close = difflib.get_close_matches(text, names, n=1)
@@ -150,17 +152,26 @@ def find_preset(name: str | Path) -> Path:
     raise SettingsError(f"unknown preset '{text}' ({hint}available: {', '.join(names) or 'none'})")
 
 
+def read_preset_text(path: Path) -> str:
+    """The text of the preset file at ``path``; :class:`SettingsError` if it cannot be read."""
+    return _read_text(path)
+
+
 def read_preset_file(path: Path) -> dict[str, Any]:
     """Parse a preset file; a syntax error names the file and the line."""
     return _read(path)[1]
 
 
-def _read(path: Path) -> tuple[str, dict[str, Any]]:
+def _read_text(path: Path) -> str:
     check_input_file(path, what="preset file", error=SettingsError)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
+        return path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"cannot read preset ({exc})", path) from None
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    text = _read_text(path)
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

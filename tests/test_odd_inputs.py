@@ -173,6 +173,31 @@ def test_preset_that_is_a_named_pipe(clips: dict[str, Path], tmp_path: Path) -> 
     one_error_line(proc, 2, "mine.toml", "named pipe")
 
 
+@pytest.mark.parametrize("kind", ["named pipe", "link loop", "folder", "broken link", "not UTF-8"])
+def test_odd_file_in_the_user_preset_folder(kind: str, clips: dict[str, Path], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "config" / "greenscreen" / "presets"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = folder / "mine.toml"
+    if kind == "broken link":
+        os.symlink("nowhere.toml", path)
+    elif kind == "not UTF-8":
+        path.write_bytes(b"\xff\xfe[key]\n")
+    else:
+        make_odd(kind, path)
+    expected = {"named pipe": "named pipe", "link loop": "symlink loop", "folder": "is a folder",
+                "broken link": "is a broken link", "not UTF-8": "cannot read preset"}[kind]
+    listed = run_cli("presets", "list", timeout=HANG)
+    assert "mine " in listed.stdout and "unreadable" in listed.stdout
+    proc = run_cli("presets", "show", "mine", check=False, timeout=HANG)
+    one_error_line(proc, 2, "mine.toml", expected)
+    assert proc.stdout == ""
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "-p", "mine",
+                   check=False, timeout=HANG)
+    one_error_line(proc, 2, "mine.toml", expected)
+
+
 def test_preset_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     """Windows editors start UTF-8 files with a BOM, which TOML itself does not allow."""
     from greenscreen.presets import load_preset

@@ -128,7 +128,7 @@ def _odd(entry: Path) -> str | None:
         mode = os.stat(entry).st_mode
     except OSError as exc:
         if exc.errno == errno.ENOENT:
-            return "a link to a file that does not exist"
+            return "a broken link (what it points to does not exist)"
         reason = os_reason(exc)
         return reason.removeprefix("is ")
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):

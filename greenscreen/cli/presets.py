@@ -15,6 +15,7 @@ from greenscreen.presets import (
     find_preset,
     list_presets,
     load_preset,
+    read_preset_text,
     user_preset_dir,
 )
 
@@ -55,8 +56,9 @@ def show_command(name: str, everything: bool) -> None:
         click.echo(f"# {path}: every setting, defaults included")
         click.echo(dumps_preset(settings, everything=True), nl=False)
     else:
+        text = read_preset_text(path)
         click.echo(f"# {path}")
-        click.echo(path.read_text(encoding="utf-8"), nl=False)
+        click.echo(text, nl=False)
 
 
 @presets_group.command("validate")

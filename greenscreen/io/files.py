@@ -61,6 +61,8 @@ def check_input_file(
     try:
         st = os.stat(path)
     except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.lexists(path):
+            raise error("is a broken link (what it points to does not exist)", path) from None
         raise error(os_reason(exc), path) from None
     except ValueError:  # an embedded NUL byte: no file can have that name
         raise error("file not found", path) from None
