@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -287,6 +288,31 @@ def test_batch_into_a_folder_that_takes_no_files(clips: dict[str, Path], tmp_pat
     shutil.copy(clips["screen"], rec / "a.screen.mp4")
     proc = run_cli("batch", rec, "-o", "/proc/self/fdinfo", "-q", check=False)
     one_error_line(proc, 2, "/proc/self/fdinfo", "cannot write in the output folder")
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A 16 KB file system of our own (a tmpfs; needs root and mount permission)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    if not IS_ROOT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)],
+                                     capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("args", [("render", "speaker", "screen", "out.mp4"), ("key", "speaker", "k.webm"),
+                                  ("key", "speaker", "frames")])
+def test_full_disk_is_one_line_and_leaves_nothing(
+    args: tuple[str, ...], full_disk: Path, clips: dict[str, Path]
+) -> None:
+    command, *inputs, out = args
+    proc = run_cli(command, *(clips[i] for i in inputs), "-o", full_disk / out, "-q", check=False)
+    one_error_line(proc, 1, out, "cannot write the output (No space left on device)")
+    assert list(full_disk.iterdir()) == [], "the temporary output is removed"
 
 
 def test_output_paths_that_are_inputs_folders_or_missing(clips: dict[str, Path], tmp_path: Path) -> None:

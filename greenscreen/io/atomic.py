@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -70,6 +71,19 @@ def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
         # check names that).
         if os.path.realpath(output) == os.path.realpath(source):
             raise OutputError("output would overwrite an input recording", output)
+
+
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+"""Errors only writing can cause: a full disk or quota, a file too large for the file system, a
+file system that became read-only. Reading an input never raises these, so inside the atomic
+writers they always mean the output."""
+
+
+def _output_error(exc: BaseException, output: Path) -> OutputError | None:
+    """The :class:`OutputError` for a failed write of ``output``, or None if ``exc`` is not one."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        return OutputError(f"cannot write the output ({os.strerror(exc.errno)})", output)
+    return None
 
 
 TEMP_RANDOM = 8
@@ -144,9 +158,12 @@ def atomic_path(output: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~umask)
         yield tmp
         os.replace(tmp, output)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        error = _output_error(exc, output)
+        if error is not None:
+            raise error from None
         raise
 
 
@@ -161,8 +178,14 @@ def atomic_dir(output: Path) -> Iterator[Path]:
 
     if is_null_device(output):
         # Frames for the null device are made (timing a key) and thrown away.
-        with tempfile.TemporaryDirectory(prefix="greenscreen-discard.") as discard:
-            yield Path(discard)
+        try:
+            with tempfile.TemporaryDirectory(prefix="greenscreen-discard.") as discard:
+                yield Path(discard)
+        except OSError as exc:  # the temporary folder's disk is full
+            error = _output_error(exc, output)
+            if error is not None:
+                raise error from None
+            raise
         return
     parent = output.parent if str(output.parent) else Path(".")
     prefix, suffix = temp_affixes(parent, output.name, ".partial")
@@ -179,6 +202,9 @@ def atomic_dir(output: Path) -> Iterator[Path]:
         os.replace(tmp, output)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        error = _output_error(exc, output)
+        if error is not None:
+            raise error from None
         raise
