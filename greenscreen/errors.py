@@ -18,13 +18,27 @@ def unexpected_line(exc: BaseException) -> str:
     return f"{UNEXPECTED} ({detail}); run with --debug for details"
 
 
+def printable(text: str | Path) -> str:
+    """``text`` (a file name) safe to print on one line: control characters such as a newline
+    escaped (``\\n``), bytes that are not UTF-8 shown as ``\\xff``; everything else as it is."""
+    out = []
+    for c in str(text):
+        if c.isprintable():
+            out.append(c)
+        elif 0xDC80 <= ord(c) <= 0xDCFF:  # an undecodable byte, as os.fsdecode keeps it
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 class GreenscreenError(Exception):
     """An error the user can act on. ``str()`` is one line naming the file and the problem."""
 
     def __init__(self, message: str, path: str | Path | None = None):
         self.path = Path(path) if path is not None else None
         self.message = message
-        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+        super().__init__(f"{printable(self.path)}: {message}" if self.path is not None else message)
 
 
 class MediaError(GreenscreenError):

@@ -146,6 +146,12 @@ def test_key_refuses_odd_input_in_one_line(kind: str, tmp_path: Path) -> None:
         one_error_line(proc, 1, image.name)
 
 
+def test_file_names_with_control_characters_stay_on_one_line(clips: dict[str, Path], tmp_path: Path) -> None:
+    odd = make_odd("text", tmp_path / "two\nlines\tand a tab.mp4")
+    proc = run_cli("render", odd, clips["screen"], "-o", tmp_path / "o.mp4", "-q", check=False)
+    one_error_line(proc, 1, "two\\nlines\\tand a tab.mp4: not a readable video file")
+
+
 def test_preview_refuses_a_named_pipe_without_waiting(clips: dict[str, Path], tmp_path: Path) -> None:
     """The preview opens its recordings through the same checks (its window is not needed)."""
     from greenscreen.preview.source import PreviewSource

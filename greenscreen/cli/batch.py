@@ -21,7 +21,7 @@ from greenscreen.batch import (
     run_plan,
 )
 from greenscreen.batch.runner import Event, dask_executor
-from greenscreen.errors import GreenscreenError
+from greenscreen.errors import GreenscreenError, printable
 
 EXIT_USAGE = 2
 
@@ -51,7 +51,7 @@ class BatchProgress:
             if slot is not None:
                 self.slots[name] = slot
             self.bars[name] = tqdm(
-                total=None, desc=name, unit="frame", position=slot, leave=False, dynamic_ncols=True
+                total=None, desc=printable(name), unit="frame", position=slot, leave=False, dynamic_ncols=True
             )
         return self.bars[name]
 
@@ -73,11 +73,11 @@ class BatchProgress:
             if self.overall is not None:
                 self.overall.update(1)
             if o.status == "rendered":
-                line = f"rendered {o.name} in {o.seconds:.1f} s ({o.duration:.1f} s of video)"
+                line = f"rendered {printable(o.name)} in {o.seconds:.1f} s ({o.duration:.1f} s of video)"
             elif o.status == "skipped":
-                line = f"skipped  {o.name}: {o.reason}"
+                line = f"skipped  {printable(o.name)}: {o.reason}"
             else:
-                line = f"FAILED   {o.name}: {o.reason}"
+                line = f"FAILED   {printable(o.name)}: {printable(o.reason)}"
             if not self.quiet or o.status == "failed":
                 tqdm.write(f"[{event.finished}/{event.total}] {line}", file=sys.stderr)
 
@@ -89,6 +89,8 @@ class BatchProgress:
 
 
 def _table(rows: list[tuple[str, str, str]]) -> str:
+    # One row per line whatever the file names hold (a newline, bytes that are not UTF-8).
+    rows = [tuple(printable(cell) for cell in row) for row in rows]  # type: ignore[misc]
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
     return "\n".join(f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in rows)
 
