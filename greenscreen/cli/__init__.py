@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _debug(ctx: click.Context) -> bool:
+    """Whether ``--debug`` was given (``main`` stores it)."""
+    return bool(ctx.obj and ctx.obj.get("debug"))
+
+
 class _Group(click.Group):
     """Loads commands on demand; turns every error into one line and an exit code (1 for bad
     input, 2 for settings, 1 and "unexpected error" for anything else), with a traceback only
@@ -47,11 +52,10 @@ class _Group(click.Group):
         return getattr(importlib.import_module(module), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
-        debug = lambda: bool(ctx.obj and ctx.obj.get("debug"))  # noqa: E731 (set by main)
         try:
             return super().invoke(ctx)
         except GreenscreenError as exc:
-            if debug():
+            if _debug(ctx):
                 raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_SETTINGS if isinstance(exc, SettingsError) else EXIT_ERROR)
@@ -64,7 +68,7 @@ class _Group(click.Group):
             sys.exit(EXIT_ERROR)  # `greenscreen presets list | head -1`: nobody is reading
         except Exception as exc:
             # The last resort: whatever slipped past the checks still ends in one line.
-            if debug():
+            if _debug(ctx):
                 raise
             click.echo(f"error: {unexpected_line(exc)}", err=True)
             sys.exit(EXIT_ERROR)
