@@ -32,7 +32,7 @@ import numpy as np
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, MediaError, SettingsError
-from greenscreen.io.atomic import atomic_path, check_output_path
+from greenscreen.io.atomic import atomic_path, check_output_path, companion_path
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.audio_filters import FilteredTrack
 from greenscreen.io.captions import Cue, on_output_timeline, read_captions, webvtt
@@ -297,11 +297,12 @@ def render(
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
-    sidecar = output.with_suffix(".vtt")
+    sidecar = companion_path(output, ".vtt")
+    poster_path = companion_path(output, ".jpg")
     if source_cues:
         check_output_path(sidecar, inputs)
     if settings.encode.poster:
-        check_output_path(output.with_suffix(".jpg"), inputs)
+        check_output_path(poster_path, inputs)
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []
@@ -396,7 +397,7 @@ def render(
             audio.close()
     poster_jpeg = poster.result() if poster is not None else None
     if poster_jpeg is not None:
-        with atomic_path(output.with_suffix(".jpg")) as tmp:
+        with atomic_path(poster_path) as tmp:
             tmp.write_bytes(poster_jpeg)
     if cues:
         # Browsers ignore MP4 text tracks; web players load this file through <track>.

@@ -240,8 +240,13 @@ def assert_still_null(node: Path) -> None:
 def test_render_to_the_null_device_renders_and_keeps_the_device(
     null_device: Path, clips: dict[str, Path]
 ) -> None:
-    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", null_device, timeout=HANG)
+    captions = null_device.parent.parent / "talk.srt"
+    captions.write_text("1\n00:00:00,000 --> 00:00:01,500\nHallo\n", encoding="utf-8")
+    # With captions and a poster, whose files would go beside the output: into the device too.
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", null_device, "--captions", captions,
+                   "--poster", "true", timeout=HANG)
     assert f"rendered 192x108, 25 fps, 2.0 s into {null_device} (discarded)" in proc.stderr
+    assert ".vtt" not in proc.stderr
     assert_still_null(null_device)
 
 

@@ -83,7 +83,7 @@ def render_command(
             size = output.stat().st_size
             rate = size * 8 / 1000 / result.duration if result.duration else 0.0
             click.echo(f"wrote {output} ({picture}, {size / 1e6:.1f} MB, {rate:.0f} kbit/s)", err=True)
-        if captions is not None:
+        if captions is not None and not is_null_device(output):
             click.echo(f"wrote {output.with_suffix('.vtt')} (captions for web players)", err=True)
         if result.loudness_before is not None and result.loudness_after is not None:
             click.echo(f"loudness: {result.loudness_before} -> {result.loudness_after}", err=True)

@@ -29,6 +29,13 @@ def is_null_device(path: Path) -> bool:
     return stat.S_ISCHR(st.st_mode) and stat.S_ISCHR(null.st_mode) and st.st_rdev == null.st_rdev
 
 
+def companion_path(output: Path, suffix: str) -> Path:
+    """Where a file that goes with ``output`` is written (its captions ``.vtt``, its poster
+    ``.jpg``): beside it with ``suffix``, or for the null device the null device itself, so a
+    timed render does that work too and creates nothing in ``/dev``."""
+    return output if is_null_device(output) else output.with_suffix(suffix)
+
+
 def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
     """Raise :class:`OutputError` if ``output`` cannot be written or would overwrite an input.
 

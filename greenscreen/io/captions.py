@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenscreen.errors import MediaError, SettingsError
+from greenscreen.io.files import check_input_file
 from greenscreen.settings import setting
 
 CAPTION_SUFFIXES = (".srt", ".vtt")
@@ -63,8 +64,7 @@ def read_captions(path: str | Path) -> list[Cue]:
     path = Path(path)
     if path.suffix.lower() not in CAPTION_SUFFIXES:
         raise SettingsError(f"captions must be a .srt or .vtt file, got '{path.suffix or path.name}'", path)
-    if not path.is_file():
-        raise MediaError("file not found" if not path.exists() else "not a regular file", path)
+    check_input_file(path, what="captions file")  # a named pipe would hang the read
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
