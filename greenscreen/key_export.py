@@ -7,6 +7,7 @@ cropped frame.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 
 from greenscreen.errors import OutputError, SettingsError
 from greenscreen.frames import to_rgba8
-from greenscreen.io.atomic import atomic_dir, atomic_path, check_output_path
+from greenscreen.io.atomic import atomic_dir, atomic_path, check_output_path, is_null_device
 from greenscreen.io.probe import probe
 from greenscreen.io.reader import Crop, read_frames
 from greenscreen.io.stills import is_image, load_plate, read_image
@@ -62,7 +63,7 @@ def key_image(
     """Key one image, cut by ``crop`` first, into an RGBA PNG with straight alpha and despilled
     colour."""
     path, out = Path(path), Path(out)
-    check_output_path(out, (path,))
+    check_output_path(out, _sources(path, plate))
     image = read_image(path)
     x0, y0, x1, y1 = _crop_box(crop, image.shape[1], image.shape[0], path)
     image = np.ascontiguousarray(image[y0:y1, x0:x1])
@@ -70,6 +71,11 @@ def key_image(
     data = _png_bytes(result)
     with atomic_path(out) as tmp:
         tmp.write_bytes(data)
+
+
+def _sources(path: Path, plate: Path | np.ndarray | None) -> tuple[Path, ...]:
+    """The files the output must never overwrite: the input, and the plate if it is a file."""
+    return (path,) if plate is None or isinstance(plate, np.ndarray) else (path, Path(plate))
 
 
 def key_video(
@@ -92,11 +98,20 @@ def key_video(
     _crop_box(crop, info.width, info.height, path)
     expected = max(round(info.duration * float(info.fps)), 1)
     keyer = _keyer(settings, plate, crop)
+    sources = _sources(path, plate)
     if out.suffix.lower() in VIDEO_OUTPUTS:
-        check_output_path(out, (path,))
+        check_output_path(out, sources)
         with atomic_path(out) as tmp:
             return _encode_with_alpha(path, tmp, out.suffix.lower(), info.fps, keyer, crop, expected, progress)
-    check_output_path(out / "000000.png", (path,)) if out.is_dir() else check_output_path(out, (path,))
+    check_output_path(out / "000000.png" if out.is_dir() else out, sources)
+    if not out.is_dir() and os.path.lexists(out) and not is_null_device(out):
+        # A folder of frames would replace the file (a typo'd name such as notes.txt, or a
+        # video with another extension): never throw away a file to make a folder.
+        raise OutputError(
+            "is a file; a video keys into a .webm, a .mov or a folder of PNGs: give one of those "
+            "or a new folder name",
+            out,
+        )
     with atomic_dir(out) as folder:
         count = 0
         for _, frame in read_frames(path, crop=crop):

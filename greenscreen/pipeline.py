@@ -293,7 +293,8 @@ def render(
     settings = settings or RenderSettings()
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
-    inputs = (speaker, screen) + ((Path(captions),) if captions is not None else ())
+    # Every file read is a source the output must never overwrite, the plate included.
+    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions) if p is not None)
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"

@@ -342,6 +342,40 @@ def test_output_paths_that_are_inputs_folders_or_missing(clips: dict[str, Path],
                            check=False), 1, "output folder does not exist")
 
 
+def test_output_never_overwrites_the_plate_or_the_captions(clips: dict[str, Path], tmp_path: Path) -> None:
+    plate = tmp_path / "plate.mp4"
+    shutil.copy(clips["speaker"], plate)
+    captions = tmp_path / "talk.srt"
+    captions.write_text("1\n00:00:00,000 --> 00:00:01,000\nHallo\n", encoding="utf-8")
+    before = plate.read_bytes(), captions.read_bytes()
+    for args in (
+        ("render", clips["speaker"], clips["screen"], "-o", plate, "--plate", plate),
+        ("render", clips["speaker"], clips["screen"], "-o", captions, "--captions", captions),
+        ("key", clips["speaker"], "-o", plate, "--plate", plate),
+    ):
+        one_error_line(run_cli(*args, "-q", check=False), 1, "output would overwrite an input recording")
+    assert (plate.read_bytes(), captions.read_bytes()) == before
+
+
+def test_key_never_turns_a_file_into_a_folder_of_frames(clips: dict[str, Path], tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"  # not .webm/.mov, so a video would key into a folder of PNGs
+    notes.write_text("keep me", encoding="utf-8")
+    proc = run_cli("key", clips["speaker"], "-o", notes, "-q", check=False)
+    one_error_line(proc, 1, "notes.txt: is a file")
+    assert notes.read_text(encoding="utf-8") == "keep me"
+
+
+def test_plate_that_shows_the_speaker_keys_without_nan() -> None:
+    """The speaker recording given as --plate by mistake: the "sheet" is no sheet where they are."""
+    frame, _ = synthetic.speaker_frame(0.5, (160, 90), seed=3)
+    keyer = Keyer(plate=frame)
+    with np.errstate(invalid="raise", divide="raise"):
+        for _ in range(3):
+            result = keyer.key(frame)
+    assert np.isfinite(result.alpha).all()
+    assert 0.0 <= result.alpha.min() and result.alpha.max() <= 1.0
+
+
 # --- long names and loops -----------------------------------------------------------------------
 
 

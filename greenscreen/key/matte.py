@@ -43,15 +43,23 @@ def difference_matte(
     return solve_alpha(d_img, d_scr, fg_difference)
 
 
+MIN_DIFFERENCE = 1e-4
+"""Smallest sheet-minus-speaker colour difference :func:`solve_alpha` divides by."""
+
+
 def solve_alpha(d_image: np.ndarray, d_screen: np.ndarray, d_foreground: np.ndarray | None) -> np.ndarray:
     """Solve ``d(C) = a*d(F) + (1 - a)*d(S)`` for ``a`` per pixel (``d(F) = 0`` if not given).
 
-    All inputs float32 (H, W) in the same units; ``d_screen`` must exceed ``d_foreground``.
-    Returns the raw alpha, float32 (H, W), not clipped.
+    All inputs float32 (H, W) in the same units; ``d_screen`` should exceed ``d_foreground``.
+    Returns the raw alpha, float32 (H, W), not clipped, and always finite.
     """
     num = cv2.subtract(d_screen, d_image)
     den = d_screen if d_foreground is None else cv2.subtract(d_screen, d_foreground)
-    return cv2.divide(num, den)
+    # Where the sheet model is no sheet (a clean plate that shows the speaker, e.g. the speaker
+    # recording given as --plate), the difference is 0 or negative and 0/0 made NaN pixels.
+    # Valid models keep it above 0.01 (0..1 units) or 2.5 (0..255), so this changes nothing
+    # there; elsewhere a pixel less green than the "sheet" keys as speaker.
+    return cv2.divide(num, cv2.max(den, MIN_DIFFERENCE))
 
 
 def levels(raw: np.ndarray, black: float, white: float) -> np.ndarray:
