@@ -31,8 +31,8 @@ import numpy as np
 
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
-from greenscreen.errors import GreenscreenError, MediaError, SettingsError
-from greenscreen.io.atomic import atomic_path, check_output_path, companion_path
+from greenscreen.errors import GreenscreenError, MediaError, OutputError, SettingsError
+from greenscreen.io.atomic import atomic_path, check_output_path, companion_path, is_null_device
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.audio_filters import FilteredTrack
 from greenscreen.io.captions import Cue, on_output_timeline, read_captions, webvtt
@@ -300,10 +300,16 @@ def render(
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
     sidecar = companion_path(output, ".vtt")
     poster_path = companion_path(output, ".jpg")
-    if source_cues:
-        check_output_path(sidecar, inputs)
-    if settings.encode.poster:
-        check_output_path(poster_path, inputs)
+    for wanted, path, what in ((source_cues, sidecar, "captions"), (settings.encode.poster, poster_path, "poster")):
+        if not wanted:
+            continue
+        if path == output and not is_null_device(output):
+            # -o talk.jpg with a poster: the poster would be written over the video.
+            raise OutputError(
+                f"the {what} would be written to {path.name}, the output itself; name the output .mp4",
+                output,
+            )
+        check_output_path(path, inputs)
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []

@@ -357,6 +357,21 @@ def test_output_never_overwrites_the_plate_or_the_captions(clips: dict[str, Path
     assert (plate.read_bytes(), captions.read_bytes()) == before
 
 
+@pytest.mark.parametrize(("name", "extra", "what"), [
+    ("talk.jpg", ("--poster", "true"), "poster"),
+    ("talk.vtt", ("--captions", "CAPTIONS"), "captions"),
+])
+def test_poster_or_captions_never_replace_the_output(
+    name: str, extra: tuple[str, ...], what: str, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    captions = tmp_path / "talk.srt"
+    captions.write_text("1\n00:00:00,000 --> 00:00:01,000\nHallo\n", encoding="utf-8")
+    extra = tuple(str(captions) if a == "CAPTIONS" else a for a in extra)
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / name, "-q", *extra, check=False)
+    one_error_line(proc, 1, f"the {what} would be written to {name}, the output itself")
+    assert not (tmp_path / name).exists()
+
+
 def test_key_never_turns_a_file_into_a_folder_of_frames(clips: dict[str, Path], tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"  # not .webm/.mov, so a video would key into a folder of PNGs
     notes.write_text("keep me", encoding="utf-8")
