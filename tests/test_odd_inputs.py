@@ -606,6 +606,19 @@ def test_offset_past_the_screen_recording_warns(clips: dict[str, Path], tmp_path
 # --- one line for every error -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("args", "expected"), [
+    (("render", "a.mp4", "b.mp4", "-o", "x.mp4", "--speaker-size", "0"), "Invalid value for '--speaker-size'"),
+    (("render", "a.mp4"), "Missing argument 'SCREEN'"),
+    (("rendr", "a.mp4"), "No such command 'rendr'"),
+    (("key", "a.mp4", "-o", "x.png", "--bogus"), "No such option '--bogus'"),
+    (("presets", "validate"), "Missing argument 'FILES...'"),
+])
+def test_usage_errors_are_one_line_too(args: tuple[str, ...], expected: str) -> None:
+    proc = run_cli(*args, check=False)
+    line = one_error_line(proc, 2, expected)
+    assert line.endswith("--help')") and "Usage:" not in proc.stderr
+
+
 def test_unexpected_errors_end_in_one_line(
     allow_unexpected_error: None, monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -62,8 +62,13 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: no output was written", err=True)
             sys.exit(130)
+        except click.UsageError as exc:
+            # One line like every other error, instead of click's usage banner.
+            where = (exc.ctx or ctx).command_path
+            click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+            sys.exit(EXIT_SETTINGS)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise  # usage errors and --help: click prints those itself
+            raise  # --help, --version and click's other exits print what they need themselves
         except BrokenPipeError:
             sys.exit(EXIT_ERROR)  # `greenscreen presets list | head -1`: nobody is reading
         except Exception as exc:
