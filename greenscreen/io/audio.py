@@ -169,7 +169,7 @@ def _mono_blocks(
     container: av.container.InputContainer, stream: av.stream.Stream, rate: int, path: Path
 ) -> Iterator[np.ndarray]:
     try:
-        video_start = _stream_start(container.streams.video[0])
+        video_start = _stream_start(video_stream(container))
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         skip: int | None = None  # samples to drop when the sound starts before the video
 
