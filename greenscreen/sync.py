@@ -27,6 +27,7 @@ import numpy as np
 
 from greenscreen.config import RenderSettings
 from greenscreen.io.audio import read_mono
+from greenscreen.io.probe import probe
 
 RATE = 8000
 """Sample rate the soundtracks are analysed at: speech onsets live well below 4 kHz."""
@@ -301,6 +302,11 @@ def sync(speaker: str | Path, screen: str | Path, *, max_offset: float = MAX_OFF
     Never fails for silence or unrelated sound: the result then has a ``reason`` and is not
     :attr:`~SyncResult.usable`. Raises :class:`~greenscreen.errors.MediaError` for unreadable files.
     """
+    for path in (Path(speaker), Path(screen)):
+        # As render does first: a cut-off or unreadable recording is named as such here, not
+        # as "audio is corrupt" when its sound runs out early (a probe is ~10 ms; the sound
+        # read below takes seconds).
+        probe(path)
     sounds = []
     for name, path in (("speaker", Path(speaker)), ("screen", Path(screen))):
         decoded = read_mono(path, RATE)

@@ -47,6 +47,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "screen": synthetic.write_screen_clip(
             d / "screen.mp4", size=(192, 108), fps=25.0, seconds=2.0, audio=False, seed=22
         ),
+        # With sound on both sides, render lines them up by sound first (greenscreen sync).
+        "screen with sound": synthetic.write_screen_clip(
+            d / "screen with sound.mp4", size=(192, 108), fps=25.0, seconds=2.0, audio=True, seed=23
+        ),
     }
 
 
@@ -456,6 +460,16 @@ def test_keyer_keys_tiny_pictures(size: tuple[int, int]) -> None:
     assert np.abs(result.foreground[h // 2, w // 2].astype(int) - SKIN).max() <= 3
 
 
+@pytest.mark.parametrize("colour", [SHEET, SKIN])
+def test_check_judges_a_one_pixel_image(colour: tuple[int, int, int], tmp_path: Path) -> None:
+    image = np.empty((1, 1, 3), np.uint8)
+    image[:] = colour
+    src = tmp_path / "dot.png"
+    cv2.imwrite(str(src), image)
+    proc = run_cli("check", src, timeout=HANG)
+    assert "Overall:" in proc.stdout and (tmp_path / "dot.check.png").is_file()
+
+
 @pytest.mark.parametrize("size", [(1, 1), (2, 2)])
 def test_key_command_keys_a_tiny_image(size: tuple[int, int], tmp_path: Path) -> None:
     image = np.empty((*size, 3), np.uint8)
@@ -547,9 +561,12 @@ def test_half_truncated_recording_is_called_truncated(
     cut = synthetic.write_corrupt_copy(whole, tmp_path / f"cut off.{container}", mode="truncate")
     with pytest.raises(MediaError, match=r"video is truncated: frames stop at \d\.\d s of 2\.0 s"):
         probe(cut)
-    proc = run_cli("render", cut, clips["screen"], "-o", tmp_path / "o.mp4", "-q", check=False)
-    line = one_error_line(proc, 1, "cut off", "video is truncated: frames stop at")
-    assert "audio" not in line and "sound" not in line
+    for screen in (clips["screen"], clips["screen with sound"]):  # without and with sync by sound
+        proc = run_cli("render", cut, screen, "-o", tmp_path / "o.mp4", "-q", check=False)
+        line = one_error_line(proc, 1, "cut off", "video is truncated: frames stop at")
+        assert "audio" not in line and "sound" not in line
+    proc = run_cli("sync", cut, clips["screen with sound"], check=False)
+    one_error_line(proc, 1, "cut off", "video is truncated: frames stop at")
     assert probe(whole).duration == pytest.approx(2.0, abs=0.05), "a whole file passes the check"
 
 

@@ -193,6 +193,8 @@ def _mono_blocks(
                 yield from trimmed(resampler.resample(frame))
             yield from trimmed(resampler.resample(None))
         except av.error.FFmpegError as exc:
-            raise MediaError(f"audio is corrupt ({ffmpeg_reason(exc)})", path) from None
+            raise MediaError(
+                f"sound cannot be decoded: the file is corrupt or cut off ({ffmpeg_reason(exc)})", path
+            ) from None
     finally:
         container.close()

@@ -97,7 +97,8 @@ def push_pull_fill(image: np.ndarray, weight: np.ndarray, *, min_weight: float =
     channels = 1 if img.ndim == 2 else img.shape[2]
     if weight.dtype == np.uint8:
         mask = weight
-        w = cv2.min(mask, 1).astype(np.float32)
+        # numpy, not cv2.min: cv2 takes a 1x1 array for a scalar and returns a 4x1 one.
+        w = np.minimum(mask, 1).astype(np.float32)
         total = float(cv2.countNonZero(mask))
     else:
         mask = None
