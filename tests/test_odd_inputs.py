@@ -591,6 +591,8 @@ def test_impossible_crop_names_the_numbers_not_an_object(clips: dict[str, Path],
     cv2.imwrite(str(photo), decode_frames(clips["speaker"])[0][1])
     proc = run_cli("key", photo, "-o", tmp_path / "k.png", "--crop", "0,40,0,40", check=False)
     one_error_line(proc, 2, "photo.png", "leaves 128x0 of the 128x72 picture")
+    proc = run_cli("check", clips["speaker"], "--crop", "70,0,70,0", check=False)
+    assert one_error_line(proc, 2, "speaker.mp4").split(": ", 2)[2] == line.split(": ", 2)[2]
 
 
 def test_offset_that_hides_the_speaker_warns_and_renders_the_screen(

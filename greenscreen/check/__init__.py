@@ -19,6 +19,7 @@ from pathlib import Path
 from greenscreen.check.picture import SAMPLES, analyse_picture, sample_frames
 from greenscreen.check.report import CheckReport, Finding, grade, language_from_locale, worst
 from greenscreen.check.sound import analyse_sound
+from greenscreen.errors import SettingsError
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import Crop
 from greenscreen.key import KeySettings
@@ -49,6 +50,10 @@ def check_recording(
     started = time.monotonic()
     speaker = Path(speaker)
     info = probe(speaker)
+    try:
+        crop.box(info.width, info.height)
+    except ValueError as exc:  # in the words (and exit code) of render and key
+        raise SettingsError(str(exc), speaker) from None
     screen_info = probe(Path(screen)) if screen is not None else None
     frames = sample_frames(speaker, samples=samples, crop=crop, key=key)
     picture = analyse_picture(frames, crop=crop)
