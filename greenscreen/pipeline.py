@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from greenscreen.composite.captions import CaptionBurner
 from greenscreen.key import KeyResult
 
+MP4_SUFFIXES = (".mp4", ".m4v")
+"""What a render's output may be called: players go by the extension."""
+
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` after each output frame."""
 
@@ -295,6 +298,10 @@ def render(
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.
     inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions) if p is not None)
+    if not is_null_device(output) and output.suffix.lower() not in MP4_SUFFIXES:
+        raise OutputError(
+            f"the output is an MP4 video; name it .mp4 (got {output.suffix or 'no extension'!r})", output
+        )
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"

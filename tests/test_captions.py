@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
@@ -156,3 +157,33 @@ def test_sidecar_never_replaces_the_captions_given(pair: tuple[Path, Path], tmp_
     proc = run_cli("render", speaker, screen, "-o", tmp_path / "tutorial.mp4", "--captions", captions, check=False)
     assert proc.returncode == 1 and "would overwrite an input" in proc.stderr
     assert captions.read_bytes() == before
+
+
+def test_batch_picks_up_captions_beside_the_recordings(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    (rec / "b").mkdir(parents=True)
+    for name in ("a", "d"):
+        (rec / f"{name}.speaker.mp4").write_bytes(speaker.read_bytes())
+        (rec / f"{name}.screen.mp4").write_bytes(screen.read_bytes())
+    (rec / "b" / "speaker.mp4").write_bytes(speaker.read_bytes())
+    (rec / "b" / "screen.mp4").write_bytes(screen.read_bytes())
+    write(rec / "a.de.srt", SRT)
+    write(rec / "b" / "captions.vtt", webvtt([Cue(1.0, 2.0, "Ordner")]))
+    write(rec / "c.srt", SRT)  # no tutorial c
+    write(rec / "d.srt", SRT)
+    write(rec / "d.vtt", webvtt([Cue(1.0, 2.0, "zwei Dateien")]))
+    proc = run_cli("batch", rec, "-o", out, "-q", check=False)
+    assert proc.returncode == 1  # d fails, the others render
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    status = {t["name"]: t for t in report["tutorials"]}
+    assert status["a"]["status"] == status["b"]["status"] == "rendered"
+    assert status["d"]["status"] == "failed" and "more than one captions file (d.srt, d.vtt)" in status["d"]["reason"]
+    assert status["a"]["inputs"]["captions"].endswith("a.de.srt")
+    assert any(u["path"].endswith("c.srt") and "no c.speaker" in u["reason"] for u in report["unrecognised"])
+    assert soft_track(out / "a.mp4") == ("deu", read_captions(out / "a.vtt"))
+    assert [c.text for c in read_captions(out / "b.vtt")] == ["Ordner"]
+    # Corrected captions render that tutorial again.
+    write(rec / "b" / "captions.vtt", webvtt([Cue(1.0, 2.0, "korrigiert")]))
+    dry = run_cli("batch", rec, "-o", out, "--dry-run", check=False)
+    assert "recording changed (captions)" in dry.stdout

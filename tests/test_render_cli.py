@@ -383,3 +383,12 @@ def test_quiet_and_module_entry_point(media: dict[str, Path], tmp_path: Path) ->
     proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "-q")
     assert proc.stderr == ""
     assert "render" in run_cli("--help").stdout
+
+
+@pytest.mark.parametrize("name", ["tutorial.mkv", "tutorial.webm", "tutorial"])
+def test_output_named_for_another_container_is_refused(media: dict[str, Path], tmp_path: Path, name: str) -> None:
+    # The file is MP4 whatever it is called; a player that goes by the name would fail on it.
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / name, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ") and "name it .mp4" in proc.stderr and proc.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

@@ -3,9 +3,11 @@
 The naming rule (documented for users in the README):
 
 * **Flat:** ``NAME.speaker.EXT`` and ``NAME.screen.EXT`` side by side in the folder, optionally
-  ``NAME.plate.EXT`` (a few seconds of the empty sheet) and ``NAME.toml`` (settings).
+  ``NAME.plate.EXT`` (a few seconds of the empty sheet), ``NAME.toml`` (settings) and
+  ``NAME.srt`` or ``NAME.vtt`` (captions; ``NAME.de.srt`` names their language).
 * **One sub-folder per tutorial:** ``NAME/speaker.EXT`` and ``NAME/screen.EXT``, optionally
-  ``NAME/plate.EXT`` and ``NAME/settings.toml``.
+  ``NAME/plate.EXT``, ``NAME/settings.toml`` and ``NAME/captions.srt`` (or ``.vtt``,
+  ``captions.de.srt``).
 
 ``EXT`` is mp4, mkv, mov or webm in any letter case; the role word (speaker/screen/plate) is
 matched in any case too. Hidden files (starting with ".") are ignored. Every other file is
@@ -20,11 +22,14 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenscreen.io.captions import CAPTION_SUFFIXES
 from greenscreen.io.files import kind_of, os_reason
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm")
 ROLES = ("speaker", "screen", "plate")
 REQUIRED_ROLES = ("speaker", "screen")
+CAPTIONS = "captions"
+"""The role of a captions file (.srt or .vtt), kept with the recordings' roles."""
 BATCH_FILE = "batch.toml"
 FOLDER_SETTINGS_FILE = "settings.toml"
 
@@ -59,15 +64,20 @@ class Tutorial:
     def plate(self) -> Path | None:
         return self.get("plate")
 
+    @property
+    def captions(self) -> Path | None:
+        return self.get(CAPTIONS)
+
     def problem(self) -> str | None:
         """Why this tutorial cannot be rendered as found, or None if it can."""
         if self.clash:
             return f"found both as {self.name}.* files and as a {self.name}/ folder; keep one"
-        for role in ROLES:
+        for role in (*ROLES, CAPTIONS):
             found = self.files.get(role, [])
             if len(found) > 1:
                 names = ", ".join(sorted(p.name for p in found))
-                return f"more than one {role} recording ({names}); keep one"
+                what = "captions file" if role == CAPTIONS else f"{role} recording"
+                return f"more than one {what} ({names}); keep one"
         missing = [role for role in REQUIRED_ROLES if not self.files.get(role)]
         if missing:
             return f"no {' and no '.join(missing)} recording"
@@ -120,6 +130,16 @@ def _is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
+def _captions_stem(path: Path) -> tuple[str, str] | None:
+    """``"intro.de.srt"`` -> ``("intro.de", "intro")``: the name as written, and without a
+    language part; None if ``path`` is no captions file."""
+    if path.suffix.lower() not in CAPTION_SUFFIXES:
+        return None
+    stem = path.stem
+    base, dot, language = stem.rpartition(".")
+    return stem, (base if dot and base and len(language) in (2, 3) and language.isalpha() else stem)
+
+
 def _odd(entry: Path) -> str | None:
     """Why ``entry`` is neither a regular file nor a folder (a named pipe, a device, a socket, a
     broken link or a link loop), or None if it is one of those. Such an entry is listed, never
@@ -153,8 +173,9 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     tutorials: dict[str, Tutorial] = {}
     unrecognised: list[Unrecognised] = []
     batch_file: Path | None = None
-    # NAME.toml files are matched to flat tutorials once all recordings are known.
+    # NAME.toml and NAME.srt files are matched to flat tutorials once all recordings are known.
     flat_toml: dict[str, Path] = {}
+    flat_captions: list[Path] = []
 
     for entry in _entries(folder):
         if entry.name.startswith("."):
@@ -172,6 +193,9 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             continue
         if entry.suffix.lower() == ".toml":
             flat_toml[entry.stem] = entry
+            continue
+        if _captions_stem(entry) is not None:
+            flat_captions.append(entry)
             continue
         split = _split_role(entry.name)
         if split is None:
@@ -197,6 +221,18 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
         else:
             unrecognised.append(
                 Unrecognised(path, f"settings file for '{stem}', but there is no {stem}.speaker/.screen")
+            )
+
+    for path in flat_captions:
+        stem, base = _captions_stem(path)  # type: ignore[misc]
+        tutorial = next(
+            (t for n in (stem, base) if (t := tutorials.get(n)) is not None and t.source == folder), None
+        )
+        if tutorial is not None:
+            tutorial.files.setdefault(CAPTIONS, []).append(path)
+        else:
+            unrecognised.append(
+                Unrecognised(path, f"captions for '{base}', but there is no {base}.speaker/.screen")
             )
 
     return Pairing(
@@ -227,14 +263,18 @@ def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: lis
             tutorial.settings_file = entry
         elif (role := _folder_role(entry.name)) is not None:
             tutorial.files.setdefault(role, []).append(entry)
+        elif (names := _captions_stem(entry)) is not None and names[1].lower() == CAPTIONS:
+            tutorial.files.setdefault(CAPTIONS, []).append(entry)
         else:
             why = (
                 "video in a tutorial folder must be named speaker.EXT, screen.EXT or plate.EXT"
                 if _is_video(entry)
-                else "not a recording or settings.toml"
+                else "captions in a tutorial folder must be named captions.srt or captions.vtt"
+                if _captions_stem(entry) is not None
+                else "not a recording, settings.toml or captions file"
             )
             unrecognised.append(Unrecognised(entry, why))
-    if not tutorial.files:
+    if not any(role in tutorial.files for role in ROLES):
         if tutorial.settings_file is not None:
             unrecognised.append(Unrecognised(tutorial.settings_file, "tutorial folder holds no recordings"))
         return  # a folder with no recordings is not a tutorial (e.g. the output folder)

@@ -103,6 +103,8 @@ class Job:
     progress_file: Path
     sync_by_sound: bool = False
     """No offset was set: line the recordings up by their sound before rendering."""
+    captions: Path | None = None
+    """Captions picked up beside the recordings (``NAME.srt``, ``NAME/captions.vtt``)."""
     check: bool = False
     """Check the recordings (``greenscreen check``) before rendering (``batch --check``)."""
 
@@ -460,7 +462,7 @@ def plan_batch(
         settings = resolve_settings(tutorial.name, layers, cli_presets, problems)
         if settings is None:
             continue
-        inputs = {role: p for role in ("speaker", "screen", "plate") if (p := tutorial.get(role))}
+        inputs = {role: p for role in ("speaker", "screen", "plate", "captions") if (p := tutorial.get(role))}
         given = any(k in layer.overrides.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
         by_sound = sync_wanted(settings, given=given)
         try:
@@ -473,6 +475,7 @@ def plan_batch(
             speaker=inputs["speaker"],
             screen=inputs["screen"],
             plate=inputs.get("plate"),
+            captions=inputs.get("captions"),
             output=target,
             settings=settings,
             record=record,

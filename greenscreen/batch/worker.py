@@ -174,7 +174,8 @@ def render_job(job: Job) -> JobOutcome:
                     "confidence": round(found.confidence, 3), "used": found.usable,
                 }
         result = render(
-            job.speaker, job.screen, job.output, settings, plate=job.plate, progress=progress.update
+            job.speaker, job.screen, job.output, settings, plate=job.plate, captions=job.captions,
+            progress=progress.update,
         )
         # On disk before the fingerprint says it is done: after a power cut, a fingerprint
         # never vouches for an output whose data did not reach the disk.
