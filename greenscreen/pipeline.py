@@ -298,10 +298,6 @@ def render(
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.
     inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions) if p is not None)
-    if not is_null_device(output) and output.suffix.lower() not in MP4_SUFFIXES:
-        raise OutputError(
-            f"the output is an MP4 video; name it .mp4 (got {output.suffix or 'no extension'!r})", output
-        )
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
@@ -317,6 +313,11 @@ def render(
                 output,
             )
         check_output_path(path, inputs)
+    # Checked after the more telling problems above (a folder, an input as the output).
+    if not is_null_device(output) and output.suffix.lower() not in MP4_SUFFIXES:
+        raise OutputError(
+            f"the output is an MP4 video; name it .mp4 (got {output.suffix or 'no extension'!r})", output
+        )
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []
