@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from greenscreen.cards import CardSettings
 from greenscreen.composite.layout import LayoutSettings
 from greenscreen.io.captions import CaptionSettings
 from greenscreen.io.loudness import SoundSettings
@@ -46,3 +47,4 @@ class RenderSettings:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     sound: SoundSettings = field(default_factory=SoundSettings)
     captions: CaptionSettings = field(default_factory=CaptionSettings)
+    cards: CardSettings = field(default_factory=CardSettings)

@@ -29,6 +29,7 @@ import av
 import cv2
 import numpy as np
 
+from greenscreen.cards import CardFrames, card_picture
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, MediaError, OutputError, SettingsError
@@ -37,6 +38,7 @@ from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.audio_filters import FilteredTrack
 from greenscreen.io.captions import Cue, on_output_timeline, read_captions, webvtt
 from greenscreen.io.captions import caption_language as caption_language_tag
+from greenscreen.io.colour import Matrix
 from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
 from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.poster import PosterPicker
@@ -322,7 +324,12 @@ def render(
     speaker_info = probe(speaker)
     notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings)
+    intro, outro = _cards(settings, timeline, screen_info.matrix)
+    intro_seconds = float(intro.frames / timeline.fps) if intro is not None else 0.0
     cues = _output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes)
+    # The captions' clock starts after the title card.
+    cues = [Cue(c.start + intro_seconds, c.end + intro_seconds, c.text) for c in cues]
+    output_frames = timeline.frame_count + sum(c.frames for c in (intro, outro) if c is not None)
     offset = settings.timeline.offset
     warnings = [
         w for w in (speaker_never_shown(timeline, speaker_info, offset) or speaker_after_screen(screen_info, offset),)
@@ -360,7 +367,7 @@ def render(
             size=settings.captions.size,
         )
     poster = PosterPicker(
-        settings.encode.poster_at, float(timeline.frame_count / timeline.fps), compositor.matrix
+        settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix
     ) if settings.encode.poster else None
     (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
     with opencv_threads(1):
@@ -394,14 +401,14 @@ def render(
                     height=timeline.size[1],
                     fps=timeline.fps,
                     settings=settings.encode,
-                    title=settings.timeline.title,
+                    title=settings.timeline.title or settings.cards.title,
                     matrix=compositor.matrix,
                     captions=cues,
                     caption_language=language,
                 )
                 try:
                     _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress,
-                         poster, burner)
+                         poster, burner, intro, outro)
                     writer.close()
                 except BaseException:
                     writer.abort()
@@ -420,15 +427,32 @@ def render(
             tmp.write_text(webvtt(cues), encoding="utf-8")
     return RenderResult(
         output=output,
-        frames=timeline.frame_count,
+        frames=output_frames,
         fps=timeline.fps,
         size=timeline.size,
-        duration=float(timeline.frame_count / timeline.fps),
+        duration=float(output_frames / timeline.fps),
         notes=notes,
         loudness_before=sound.before,
         loudness_after=sound.after,
         warnings=warnings,
     )
+
+
+def _cards(
+    settings: RenderSettings, timeline: Timeline, matrix: Matrix
+) -> tuple[CardFrames | None, CardFrames | None]:
+    """The title and outro cards the settings ask for (None where there is no text)."""
+    cards = settings.cards
+    frames = max(round(cards.seconds * timeline.fps), 1)
+    fade = round(cards.fade * timeline.fps)
+    made = []
+    for text, subtitle in ((cards.title, cards.subtitle), (cards.outro, "")):
+        if not text.strip():
+            made.append(None)
+            continue
+        picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards)
+        made.append(CardFrames(picture, frames, fade, matrix))
+    return made[0], made[1]
 
 
 def _output_cues(
@@ -523,30 +547,56 @@ def _run(
     progress: ProgressCallback | None,
     poster: PosterPicker | None = None,
     burner: CaptionBurner | None = None,
+    intro: CardFrames | None = None,
+    outro: CardFrames | None = None,
 ) -> None:
-    """The frame loop: one item from each lane per output frame -> composite -> encode."""
+    """The frame loop: the title card, then one item from each lane per output frame ->
+    composite -> encode, then the outro card. Cards are silent."""
     # Trimmed-away sound before the first output frame.
     skip = round(timeline.time(timeline.first_frame) * SAMPLE_RATE)
     while skip > 0:
         audio.read(min(skip, SAMPLE_RATE))
         skip -= SAMPLE_RATE
+    total = timeline.frame_count + sum(card.frames for card in (intro, outro) if card is not None)
+    done = 0
     audio_written = 0
     # One output frame, filled and encoded again and again: no frame-sized allocation per
     # frame (large ones are mapped and faulted in afresh, see return_large_buffers_to_os).
     canvas = new_frame(*timeline.size)
     out = frame_planes(canvas)
-    for n, (screen, keyed) in enumerate(zip(screen_frames, speaker_frames, strict=True)):
-        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
-        if burner is not None:
-            burner.draw(timeline.time(n), out)
-        if poster is not None and not poster.done:
-            poster.offer(timeline.time(n), keyed is not None, out)
+
+    def finish_frame(sound: Callable[[int], np.ndarray]) -> None:
+        nonlocal done, audio_written
         writer.write_frame(canvas)
+        done += 1
         # Keep audio level with video so the muxer interleaves them closely: one frame's worth
         # at a time (the encoder cuts it into AAC frames itself).
-        target = round(timeline.time(n + 1) * SAMPLE_RATE)
+        target = round(done / timeline.fps * SAMPLE_RATE)
         if target > audio_written:
-            writer.write_audio(audio.read(target - audio_written))
+            writer.write_audio(sound(target - audio_written))
             audio_written = target
         if progress is not None:
-            progress(n + 1, timeline.frame_count)
+            progress(done, total)
+
+    if intro is not None:
+        for i in range(intro.frames):
+            intro.draw(i, out)
+            if poster is not None and i == intro.full_frame:
+                poster.take(out)  # the title card is the best poster there is
+            finish_frame(_silence)
+    for screen, keyed in zip(screen_frames, speaker_frames, strict=True):
+        t = float(done / timeline.fps)
+        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
+        if burner is not None:
+            burner.draw(t, out)
+        if poster is not None and not poster.done:
+            poster.offer(t, keyed is not None, out)
+        finish_frame(audio.read)
+    if outro is not None:
+        for i in range(outro.frames):
+            outro.draw(i, out)
+            finish_frame(_silence)
+
+
+def _silence(samples: int) -> np.ndarray:
+    return np.zeros((2, samples), np.float32)

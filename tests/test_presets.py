@@ -121,7 +121,7 @@ def test_every_problem_is_reported_once_with_file_key_line_and_range(tmp_path: P
         "line 4: [key] 'refine' must be int, got float 2.5 (allowed: 0 to 16)",
         "line 5: [key] 'screen' must be one of green, blue, got 'red'",
         "line 6: unknown section [layuot] (did you mean [layout]?); sections are "
-        "[key], [layout], [timeline], [encode], [sound], [captions]",
+        "[key], [layout], [timeline], [encode], [sound], [captions], [cards]",
     ]
     text = str(exc)
     assert text.startswith(f"{path}: 5 problems\n")
@@ -182,7 +182,7 @@ def test_save_never_overwrites_a_builtin_name(user_dir: Path) -> None:
 
 def test_dump_with_everything_round_trips() -> None:
     data = tomllib.loads(dumps_preset(RenderSettings(), everything=True))
-    assert set(data) == {"key", "layout", "timeline", "encode", "sound", "captions"}
+    assert set(data) == {"key", "layout", "timeline", "encode", "sound", "captions", "cards"}
     assert data["key"]["tolerance"] == RenderSettings().key.tolerance
 
 

@@ -169,6 +169,10 @@ render_settings_options = _stack(
     settings_options("sound"),
     # --burn-captions is render's own flag (it needs --captions), not a true/false option.
     settings_options("captions", names={"size": "caption_size"}, skip=("burn",)),
+    settings_options("cards", names={
+        "title": "title_card", "seconds": "card_seconds", "fade": "card_fade",
+        "background": "card_background", "color": "card_color",
+    }),
     settings_options("key", names={"screen": "backdrop"}),
 )
 """Every option that decides what a render shows and writes: ``-p/--preset`` (repeatable),

@@ -41,6 +41,11 @@ class PosterPicker:
         elif self._fallback is None:
             self._fallback = self._encode(planes)
 
+    def take(self, planes: Planes) -> None:
+        """Choose this frame (a title card), unless the poster's time was given."""
+        if self._auto and not self.done:
+            self.jpeg = self._encode(planes)
+
     def result(self) -> bytes | None:
         """The chosen JPEG (the fallback frame if the speaker never showed)."""
         return self.jpeg or self._fallback

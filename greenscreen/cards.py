@@ -1,0 +1,88 @@
+"""Title and outro cards: the picture a tutorial opens and closes with.
+
+A card is a plain background with a title (bold, wrapped and centred) and an optional line
+under it, drawn with the package's font (:mod:`greenscreen.text`). It is made once per render,
+converted to I420 once, and faded in from and out to black frame by frame. The cards come
+before and after the whole composite; in the edit model to come they become pieces of the plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from greenscreen.composite.blend import blend_over
+from greenscreen.frames import hex_to_bgr
+from greenscreen.io.colour import Matrix, bgr_to_i420
+from greenscreen.io.yuv import Planes, i420_planes
+from greenscreen.settings import setting
+
+_HEX = r"#[0-9a-fA-F]{6}"
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """The title card before the tutorial and the outro card after it (no text: no card)."""
+
+    title: str = setting("", help="Title card text; the card opens the clip (empty = no title card).")
+    subtitle: str = setting("", help="Smaller line under the title (a department, a date).")
+    outro: str = setting("", help="Outro card text; the card closes the clip (empty = no outro card).")
+    seconds: float = setting(3.0, min=0.5, max=30.0, help="How long each card shows, fades included.")
+    fade: float = setting(0.5, min=0.0, max=5.0, help="Fade from and to black at each card's ends, in seconds.")
+    background: str = setting(
+        "#1f3a5f", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card background colour."
+    )
+    color: str = setting("#ffffff", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card text colour.")
+
+
+def card_picture(size: tuple[int, int], title: str, subtitle: str, settings: CardSettings) -> np.ndarray:
+    """The card as BGR uint8 ``(H, W, 3)``: ``title`` large and bold, ``subtitle`` under it,
+    the pair centred; lines wrap to 80 % of the width."""
+    # Pillow is imported only for a render that draws text (start-up time counts per render).
+    from greenscreen.text import font, render_lines, wrap
+
+    width, height = size
+    picture = np.empty((height, width, 3), np.uint8)
+    picture[...] = hex_to_bgr(settings.background)
+    colour = hex_to_bgr(settings.color)
+    room = width * 0.8
+    layers = []
+    title_face = font(round(height * 0.085), bold=True)
+    layers.append(render_lines(wrap(title, title_face, room), title_face, colour=colour))
+    if subtitle:
+        sub_face = font(round(height * 0.045))
+        layers.append(render_lines(wrap(subtitle, sub_face, room), sub_face, colour=colour))
+    gap = round(height * 0.04)
+    total = sum(layer.size[1] for layer in layers) + gap * (len(layers) - 1)
+    y = (height - total) // 2
+    for layer in layers:
+        w, h = layer.size
+        blend_over(picture, layer.bgr, layer.alpha, x=(width - w) // 2, y=y)
+        y += h + gap
+    return picture
+
+
+class CardFrames:
+    """One card's frames in I420: the picture, faded in from and out to black."""
+
+    def __init__(self, picture: np.ndarray, frames: int, fade_frames: int, matrix: Matrix):
+        self.frames = frames
+        self._fade = max(min(fade_frames, frames // 2), 0)
+        self._planes = i420_planes(bgr_to_i420(picture, matrix))
+
+    @property
+    def full_frame(self) -> int:
+        """The first frame shown at full strength (after the fade in)."""
+        return self._fade
+
+    def draw(self, index: int, out: Planes) -> None:
+        """Write frame ``index`` (0 .. frames - 1) of the card into ``out``."""
+        level = 1.0
+        if self._fade:
+            level = min(1.0, (index + 1) / (self._fade + 1), (self.frames - index) / (self._fade + 1))
+        for dst, src, black in zip(out, self._planes, (16, 128, 128)):
+            if level >= 1.0:
+                dst[...] = src
+            else:
+                np.copyto(dst, (black + (src.astype(np.float32) - black) * level + 0.5).astype(np.uint8))

@@ -1,0 +1,76 @@
+"""Title and outro cards: their pictures, their length, and the sound and captions after them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+import cards
+from conftest import decode_frames, run_cli, streams_of
+from greenscreen.cards import CardSettings, card_picture
+from greenscreen.io.captions import read_captions
+
+SIZE = (320, 176)  # the cards helper wants heights in multiples of 4
+NAVY = (95, 58, 31)  # BGR of the default card background "#1f3a5f"
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("cards")
+    speaker = cards.write_clip(d / "speaker.mp4", cards.flat((160, 96), cards.SHEET), seconds=2.0,
+                               sound=cards.beeps([0.5], tone=700))
+    screen = cards.write_clip(d / "screen.mp4", cards.flat(SIZE, cards.RED), seconds=2.0)
+    return speaker, screen
+
+
+def test_card_text_is_drawn_centred_with_its_umlauts() -> None:
+    settings = CardSettings()
+    with_umlaut = card_picture((640, 360), "Öffnungszeiten", "", settings)
+    without = card_picture((640, 360), "Offnungszeiten", "", settings)
+    text = np.abs(with_umlaut.astype(int) - np.array(NAVY)).max(axis=2) > 100
+    ys, xs = np.nonzero(text)
+    assert abs((xs.min() + xs.max()) / 2 - 320) <= 4 and abs((ys.min() + ys.max()) / 2 - 180) <= 12
+    differs = np.abs(with_umlaut.astype(int) - without.astype(int)).max(axis=2) > 100
+    assert differs.any() and ys.min() < np.nonzero(np.abs(without.astype(int) - np.array(NAVY)).max(axis=2) > 100)[0].min()
+    long = card_picture((640, 360), "Wie Sie Ihr Passwort im Intranet der Stadtverwaltung ändern", "IT", settings)
+    rows = np.flatnonzero((np.abs(long.astype(int) - np.array(NAVY)).max(axis=2) > 100).any(axis=1))
+    assert rows.size and np.abs(long.astype(int) - np.array(NAVY)).max(axis=2)[:, :40].max() < 100  # wrapped, margins kept
+
+
+def test_cards_open_and_close_the_clip_silently(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    captions = tmp_path / "c.srt"
+    captions.write_text("1\n00:00:00,400 --> 00:00:01,000\nHallo\n", encoding="utf-8")
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--title-card", "Grüße aus dem Büro",
+            "--subtitle", "Teil 1", "--outro", "Danke!", "--card-seconds", "1", "--card-fade", "0.2",
+            "--captions", captions, "--poster", "true", "--loudness", "off")
+    info = streams_of(out)
+    assert info["frames"] == 25 + 50 + 25
+    frames = decode_frames(out)
+    def navy_share(frame: np.ndarray) -> float:
+        return float((np.abs(frame.astype(int) - np.array(NAVY)).max(axis=2) < 12).mean())
+    assert navy_share(frames[0][1]) < 0.2  # faded in from black
+    assert navy_share(frames[12][1]) > 0.8 and navy_share(frames[87][1]) > 0.8
+    assert navy_share(frames[40][1]) < 0.01  # the tutorial itself in between
+    assert float(frames[12][1].max()) > 200  # white title text
+    # The speaker's beep at 0.5 s is heard at 1.5 s: after the title card, in sync.
+    sound = cards.sound_of(out)
+    assert cards.beep_onsets(sound, threshold=0.1) == pytest.approx([1.5], abs=0.01)
+    assert np.abs(sound[: 48_000]).max() < 1e-3 and np.abs(sound[int(3.05 * 48_000):]).max() < 1e-3
+    assert [(c.start, c.end) for c in read_captions(out.with_suffix(".vtt"))] == [(1.4, 2.0)]
+    with av.open(str(out)) as container:
+        assert container.metadata.get("title") == "Grüße aus dem Büro"
+    poster = cv2.imread(str(out.with_suffix(".jpg")))
+    assert navy_share(poster) > 0.8  # the title card is the poster
+
+
+def test_no_text_no_card(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    out = tmp_path / "plain.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--card-seconds", "2")
+    assert streams_of(out)["frames"] == 50
