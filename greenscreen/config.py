@@ -20,7 +20,8 @@ class TimelineSettings:
     """How the two recordings line up in time, what is heard, and the output's size and rate."""
 
     offset: float = setting(
-        0.0, min=-3600.0, max=3600.0, help="Shift the speaker by this many seconds (positive = later)."
+        0.0, min=-3600.0, max=3600.0, clock=True,
+        help="Shift the speaker by this many seconds (positive = later); 1:05.5 works too.",
     )
     drift: float = setting(
         0.0, min=-10000.0, max=10000.0,
@@ -29,8 +30,10 @@ class TimelineSettings:
     audio: str = setting(
         "speaker", choices=AUDIO_CHOICES, help="Soundtrack: the speaker's, the screen's, or both mixed."
     )
-    start: float = setting(0.0, min=0.0, max=86400.0, help="Trim: output starts at this second.")
-    end: float = setting(0.0, min=0.0, max=86400.0, help="Trim: output ends at this second (0 = at the end).")
+    start: float = setting(0.0, min=0.0, max=86400.0, clock=True, help="Trim: output starts at this second (or 1:20.5).")
+    end: float = setting(
+        0.0, min=0.0, max=86400.0, clock=True, help="Trim: output ends at this second (or 12:03; 0 = at the end)."
+    )
     width: int = setting(0, min=0, max=7680, help="Output width (0 = the screen recording's).")
     height: int = setting(0, min=0, max=4320, help="Output height (0 = the screen recording's).")
     fps: float = setting(0.0, min=0.0, max=240.0, help="Output frame rate (0 = the screen recording's).")

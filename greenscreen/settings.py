@@ -23,20 +23,43 @@ def setting(
     pattern: str | None = None,
     pattern_hint: str | None = None,
     aliases: dict[str, Any] | None = None,
+    clock: bool = False,
 ) -> Any:
     """Declare a settings field with its default, documentation and allowed values.
 
     ``pattern`` is a regular expression a text value must match in full; ``pattern_hint`` says
     in words what it allows (for the error message). ``aliases`` are words that stand for a
-    value, in files and on the command line (``loudness = "off"`` for 0).
+    value, in files and on the command line (``loudness = "off"`` for 0). A ``clock`` setting is
+    a time in seconds that may also be written as on a player's clock: ``"1:20.5"``,
+    ``"1:02:03"``.
     """
     return field(
         default=default,
         metadata={
             "help": help, "min": min, "max": max, "choices": choices,
-            "pattern": pattern, "pattern_hint": pattern_hint, "aliases": aliases or {},
+            "pattern": pattern, "pattern_hint": pattern_hint, "aliases": aliases or {}, "clock": clock,
         },
     )
+
+
+_CLOCK = re.compile(r"(-?)(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)")
+
+
+def parse_clock(text: str) -> float | None:
+    """Seconds of a time written ``"83.5"``, ``"1:23.5"`` or ``"1:01:23"``; None if it is neither."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    match = _CLOCK.fullmatch(text)
+    if match is None:
+        return None
+    sign, hours, minutes, seconds = match.groups()
+    if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+        return None
+    value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    return -value if sign else value
 
 
 def field_spec(cls: type, name: str) -> dict[str, Any]:
@@ -86,7 +109,15 @@ def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[st
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"unknown key '{key}'{hint}")
             continue
-        value = field_spec(cls, key)["aliases"].get(value, value) if isinstance(value, str) else value
+        spec = field_spec(cls, key)
+        if isinstance(value, str):
+            value = spec["aliases"].get(value, value)
+        if isinstance(value, str) and spec.get("clock"):
+            seconds = parse_clock(value)
+            if seconds is None:
+                problems.append(f"'{key}' must be seconds or a time such as 1:20.5, got {value!r}")
+                continue
+            value = seconds
         reason = check_value(cls, key, value)
         if reason:
             problems.append(f"'{key}' {reason}")

@@ -32,7 +32,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
 from greenscreen.presets import GROUPS, PresetError, load_preset
-from greenscreen.settings import replace_checked
+from greenscreen.settings import parse_clock, replace_checked
 from greenscreen.sync import sync_wanted
 
 SHORTHANDS: dict[str, tuple[str, str]] = {
@@ -216,12 +216,19 @@ def parse_tutorial_table(
             if (
                 not isinstance(value, list)
                 or len(value) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+                or not all(
+                    (isinstance(v, int | float) and not isinstance(v, bool))
+                    or (isinstance(v, str) and parse_clock(v) is not None)
+                    for v in value
+                )
             ):
-                problems.append(Problem(file, label(key), f"must be [start, end] in seconds, got {value!r}"))
+                problems.append(
+                    Problem(file, label(key), f"must be [start, end] in seconds or as 1:20.5, got {value!r}")
+                )
                 continue
-            put("timeline", "start", float(value[0]), label("trim"))
-            put("timeline", "end", float(value[1]), label("trim"))
+            # Strings such as "1:20" are read by the settings schema (start and end are clock times).
+            put("timeline", "start", value[0] if isinstance(value[0], str) else float(value[0]), label("trim"))
+            put("timeline", "end", value[1] if isinstance(value[1], str) else float(value[1]), label("trim"))
         elif key in GROUPS and isinstance(value, dict):
             for sub, sub_value in value.items():
                 put(key, sub, sub_value, label(f"{key}.{sub}"))

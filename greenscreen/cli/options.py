@@ -18,6 +18,7 @@ import click
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
 from greenscreen.presets import apply_overrides, load_preset
+from greenscreen.settings import parse_clock
 
 CROP_FIELDS = ("crop_left", "crop_top", "crop_right", "crop_bottom")
 
@@ -49,7 +50,25 @@ def _click_type(cls: type, f: dataclasses.Field) -> Any:
         base = click.BOOL
     else:
         base = click.STRING
+    if meta.get("clock"):
+        return _Clock(base)
     return _WithAliases(base, meta["aliases"]) if meta.get("aliases") else base
+
+
+class _Clock(click.ParamType):
+    """Seconds, or a time as on a player's clock (``1:20.5``, ``1:02:03``), within the range."""
+
+    def __init__(self, base: click.ParamType):
+        self.base = base
+        self.name = "SECONDS|[H:]M:S"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            seconds = parse_clock(value)
+            if seconds is None:
+                self.fail(f"{value!r} is neither seconds nor a time such as 1:20.5", param, ctx)
+            value = seconds
+        return self.base.convert(value, param, ctx)
 
 
 def settings_options(

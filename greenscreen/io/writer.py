@@ -38,7 +38,7 @@ class EncodeSettings:
     )
     poster: bool = setting(False, help="Also write OUTPUT.jpg, a poster frame for the web page's <video poster>.")
     poster_at: float = setting(
-        0.0, min=0.0, max=86400.0,
+        0.0, min=0.0, max=86400.0, clock=True,
         help="Second of the output the poster shows (0 = automatic: an early frame with the speaker).",
     )
     lookahead: int = setting(
