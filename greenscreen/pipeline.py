@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,8 +35,8 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, MediaError, OutputError, SettingsError
 from greenscreen.io.atomic import atomic_path, check_output_path, companion_path, is_null_device
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
-from greenscreen.io.audio_filters import FilteredTrack
-from greenscreen.io.captions import Cue, on_output_timeline, read_captions, webvtt
+from greenscreen.io.audio_filters import FilteredTrack, KeptSound
+from greenscreen.io.captions import Cue, read_captions, webvtt
 from greenscreen.io.captions import caption_language as caption_language_tag
 from greenscreen.io.colour import Matrix
 from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
@@ -47,6 +47,7 @@ from greenscreen.io.reader import read_frames
 from greenscreen.io.stills import load_plate
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, new_frame
+from greenscreen.settings import parse_clock
 
 if TYPE_CHECKING:
     from greenscreen.composite.captions import CaptionBurner
@@ -136,27 +137,66 @@ class RenderResult:
 
 @dataclass(frozen=True)
 class Timeline:
-    """The output's frame grid and the source times that feed it."""
+    """The output's frame grid and the source times that feed it.
+
+    Source frames are counted on the screen recording's clock at the output's rate (frame ``i``
+    is at ``i / fps`` seconds). ``kept`` are the runs of them the output shows, in order, as
+    half-open ``(first, end)`` ranges: one run for a plain render, one more after each cut.
+    """
 
     fps: Fraction
     size: tuple[int, int]
-    first_frame: int
-    frame_count: int
+    kept: tuple[tuple[int, int], ...]
+
+    @property
+    def first_frame(self) -> int:
+        """The source frame the output starts with."""
+        return self.kept[0][0]
+
+    @property
+    def frame_count(self) -> int:
+        """Frames of the output (without cards)."""
+        return sum(end - first for first, end in self.kept)
 
     def time(self, index: int) -> float:
-        """Output time in seconds of frame ``index``."""
+        """Time in seconds of source frame ``index``."""
         return float(index / self.fps)
+
+    def source_frame(self, n: int) -> int:
+        """The source frame output frame ``n`` shows."""
+        return source_frame(self.kept, n)
+
+    def source_frames(self) -> Iterator[int]:
+        """Every output frame's source frame, in order."""
+        for first, end in self.kept:
+            yield from range(first, end)
+
+    def sample_ranges(self, rate: int) -> list[tuple[int, int]]:
+        """``kept`` in samples of sound at ``rate`` Hz, cut exactly where the frames are."""
+        return [(round(first / self.fps * rate), round(end / self.fps * rate)) for first, end in self.kept]
+
+
+def source_frame(kept: Sequence[tuple[int, int]], n: int) -> int:
+    """The source frame that output frame ``n`` shows, given the ``kept`` runs of a :class:`Timeline`."""
+    for first, end in kept:
+        if n < end - first:
+            return first + n
+        n -= end - first
+    raise IndexError("output frame past the end of the timeline")
 
 
 MIN_OUTPUT_SIDE = 2
 """Pixels of the output's shorter side at least: 4:2:0 needs whole 2x2 blocks."""
 
 
-def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings) -> Timeline:
-    """Work out output size, frame rate and the frame range from the sources and settings.
+def plan_timeline(
+    screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings, cuts: Sequence[Cut] = ()
+) -> Timeline:
+    """Work out output size, frame rate and the frames shown from the sources and settings.
 
     The output timeline is the screen recording's; it runs until the later of the two sources ends
-    (the other holds its last frame or hides the speaker), then the trim applies.
+    (the other holds its last frame or hides the speaker), then the trim applies and the ``cuts``
+    (times on the same clock) are taken out of it.
     """
     tl = settings.timeline
     fps = Fraction(tl.fps).limit_denominator(1001) if tl.fps else screen.output_fps
@@ -190,14 +230,59 @@ def plan_timeline(screen: MediaInfo, speaker: MediaInfo, settings: RenderSetting
             "recordings make",
             screen.path,
         )
-    return Timeline(fps=fps, size=size, first_frame=first, frame_count=last - first)
+    kept = [(first, last)]
+    for cut in sorted(cuts, key=lambda c: c.start):
+        a, b = math.ceil(cut.start * fps - 1e-6), math.ceil(cut.end * fps - 1e-6)
+        kept = [part for first_, end_ in kept for part in ((first_, min(end_, a)), (max(first_, b), end_))
+                if part[1] > part[0]]
+    if not kept:
+        raise SettingsError(
+            f"nothing to render: the cuts remove every frame of the {tl.start:g}-{end:.1f} s the output would show",
+            screen.path,
+        )
+    return Timeline(fps=fps, size=size, kept=tuple(kept))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A stretch removed from both recordings: ``start`` to ``end`` seconds of the screen
+    recording's clock (the output's before trims and cuts)."""
+
+    start: float
+    end: float
+
+    @classmethod
+    def parse(cls, text: str) -> Cut:
+        """``"1:20-1:32"`` or ``"80-92.5"``; raises :class:`SettingsError` naming the problem."""
+        start_text, dash, end_text = text.strip().partition("-")
+        start, end = parse_clock(start_text), parse_clock(end_text)
+        if not dash or start is None or end is None:
+            raise SettingsError(f"cut '{text}' must be START-END, in seconds or as 1:20.5 (e.g. 1:20-1:32)")
+        if end <= start:
+            raise SettingsError(f"cut '{text}' ends before it starts")
+        return cls(start, end)
+
+
+def check_cuts(cuts: Sequence[Cut]) -> None:
+    """Raise :class:`SettingsError` if two cuts overlap (every pair is named at once)."""
+    ordered = sorted(cuts, key=lambda c: c.start)
+    clashes = [f"{_clock(a)}-{_clock(b_end)} and {_clock(c)}-{_clock(d)}"
+               for (a, b_end), (c, d) in zip(((x.start, x.end) for x in ordered), ((y.start, y.end) for y in ordered[1:]))
+               if c < b_end]
+    if clashes:
+        raise SettingsError(f"cuts overlap: {'; '.join(clashes)} (make them one cut)")
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def speaker_never_shown(timeline: Timeline, speaker: MediaInfo, offset: float) -> str | None:
     """A warning if the speaker is on screen at no output frame (an offset or a trim that
     moves their recording entirely outside the output), else None."""
     first = timeline.time(timeline.first_frame)
-    last = timeline.time(timeline.first_frame + timeline.frame_count - 1)
+    last = timeline.time(timeline.kept[-1][1] - 1)
     half_frame = 0.5 / float(timeline.fps)
     shown_from = offset - half_frame  # as _Held shows a frame half a frame early
     # After the last frame the speaker is held briefly (shown_after_end).
@@ -284,6 +369,7 @@ def render(
     plate: str | Path | None = None,
     captions: str | Path | None = None,
     caption_language: str | None = None,
+    cuts: Sequence[Cut] = (),
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -293,9 +379,12 @@ def render(
     with ``audio = "screen"``) go into the MP4 as a subtitle track and beside it as
     ``OUTPUT.vtt``, moved by the offset and the trim. Raises
     :class:`~greenscreen.errors.GreenscreenError` subclasses for bad input; the output is written
-    atomically, so a failure leaves any earlier file at ``output`` untouched.
+    atomically, so a failure leaves any earlier file at ``output`` untouched. ``cuts`` take
+    stretches out of both recordings (times on the screen recording's clock); picture, sound and
+    captions stay in sync across them.
     """
     settings = settings or RenderSettings()
+    check_cuts(cuts)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.
@@ -323,7 +412,7 @@ def render(
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []
-    timeline = plan_timeline(screen_info, speaker_info, settings)
+    timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
     intro, outro = _cards(settings, timeline, screen_info.matrix)
     intro_seconds = float(intro.frames / timeline.fps) if intro is not None else 0.0
     cues = _output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes)
@@ -334,6 +423,12 @@ def render(
     warnings = [
         w for w in (speaker_never_shown(timeline, speaker_info, offset) or speaker_after_screen(screen_info, offset),)
         if w
+    ]
+    clip_start, clip_end = timeline.time(timeline.first_frame), timeline.time(timeline.kept[-1][1])
+    warnings += [
+        f"the cut {_clock(cut.start)}-{_clock(cut.end)} lies outside the clip "
+        f"({_clock(clip_start)}-{_clock(clip_end)}); nothing was cut there"
+        for cut in cuts if cut.end <= clip_start or cut.start >= clip_end
     ]
     crop = crop_of(settings)
     try:
@@ -349,14 +444,16 @@ def render(
         matrix=screen_info.matrix,
     )
     audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
+    # The sound of the frames shown: trimmed and cut like the picture, and measured that way.
+    ranges = timeline.sample_ranges(SAMPLE_RATE)
     sound = plan_sound(
-        lambda: AudioTrack(audio_sources),
-        skip=round(timeline.time(timeline.first_frame) * SAMPLE_RATE),
-        samples=round(timeline.frame_count / timeline.fps * SAMPLE_RATE),
+        lambda: KeptSound(AudioTrack(audio_sources), ranges),
+        skip=0,
+        samples=sum(end - first for first, end in ranges),
         settings=settings.sound,
     ) if audio_sources else SoundPlan()
     notes.extend(sound.notes)
-    audio = FilteredTrack(AudioTrack(audio_sources), sound.filters)
+    audio = FilteredTrack(KeptSound(AudioTrack(audio_sources), ranges), sound.filters)
     burner = None
     if cues and settings.captions.burn:
         from greenscreen.composite.captions import CaptionBurner  # Pillow: only when drawing text
@@ -466,7 +563,24 @@ def _output_cues(
     start = timeline.time(timeline.first_frame)
     duration = float(timeline.frame_count / timeline.fps)
     moved = [Cue(c.start * stretch + shift, c.end * stretch + shift, c.text) for c in cues]
-    kept, changed = on_output_timeline(moved, start, duration)
+    # Each run of kept frames takes the parts of the cues over it, moved to where it plays; the
+    # two parts of a cue a cut goes through meet again on the output, as one cue.
+    runs = [(timeline.time(first), timeline.time(end)) for first, end in timeline.kept]
+    kept: list[Cue] = []
+    changed = 0
+    for cue in moved:
+        played, parts = 0.0, []
+        for a, b in runs:
+            lo, hi = max(cue.start, a), min(cue.end, b)
+            if hi - lo >= 0.001:
+                if parts and abs(parts[-1].end - (lo - a + played)) < 1e-6:
+                    parts[-1] = Cue(parts[-1].start, hi - a + played, cue.text)
+                else:
+                    parts.append(Cue(lo - a + played, hi - a + played, cue.text))
+            played += b - a
+        changed += sum(p.end - p.start for p in parts) < cue.end - cue.start - 1e-3
+        kept += parts
+    kept.sort(key=lambda c: c.start)
     if not kept:
         raise MediaError(
             f"no caption falls inside the rendered clip (the captions run {min(c.start for c in cues):.1f}-"
@@ -489,8 +603,8 @@ def _screen_lane(
     half_frame = 0.5 / float(timeline.fps)
     screen = _Held(frames)
     try:
-        for n in range(timeline.frame_count):
-            yield screen.at(timeline.time(timeline.first_frame + n), half_frame)
+        for index in timeline.source_frames():
+            yield screen.at(timeline.time(index), half_frame)
     finally:
         _close(frames)
 
@@ -515,8 +629,8 @@ def _speaker_lane(
     keyed: KeyResult | None = None
     keyed_serial = -1
     try:
-        for n in range(timeline.frame_count):
-            t = (timeline.time(timeline.first_frame + n) - offset) / stretch
+        for index in timeline.source_frames():
+            t = (timeline.time(index) - offset) / stretch
             frame = speaker.at(t, half_frame)
             # After the speaker's last frame, hold it briefly, then hide the speaker.
             visible = frame is not None and (
@@ -552,11 +666,6 @@ def _run(
 ) -> None:
     """The frame loop: the title card, then one item from each lane per output frame ->
     composite -> encode, then the outro card. Cards are silent."""
-    # Trimmed-away sound before the first output frame.
-    skip = round(timeline.time(timeline.first_frame) * SAMPLE_RATE)
-    while skip > 0:
-        audio.read(min(skip, SAMPLE_RATE))
-        skip -= SAMPLE_RATE
     total = timeline.frame_count + sum(card.frames for card in (intro, outro) if card is not None)
     done = 0
     audio_written = 0

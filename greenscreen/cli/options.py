@@ -17,6 +17,7 @@ import click
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
+from greenscreen.pipeline import Cut, check_cuts
 from greenscreen.presets import apply_overrides, load_preset
 from greenscreen.settings import parse_clock
 
@@ -177,10 +178,26 @@ crop_option = click.option(
     "--crop", help="Garbage matte: pixels to cut from the webcam frame, LEFT,TOP,RIGHT,BOTTOM."
 )
 
+def _cuts(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Cut, ...]:
+    try:
+        cuts = tuple(Cut.parse(value) for value in values)
+        check_cuts(cuts)
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return cuts
+
+
+cut_option = click.option(
+    "--cut", "cuts", multiple=True, callback=_cuts, metavar="START-END",
+    help="Take START-END out of both recordings (seconds or 1:20.5, on the screen recording's "
+    "clock); repeat for more cuts. Sound and captions stay in sync.",
+)
+
 render_settings_options = _stack(
     preset_option,
     plate_option,
     crop_option,
+    cut_option,
     click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
     settings_options("timeline", skip=("width", "height")),

@@ -55,11 +55,13 @@ def render_command(
       greenscreen render speaker.mp4 screen.mp4 -o tutorial.mp4
       greenscreen render speaker.mp4 screen.mp4 -o out.mp4 --corner bottom-left --speaker-size 0.4
       greenscreen render speaker.mp4 screen.mkv -o out.mp4 --offset 1.5 --audio mix
+      greenscreen render speaker.mp4 screen.mp4 -o out.mp4 --cut 1:20-1:32 --title-card "Passwort ändern"
     """
     if burn_captions:
         if captions is None:
             raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
         params["captions__burn"] = True
+    cuts = params.pop("cuts")
     settings = render_settings_from(preset, crop, out_size, params)
     if sync_wanted(settings, given=timing_given(params)):
         settings, _, message = apply_sync(speaker, screen, settings)
@@ -68,7 +70,7 @@ def render_command(
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, captions=captions,
-            caption_language=caption_language, progress=bar.update,
+            caption_language=caption_language, cuts=cuts, progress=bar.update,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

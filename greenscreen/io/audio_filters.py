@@ -1,4 +1,5 @@
-"""FFmpeg audio filters (from PyAV's bundled FFmpeg) as a streaming stage of the soundtrack.
+"""Stages of the soundtrack between decoding and the encoder: FFmpeg audio filters (from PyAV's
+bundled FFmpeg) and the cuts.
 
 :class:`FilteredTrack` wraps anything with ``read(n)`` (an :class:`~greenscreen.io.audio.AudioTrack`)
 and hands out the same float32 ``(2, n)`` blocks at 48 kHz, run through a chain of filters such
@@ -141,6 +142,59 @@ class FilteredTrack:
             self._chain.take(self._drop)
             self._drop = 0
         return self._chain.take(n)
+
+    def close(self) -> None:
+        """Release the source's decoders."""
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+
+
+class KeptSound:
+    """The parts of ``source`` that ``ranges`` keep (half-open sample ranges, in order), joined.
+
+    Sound before the first range and between ranges is read and dropped, so the source is
+    decoded straight through. Where a cut joins two parts, the end of the first fades out and
+    the start of the next fades in over ``fade`` samples (10 ms): a jump in the waveform would
+    click. Past the last range the sound is silent.
+    """
+
+    def __init__(self, source: SampleSource, ranges: Sequence[tuple[int, int]], *, fade: int = SAMPLE_RATE // 100):
+        self._source = source
+        self._ranges = [r for r in ranges if r[1] > r[0]]
+        self._fade = fade
+        self._position = 0
+        """Samples of ``source`` read so far."""
+        self._part = 0
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``n`` kept samples."""
+        out = np.zeros((CHANNELS, n), np.float32)
+        filled = 0
+        while filled < n and self._part < len(self._ranges):
+            first, end = self._ranges[self._part]
+            while self._position < first:  # a trim or a cut: read past it
+                self._position += self._source.read(min(first - self._position, SAMPLE_RATE)).shape[1]
+            take = min(n - filled, end - self._position)
+            block = self._source.read(take)
+            self._shape(block, self._position - first, end - self._position, self._part)
+            out[:, filled : filled + take] = block
+            filled += take
+            self._position += take
+            if self._position >= end:
+                self._part += 1
+        return out
+
+    def _shape(self, block: np.ndarray, into: int, left: int, part: int) -> None:
+        """Fade ``block`` (``into`` samples into its part, ``left`` to its end) at cut joins."""
+        n = block.shape[1]
+        if part > 0 and into < self._fade:  # just after a cut
+            ramp = (into + np.arange(min(n, self._fade - into))) / self._fade
+            block[:, : ramp.size] *= ramp.astype(np.float32)
+        if part < len(self._ranges) - 1 and left - n < self._fade:  # just before a cut
+            start = max(0, left - self._fade)  # index in block where the fade out begins
+            ramp = (left - start - np.arange(n - start)) / self._fade
+            block[:, start:] *= np.clip(ramp, 0, 1).astype(np.float32)
 
     def close(self) -> None:
         """Release the source's decoders."""

@@ -1,5 +1,5 @@
-"""Captions: read SubRip (.srt) and WebVTT (.vtt) files, move them onto the output's timeline,
-and write them out as WebVTT (the sidecar web players load) or as MP4 ``mov_text`` samples.
+"""Captions: read SubRip (.srt) and WebVTT (.vtt) files, and write them out as WebVTT (the
+sidecar web players load) or as MP4 ``mov_text`` samples.
 
 Only the text and times of a cue are kept: styling tags pass through as written, cue settings
 (``align:start`` after the times) are dropped. Times are checked line by line, and every problem
@@ -125,23 +125,6 @@ def caption_language(path: str | Path, language: str | None = None) -> str:
     if len(language) == 3 and language.isalpha():
         return language
     raise SettingsError(f"caption language must be a two- or three-letter code such as de or deu, got '{language}'")
-
-
-def on_output_timeline(cues: list[Cue], start: float, duration: float) -> tuple[list[Cue], int]:
-    """The cues as they fall on an output that shows source time ``start`` at 0 and lasts
-    ``duration`` seconds: moved, cut at the ends, and dropped where nothing of them is left.
-    Returns the cues and how many were cut or dropped."""
-    out: list[Cue] = []
-    changed = 0
-    for cue in cues:
-        a, b = cue.start - start, cue.end - start
-        kept_a, kept_b = max(a, 0.0), min(b, duration)
-        if kept_b - kept_a < 0.001:
-            changed += 1
-            continue
-        changed += (kept_a, kept_b) != (a, b)
-        out.append(Cue(kept_a, kept_b, cue.text))
-    return out, changed
 
 
 def _stamp(seconds: float) -> str:

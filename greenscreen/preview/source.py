@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +32,7 @@ from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_str
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
 from greenscreen.io.stills import load_plate
-from greenscreen.pipeline import plan_timeline, shown_after_end
+from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame
 
 NO_SCREEN_OUTPUT = (1920, 1080)
 """Output size shown when there is no screen recording: the usual size of one, so pixel-sized
@@ -197,7 +197,8 @@ class PreviewSource:
     speaker_size: tuple[int, int]
     frame_count: int
     fps: float
-    first_frame: int
+    kept: tuple[tuple[int, int], ...]
+    """The runs of the screen recording's frames shown (see :class:`~greenscreen.pipeline.Timeline`)."""
     offset: float
     plate: np.ndarray | None = None
     stretch: float = 1.0
@@ -209,12 +210,14 @@ class PreviewSource:
 
     @classmethod
     def open(
-        cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None
+        cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
+        cuts: Sequence[Cut] = (),
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
-        here (cropped like the speaker) and given to every keyer the preview makes.
+        here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
+        are render's: the frame slider runs over the frames the output shows.
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -223,7 +226,7 @@ class PreviewSource:
         except ValueError as exc:
             raise SettingsError(str(exc), speaker) from None
         screen_info = probe(screen) if screen is not None else None
-        timeline = plan_timeline(screen_info, speaker_info, settings) if screen_info is not None else None
+        timeline = plan_timeline(screen_info, speaker_info, settings, cuts) if screen_info is not None else None
         # After the probes, as in render: a broken recording is reported before the plate is read.
         plate_image = load_plate(Path(plate), crop) if plate is not None else None
         speaker_frames = VideoFrames(speaker)
@@ -232,7 +235,8 @@ class PreviewSource:
             fps = float(speaker_info.fps)
             size = (tl.width or NO_SCREEN_OUTPUT[0], tl.height or NO_SCREEN_OUTPUT[1])
             return cls(speaker_frames, None, (size[0] - size[0] % 2, size[1] - size[1] % 2),
-                       (x1 - x0, y1 - y0), len(speaker_frames), fps, 0, 0.0, plate_image)
+                       (x1 - x0, y1 - y0), len(speaker_frames), fps, ((0, len(speaker_frames)),), 0.0,
+                       plate_image)
         try:
             screen_frames = VideoFrames(screen)  # type: ignore[arg-type]
         except BaseException:
@@ -245,14 +249,14 @@ class PreviewSource:
             (x1 - x0, y1 - y0),
             timeline.frame_count,
             float(timeline.fps),
-            timeline.first_frame,
+            timeline.kept,
             settings.timeline.offset,
             plate_image,
             1 + settings.timeline.drift * 1e-6,
         )
 
     def _time(self, index: int) -> float:
-        return (self.first_frame + index) / self.fps
+        return source_frame(self.kept, index) / self.fps
 
     def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
         if self.screen_frames is None:

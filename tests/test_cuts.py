@@ -1,0 +1,93 @@
+"""Cuts: stretches taken out of both recordings, with picture, sound and captions in sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cards
+from conftest import run_cli, streams_of
+from greenscreen.io.captions import Cue, read_captions, webvtt
+
+SIZE = (64, 48)
+FPS = 12  # a timecode clip counts at most 52 frames
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("cuts")
+    beeps = cards.beeps([0.5, 2.5], tone=1000)
+    hum = lambda n0, n: (0.1 * np.sin(2 * np.pi * 220.25 * (n0 + np.arange(n)) / cards.AUDIO_RATE)).astype(np.float32)  # noqa: E731
+    speaker = cards.write_clip(d / "speaker.mp4", cards.flat((32, 24), cards.SHEET), fps=FPS, seconds=4.0,
+                               sound=lambda n0, n: beeps(n0, n) + hum(n0, n))
+    screen = cards.write_clip(d / "screen.mp4", cards.timecode_screen(SIZE), fps=FPS, seconds=4.0)
+    return speaker, screen
+
+
+def test_a_cut_removes_the_stretch_from_picture_sound_and_captions(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    captions = tmp_path / "talk.vtt"
+    captions.write_text(webvtt([
+        Cue(0.2, 0.8, "davor"), Cue(1.2, 1.8, "herausgeschnitten"), Cue(0.9, 2.3, "über den Schnitt"),
+        Cue(2.4, 2.9, "danach"),
+    ]), encoding="utf-8")
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--cut", "0:01-0:02", "--captions", captions,
+            "--loudness", "off", "--speaker-size", "0.2")
+    info = streams_of(out)
+    assert info["frames"] == 48 - 12
+    # The screen's timecode: output frame n shows source frame n before the cut, n + 12 after.
+    shown = [cards.index_of(float(np.median(y[:10, :10]))) for y, _, _ in cards.yuv(out)]
+    assert shown == list(range(12)) + list(range(24, 48))
+    # The speaker's beep at 2.5 s is heard at 1.5 s: sound follows the cut to the sample.
+    sound = cards.sound_of(out)
+    assert cards.beep_onsets(sound, threshold=0.3) == pytest.approx([0.5, 1.5], abs=0.004)
+    # No click at the join: the hum fades out and in instead of jumping.
+    join = round(1.0 * cards.AUDIO_RATE)
+    steps = np.abs(np.diff(sound[join - 480 : join + 480]))
+    assert steps.max() < 0.02
+    assert read_captions(out.with_suffix(".vtt")) == [
+        Cue(0.2, 0.8, "davor"), Cue(0.9, 1.3, "über den Schnitt"), Cue(1.4, 1.9, "danach"),
+    ]
+
+
+def test_bad_cuts_are_one_usage_line(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    for cut, message in [
+        ("2-1", "ends before it starts"),
+        ("1:20", "must be START-END"),
+        ("0-10", "the cuts remove every frame"),
+    ]:
+        proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--cut", cut, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("error: ") and message in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_cut_outside_the_clip_is_a_warning(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "-q", "--cut", "5:00-5:10")
+    assert "warning: the cut 5:00.0-5:10.0 lies outside the clip (0:00.0-0:04.0)" in proc.stderr
+    assert streams_of(out)["frames"] == 48
+
+
+def test_preview_shows_the_frames_render_keeps(pair: tuple[Path, Path]) -> None:
+    from greenscreen.config import RenderSettings
+    from greenscreen.pipeline import Cut
+    from greenscreen.preview.source import PreviewSource
+
+    speaker, screen = pair
+    source = PreviewSource.open(speaker, screen, RenderSettings(), cuts=[Cut(1.0, 2.0)])
+    try:
+        assert source.frame_count == 36
+        shown = []
+        for index in (0, 11, 12, 35):
+            bgr = source.screen(index, SIZE)
+            y = 16 + (65.481 * bgr[..., 2] + 128.553 * bgr[..., 1] + 24.966 * bgr[..., 0]) / 255  # BT.601 studio
+            shown.append(cards.index_of(float(np.median(y[:10, :10]))))
+        assert shown == [0, 11, 24, 47]
+    finally:
+        source.close()
