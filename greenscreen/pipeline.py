@@ -171,6 +171,19 @@ class Timeline:
         for first, end in self.kept:
             yield from range(first, end)
 
+    def output_time(self, t: float) -> float | None:
+        """Where source time ``t`` plays in the output (without cards): inside a cut, where the
+        cut joins; None before the output's start or after its end."""
+        played = 0.0
+        for first, end in self.kept:
+            a, b = self.time(first), self.time(end)
+            if t < a:
+                return played if played > 0 else None
+            if t < b:
+                return played + t - a
+            played += b - a
+        return None
+
     def sample_ranges(self, rate: int) -> list[tuple[int, int]]:
         """``kept`` in samples of sound at ``rate`` Hz, cut exactly where the frames are."""
         return [(round(first / self.fps * rate), round(end / self.fps * rate)) for first, end in self.kept]
@@ -241,6 +254,23 @@ def plan_timeline(
             screen.path,
         )
     return Timeline(fps=fps, size=size, kept=tuple(kept))
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter that starts at ``start`` seconds of the screen recording's clock."""
+
+    start: float
+    title: str
+
+    @classmethod
+    def parse(cls, text: str) -> Chapter:
+        """``"1:20 Passwort ändern"``; raises :class:`SettingsError` naming the problem."""
+        when, _, title = text.strip().partition(" ")
+        start = parse_clock(when)
+        if start is None or start < 0 or not title.strip():
+            raise SettingsError(f"chapter '{text}' must be TIME TITLE, e.g. '1:20 Passwort ändern'")
+        return cls(start, title.strip())
 
 
 @dataclass(frozen=True)
@@ -370,6 +400,7 @@ def render(
     captions: str | Path | None = None,
     caption_language: str | None = None,
     cuts: Sequence[Cut] = (),
+    chapters: Sequence[Chapter] = (),
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -381,7 +412,8 @@ def render(
     :class:`~greenscreen.errors.GreenscreenError` subclasses for bad input; the output is written
     atomically, so a failure leaves any earlier file at ``output`` untouched. ``cuts`` take
     stretches out of both recordings (times on the screen recording's clock); picture, sound and
-    captions stay in sync across them.
+    captions stay in sync across them. ``chapters`` (on the same clock) are written into the MP4
+    where their moments play; the title and outro cards get chapters of their own.
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
@@ -463,6 +495,7 @@ def render(
             cues, timeline.size, avoid=(p.x, p.y, p.width, p.height), matrix=compositor.matrix,
             size=settings.captions.size,
         )
+    marks = _output_chapters(chapters, timeline, intro, outro, settings, warnings)
     poster = PosterPicker(
         settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix
     ) if settings.encode.poster else None
@@ -502,6 +535,7 @@ def render(
                     matrix=compositor.matrix,
                     captions=cues,
                     caption_language=language,
+                    chapters=marks,
                 )
                 try:
                     _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress,
@@ -550,6 +584,36 @@ def _cards(
         picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards)
         made.append(CardFrames(picture, frames, fade, matrix))
     return made[0], made[1]
+
+
+def _output_chapters(
+    chapters: Sequence[Chapter],
+    timeline: Timeline,
+    intro: CardFrames | None,
+    outro: CardFrames | None,
+    settings: RenderSettings,
+    warnings: list[str],
+) -> list[tuple[float, float, str]]:
+    """``(start, end, title)`` in output seconds of every chapter, cards included."""
+    if not chapters:
+        return []
+    fps = timeline.fps
+    intro_seconds = float(intro.frames / fps) if intro is not None else 0.0
+    main_end = intro_seconds + float(timeline.frame_count / fps)
+    total = main_end + (float(outro.frames / fps) if outro is not None else 0.0)
+    starts: dict[float, str] = {}
+    if intro is not None:
+        starts[0.0] = settings.cards.title.strip().split("\n")[0]
+    for chapter in sorted(chapters, key=lambda c: c.start):
+        at = timeline.output_time(chapter.start)
+        if at is None:
+            warnings.append(f"the chapter '{chapter.title}' at {_clock(chapter.start)} lies outside the clip; left out")
+            continue
+        starts[round(intro_seconds + at, 3)] = chapter.title  # a later chapter at the same moment wins
+    if outro is not None:
+        starts[round(main_end, 3)] = settings.cards.outro.strip().split("\n")[0]
+    times = sorted(starts)
+    return [(t, times[i + 1] if i + 1 < len(times) else total, starts[t]) for i, t in enumerate(times)]
 
 
 def _output_cues(

@@ -91,3 +91,24 @@ def test_preview_shows_the_frames_render_keeps(pair: tuple[Path, Path]) -> None:
         assert shown == [0, 11, 24, 47]
     finally:
         source.close()
+
+
+def test_chapters_land_where_their_moments_play(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    import av
+
+    speaker, screen = pair
+    out = tmp_path / "chapters.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "-q", "--title-card", "Willkommen", "--card-seconds", "1",
+                   "--outro", "Danke", "--cut", "1-2", "--chapter", "0:00.5 Anmelden",
+                   "--chapter", "1.5 Passwort ändern", "--chapter", "0:03 Abmelden", "--chapter", "9:00 zu spät")
+    with av.open(str(out)) as container:
+        marks = [(round(float(c["start"] * c["time_base"]), 3), round(float(c["end"] * c["time_base"]), 3),
+                  c["metadata"]["title"]) for c in container.chapters()]
+    # 1 s card, 3 s of tutorial (1-2 s cut out), 1 s outro; 1.5 s lies in the cut: at the join.
+    assert marks == [
+        (0.0, 1.5, "Willkommen"), (1.5, 2.0, "Anmelden"), (2.0, 3.0, "Passwort ändern"),
+        (3.0, 4.0, "Abmelden"), (4.0, 5.0, "Danke"),
+    ]
+    assert "warning: the chapter 'zu spät' at 9:00.0 lies outside the clip; left out" in proc.stderr
+    bad = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--chapter", "Anmelden", check=False)
+    assert bad.returncode == 2 and "must be TIME TITLE" in bad.stderr

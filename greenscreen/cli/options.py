@@ -17,7 +17,7 @@ import click
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
-from greenscreen.pipeline import Cut, check_cuts
+from greenscreen.pipeline import Chapter, Cut, check_cuts
 from greenscreen.presets import apply_overrides, load_preset
 from greenscreen.settings import parse_clock
 
@@ -191,6 +191,19 @@ cut_option = click.option(
     "--cut", "cuts", multiple=True, callback=_cuts, metavar="START-END",
     help="Take START-END out of both recordings (seconds or 1:20.5, on the screen recording's "
     "clock); repeat for more cuts. Sound and captions stay in sync.",
+)
+
+def _chapters(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Chapter, ...]:
+    try:
+        return tuple(Chapter.parse(value) for value in values)
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+chapter_option = click.option(
+    "--chapter", "chapters", multiple=True, callback=_chapters, metavar='"TIME TITLE"',
+    help='A chapter of the MP4, e.g. "1:20 Passwort ändern" (time on the screen recording\'s clock, '
+    "as --cut); repeat for more. Title and outro cards get chapters of their own.",
 )
 
 render_settings_options = _stack(

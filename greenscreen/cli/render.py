@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given
+from greenscreen.cli.options import chapter_option, render_settings_from, render_settings_options, timing_given
 from greenscreen.cli.progress import ProgressBar
 from greenscreen.io.atomic import is_null_device
 from greenscreen.pipeline import render
@@ -19,6 +19,7 @@ from greenscreen.sync import apply_sync, sync_wanted
 @click.argument("screen", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
 @render_settings_options
+@chapter_option
 @click.option(
     "--captions", type=click.Path(path_type=Path),
     help="Captions (.srt or .vtt, timed like the speaker recording): a subtitle track in the MP4 "
@@ -61,7 +62,7 @@ def render_command(
         if captions is None:
             raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
         params["captions__burn"] = True
-    cuts = params.pop("cuts")
+    cuts, chapters = params.pop("cuts"), params.pop("chapters")
     settings = render_settings_from(preset, crop, out_size, params)
     if sync_wanted(settings, given=timing_given(params)):
         settings, _, message = apply_sync(speaker, screen, settings)
@@ -70,7 +71,7 @@ def render_command(
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, captions=captions,
-            caption_language=caption_language, cuts=cuts, progress=bar.update,
+            caption_language=caption_language, cuts=cuts, chapters=chapters, progress=bar.update,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

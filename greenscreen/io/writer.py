@@ -86,6 +86,7 @@ class VideoWriter:
         matrix: Matrix = "bt601",
         captions: Sequence[Cue] = (),
         caption_language: str = "und",
+        chapters: Sequence[tuple[float, float, str]] = (),
     ):
         if width % 2 or height % 2:
             raise ValueError(f"output size must be even for 4:2:0, got {width}x{height}")
@@ -98,6 +99,13 @@ class VideoWriter:
         )
         if title:
             self._container.metadata["title"] = printable_title(title)
+        if chapters:
+            # MP4 chapters (players list them; ffprobe -show_chapters), in milliseconds.
+            self._container.set_chapters([
+                {"id": i + 1, "start": round(start * 1000), "end": round(end * 1000),
+                 "time_base": _MILLISECONDS, "metadata": {"title": printable_title(name)}}
+                for i, (start, end, name) in enumerate(chapters)
+            ])
         video = self._container.add_stream("libx264", rate=fps)
         video.width, video.height = width, height
         video.pix_fmt = "yuv420p"
