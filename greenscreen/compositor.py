@@ -10,12 +10,14 @@ so the preview shows what a render writes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
+from greenscreen.composite.redact import Redaction, Redactor
 from greenscreen.config import RenderSettings
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop
@@ -56,6 +58,8 @@ class Compositor:
         speaker: tuple[int, int],
         plate: np.ndarray | None = None,
         matrix: Matrix = "bt601",
+        redactions: Sequence[Redaction] = (),
+        screen_source: tuple[int, int] | None = None,
     ):
         self.settings = settings
         self.matrix = matrix
@@ -64,6 +68,8 @@ class Compositor:
         self.speaker_size = speaker_source_size(settings.layout, self.placement, speaker)
         box = self.placement.screen_box
         self.screen_size = (box[2], box[3]) if box else output
+        # Redactions are in the screen recording's pixels (``screen_source`` is its size).
+        self.redactor = Redactor(redactions, screen_source or self.screen_size, box or (0, 0, *output))
         self.keyer = Keyer(settings.key, plate=plate)
         key = settings.key
         self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
@@ -75,12 +81,14 @@ class Compositor:
         """Key one speaker frame (advances the keyer's state)."""
         return self.keyer.key(speaker)
 
-    def compose(self, screen: np.ndarray | None, keyed: KeyResult | None) -> np.ndarray:
+    def compose(
+        self, screen: np.ndarray | None, keyed: KeyResult | None, t: float | None = None
+    ) -> np.ndarray:
         """Return the output frame: ``screen`` with the ``keyed`` speaker blended on top.
 
         ``screen`` is BGR uint8 of :attr:`screen_size` (None shows the background colour);
-        ``keyed`` None shows no speaker. The returned BGR array is reused by the next call: copy
-        it to keep it.
+        ``keyed`` None shows no speaker; ``t`` is the screen recording's time, for the
+        redactions. The returned BGR array is reused by the next call: copy it to keep it.
         """
         canvas = self._canvas
         box = self.placement.screen_box
@@ -92,12 +100,16 @@ class Compositor:
             if screen is not None:
                 x, y, w, h = box
                 canvas[y : y + h, x : x + w] = screen
+        if screen is not None and self.redactor:
+            self.redactor.apply_bgr(canvas, t)
         layer = None if keyed is None else self.speaker_layer(keyed)
         if layer is not None:
             blend_over(canvas, layer.foreground, layer.alpha, x=layer.x, y=layer.y, wrap=layer.wrap)
         return canvas
 
-    def compose_i420(self, screen: Planes | None, keyed: KeyResult | None, out: Planes) -> None:
+    def compose_i420(
+        self, screen: Planes | None, keyed: KeyResult | None, out: Planes, t: float | None = None
+    ) -> None:
         """:meth:`compose` in I420: write the output frame into the planes ``out`` (of
         :attr:`output_size`), from a ``screen`` given as I420 planes of :attr:`screen_size`.
 
@@ -115,6 +127,8 @@ class Compositor:
                 x, y, w, h = box  # even, from the layout
                 for scale, dst, src in zip((1, 2, 2), out, screen):
                     dst[y // scale : (y + h) // scale, x // scale : (x + w) // scale] = src
+        if screen is not None and self.redactor:
+            self.redactor.apply_i420(out, t)
         layer = None if keyed is None else self.speaker_layer(keyed)
         if layer is not None:
             blend_over_i420(out, layer.foreground, layer.alpha, x=layer.x, y=layer.y, matrix=self.matrix,

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from greenscreen.cards import CardFrames, card_picture
+from greenscreen.composite.redact import Redaction
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, MediaError, OutputError, SettingsError
@@ -401,6 +402,7 @@ def render(
     caption_language: str | None = None,
     cuts: Sequence[Cut] = (),
     chapters: Sequence[Chapter] = (),
+    redactions: Sequence[Redaction] = (),
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -414,6 +416,7 @@ def render(
     stretches out of both recordings (times on the screen recording's clock); picture, sound and
     captions stay in sync across them. ``chapters`` (on the same clock) are written into the MP4
     where their moments play; the title and outro cards get chapters of their own.
+    ``redactions`` hide rectangles of the screen recording (its pixels, its clock).
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
@@ -474,6 +477,8 @@ def render(
         plate=load_plate(Path(plate), crop) if plate is not None else None,
         # The screen recording passes through unconverted, so the output takes its matrix.
         matrix=screen_info.matrix,
+        redactions=redactions,
+        screen_source=(screen_info.width, screen_info.height),
     )
     audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
     # The sound of the frames shown: trimmed and cut like the picture, and measured that way.
@@ -757,9 +762,9 @@ def _run(
             if poster is not None and i == intro.full_frame:
                 poster.take(out)  # the title card is the best poster there is
             finish_frame(_silence)
-    for screen, keyed in zip(screen_frames, speaker_frames, strict=True):
+    for index, screen, keyed in zip(timeline.source_frames(), screen_frames, speaker_frames, strict=True):
         t = float(done / timeline.fps)
-        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out)
+        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out, timeline.time(index))
         if burner is not None:
             burner.draw(t, out)
         if poster is not None and not poster.done:

@@ -17,6 +17,7 @@ import click
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
+from greenscreen.composite.redact import Redaction
 from greenscreen.pipeline import Chapter, Cut, check_cuts
 from greenscreen.presets import apply_overrides, load_preset
 from greenscreen.settings import parse_clock
@@ -206,11 +207,25 @@ chapter_option = click.option(
     "as --cut); repeat for more. Title and outro cards get chapters of their own.",
 )
 
+def _redactions(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Redaction, ...]:
+    try:
+        return tuple(Redaction.parse(value) for value in values)
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+redact_option = click.option(
+    "--redact", "redactions", multiple=True, callback=_redactions, metavar="X,Y,W,H[@START-END]",
+    help="Make a rectangle of the screen recording unreadable (its own pixels; from START to END on "
+    "its clock, else throughout), e.g. 1200,80,400,40@0:10-0:25; repeat for more.",
+)
+
 render_settings_options = _stack(
     preset_option,
     plate_option,
     crop_option,
     cut_option,
+    redact_option,
     click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
     settings_options("timeline", skip=("width", "height")),

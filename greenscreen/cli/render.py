@@ -62,7 +62,7 @@ def render_command(
         if captions is None:
             raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
         params["captions__burn"] = True
-    cuts, chapters = params.pop("cuts"), params.pop("chapters")
+    cuts, chapters, redactions = params.pop("cuts"), params.pop("chapters"), params.pop("redactions")
     settings = render_settings_from(preset, crop, out_size, params)
     if sync_wanted(settings, given=timing_given(params)):
         settings, _, message = apply_sync(speaker, screen, settings)
@@ -71,7 +71,8 @@ def render_command(
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, captions=captions,
-            caption_language=caption_language, cuts=cuts, chapters=chapters, progress=bar.update,
+            caption_language=caption_language, cuts=cuts, chapters=chapters, redactions=redactions,
+            progress=bar.update,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -32,6 +32,7 @@ from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_str
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
 from greenscreen.io.stills import load_plate
+from greenscreen.composite.redact import Redaction
 from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame
 
 NO_SCREEN_OUTPUT = (1920, 1080)
@@ -203,6 +204,14 @@ class PreviewSource:
     plate: np.ndarray | None = None
     stretch: float = 1.0
     """The speaker's clock drift correction, as in render (see :attr:`TimelineSettings.drift`)."""
+    redactions: tuple[Redaction, ...] = ()
+    """Render's redactions, in the screen recording's pixels and on its clock."""
+    screen_source: tuple[int, int] | None = None
+    """The screen recording's own size (what the redactions are measured in)."""
+
+    def screen_time(self, index: int) -> float | None:
+        """The screen recording's time at frame ``index`` (None without a screen recording)."""
+        return self._time(index) if self.has_screen else None
 
     @property
     def has_screen(self) -> bool:
@@ -211,13 +220,14 @@ class PreviewSource:
     @classmethod
     def open(
         cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
-        cuts: Sequence[Cut] = (),
+        cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (),
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
-        are render's: the frame slider runs over the frames the output shows.
+        are render's: the frame slider runs over the frames the output shows; so are
+        ``redactions``.
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -253,6 +263,8 @@ class PreviewSource:
             settings.timeline.offset,
             plate_image,
             1 + settings.timeline.drift * 1e-6,
+            tuple(redactions),
+            (screen_info.width, screen_info.height),
         )
 
     def _time(self, index: int) -> float:

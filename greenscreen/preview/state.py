@@ -298,6 +298,9 @@ class PreviewState:
                 output=self.source.output_size,
                 speaker=self.source.speaker_size,
                 plate=self.source.plate,
+                # (sources made of arrays in tests have no redactions)
+                redactions=getattr(self.source, "redactions", ()),
+                screen_source=getattr(self.source, "screen_source", None),
             )
             self._last_keyed_index = None
             self._last_key = None
@@ -336,7 +339,8 @@ class PreviewState:
         screen = self.source.screen(self.index, comp.screen_size)
         if screen is None and not self.source.has_screen:
             screen = checkerboard(comp.screen_size)
-        return comp.compose(screen, keyed).copy()
+        time = getattr(self.source, "screen_time", None)
+        return comp.compose(screen, keyed, time(self.index) if time is not None else None).copy()
 
     def render(self) -> np.ndarray:
         """The current view, BGR uint8 at the output size, without overlays."""
