@@ -298,8 +298,8 @@ def test_preview_keys_and_composes_like_render(tmp_path: Path, monkeypatch: pyte
     frames_by_render: list[np.ndarray] = []
     original = RenderCompositor.compose_i420
 
-    def spy(self, screen, keyed, out):  # type: ignore[no-untyped-def]
-        original(self, screen, keyed, out)
+    def spy(self, screen, keyed, out, t=None):  # type: ignore[no-untyped-def]
+        original(self, screen, keyed, out, t)
         keyed_by_render.append(keyed)
         frames_by_render.append(np.concatenate([p.reshape(-1) for p in out]).reshape(-1, out[0].shape[1]))
 
