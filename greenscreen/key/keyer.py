@@ -147,6 +147,8 @@ class Keyer:
         self._plate_d: np.ndarray | None = None
         self._plate_d_sized: dict[tuple[int, int], np.ndarray] = {}
         self._plate_d_small: np.ndarray | None = None
+        # The camera's colour change since the given plate was recorded (BGR gains).
+        self._plate_gain = np.ones(3, np.float32)
         self._learnt: np.ndarray | None = None
         self._seen: np.ndarray | None = None
         # The previous stabilised matte over its box _prev_region (y0, y1, x0, x1); 0 outside.
@@ -216,18 +218,20 @@ class Keyer:
             raw[shaded.view(bool)] = 0.0
         return raw
 
-    def _screen_model(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Estimate the sheet's colour at model resolution from the shrunk frame ``small`` and
-        learn from it; returns the colour, its (floored) colour difference and a uint8 mask of
-        where the sheet was seen."""
+    def _screen_model(self, small: np.ndarray, d_small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate the sheet's colour at model resolution from the shrunk frame ``small``
+        (colour difference ``d_small``) and learn from it; returns the colour, its (floored)
+        colour difference and a uint8 mask of where the sheet was seen."""
         s = self.settings
         learning = s.learn_plate and self._plate_small is None
+        if self._model is not None:
+            self._follow_camera(small, d_small)
         first = learning and self._learnt is None
         iterations = self.warm_iterations if learning and not first else self.model_iterations
         # Over time the plate follows the sheet at the same speed however often it learns.
         rate = self.learn_rate if first else 1.0 - (1.0 - self.learn_rate) ** self.model_every
         for _ in range(self.first_frame_passes if first else 1):
-            base = self._learnt if learning else self._plate_small
+            base = self._learnt if learning else self._given_plate()
             model, _, sheet = screen_model.estimate_screen(
                 small, s.screen, self._key, base=base, iterations=iterations
             )
@@ -237,6 +241,47 @@ class Keyer:
                 )
         return model, self._sheet_difference(model), cv2.compare(sheet, 0.5, cv2.CMP_GT)
 
+    def _follow_camera(self, small: np.ndarray, d_small: np.ndarray) -> None:
+        """Carry the whole picture's colour change since the last screen model over into
+        everything the keyer remembers of the sheet: the learnt plate (also where the speaker
+        hides it), the given plate and the key colour.
+
+        A webcam's automatic white balance and exposure move every pixel of the sheet by the
+        same per-channel gain. The learnt plate only learns where the sheet is seen and keys
+        as sheet, so without this the part hidden behind the speaker kept the old colour and,
+        once uncovered, keyed as a ghost of the speaker; and a swing beyond the screen
+        model's tolerance stopped the learning altogether, leaving a veil over the sheet.
+        """
+        gain = self._camera_gain(small, d_small, *self._model)
+        if gain is None:
+            return
+        g = np.array(gain[:3], np.float32)
+        if self._learnt is not None:
+            self._learnt = cv2.multiply(self._learnt, gain)
+        if self._plate_small is not None:
+            self._plate_gain = self._plate_gain * g
+        if self._key is not None:
+            self._key = self._key * g
+
+    def _given_plate(self) -> np.ndarray | None:
+        """The given clean plate at model resolution, in the camera's current colour."""
+        if self._plate_small is None:
+            return None
+        return cv2.multiply(self._plate_small, tuple(float(v) for v in self._plate_gain) + (1.0,))
+
+    def _camera_gain(
+        self, small: np.ndarray, d_small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
+    ) -> tuple[float, float, float, float] | None:
+        """Per-channel gain (a 4-tuple, cv2's scalar) by which the sheet that the screen model
+        ``model`` saw has brightened or dimmed in ``small``, or None if too little of it is
+        still in view."""
+        # Only where the sheet still looks like sheet: the speaker may have moved over some.
+        ok = cv2.bitwise_and(sheet, cv2.compare(d_small, d_screen * np.float32(0.5), cv2.CMP_GT))
+        if cv2.countNonZero(ok) < 16:
+            return None
+        now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
+        return tuple(a / b if b > 1e-3 else 1.0 for a, b in zip(now, then)) + (1.0,)
+
     def _follow_exposure(
         self, small: np.ndarray, d_small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -244,12 +289,9 @@ class Keyer:
         brightened or dimmed since in ``small`` (whose colour difference is ``d_small``): a
         webcam's exposure and white balance drift by a percent or more a frame while they
         settle, which would key the whole sheet faintly."""
-        # Only where the sheet still looks like sheet: the speaker may have moved over some.
-        ok = cv2.bitwise_and(sheet, cv2.compare(d_small, d_screen * np.float32(0.5), cv2.CMP_GT))
-        if cv2.countNonZero(ok) < 16:
+        gain = self._camera_gain(small, d_small, model, d_screen, sheet)
+        if gain is None:
             return model, d_screen
-        now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
-        gain = tuple(a / b if b > 1e-3 else 1.0 for a, b in zip(now, then)) + (1.0,)
         model = cv2.multiply(model, gain)
         return model, self._sheet_difference(model)
 
@@ -312,7 +354,7 @@ class Keyer:
             self._key = screen_model.border_key_colour(small, s.screen)
         d_small = screen_model.screen_difference(small, s.screen)
         if self._model is None or self._model_age + 1 >= self.model_every:
-            self._model = self._screen_model(small)
+            self._model = self._screen_model(small, d_small)
             self._model_age = 0
             model, d_screen, _ = self._model
         else:
