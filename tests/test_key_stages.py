@@ -420,6 +420,27 @@ def test_keyer_box_around_speaker_matches_whole_frame(
         assert fg_diff.max(initial=0) <= 1
 
 
+def test_keyer_keys_the_box_of_a_size_the_model_does_not_tile() -> None:
+    """424x238 (the 720p picture-in-picture size) is not a whole number of model pixels high;
+    such frames are keyed padded, on the box around the speaker, and cut back: the key is as
+    good as keying the whole frame, including along the repeated last rows and columns."""
+    size = (322, 182)  # neither side a multiple of model_scale (4)
+    shots = [speaker_frame(0.6 + i / 8, size, seed=2) for i in range(10)]
+    keyer, whole = Keyer(), Keyer()
+    whole.crop_to_speaker = False
+    boxed = 0
+    for frame, truth in shots:
+        result, reference = keyer.key(frame), whole.key(frame)
+        assert result.alpha.shape == truth.shape and result.foreground.shape == frame.shape
+        assert result.box_alpha.shape == result.box_foreground.shape[:2]
+        boxed += result.frame is not None
+        err, ref_err = np.abs(result.alpha - truth).mean(), np.abs(reference.alpha - truth).mean()
+        assert err <= 1.02 * ref_err + 1e-4, (err, ref_err)
+        edge = np.abs(result.alpha - reference.alpha)[-4:]
+        assert edge.mean() < 0.01, edge.mean()
+    assert boxed == len(shots)
+
+
 @pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, cv2.INTER_NEAREST])
 def test_resize_box_equals_the_box_of_the_whole_resize(interpolation: int) -> None:
     """The keyer upsamples model-resolution images only under the box; the pixels must be

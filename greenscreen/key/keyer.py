@@ -335,6 +335,20 @@ class Keyer:
     def _key_frame(self, frame: np.ndarray) -> KeyResult:
         """:meth:`key` for a frame of at least :attr:`min_side` pixels each way."""
         s = self.settings
+        h, w = frame.shape[:2]
+        # Only the box around the speaker is keyed when model and half-resolution pixels tile
+        # the frame exactly (see _prepare). Other sizes (424x238, the 720p picture-in-picture
+        # size) are keyed with their last rows and columns repeated up to a whole model pixel,
+        # and the result cut back: the repeated pixels cost far less than keying the whole frame.
+        pad_y, pad_x = -h % s.model_scale, -w % s.model_scale
+        if (pad_y or pad_x) and s.refine > 0 and self.crop_to_speaker:
+            padded = cv2.copyMakeBorder(frame, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+            return _cut(self._key_frame(padded), frame)
+        return self._key_frame(frame)
+
+    def _key_frame(self, frame: np.ndarray) -> KeyResult:
+        """:meth:`key` of a frame whose size needs no padding (or cannot crop anyway)."""
+        s = self.settings
         if self._shape != frame.shape[:2]:
             self._prepare(frame)
         h, w = frame.shape[:2]
@@ -556,6 +570,19 @@ def _resize_box(
     part = cv2.resize(src[sy0:sy1, sx0:sx1], ((sx1 - sx0) * f, (sy1 - sy0) * f),
                       interpolation=interpolation)
     return part[y0 - sy0 * f:y1 - sy0 * f, x0 - sx0 * f:x1 - sx0 * f]
+
+
+def _cut(result: KeyResult, frame: np.ndarray) -> KeyResult:
+    """``result`` of a frame padded at the bottom and right, cut back to ``frame`` (the frame
+    before padding)."""
+    h, w = frame.shape[:2]
+    x, y = result.x, result.y
+    if result.frame is None:  # the whole padded frame
+        fg, alpha = result.box_foreground[:h, :w], result.box_alpha[:h, :w]
+        return KeyResult(np.ascontiguousarray(fg), np.ascontiguousarray(alpha))
+    fg, alpha = result.box_foreground[:h - y, :w - x], result.box_alpha[:h - y, :w - x]
+    # Copies only when columns were cut.
+    return KeyResult(np.ascontiguousarray(fg), np.ascontiguousarray(alpha), x, y, frame)
 
 
 def _paste(part: np.ndarray, canvas: np.ndarray, y0: int, x0: int) -> np.ndarray:
