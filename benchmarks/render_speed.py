@@ -1,8 +1,9 @@
 """How fast does ``greenscreen render`` run, next to ffmpeg alone and the other ways to do it?
 
 Generates its inputs (a noisy speaker on a green bedsheet with a voice, a UI-like screen
-recording; 30 fps), then times, alternating in one run so that changing machine load hits all
-alike:
+recording; 30 fps; ``--short-seconds`` long, looped by stream copy to the headline length
+``--seconds``, 60 s: a tutorial, not a clip), then times, alternating in one run so that
+changing machine load hits all alike:
 
 * ``greenscreen``: the real command line, default preset (full-quality keyer);
 * ``LIMIT``: ffmpeg alone decoding both recordings, scaling the speaker to its picture-in-picture
@@ -18,7 +19,14 @@ keyer replaced by a fixed matte, to see what keying costs).
 All encode H.264 with libx264 ``-preset veryfast -crf 23`` + AAC 128 kbit/s. For each it prints
 the median wall time, the ratio to the LIMIT's, CPU seconds of the whole process tree, the peak
 memory (RSS of the process tree, sampled with psutil) and the output bitrate, so speed is never
-bought with bloated files.
+bought with bloated files. The headline is the 60-second tutorial; the short clip follows, and
+from the two the fixed cost of a render (start-up to first frame: interpreter, imports, opening
+the files) is split from the cost per frame.
+
+``--startup`` instead times a one-second render cold (no compiled ``.pyc`` anywhere, as after
+an install that did not compile them or into a read-only folder) and warm. ``--preview``
+instead measures the preview's frame rate (composite view, playing, window drawing left out) on
+the 1080p pair.
 
 ``--profile`` instead shows where one render's CPU time goes (per thread and stage) next to the
 LIMIT's. ``--memory`` instead renders a 1-minute and a 10-minute 1080p tutorial (inputs made by looping
@@ -27,7 +35,9 @@ the generated clips, stream copy) and compares their peak memory: it must stay f
 Examples::
 
     python benchmarks/render_speed.py
-    python benchmarks/render_speed.py --seconds 5 --reps 2 --sizes 720
+    python benchmarks/render_speed.py --seconds 20 --short-seconds 5 --reps 2 --sizes 720
+    python benchmarks/render_speed.py --startup
+    python benchmarks/render_speed.py --preview
     python benchmarks/render_speed.py --layouts --small-file --no-moviepy
     python benchmarks/render_speed.py --memory
     python benchmarks/render_speed.py --profile
@@ -147,8 +157,13 @@ def ffmpeg() -> str:
 # Inputs
 
 
-def make_inputs(work: Path, height: int, seconds: float) -> tuple[Path, Path]:
-    """The speaker and screen recordings for one size, generated once and then reused."""
+def make_inputs(work: Path, height: int, seconds: float, generated: float | None = None) -> tuple[Path, Path]:
+    """The speaker and screen recordings for one size, generated once and then reused; when
+    ``generated`` is shorter than ``seconds``, that much is generated and looped."""
+    if generated is not None and generated < seconds:
+        speaker, screen = make_inputs(work, height, generated)
+        return (loop_clip(speaker, work / f"speaker_{height}p_{seconds:g}s_looped.mp4", seconds),
+                loop_clip(screen, work / f"screen_{height}p_{seconds:g}s_looped.mp4", seconds))
     size = (height * 16 // 9 + (height * 16 // 9) % 2, height)
     speaker = work / f"speaker_{height}p_{seconds:g}s.mp4"
     screen = work / f"screen_{height}p_{seconds:g}s.mp4"
@@ -405,30 +420,106 @@ def machine() -> str:
 
 
 def run_speed(args: argparse.Namespace, work: Path) -> None:
+    lengths = [args.seconds] + ([args.short_seconds] if 0 < args.short_seconds < args.seconds else [])
     for height in args.sizes:
-        speaker, screen = make_inputs(work, height, args.seconds)
-        items = contenders(speaker, screen, work, f"{height}p", layouts=args.layouts,
-                           small_file=args.small_file, no_key=args.no_key, moviepy=not args.no_moviepy,
-                           moviepy_reps=args.moviepy_reps)
-        results = {c.name: Result(c.name) for c in items}
-        print(f"\n{height}p, {args.seconds:g} s, {args.reps} rounds (order rotates each round)", flush=True)
-        for rep in range(args.reps):
-            k = rep % len(items)
-            for c in items[k:] + items[:k]:
-                if c.reps is not None and len(results[c.name].runs) >= c.reps:
-                    continue
-                run = measure(c.command, c.out)
-                results[c.name].runs.append(run)
-                print(f"  round {rep + 1}: {c.name:18s} {run.wall:6.2f} s wall, {run.cpu:6.2f} s CPU, "
-                      f"{run.peak_rss / 2**20:5.0f} MB, {run.bitrate / 1000:5.0f} kbit/s", flush=True)
-        print()
-        print(speed_table(f"== {height}p, {args.seconds:g} s clip: medians ==", list(results.values()), args.seconds))
-        print(f"  load now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        medians: dict[float, list[Result]] = {}
+        for seconds in lengths:
+            speaker, screen = make_inputs(work, height, seconds, args.short_seconds)
+            items = contenders(speaker, screen, work, f"{height}p_{seconds:g}s", layouts=args.layouts,
+                               small_file=args.small_file, no_key=args.no_key, moviepy=not args.no_moviepy,
+                               moviepy_reps=args.moviepy_reps)
+            results = {c.name: Result(c.name) for c in items}
+            kind = "tutorial" if seconds == args.seconds else "short clip"
+            print(f"\n{height}p, {seconds:g} s ({kind}), {args.reps} rounds (order rotates each round)", flush=True)
+            for rep in range(args.reps):
+                k = rep % len(items)
+                for c in items[k:] + items[:k]:
+                    if c.reps is not None and len(results[c.name].runs) >= c.reps:
+                        continue
+                    run = measure(c.command, c.out)
+                    results[c.name].runs.append(run)
+                    print(f"  round {rep + 1}: {c.name:18s} {run.wall:6.2f} s wall, {run.cpu:6.2f} s CPU, "
+                          f"{run.peak_rss / 2**20:5.0f} MB, {run.bitrate / 1000:5.0f} kbit/s", flush=True)
+            print()
+            print(speed_table(f"== {height}p, {seconds:g} s {kind}: medians ==", list(results.values()), seconds))
+            print(f"  load now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+            medians[seconds] = list(results.values())
+        if len(medians) == 2:
+            print(fixed_cost_table(height, *medians.values()), flush=True)
+
+
+def fixed_cost_table(height: int, long: list[Result], short: list[Result]) -> str:
+    """Each contender's wall time split into a fixed cost per render (start-up to first frame)
+    and a cost per frame, from the medians of the long and the short run (a straight line
+    through the two)."""
+    lines = [f"== {height}p: fixed cost per render and cost per frame (from both lengths' medians) ==",
+             f"{'':18s} {'fixed s':>8s} {'ms/frame':>9s} {'x LIMIT per frame':>18s}"]
+    per_frame: dict[str, float] = {}
+    rows = []
+    for a in long:
+        b = next((r for r in short if r.name == a.name), None)
+        if b is None or not a.runs or not b.runs or a.runs[0].frames == b.runs[0].frames:
+            continue
+        slope = (a.median("wall") - b.median("wall")) / (a.runs[0].frames - b.runs[0].frames)
+        per_frame[a.name] = slope
+        rows.append((a.name, b.median("wall") - slope * b.runs[0].frames, slope))
+    for name, fixed, slope in rows:
+        ratio = slope / per_frame["LIMIT"] if per_frame.get("LIMIT") else float("nan")
+        lines.append(f"{name:18s} {fixed:8.2f} {slope * 1000:9.2f} {ratio:18.2f}")
+    return "\n".join(lines)
+
+
+STARTUP_RUNS = 3
+
+
+def run_startup(args: argparse.Namespace, work: Path) -> None:
+    """Wall time of a one-second render (start-up dominates): cold, with an empty bytecode
+    cache folder (every module of greenscreen and its dependencies compiled from source, as on
+    the first run after an install that left no ``.pyc``), then warm."""
+    for height in args.sizes:
+        speaker, screen = make_inputs(work, height, args.short_seconds)
+        out = work / f"out_{height}p_startup.mp4"
+        command = [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q",
+                   "--end", "1"]
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["PYTHONPYCACHEPREFIX"] = cache
+            try:
+                cold = measure(command, out)
+            finally:
+                del os.environ["PYTHONPYCACHEPREFIX"]
+        warm = [measure(command, out) for _ in range(STARTUP_RUNS)]
+        print(f"{height}p, 1 s render ({cold.frames} frames): cold {cold.wall:.2f} s, warm "
+              f"{statistics.median(r.wall for r in warm):.2f} s (median of {STARTUP_RUNS}; "
+              f"{' '.join(f'{r.wall:.2f}' for r in warm)})", flush=True)
+
+
+def run_preview(args: argparse.Namespace, work: Path) -> None:
+    """Frames per second the preview composes while playing the 1080p pair (composite view;
+    the window's own drawing, imshow, left out)."""
+    from greenscreen.config import RenderSettings
+    from greenscreen.preview.source import PreviewSource
+    from greenscreen.preview.state import PreviewState
+
+    speaker, screen = make_inputs(work, 1080, args.short_seconds)
+    source = PreviewSource.open(speaker, screen, RenderSettings())
+    try:
+        state = PreviewState(source)
+        state.display()  # first frame: opening, indexing
+        frames = min(150, state.frame_count - 1)
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(frames):
+            state.index += 1  # what tick() does while playing, without waiting for the clock
+            state.display()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        source.close()
+    print(f"preview, 1080p pair, composite view, {frames} frames: {frames / wall:.1f} fps "
+          f"({wall / frames * 1000:.1f} ms a frame wall, {cpu / frames * 1000:.1f} ms CPU, all threads)")
 
 
 def run_memory(args: argparse.Namespace, work: Path) -> None:
-    speaker, screen = make_inputs(work, 1080, args.seconds)
-    print(f"\nmemory: 1080p, inputs looped from the {args.seconds:g} s clips", flush=True)
+    speaker, screen = make_inputs(work, 1080, args.short_seconds)
+    print(f"\nmemory: 1080p, inputs looped from the {args.short_seconds:g} s clips", flush=True)
     peaks: dict[float, Run] = {}
     for minutes in args.memory_minutes:
         secs = minutes * 60
@@ -450,7 +541,7 @@ def run_memory(args: argparse.Namespace, work: Path) -> None:
 def run_profile(args: argparse.Namespace, work: Path) -> None:
     """Where greenscreen's CPU time goes, per thread and stage, next to the LIMIT's total."""
     for height in args.sizes:
-        speaker, screen = make_inputs(work, height, args.seconds)
+        speaker, screen = make_inputs(work, height, args.seconds, args.short_seconds)
         limit = next(c for c in contenders(speaker, screen, work, f"{height}p", layouts=False, small_file=False,
                                            no_key=False, moviepy=False, moviepy_reps=0) if c.name == "LIMIT")
         limit_run = measure(limit.command, limit.out)
@@ -475,7 +566,9 @@ def run_profile(args: argparse.Namespace, work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of the generated clips")
+    parser.add_argument("--seconds", type=float, default=60.0, help="headline length (a tutorial), looped")
+    parser.add_argument("--short-seconds", type=float, default=10.0,
+                        help="length of the generated clips, also timed as the short clip (0: not timed)")
     parser.add_argument("--reps", type=int, default=3, help="rounds; each round runs every contender once")
     parser.add_argument("--sizes", default="1080,720", help="output heights, comma-separated")
     parser.add_argument("--layouts", action="store_true", help="also time --layout side-by-side and full")
@@ -489,6 +582,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="instead: CPU seconds per thread and stage of one render, beside the LIMIT's")
     parser.add_argument("--memory-minutes", default="1,10", help="tutorial lengths for --memory")
+    parser.add_argument("--startup", action="store_true", help="instead: cold and warm start of a 1 s render")
+    parser.add_argument("--preview", action="store_true", help="instead: the preview's frame rate, 1080p pair")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "greenscreen-render-speed",
                         help="folder for inputs (kept and reused) and outputs")
     args = parser.parse_args()
@@ -499,6 +594,10 @@ def main() -> None:
     print(f"work folder {args.work}; encoder for all: {' '.join(ENCODE)} {' '.join(AUDIO)}", flush=True)
     if args.memory:
         run_memory(args, args.work)
+    elif args.startup:
+        run_startup(args, args.work)
+    elif args.preview:
+        run_preview(args, args.work)
     elif args.profile:
         run_profile(args, args.work)
     else:
