@@ -9,13 +9,14 @@ ground-truth composite, 8-bit sRGB), and clip dtSSD x 100. Runs twice: without a
 ``benchmarks/out/``. Then keys moving sequences built from every subject (see
 :func:`run_sequences`) with one Keyer and with a fresh Keyer per frame, so state carried from
 frame to frame is measured on more than the one clip. Then keys the synthetic speaker (seeds
-0-4), whose soft shadow beside the body must key as sheet (:func:`run_synthetic_shadow`).
+0-4), whose soft shadow beside the body must key as sheet (:func:`run_synthetic_shadow`), and
+the camera-drift clips (:func:`run_camera_drift`: white balance swing, exposure pump).
 Finally times ``Keyer.key`` at 640x360 and 1280x720.
 
 Usage::
 
     python benchmarks/key_quality.py [--data DIR] [--direct] [--only SUBSTR] [--no-ffmpeg]
-                                     [--sequences-only] [--synthetic-only]
+                                     [--sequences-only] [--synthetic-only] [--drift-only]
 
 ``--data`` (or ``GREENSCREEN_MATTING_DEV``) overrides the data folder, by default
 ``../shared/data/matting-dev`` beside the repository. ``--direct`` keys in-process through
@@ -463,6 +464,54 @@ def run_synthetic_shadow() -> None:
     print(f"({time.perf_counter() - t0:.0f} s)")
 
 
+def run_camera_drift() -> None:
+    """Key the camera-drift clips of ``tests/camera_drift.py``: the synthetic speaker walking
+    while the camera's white balance swings 20-30 % per channel within half a second, or its
+    exposure pumps. Prints, over all frames, the worst 99th percentile of alpha on the sheet (4 px
+    clear of the speaker) and on the sheet the speaker covered in an earlier frame (a ghost of
+    old positions); both must stay <= 0.02. Writes contact sheets to ``benchmarks/out/drift_*.png``:
+    every fifth frame, the input above its alpha amplified 4x (a 0.05 veil shows as 0.2 grey).
+    """
+    sys.path.insert(0, str(REPO / "tests"))
+    import camera_drift
+
+    from greenscreen.key import Keyer
+
+    t0 = time.perf_counter()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print("\n######## camera drift: auto white balance and exposure while the speaker walks ########")
+    print(f"{'clip':28s} | {'sheet p99':>9s} {'ghost p99':>9s} {'sheet mean':>10s} | {'SAD mean':>8s}")
+    clips = [(f"wb {name} {w}x{h}", (w, h), lambda size, sw=swing: camera_drift.white_balance_swing(size=size, swing=sw))
+             for name, swing in (("to-mint", (1.28, 1.0, 0.76)), ("less-green", (1.25, 0.8, 1.0)),
+                                 ("green-down", (1.0, 0.75, 1.0)))
+             for w, h in ((320, 180), (632, 356))]
+    clips += [(f"exposure pump {w}x{h}", (w, h), lambda size: camera_drift.exposure_pump(size=size))
+              for w, h in ((320, 180), (632, 356))]
+    for name, size, make in clips:
+        clip = make(size)
+        keyer = Keyer()
+        covered = np.zeros(clip.alphas[0].shape, bool)
+        sheet_worst = ghost_worst = mean_worst = 0.0
+        sads, tiles = [], []
+        for i, (frame, truth) in enumerate(zip(clip.frames, clip.alphas)):
+            alpha = keyer.key(frame).alpha
+            sheet = camera_drift.sheet_mask(truth)
+            ghost = sheet & covered
+            sheet_worst = max(sheet_worst, float(np.percentile(alpha[sheet], 99)))
+            mean_worst = max(mean_worst, float(alpha[sheet].mean()))
+            if ghost.sum() > 50:
+                ghost_worst = max(ghost_worst, float(np.percentile(alpha[ghost], 99)))
+            covered |= truth > 0.5
+            sads.append(np.abs(alpha - truth).sum() / 1000)
+            if i % 5 == 0:
+                grey = np.clip(alpha * 4 * 255, 0, 255).astype(np.uint8)
+                tiles.append(np.vstack([frame, cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)]))
+        cv2.imwrite(str(OUT / f"drift_{name.replace(' ', '_')}.png"), np.hstack(tiles))
+        print(f"{name:28s} | {sheet_worst:9.3f} {ghost_worst:9.3f} {mean_worst:10.4f} | {np.mean(sads):8.2f}",
+              flush=True)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+
+
 def _x264_roundtrip(pictures: list[np.ndarray]) -> list[np.ndarray]:
     """BGR frames encoded with libx264 (crf 23, yuv420p) in memory and decoded again."""
     buffer = io.BytesIO()
@@ -517,11 +566,16 @@ def main() -> None:
     ap.add_argument("--plate-only", action="store_true", help="only the run with --plate")
     ap.add_argument("--sequences-only", action="store_true",
                     help="only the moving sequences (one Keyer vs a fresh one per frame)")
+    ap.add_argument("--drift-only", action="store_true",
+                    help="only the camera-drift clips (white balance swing, exposure pump; no data needed)")
     ap.add_argument("--synthetic-only", action="store_true",
                     help="only the synthetic speaker's shadow section (no data needed)")
     args = ap.parse_args()
     if args.synthetic_only:
         run_synthetic_shadow()
+        return
+    if args.drift_only:
+        run_camera_drift()
         return
     if not (args.data / "cases").is_dir():
         sys.exit(f"matting-dev data not found at {args.data} (use --data or GREENSCREEN_MATTING_DEV)")
@@ -536,6 +590,7 @@ def main() -> None:
             run(args.data, True, args, Path(tmp))
     run_sequences(args.data, args.only)
     run_synthetic_shadow()
+    run_camera_drift()
     time_keyer(args.data)
 
 

@@ -449,23 +449,33 @@ def run_speed(args: argparse.Namespace, work: Path) -> None:
 
 
 def fixed_cost_table(height: int, long: list[Result], short: list[Result]) -> str:
-    """Each contender's wall time split into a fixed cost per render (start-up to first frame)
-    and a cost per frame, from the medians of the long and the short run (a straight line
-    through the two)."""
-    lines = [f"== {height}p: fixed cost per render and cost per frame (from both lengths' medians) ==",
-             f"{'':18s} {'fixed s':>8s} {'ms/frame':>9s} {'x LIMIT per frame':>18s}"]
-    per_frame: dict[str, float] = {}
+    """Each contender's time split into a fixed cost per render (start-up to first frame) and
+    a cost per frame: a straight line through the long and the short run, once through the
+    fastest walls (least disturbed by other load) and once through the median CPU seconds.
+    On a busy machine the split is only as good as the two runs agree; ``--startup`` measures
+    the fixed cost directly."""
+    lines = [f"== {height}p: fixed cost per render and cost per frame (line through both lengths) ==",
+             f"{'':18s} {'fixed s':>8s} {'ms/frame':>9s} {'x LIMIT':>8s} | {'fixed CPU s':>11s} {'CPU ms/frame':>12s}"
+             f" {'x LIMIT':>8s}"]
     rows = []
     for a in long:
         b = next((r for r in short if r.name == a.name), None)
         if b is None or not a.runs or not b.runs or a.runs[0].frames == b.runs[0].frames:
             continue
-        slope = (a.median("wall") - b.median("wall")) / (a.runs[0].frames - b.runs[0].frames)
-        per_frame[a.name] = slope
-        rows.append((a.name, b.median("wall") - slope * b.runs[0].frames, slope))
-    for name, fixed, slope in rows:
-        ratio = slope / per_frame["LIMIT"] if per_frame.get("LIMIT") else float("nan")
-        lines.append(f"{name:18s} {fixed:8.2f} {slope * 1000:9.2f} {ratio:18.2f}")
+        n_long, n_short = a.runs[0].frames, b.runs[0].frames
+        walls = min(x.wall for x in a.runs), min(x.wall for x in b.runs)
+        cpus = a.median("cpu"), b.median("cpu")
+        split = []
+        for t_long, t_short in (walls, cpus):
+            slope = (t_long - t_short) / (n_long - n_short)
+            split += [t_short - slope * n_short, slope]
+        rows.append((a.name, *split))
+    limit = next((r for r in rows if r[0] == "LIMIT"), None)
+    for name, fixed, slope, cfixed, cslope in rows:
+        ratio = slope / limit[2] if limit else float("nan")
+        cratio = cslope / limit[4] if limit else float("nan")
+        lines.append(f"{name:18s} {fixed:8.2f} {slope * 1000:9.2f} {ratio:8.2f} | {cfixed:11.2f} "
+                     f"{cslope * 1000:12.2f} {cratio:8.2f}")
     return "\n".join(lines)
 
 
