@@ -420,13 +420,15 @@ def test_keyer_box_around_speaker_matches_whole_frame(
         assert fg_diff.max(initial=0) <= 1
 
 
-def test_keyer_keys_the_box_of_a_size_the_model_does_not_tile() -> None:
+@pytest.mark.parametrize("with_plate", [False, True])
+def test_keyer_keys_the_box_of_a_size_the_model_does_not_tile(with_plate: bool) -> None:
     """424x238 (the 720p picture-in-picture size) is not a whole number of model pixels high;
     such frames are keyed padded, on the box around the speaker, and cut back: the key is as
     good as keying the whole frame, including along the repeated last rows and columns."""
     size = (322, 182)  # neither side a multiple of model_scale (4)
     shots = [speaker_frame(0.6 + i / 8, size, seed=2) for i in range(10)]
-    keyer, whole = Keyer(), Keyer()
+    plate = sheet_plate(size, 2) if with_plate else None
+    keyer, whole = Keyer(plate=plate), Keyer(plate=plate)
     whole.crop_to_speaker = False
     boxed = 0
     for frame, truth in shots:
@@ -439,6 +441,25 @@ def test_keyer_keys_the_box_of_a_size_the_model_does_not_tile() -> None:
         edge = np.abs(result.alpha - reference.alpha)[-4:]
         assert edge.mean() < 0.01, edge.mean()
     assert boxed == len(shots)
+
+
+def test_keyer_pads_a_plate_like_the_frames() -> None:
+    """A plate of a frame size the model does not tile is padded like the frames, not
+    stretched to the padded size: its sharp creases stay in line with the frame's, so none of
+    them keys. (Stretched by 2 rows in 182, the lower creases keyed at alpha 0.5.)"""
+    w, h = 322, 182
+    plate = np.empty((h, w, 3), np.uint8)
+    plate[:] = (60, 150, 50)
+    plate[2::7] = (30, 75, 25)  # one-row creases, half as bright
+    frame = plate.copy()
+    frame[60:, 120:200] = (90, 100, 140)  # the speaker
+    sheet = np.ones((h, w), bool)
+    sheet[55:, 115:205] = False
+    rng = np.random.default_rng(0)
+    keyer = Keyer(plate=plate)
+    for _ in range(3):
+        alpha = keyer.key(np.clip(frame + rng.normal(0, 1.5, frame.shape), 0, 255).astype(np.uint8)).alpha
+        assert alpha[sheet].max() < 0.02
 
 
 @pytest.mark.parametrize("interpolation", [cv2.INTER_LINEAR, cv2.INTER_NEAREST])

@@ -159,8 +159,9 @@ class Keyer:
         self._model: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._model_age = 0  # frames keyed since the model was estimated
 
-    def _prepare(self, frame: np.ndarray) -> None:
-        """(Re)build the per-size state on the first frame or when the frame size changes."""
+    def _prepare(self, frame: np.ndarray, pad: tuple[int, int] = (0, 0)) -> None:
+        """(Re)build the per-size state on the first frame or when the frame size changes.
+        ``pad`` is how many rows and columns :meth:`key` repeated at the bottom and right."""
         h, w = frame.shape[:2]
         self.reset()
         self._shape = (h, w)
@@ -176,7 +177,9 @@ class Keyer:
             and s.model_scale % self.refine_subsample == 0
         )
         if self.plate is not None:
-            plate = cv2.resize(self.plate, (w, h), interpolation=cv2.INTER_AREA)
+            # Padded like the frames, not stretched: the plate's creases must stay in line.
+            plate = cv2.resize(self.plate, (w - pad[1], h - pad[0]), interpolation=cv2.INTER_AREA)
+            plate = cv2.copyMakeBorder(plate, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
             self._plate_full = to_float(plate)
             self._plate_small = cv2.resize(self._plate_full, self._small_size, interpolation=cv2.INTER_AREA)
             self._plate_d = screen_model.screen_difference(self._plate_full * np.float32(255.0), s.screen)
@@ -343,14 +346,15 @@ class Keyer:
         pad_y, pad_x = -h % s.model_scale, -w % s.model_scale
         if (pad_y or pad_x) and s.refine > 0 and self.crop_to_speaker:
             padded = cv2.copyMakeBorder(frame, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
-            return _cut(self._key_frame(padded), frame)
+            return _cut(self._key_frame(padded, (pad_y, pad_x)), frame)
         return self._key_frame(frame)
 
-    def _key_frame(self, frame: np.ndarray) -> KeyResult:
-        """:meth:`key` of a frame whose size needs no padding (or cannot crop anyway)."""
+    def _key_frame(self, frame: np.ndarray, pad: tuple[int, int] = (0, 0)) -> KeyResult:
+        """:meth:`key` of a frame whose size needs no padding (or cannot crop anyway), or that
+        was padded by ``pad`` rows and columns."""
         s = self.settings
         if self._shape != frame.shape[:2]:
-            self._prepare(frame)
+            self._prepare(frame, pad)
         h, w = frame.shape[:2]
 
         # The matte is solved at the guided filter's coefficient resolution (step 2).
