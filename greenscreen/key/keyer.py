@@ -326,16 +326,16 @@ class Keyer:
         check_bgr(frame)
         h, w = frame.shape[:2]
         if min(h, w) >= self.min_side:
-            return self._key_frame(frame)
+            return self._key_padded(frame)
         f = -(-self.min_side // min(h, w))
-        big = self._key_frame(cv2.resize(frame, (w * f, h * f), interpolation=cv2.INTER_NEAREST))
+        big = self._key_padded(cv2.resize(frame, (w * f, h * f), interpolation=cv2.INTER_NEAREST))
         # Whole blocks of f x f averaged: a block of one repeated pixel gives that pixel back.
         return KeyResult(
             cv2.resize(big.foreground, (w, h), interpolation=cv2.INTER_AREA),
             cv2.resize(big.alpha, (w, h), interpolation=cv2.INTER_AREA),
         )
 
-    def _key_frame(self, frame: np.ndarray) -> KeyResult:
+    def _key_padded(self, frame: np.ndarray) -> KeyResult:
         """:meth:`key` for a frame of at least :attr:`min_side` pixels each way."""
         s = self.settings
         h, w = frame.shape[:2]
@@ -350,8 +350,8 @@ class Keyer:
         return self._key_frame(frame)
 
     def _key_frame(self, frame: np.ndarray, pad: tuple[int, int] = (0, 0)) -> KeyResult:
-        """:meth:`key` of a frame whose size needs no padding (or cannot crop anyway), or that
-        was padded by ``pad`` rows and columns."""
+        """:meth:`_key_padded` of a frame whose size needs no padding (or cannot crop anyway),
+        or that was padded by ``pad`` rows and columns."""
         s = self.settings
         if self._shape != frame.shape[:2]:
             self._prepare(frame, pad)
