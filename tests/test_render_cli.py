@@ -360,8 +360,11 @@ def test_replaces_existing_output_on_success(media: dict[str, Path], tmp_path: P
 
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
-    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(320, 180), seconds=12.0, seed=7)
-    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(640, 360), seconds=12.0, seed=8)
+    # Long enough that the render is still running when the interrupt comes, however fast the
+    # machine (a 12 s clip sometimes finished first on a loaded machine: the planning passes
+    # before the first frame take a varying share of the time).
+    speaker = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(320, 180), seconds=40.0, seed=7, preset="ultrafast")
+    screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(640, 360), seconds=40.0, seed=8)
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q"],
