@@ -179,43 +179,35 @@ crop_option = click.option(
     "--crop", help="Garbage matte: pixels to cut from the webcam frame, LEFT,TOP,RIGHT,BOTTOM."
 )
 
-def _cuts(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Cut, ...]:
-    try:
-        cuts = tuple(Cut.parse(value) for value in values)
-        check_cuts(cuts)
-    except SettingsError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from None
-    return cuts
+
+def _parsed(parse: Callable[[str], Any], check: Callable[[tuple[Any, ...]], None] | None = None) -> Callable:
+    """A click callback that turns each value of a repeatable option into an object with
+    ``parse`` (and ``check`` the lot), a mistake becoming a usage error (exit 2)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Any, ...]:
+        try:
+            parsed = tuple(parse(value) for value in values)
+            if check is not None:
+                check(parsed)
+        except SettingsError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+        return parsed
+
+    return callback
 
 
 cut_option = click.option(
-    "--cut", "cuts", multiple=True, callback=_cuts, metavar="START-END",
+    "--cut", "cuts", multiple=True, callback=_parsed(Cut.parse, check_cuts), metavar="START-END",
     help="Take START-END out of both recordings (seconds or 1:20.5, on the screen recording's "
     "clock); repeat for more cuts. Sound and captions stay in sync.",
 )
-
-def _chapters(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Chapter, ...]:
-    try:
-        return tuple(Chapter.parse(value) for value in values)
-    except SettingsError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from None
-
-
 chapter_option = click.option(
-    "--chapter", "chapters", multiple=True, callback=_chapters, metavar='"TIME TITLE"',
+    "--chapter", "chapters", multiple=True, callback=_parsed(Chapter.parse), metavar='"TIME TITLE"',
     help='A chapter of the MP4, e.g. "1:20 Passwort ändern" (time on the screen recording\'s clock, '
     "as --cut); repeat for more. Title and outro cards get chapters of their own.",
 )
-
-def _redactions(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Redaction, ...]:
-    try:
-        return tuple(Redaction.parse(value) for value in values)
-    except SettingsError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from None
-
-
 redact_option = click.option(
-    "--redact", "redactions", multiple=True, callback=_redactions, metavar="X,Y,W,H[@START-END]",
+    "--redact", "redactions", multiple=True, callback=_parsed(Redaction.parse), metavar="X,Y,W,H[@START-END]",
     help="Make a rectangle of the screen recording unreadable (its own pixels; from START to END on "
     "its clock, else throughout), e.g. 1200,80,400,40@0:10-0:25; repeat for more.",
 )
