@@ -297,9 +297,11 @@ class Cut:
 def check_cuts(cuts: Sequence[Cut]) -> None:
     """Raise :class:`SettingsError` if two cuts overlap (every pair is named at once)."""
     ordered = sorted(cuts, key=lambda c: c.start)
-    clashes = [f"{_clock(a)}-{_clock(b_end)} and {_clock(c)}-{_clock(d)}"
-               for (a, b_end), (c, d) in zip(((x.start, x.end) for x in ordered), ((y.start, y.end) for y in ordered[1:]))
-               if c < b_end]
+    clashes = [
+        f"{_clock(one.start)}-{_clock(one.end)} and {_clock(other.start)}-{_clock(other.end)}"
+        for one, other in zip(ordered, ordered[1:])
+        if other.start < one.end
+    ]
     if clashes:
         raise SettingsError(f"cuts overlap: {'; '.join(clashes)} (make them one cut)")
 
