@@ -17,6 +17,7 @@ import numpy as np
 
 from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
+from greenscreen.composite.lower_third import LowerThird, LowerThirds
 from greenscreen.composite.redact import Redaction, Redactor
 from greenscreen.config import RenderSettings
 from greenscreen.io.colour import Matrix, bgr_to_i420
@@ -60,6 +61,7 @@ class Compositor:
         matrix: Matrix = "bt601",
         redactions: Sequence[Redaction] = (),
         screen_source: tuple[int, int] | None = None,
+        lower_thirds: Sequence[LowerThird] = (),
     ):
         self.settings = settings
         self.matrix = matrix
@@ -70,6 +72,10 @@ class Compositor:
         self.screen_size = (box[2], box[3]) if box else output
         # Redactions are in the screen recording's pixels (``screen_source`` is its size).
         self.redactor = Redactor(redactions, screen_source or self.screen_size, box or (0, 0, *output))
+        p = self.placement
+        self.lower_thirds = LowerThirds(
+            lower_thirds, output, speaker_left=p.x + p.width / 2 < output[0] / 2
+        ) if lower_thirds else None
         self.keyer = Keyer(settings.key, plate=plate)
         key = settings.key
         self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
@@ -105,6 +111,8 @@ class Compositor:
         layer = None if keyed is None else self.speaker_layer(keyed)
         if layer is not None:
             blend_over(canvas, layer.foreground, layer.alpha, x=layer.x, y=layer.y, wrap=layer.wrap)
+        if self.lower_thirds is not None:
+            self.lower_thirds.draw_bgr(canvas, t)
         return canvas
 
     def compose_i420(
@@ -133,6 +141,8 @@ class Compositor:
         if layer is not None:
             blend_over_i420(out, layer.foreground, layer.alpha, x=layer.x, y=layer.y, matrix=self.matrix,
                             wrap=layer.wrap)
+        if self.lower_thirds is not None:
+            self.lower_thirds.draw_i420(out, t, self.matrix)
 
     def speaker_layer(self, keyed: KeyResult) -> SpeakerLayer | None:
         """The keyed speaker as placed on the output frame, with the window shape (the circle)

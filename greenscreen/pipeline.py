@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 
 from greenscreen.cards import CardFrames, card_picture
+from greenscreen.composite.lower_third import LowerThird
+from greenscreen.composite.lower_third import never_shown as lower_thirds_never_shown
 from greenscreen.composite.redact import Redaction
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
@@ -405,6 +407,7 @@ def render(
     cuts: Sequence[Cut] = (),
     chapters: Sequence[Chapter] = (),
     redactions: Sequence[Redaction] = (),
+    lower_thirds: Sequence[LowerThird] = (),
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -418,7 +421,8 @@ def render(
     stretches out of both recordings (times on the screen recording's clock); picture, sound and
     captions stay in sync across them. ``chapters`` (on the same clock) are written into the MP4
     where their moments play; the title and outro cards get chapters of their own.
-    ``redactions`` hide rectangles of the screen recording (its pixels, its clock).
+    ``redactions`` hide rectangles of the screen recording (its pixels, its clock);
+    ``lower_thirds`` show a name and role for a while (same clock).
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
@@ -462,6 +466,7 @@ def render(
         if w
     ]
     clip_start, clip_end = timeline.time(timeline.first_frame), timeline.time(timeline.kept[-1][1])
+    warnings += lower_thirds_never_shown(lower_thirds, clip_start, clip_end)
     warnings += [
         f"the cut {_clock(cut.start)}-{_clock(cut.end)} lies outside the clip "
         f"({_clock(clip_start)}-{_clock(clip_end)}); nothing was cut there"
@@ -481,6 +486,7 @@ def render(
         matrix=screen_info.matrix,
         redactions=redactions,
         screen_source=(screen_info.width, screen_info.height),
+        lower_thirds=lower_thirds,
     )
     audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
     # The sound of the frames shown: trimmed and cut like the picture, and measured that way.

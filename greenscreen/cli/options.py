@@ -17,6 +17,7 @@ import click
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import SettingsError
+from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
 from greenscreen.pipeline import Chapter, Cut, check_cuts
 from greenscreen.presets import apply_overrides, load_preset
@@ -212,12 +213,20 @@ redact_option = click.option(
     "its clock, else throughout), e.g. 1200,80,400,40@0:10-0:25; repeat for more.",
 )
 
+lower_third_option = click.option(
+    "--lower-third", "lower_thirds", multiple=True, callback=_parsed(LowerThird.parse),
+    metavar="NAME|ROLE@START-END",
+    help="Show a name and role at the bottom for a while, e.g. 'Maria Muster|IT-Service@0:02-0:08' "
+    "(times on the screen recording's clock); repeat for more.",
+)
+
 render_settings_options = _stack(
     preset_option,
     plate_option,
     crop_option,
     cut_option,
     redact_option,
+    lower_third_option,
     click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
     settings_options("timeline", skip=("width", "height")),

@@ -52,7 +52,7 @@ def preview_command(
     from greenscreen.preview.state import PreviewState
     from greenscreen.preview.window import check_display, run
 
-    cuts, redactions = params.pop("cuts"), params.pop("redactions")
+    cuts, redactions, lower_thirds = params.pop("cuts"), params.pop("redactions"), params.pop("lower_thirds")
     settings = render_settings_from(preset, crop, out_size, params)
     if screen is None:
         ignored = [f"--{name}" for name in TIMELINE_ONLY if params.get(f"timeline__{name}") is not None]
@@ -75,7 +75,8 @@ def preview_command(
         timing, _, message = apply_sync(speaker, screen, settings)
         if message:
             click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
-    source = PreviewSource.open(speaker, screen, timing, plate=plate, cuts=cuts, redactions=redactions)
+    source = PreviewSource.open(speaker, screen, timing, plate=plate, cuts=cuts, redactions=redactions,
+                                lower_thirds=lower_thirds)
     try:
         state = PreviewState(
             source,

@@ -32,6 +32,7 @@ from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_str
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
 from greenscreen.io.stills import load_plate
+from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
 from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame
 
@@ -208,6 +209,8 @@ class PreviewSource:
     """Render's redactions, in the screen recording's pixels and on its clock."""
     screen_source: tuple[int, int] | None = None
     """The screen recording's own size (what the redactions are measured in)."""
+    lower_thirds: tuple[LowerThird, ...] = ()
+    """Render's lower thirds (on the screen recording's clock)."""
 
     def screen_time(self, index: int) -> float | None:
         """The screen recording's time at frame ``index`` (None without a screen recording)."""
@@ -220,14 +223,14 @@ class PreviewSource:
     @classmethod
     def open(
         cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
-        cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (),
+        cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (), lower_thirds: Sequence[LowerThird] = (),
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
         are render's: the frame slider runs over the frames the output shows; so are
-        ``redactions``.
+        ``redactions`` and ``lower_thirds``.
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -265,6 +268,7 @@ class PreviewSource:
             1 + settings.timeline.drift * 1e-6,
             tuple(redactions),
             (screen_info.width, screen_info.height),
+            tuple(lower_thirds),
         )
 
     def _time(self, index: int) -> float:

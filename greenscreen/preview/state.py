@@ -301,6 +301,7 @@ class PreviewState:
                 # (sources made of arrays in tests have no redactions)
                 redactions=getattr(self.source, "redactions", ()),
                 screen_source=getattr(self.source, "screen_source", None),
+                lower_thirds=getattr(self.source, "lower_thirds", ()),
             )
             self._last_keyed_index = None
             self._last_key = None
