@@ -16,6 +16,7 @@ frame the loop hands to the encoder again and again (see :meth:`Compositor.compo
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,7 @@ import numpy as np
 from greenscreen.cards import CardFrames, card_picture
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.lower_third import never_shown as lower_thirds_never_shown
+from greenscreen.composite.quiet_corner import AUTO, quiet_corner
 from greenscreen.composite.redact import Redaction
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
@@ -477,6 +479,7 @@ def render(
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
     except ValueError as exc:
         raise SettingsError(str(exc), speaker) from None
+    settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
     compositor = Compositor(
         settings,
         output=timeline.size,
@@ -597,6 +600,19 @@ def _cards(
         picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards)
         made.append(CardFrames(picture, frames, fade, matrix))
     return made[0], made[1]
+
+
+def resolve_corner(
+    settings: RenderSettings, screen: MediaInfo, speaker: tuple[int, int], notes: list[str] | None = None
+) -> RenderSettings:
+    """``settings`` with ``corner = "auto"`` replaced by the screen recording's quietest corner."""
+    layout = settings.layout
+    if layout.corner != AUTO:
+        return settings
+    corner = quiet_corner(screen, layout, speaker) if layout.layout in ("pip", "circle") else "bottom-right"
+    if notes is not None and layout.layout in ("pip", "circle"):
+        notes.append(f"the speaker goes {corner}, the quietest corner of {screen.path.name}")
+    return dataclasses.replace(settings, layout=dataclasses.replace(layout, corner=corner))
 
 
 def _output_chapters(

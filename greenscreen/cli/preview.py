@@ -48,6 +48,8 @@ def preview_command(
       greenscreen render speaker.mp4 screen.mp4 -o out.mp4 --preset kitchen
     """
     # Imported here so 'greenscreen --help' and other commands do not load the GUI code.
+    from greenscreen.io.probe import probe
+    from greenscreen.pipeline import resolve_corner
     from greenscreen.preview.source import PreviewSource
     from greenscreen.preview.state import PreviewState
     from greenscreen.preview.window import check_display, run
@@ -78,6 +80,9 @@ def preview_command(
     source = PreviewSource.open(speaker, screen, timing, plate=plate, cuts=cuts, redactions=redactions,
                                 lower_thirds=lower_thirds)
     try:
+        if screen is not None:
+            # corner = "auto" is settled once, on the screen recording, as render settles it.
+            settings = resolve_corner(settings, probe(screen), source.speaker_size)
         state = PreviewState(
             source,
             settings,

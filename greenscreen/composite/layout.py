@@ -23,7 +23,10 @@ class LayoutSettings:
         help="pip: speaker in a corner; circle: speaker in a round corner window; "
         "side-by-side: screen left, speaker right; full: speaker over the whole frame.",
     )
-    corner: str = setting("bottom-right", choices=CORNERS, help="Corner for pip and circle.")
+    corner: str = setting(
+        "bottom-right", choices=(*CORNERS, "auto"),
+        help="Corner for pip and circle; auto: the quietest corner of the screen recording.",
+    )
     size: float = setting(
         0.33, min=0.05, max=1.0, help="Speaker height as a fraction of the output height."
     )
