@@ -17,6 +17,7 @@ import numpy as np
 
 from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
+from greenscreen.composite.logo import Logo
 from greenscreen.composite.lower_third import LowerThird, LowerThirds
 from greenscreen.composite.redact import Redaction, Redactor
 from greenscreen.config import RenderSettings
@@ -62,6 +63,7 @@ class Compositor:
         redactions: Sequence[Redaction] = (),
         screen_source: tuple[int, int] | None = None,
         lower_thirds: Sequence[LowerThird] = (),
+        logo: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.settings = settings
         self.matrix = matrix
@@ -76,6 +78,10 @@ class Compositor:
         self.lower_thirds = LowerThirds(
             lower_thirds, output, speaker_left=p.x + p.width / 2 < output[0] / 2
         ) if lower_thirds else None
+        self.logo = Logo(
+            *logo, output,
+            speaker_top_right=p.y + p.height / 2 < output[1] / 2 and p.x + p.width / 2 > output[0] / 2,
+        ) if logo is not None else None
         self.keyer = Keyer(settings.key, plate=plate)
         key = settings.key
         self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
@@ -113,6 +119,8 @@ class Compositor:
             blend_over(canvas, layer.foreground, layer.alpha, x=layer.x, y=layer.y, wrap=layer.wrap)
         if self.lower_thirds is not None:
             self.lower_thirds.draw_bgr(canvas, t)
+        if self.logo is not None:
+            self.logo.draw_bgr(canvas)
         return canvas
 
     def compose_i420(
@@ -143,6 +151,8 @@ class Compositor:
                             wrap=layer.wrap)
         if self.lower_thirds is not None:
             self.lower_thirds.draw_i420(out, t, self.matrix)
+        if self.logo is not None:
+            self.logo.draw_i420(out, self.matrix)
 
     def speaker_layer(self, keyed: KeyResult) -> SpeakerLayer | None:
         """The keyed speaker as placed on the output frame, with the window shape (the circle)

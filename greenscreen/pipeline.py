@@ -49,7 +49,7 @@ from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.poster import PosterPicker
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
-from greenscreen.io.stills import load_plate
+from greenscreen.io.stills import load_plate, read_image_with_alpha
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, new_frame
 from greenscreen.settings import parse_clock
@@ -410,6 +410,7 @@ def render(
     chapters: Sequence[Chapter] = (),
     redactions: Sequence[Redaction] = (),
     lower_thirds: Sequence[LowerThird] = (),
+    logo: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -424,16 +425,18 @@ def render(
     captions stay in sync across them. ``chapters`` (on the same clock) are written into the MP4
     where their moments play; the title and outro cards get chapters of their own.
     ``redactions`` hide rectangles of the screen recording (its pixels, its clock);
-    ``lower_thirds`` show a name and role for a while (same clock).
+    ``lower_thirds`` show a name and role for a while (same clock); ``logo`` is an image shown
+    in a top corner throughout.
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.
-    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions) if p is not None)
+    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo) if p is not None)
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
+    logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
     sidecar = companion_path(output, ".vtt")
     poster_path = companion_path(output, ".jpg")
@@ -490,6 +493,7 @@ def render(
         redactions=redactions,
         screen_source=(screen_info.width, screen_info.height),
         lower_thirds=lower_thirds,
+        logo=logo_image,
     )
     audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
     # The sound of the frames shown: trimmed and cut like the picture, and measured that way.

@@ -141,6 +141,7 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
         "--plate", str(plate), "--crop", "16,0,0,8", "--offset", "-0.3", "--start", "0.2", "--end", "1.6",
         "--crf", "12",  # preview takes the encoder options too; a fine CRF keeps the comparison sharp
         "--cut", "0.6-0.9", "--redact", "0,0,320,90@0.3-1.2", "--lower-third", "Jörg|IT-Service@0.4-1.3",
+        "--logo", str(plate),
     ]
     out = tmp_path / "render.mp4"
     greenscreen("render", *options, "-o", out, "-q", env={})

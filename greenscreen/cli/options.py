@@ -220,6 +220,11 @@ lower_third_option = click.option(
     "(times on the screen recording's clock); repeat for more.",
 )
 
+logo_option = click.option(
+    "--logo", type=click.Path(path_type=Path),
+    help="An image (PNG transparency kept) shown in a top corner throughout, away from the speaker.",
+)
+
 render_settings_options = _stack(
     preset_option,
     plate_option,
@@ -227,6 +232,7 @@ render_settings_options = _stack(
     cut_option,
     redact_option,
     lower_third_option,
+    logo_option,
     click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
     settings_options("timeline", skip=("width", "height")),

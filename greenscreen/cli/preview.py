@@ -55,6 +55,7 @@ def preview_command(
     from greenscreen.preview.window import check_display, run
 
     cuts, redactions, lower_thirds = params.pop("cuts"), params.pop("redactions"), params.pop("lower_thirds")
+    logo = params.pop("logo")
     settings = render_settings_from(preset, crop, out_size, params)
     if screen is None:
         ignored = [f"--{name}" for name in TIMELINE_ONLY if params.get(f"timeline__{name}") is not None]
@@ -78,7 +79,7 @@ def preview_command(
         if message:
             click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
     source = PreviewSource.open(speaker, screen, timing, plate=plate, cuts=cuts, redactions=redactions,
-                                lower_thirds=lower_thirds)
+                                lower_thirds=lower_thirds, logo=logo)
     try:
         if screen is not None:
             # corner = "auto" is settled once, on the screen recording, as render settles it.

@@ -63,7 +63,7 @@ def render_command(
             raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
         params["captions__burn"] = True
     cuts, chapters, redactions = params.pop("cuts"), params.pop("chapters"), params.pop("redactions")
-    lower_thirds = params.pop("lower_thirds")
+    lower_thirds, logo = params.pop("lower_thirds"), params.pop("logo")
     settings = render_settings_from(preset, crop, out_size, params)
     if sync_wanted(settings, given=timing_given(params)):
         settings, _, message = apply_sync(speaker, screen, settings)
@@ -73,7 +73,7 @@ def render_command(
         result = render(
             speaker, screen, output, settings, plate=plate, captions=captions,
             caption_language=caption_language, cuts=cuts, chapters=chapters, redactions=redactions,
-            lower_thirds=lower_thirds, progress=bar.update,
+            lower_thirds=lower_thirds, logo=logo, progress=bar.update,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

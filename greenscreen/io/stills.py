@@ -30,7 +30,23 @@ def read_image(path: Path) -> np.ndarray:
 
     Raises :class:`MediaError` naming the file if it is missing or not a readable image.
     """
-    path = Path(path)
+    return _decode(Path(path), cv2.IMREAD_COLOR)
+
+
+def read_image_with_alpha(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read an image file (a logo) as BGR uint8 ``(H, W, 3)`` and alpha float32 ``(H, W)``;
+    an image without alpha is opaque. Raises :class:`MediaError` as :func:`read_image` does."""
+    image = _decode(Path(path), cv2.IMREAD_UNCHANGED)
+    if image.dtype != np.uint8:  # 16-bit PNGs
+        image = (image.astype(np.float32) * (255.0 / np.iinfo(image.dtype).max) + 0.5).astype(np.uint8)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return np.ascontiguousarray(image[..., :3]), image[..., 3].astype(np.float32) / 255.0
+    return np.ascontiguousarray(image[..., :3]), np.ones(image.shape[:2], np.float32)
+
+
+def _decode(path: Path, flags: int) -> np.ndarray:
     check_input_file(path, what="image")
     # fromfile + imdecode, because cv2.imread cannot open non-ASCII paths on every platform.
     try:
@@ -40,7 +56,7 @@ def read_image(path: Path) -> np.ndarray:
     if not data.size:
         raise MediaError("file is empty (0 bytes), expected an image", path)
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        image = cv2.imdecode(data, flags)
     except cv2.error:  # e.g. a header declaring a picture too large to decode
         image = None
     if image is None:

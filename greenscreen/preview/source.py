@@ -31,7 +31,7 @@ from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_stream
 from greenscreen.io.orientation import upright
 from greenscreen.io.reader import Crop, frame_to_bgr
-from greenscreen.io.stills import load_plate
+from greenscreen.io.stills import load_plate, read_image_with_alpha
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
 from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame
@@ -211,6 +211,8 @@ class PreviewSource:
     """The screen recording's own size (what the redactions are measured in)."""
     lower_thirds: tuple[LowerThird, ...] = ()
     """Render's lower thirds (on the screen recording's clock)."""
+    logo: tuple[np.ndarray, np.ndarray] | None = None
+    """Render's logo image: BGR and alpha."""
 
     def screen_time(self, index: int) -> float | None:
         """The screen recording's time at frame ``index`` (None without a screen recording)."""
@@ -224,13 +226,14 @@ class PreviewSource:
     def open(
         cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
         cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (), lower_thirds: Sequence[LowerThird] = (),
+        logo: Path | None = None,
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
         are render's: the frame slider runs over the frames the output shows; so are
-        ``redactions`` and ``lower_thirds``.
+        ``redactions``, ``lower_thirds`` and ``logo``.
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -269,6 +272,7 @@ class PreviewSource:
             tuple(redactions),
             (screen_info.width, screen_info.height),
             tuple(lower_thirds),
+            read_image_with_alpha(Path(logo)) if logo is not None else None,
         )
 
     def _time(self, index: int) -> float:

@@ -302,6 +302,7 @@ class PreviewState:
                 redactions=getattr(self.source, "redactions", ()),
                 screen_source=getattr(self.source, "screen_source", None),
                 lower_thirds=getattr(self.source, "lower_thirds", ()),
+                logo=getattr(self.source, "logo", None),
             )
             self._last_keyed_index = None
             self._last_key = None
