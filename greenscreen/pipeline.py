@@ -686,7 +686,7 @@ def _output_cues(
             path,
         )
     if changed:
-        notes.append(f"{changed} caption(s) of {path.name} fall partly or wholly outside the clip and were cut to it")
+        notes.append(f"{changed} caption(s) of {path.name} are shortened or left out by the trim or the cuts")
     return kept
 
 

@@ -162,16 +162,22 @@ def read_preset_file(path: Path) -> dict[str, Any]:
     return _read(path)[1]
 
 
-def _read_text(path: Path) -> str:
-    check_input_file(path, what="preset file", error=SettingsError)
+def _read_text(path: Path, what: str = "preset file") -> str:
+    check_input_file(path, what=what, error=SettingsError)
     try:
         return path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"cannot read preset ({exc})", path) from None
+        raise SettingsError(f"cannot read {what} ({exc})", path) from None
 
 
-def _read(path: Path) -> tuple[str, dict[str, Any]]:
-    text = _read_text(path)
+def read_settings_file(path: Path, *, what: str = "preset file") -> tuple[str, dict[str, Any]]:
+    """The text and the parsed TOML of a settings file (a preset, an edit file): the one TOML
+    reader, so every file's syntax error names the file and the line alike."""
+    return _read(path, what)
+
+
+def _read(path: Path, what: str = "preset file") -> tuple[str, dict[str, Any]]:
+    text = _read_text(path, what)
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -184,6 +190,19 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
                 [f"line {where[1]}: not valid TOML: {reason} (column {where[2]})"], path
             ) from None
         raise PresetError([f"not valid TOML: {message}"], path) from None
+
+
+def key_lines(text: str) -> dict[tuple[str | None, str], int]:
+    """Map ``(section, key)`` of a settings file's text to its line number."""
+    return _key_lines(text)
+
+
+def apply_settings_tables(
+    settings: RenderSettings, data: dict[str, Any], lines: dict[tuple[str | None, str], int]
+) -> tuple[RenderSettings, list[str]]:
+    """Apply a file's ``{section: {key: value}}`` tables to ``settings``: the result and one
+    message per bad key, with its line from ``lines`` (see :func:`key_lines`)."""
+    return _problems(settings, data, lines)
 
 
 def _key_lines(text: str) -> dict[tuple[str | None, str], int]:

@@ -122,7 +122,7 @@ def test_render_writes_soft_track_and_sidecar_on_the_output_timeline(
     assert language == "deu"
     assert track == expected
     assert read_captions(out.with_suffix(".vtt")) == expected
-    assert "2 caption(s) of talk.de.srt fall partly or wholly outside the clip" in proc.stderr
+    assert "2 caption(s) of talk.de.srt are shortened or left out by the trim or the cuts" in proc.stderr
 
 
 def test_captions_follow_the_screen_with_screen_audio(pair: tuple[Path, Path], tmp_path: Path) -> None:

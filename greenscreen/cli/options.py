@@ -15,10 +15,11 @@ from typing import Any
 
 import click
 
-from greenscreen.config import RenderSettings
-from greenscreen.errors import SettingsError
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
+from greenscreen.config import RenderSettings
+from greenscreen.edit import Edit
+from greenscreen.errors import SettingsError
 from greenscreen.pipeline import Chapter, Cut, check_cuts
 from greenscreen.presets import apply_overrides, load_preset
 from greenscreen.settings import parse_clock
@@ -220,6 +221,12 @@ lower_third_option = click.option(
     "(times on the screen recording's clock); repeat for more.",
 )
 
+edit_option = click.option(
+    "--edit", "edit_file", type=click.Path(path_type=Path),
+    help="An edit file (TOML): cards, cuts, chapters, redactions, lower thirds, logo, captions "
+    "(see samples/edit.toml); options given here add to it or win over it.",
+)
+
 logo_option = click.option(
     "--logo", type=click.Path(path_type=Path),
     help="An image (PNG transparency kept) shown in a top corner throughout, away from the speaker.",
@@ -227,6 +234,7 @@ logo_option = click.option(
 
 render_settings_options = _stack(
     preset_option,
+    edit_option,
     plate_option,
     crop_option,
     cut_option,
@@ -253,15 +261,36 @@ render_settings_options = _stack(
 
 
 def render_settings_from(
-    preset: tuple[str, ...], crop: str | None, out_size: str | None, params: dict[str, Any]
+    preset: tuple[str, ...], crop: str | None, out_size: str | None, params: dict[str, Any],
+    edit: Edit | None = None,
 ) -> RenderSettings:
-    """The settings the options of :data:`render_settings_options` ask for."""
+    """The settings the options of :data:`render_settings_options` ask for: defaults < presets
+    < the edit file's sections < options on the command line."""
     overrides = overrides_from(params)
     overrides.setdefault("layout", {}).update(parse_crop(crop))
     overrides.setdefault("timeline", {}).update(parse_size(out_size))
-    return resolve_settings(preset, overrides)
+    settings = resolve_settings(preset, {})
+    if edit is not None:
+        settings = edit.apply(settings)
+    return apply_overrides(settings, overrides, source="command line")
 
 
-def timing_given(params: dict[str, Any]) -> bool:
-    """Whether ``--offset`` or ``--drift`` was given (then the recordings are not synced by sound)."""
-    return any(params.get(f"timeline__{key}") is not None for key in ("offset", "drift"))
+def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
+    """The edit's cuts, chapters, redactions, lower thirds, logo and captions joined with the
+    same options given on the command line (lists add up; a file given there wins)."""
+    joined = {
+        "cuts": (*edit.cuts, *params.pop("cuts", ())),
+        "chapters": (*edit.chapters, *params.pop("chapters", ())),
+        "redactions": (*edit.redactions, *params.pop("redactions", ())),
+        "lower_thirds": (*edit.lower_thirds, *params.pop("lower_thirds", ())),
+        "logo": params.pop("logo", None) or edit.logo,
+    }
+    check_cuts(joined["cuts"])
+    return joined
+
+
+def timing_given(params: dict[str, Any], edit: Edit | None = None) -> bool:
+    """Whether ``--offset`` or ``--drift`` was given, on the command line or in the edit file's
+    ``[timeline]`` (then the recordings are not synced by sound)."""
+    in_edit = edit is not None and any(k in edit.settings.get("timeline", {}) for k in ("offset", "drift"))
+    return in_edit or any(params.get(f"timeline__{key}") is not None for key in ("offset", "drift"))

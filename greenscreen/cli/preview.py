@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given
+from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given, with_edit
+from greenscreen.edit import Edit, read_edit
 from greenscreen.presets import preset_name
 from greenscreen.sync import apply_sync, sync_wanted
 
@@ -54,9 +55,11 @@ def preview_command(
     from greenscreen.preview.state import PreviewState
     from greenscreen.preview.window import check_display, run
 
-    cuts, redactions, lower_thirds = params.pop("cuts"), params.pop("redactions"), params.pop("lower_thirds")
-    logo = params.pop("logo")
-    settings = render_settings_from(preset, crop, out_size, params)
+    edit_file = params.pop("edit_file")
+    edit = read_edit(edit_file) if edit_file is not None else Edit()
+    parts = with_edit(edit, params)
+    parts.pop("chapters")  # chapters are marks in the file; the preview has nothing to show for them
+    settings = render_settings_from(preset, crop, out_size, params, edit)
     if screen is None:
         ignored = [f"--{name}" for name in TIMELINE_ONLY if params.get(f"timeline__{name}") is not None]
         if ignored:
@@ -74,12 +77,11 @@ def preview_command(
     # Lined up by sound as render will be; the found offset is not part of the settings a
     # preset saved from here holds (it belongs to this pair of recordings).
     timing = settings
-    if screen is not None and sync_wanted(settings, given=timing_given(params)):
+    if screen is not None and sync_wanted(settings, given=timing_given(params, edit)):
         timing, _, message = apply_sync(speaker, screen, settings)
         if message:
             click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
-    source = PreviewSource.open(speaker, screen, timing, plate=plate, cuts=cuts, redactions=redactions,
-                                lower_thirds=lower_thirds, logo=logo)
+    source = PreviewSource.open(speaker, screen, timing, plate=plate, **parts)
     try:
         if screen is not None:
             # corner = "auto" is settled once, on the screen recording, as render settles it.

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from greenscreen.cli.options import chapter_option, render_settings_from, render_settings_options, timing_given
+from greenscreen.cli.options import (
+    chapter_option,
+    render_settings_from,
+    render_settings_options,
+    timing_given,
+    with_edit,
+)
+from greenscreen.edit import Edit, read_edit
 from greenscreen.cli.progress import ProgressBar
 from greenscreen.io.atomic import is_null_device
 from greenscreen.pipeline import render
@@ -58,22 +65,24 @@ def render_command(
       greenscreen render speaker.mp4 screen.mkv -o out.mp4 --offset 1.5 --audio mix
       greenscreen render speaker.mp4 screen.mp4 -o out.mp4 --cut 1:20-1:32 --title-card "Passwort ändern"
     """
+    edit_file = params.pop("edit_file")
+    edit = read_edit(edit_file) if edit_file is not None else Edit()
+    captions = captions or edit.captions
+    caption_language = caption_language or edit.caption_language
     if burn_captions:
         if captions is None:
             raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
         params["captions__burn"] = True
-    cuts, chapters, redactions = params.pop("cuts"), params.pop("chapters"), params.pop("redactions")
-    lower_thirds, logo = params.pop("lower_thirds"), params.pop("logo")
-    settings = render_settings_from(preset, crop, out_size, params)
-    if sync_wanted(settings, given=timing_given(params)):
+    parts = with_edit(edit, params)
+    settings = render_settings_from(preset, crop, out_size, params, edit)
+    if sync_wanted(settings, given=timing_given(params, edit)):
         settings, _, message = apply_sync(speaker, screen, settings)
         if message:
             click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, captions=captions,
-            caption_language=caption_language, cuts=cuts, chapters=chapters, redactions=redactions,
-            lower_thirds=lower_thirds, logo=logo, progress=bar.update,
+            caption_language=caption_language, progress=bar.update, **parts,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

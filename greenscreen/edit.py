@@ -1,0 +1,195 @@
+"""The edit file: what happens when in a tutorial, in one TOML file beside the recordings.
+
+A preset is the look (key, layout, encoding); the edit is the cut: cards, cuts, chapters,
+redactions, lower thirds, a logo and captions. It may also hold any preset section (``[cards]``,
+``[layout]``, ...), which then wins over the presets and loses to options on the command line.
+See ``samples/edit.toml`` for every key with comments.
+
+Every problem of the file is reported at once, with its line and, for an unknown key, the key
+it probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greenscreen.composite.lower_third import LowerThird
+from greenscreen.composite.redact import Redaction
+from greenscreen.config import RenderSettings
+from greenscreen.errors import SettingsError
+from greenscreen.pipeline import Chapter, Cut, check_cuts
+from greenscreen.presets import GROUPS, PresetError, apply_settings_tables, key_lines, read_settings_file
+from greenscreen.settings import parse_clock
+
+#: The lists an edit holds: TOML key -> the keys each entry takes (required first).
+LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "cut": (("from", "to"), ()),
+    "chapter": (("at", "title"), ()),
+    "redact": (("box",), ("from", "to")),
+    "lower_third": (("name", "from", "to"), ("role",)),
+}
+FILES = {"logo": "logo", "captions_file": "captions"}
+"""Keys naming a file (relative to the edit file's folder) -> the :class:`Edit` field. The
+captions file is ``captions_file``: ``[captions]`` is the section of how they are shown."""
+TEXT = ("caption_language",)
+
+
+@dataclass
+class Edit:
+    """An edit file's contents; lists are empty and files None where it says nothing."""
+
+    path: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The preset sections it holds, ``{group: {key: value}}``."""
+    cuts: list[Cut] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
+    redactions: list[Redaction] = field(default_factory=list)
+    lower_thirds: list[LowerThird] = field(default_factory=list)
+    logo: Path | None = None
+    captions: Path | None = None
+    caption_language: str | None = None
+    _lines: dict[tuple[str | None, str], int] = field(default_factory=dict, repr=False)
+
+    def apply(self, settings: RenderSettings) -> RenderSettings:
+        """``settings`` with the edit's preset sections applied (every bad key reported)."""
+        updated, problems = apply_settings_tables(settings, self.settings, self._lines)
+        if problems:
+            raise PresetError(problems, self.path or "edit")
+        return updated
+
+
+def read_edit(path: str | Path) -> Edit:
+    """Read and check the edit file at ``path``; raise :class:`PresetError` listing every problem."""
+    path = Path(path)
+    text, data = read_settings_file(path, what="edit file")
+    headers = _array_headers(text)
+    edit = Edit(path=path)
+    problems: list[str] = []
+    for key, value in data.items():
+        line = _line_of(text, key)
+        if key in LISTS:
+            entries = value if isinstance(value, list) else None
+            if entries is None or not all(isinstance(e, dict) for e in entries):
+                problems.append(f"{line}'{key}' must be a list of [[{key}]] tables")
+                continue
+            for number, entry in enumerate(entries):
+                where = headers.get(key, [])
+                at = f"line {where[number]}: " if number < len(where) else ""
+                item = _entry(key, entry, f"{at}[[{key}]] ", problems)
+                if item is not None:
+                    getattr(edit, _FIELD[key]).append(item)
+        elif key in FILES:
+            if not isinstance(value, str) or not value:
+                problems.append(f"{line}'{key}' must be a file name")
+                continue
+            setattr(edit, FILES[key], (path.parent / value) if not Path(value).is_absolute() else Path(value))
+        elif key in TEXT:
+            if not isinstance(value, str):
+                problems.append(f"{line}'{key}' must be text")
+                continue
+            setattr(edit, key, value)
+        elif key in GROUPS:
+            edit.settings[key] = value
+        else:
+            known = [*LISTS, *FILES, *TEXT, *GROUPS]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{line}unknown key '{key}'{hint}")
+    try:
+        check_cuts(edit.cuts)
+    except SettingsError as exc:
+        problems.append(str(exc))
+    # The preset sections are checked now too, so one run names every problem of the file.
+    edit._lines = key_lines(text)
+    _, found = apply_settings_tables(RenderSettings(), edit.settings, edit._lines)
+    problems += found
+    if problems:
+        raise PresetError(problems, path)
+    return edit
+
+
+_FIELD = {"cut": "cuts", "chapter": "chapters", "redact": "redactions", "lower_third": "lower_thirds"}
+
+
+def _entry(kind: str, entry: dict[str, Any], where: str, problems: list[str]) -> Any:
+    """One list entry as its object, or None after adding its problems."""
+    required, optional = LISTS[kind]
+    bad = False
+    for key in entry:
+        if key not in required + optional:
+            close = difflib.get_close_matches(key, required + optional, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{where}unknown key '{key}'{hint}; it takes {', '.join(required + optional)}")
+            bad = True
+    missing = [k for k in required if k not in entry]
+    if missing:
+        problems.append(f"{where}needs {', '.join(missing)}")
+        return None
+    times: dict[str, float] = {}
+    for key in ("from", "to", "at"):
+        if key in entry:
+            value = entry[key]
+            seconds = parse_clock(value) if isinstance(value, str) else (
+                float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+            )
+            if seconds is None or seconds < 0:
+                problems.append(f"{where}'{key}' must be seconds or a time such as 1:20.5, got {value!r}")
+                bad = True
+            else:
+                times[key] = seconds
+    if bad:
+        return None
+    makers: dict[str, Callable[[], Any]] = {
+        "cut": lambda: Cut(times["from"], times["to"]) if times["to"] > times["from"] else _ends_first(),
+        "chapter": lambda: Chapter(times["at"], _text(entry["title"])),
+        "redact": lambda: _redaction(entry["box"], times.get("from", 0.0), times.get("to", math.inf)),
+        "lower_third": lambda: LowerThird(
+            _text(entry["name"]), _text(entry.get("role", ""), empty=True), times["from"], times["to"]
+        ) if times["to"] > times["from"] else _ends_first(),
+    }
+    try:
+        return makers[kind]()
+    except SettingsError as exc:
+        problems.append(f"{where}{exc}")
+        return None
+
+
+def _ends_first() -> Any:
+    raise SettingsError("'to' must come after 'from'")
+
+
+def _text(value: Any, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not value.strip() and not empty):
+        raise SettingsError(f"must be text, got {value!r}")
+    return value.strip()
+
+
+def _redaction(box: Any, start: float, end: float) -> Redaction:
+    if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, int) and v >= 0 for v in box)):
+        raise SettingsError(f"'box' must be [x, y, width, height] in whole pixels, got {box!r}")
+    if box[2] == 0 or box[3] == 0 or end <= start:
+        raise SettingsError("the box must not be empty and 'to' must come after 'from'")
+    return Redaction(box[0], box[1], box[2], box[3], start, end)
+
+
+def _array_headers(text: str) -> dict[str, list[int]]:
+    """The line of every ``[[name]]`` header, in order."""
+    found: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]", line)
+        if header:
+            found.setdefault(header[1], []).append(number)
+    return found
+
+
+def _line_of(text: str, key: str) -> str:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*(\[\[?\s*)?{re.escape(key)}\b", line):
+            return f"line {number}: "
+    return ""

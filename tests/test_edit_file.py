@@ -1,0 +1,75 @@
+"""The edit file: the sample edit renders a finished tutorial, and a bad edit names every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from conftest import run_cli
+from greenscreen.edit import read_edit
+from greenscreen.errors import SettingsError
+from greenscreen.io.captions import read_captions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_sample_edit_renders_a_finished_tutorial(tmp_path: Path) -> None:
+    out = tmp_path / "tutorial.mp4"
+    run_cli("render", ROOT / "samples" / "speaker.mp4", ROOT / "samples" / "screen.mp4",
+            "--edit", ROOT / "samples" / "edit.toml", "-o", out, "-q")
+    with av.open(str(out)) as container:
+        duration = container.duration / 1e6
+        chapters = [c["metadata"]["title"] for c in container.chapters()]
+        subtitles = container.streams.subtitles[0].metadata.get("language")
+        title = container.metadata.get("title")
+    assert abs(duration - (2.5 + 8.0 - 0.5 + 2.5)) < 0.05  # title card, the sample less the cut, outro
+    assert chapters == ["Passwort ändern", "Einstellungen öffnen", "Neues Passwort",
+                        "Fragen? Die IT-Hilfe hilft gern – Tel. 12 34"]
+    assert subtitles == "deu" and title == "Passwort ändern"
+    assert [c.text for c in read_captions(out.with_suffix(".vtt"))][0] == "Hallo! Heute ändern wir gemeinsam Ihr Passwort."
+
+
+def test_the_sample_edit_reads_whole() -> None:
+    edit = read_edit(ROOT / "samples" / "edit.toml")
+    assert len(edit.cuts) == 1 and len(edit.chapters) == 2 and len(edit.redactions) == 1
+    assert edit.lower_thirds[0].name == "Maria Muster" and edit.logo == ROOT / "samples" / "logo.png"
+    assert edit.captions == ROOT / "samples" / "captions.de.vtt"
+
+
+def test_a_bad_edit_names_every_problem_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "edit.toml"
+    path.write_text(
+        'logo = 5\n'                     # 1
+        '[cards]\n'                      # 2
+        'titel = "x"\n'                  # 3
+        '[[cuts]]\n'                     # 4
+        'from = 1\n'                     # 5
+        '[[cut]]\n'                      # 6
+        'from = "0:02"\n'                # 7
+        'to = "0:01"\n'                  # 8
+        '[[chapter]]\n'                  # 9
+        'at = "1:75"\n'                  # 10
+        'title = "x"\n'                  # 11
+        '[[lower_third]]\n'              # 12
+        'name = "Jörg"\n'                # 13
+        'form = 1\n'                     # 14
+        'to = 2\n',                      # 15
+        encoding="utf-8",
+    )
+    with pytest.raises(SettingsError) as caught:
+        read_edit(path)
+    problems = caught.value.problems  # type: ignore[attr-defined]
+    text = "\n".join(problems)
+    assert "line 1: 'logo' must be a file name" in text
+    assert "line 3: [cards] unknown key 'titel' (did you mean 'title'?)" in text
+    assert "line 4: unknown key 'cuts' (did you mean 'cut'?)" in text
+    assert "line 6: [[cut]] 'to' must come after 'from'" in text
+    assert "line 9: [[chapter]] 'at' must be seconds or a time such as 1:20.5, got '1:75'" in text
+    assert "line 12: [[lower_third]] unknown key 'form' (did you mean 'from'?)" in text
+    proc = run_cli("render", ROOT / "samples" / "speaker.mp4", ROOT / "samples" / "screen.mp4",
+                   "--edit", path, "-o", tmp_path / "x.mp4", check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: {path}: ") and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.mp4").exists()
