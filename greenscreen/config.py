@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from greenscreen.cards import CardSettings
 from greenscreen.composite.layout import LayoutSettings
 from greenscreen.io.captions import CaptionSettings
 from greenscreen.io.loudness import SoundSettings
 from greenscreen.io.writer import EncodeSettings
 from greenscreen.key.settings import KeySettings
 from greenscreen.settings import setting
+from greenscreen.title_cards import CardSettings
 
 AUDIO_CHOICES = ("speaker", "screen", "mix")
 

@@ -30,7 +30,6 @@ import av
 import cv2
 import numpy as np
 
-from greenscreen.cards import CardFrames, card_picture
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.lower_third import never_shown as lower_thirds_never_shown
 from greenscreen.composite.quiet_corner import AUTO, quiet_corner
@@ -52,11 +51,12 @@ from greenscreen.io.reader import read_frames
 from greenscreen.io.stills import load_plate, read_image_with_alpha
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, new_frame
+from greenscreen.key import KeyResult
 from greenscreen.settings import parse_clock
+from greenscreen.title_cards import CardFrames, card_picture
 
 if TYPE_CHECKING:
     from greenscreen.composite.captions import CaptionBurner
-from greenscreen.key import KeyResult
 
 MP4_SUFFIXES = (".mp4", ".m4v")
 """What a render's output may be called: players go by the extension."""

@@ -11,7 +11,7 @@ import pytest
 
 import cards
 from conftest import decode_frames, run_cli, streams_of
-from greenscreen.cards import CardSettings, card_picture
+from greenscreen.title_cards import CardSettings, card_picture
 from greenscreen.io.captions import read_captions
 
 SIZE = (320, 176)  # the cards helper wants heights in multiples of 4
