@@ -98,7 +98,8 @@ class LowerThirds:
         for item, (bgr, alpha, x, y) in zip(self._items, self._layers):
             if item.start <= t < item.end:
                 level = min(1.0, (t - item.start) / FADE_SECONDS, (item.end - t) / FADE_SECONDS)
-                shown.append((bgr, alpha * np.float32(max(level, 0.0)), x, y))
+                # Scaled only while fading: a fully shown lower third blends its own alpha.
+                shown.append((bgr, alpha if level >= 1.0 else alpha * np.float32(max(level, 0.0)), x, y))
         return shown
 
     def draw_bgr(self, canvas: np.ndarray, t: float | None) -> None:

@@ -13,6 +13,7 @@ and that many samples are dropped from the front; picture and sound stay in sync
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Sequence
 from fractions import Fraction
@@ -107,8 +108,12 @@ class FilterChain:
 
 def chain_delay(filters: Sequence[Filter]) -> int:
     """Samples by which ``filters`` delay their input (0 for sample-by-sample filters)."""
-    if not filters:
-        return 0
+    return _chain_delay(tuple(filters)) if filters else 0
+
+
+@functools.lru_cache(maxsize=16)
+def _chain_delay(filters: tuple[Filter, ...]) -> int:
+    # Measured once per chain: the planning passes and the render build the same chains.
     burst = np.random.default_rng(0).standard_normal(SAMPLE_RATE // 4).astype(np.float32) * 0.3
     signal = np.zeros((CHANNELS, SAMPLE_RATE), np.float32)
     signal[:, SAMPLE_RATE // 8 : SAMPLE_RATE // 8 + burst.size] = burst
@@ -123,7 +128,19 @@ def chain_delay(filters: Sequence[Filter]) -> int:
     return int(np.argmax(correlation))
 
 
-class FilteredTrack:
+class _Stage:
+    """A stage that reads from ``_source``; closing it closes the source (its decoders)."""
+
+    _source: SampleSource
+
+    def close(self) -> None:
+        """Release the source's decoders."""
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+
+
+class FilteredTrack(_Stage):
     """``source`` run through ``filters``, sample-aligned with it (see the module docstring)."""
 
     def __init__(self, source: SampleSource, filters: Sequence[Filter]):
@@ -143,14 +160,9 @@ class FilteredTrack:
             self._drop = 0
         return self._chain.take(n)
 
-    def close(self) -> None:
-        """Release the source's decoders."""
-        close = getattr(self._source, "close", None)
-        if close is not None:
-            close()
 
 
-class KeptSound:
+class KeptSound(_Stage):
     """The parts of ``source`` that ``ranges`` keep (half-open sample ranges, in order), joined.
 
     Sound before the first range and between ranges is read and dropped, so the source is
@@ -196,8 +208,3 @@ class KeptSound:
             ramp = (left - start - np.arange(n - start)) / self._fade
             block[:, start:] *= np.clip(ramp, 0, 1).astype(np.float32)
 
-    def close(self) -> None:
-        """Release the source's decoders."""
-        close = getattr(self._source, "close", None)
-        if close is not None:
-            close()
