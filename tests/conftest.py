@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,16 @@ def run_cli(
     if check and proc.returncode != 0:
         raise AssertionError(f"greenscreen {args} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def signals_as_in_a_terminal() -> None:
+    """``preexec_fn`` for a command the test stops with a signal, as a user at a terminal would.
+
+    A CI job that runs in the background inherits SIGINT (and under nohup SIGHUP) ignored, and a
+    Python started so keeps ignoring it: Ctrl-C would never reach the command under test.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
 
 
 @pytest.fixture

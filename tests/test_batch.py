@@ -19,7 +19,7 @@ import av
 import pytest
 from click.testing import CliRunner
 
-from conftest import run_ffmpeg
+from conftest import run_ffmpeg, signals_as_in_a_terminal
 from greenscreen.batch import BatchConfigError, find_tutorials, plan_batch
 from greenscreen.cli import main
 from greenscreen.errors import GreenscreenError
@@ -321,7 +321,7 @@ def test_interrupted_batch_stops_cleanly(batch_clips: dict[str, Path], tmp_path:
     cmd = [sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(out), "--jobs", "1"]
     # A session of its own: SIGINT goes to the whole process group, as Ctrl-C in a terminal does.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=signals_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not list(out.glob(".i0.*.partial.mp4")):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import cards
-from conftest import audio_samples, decode_frames, mean_diff, pip_box, run_cli, streams_of
+from conftest import audio_samples, decode_frames, mean_diff, pip_box, run_cli, signals_as_in_a_terminal, streams_of
 from greenscreen import synthetic
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 
@@ -359,7 +359,9 @@ def test_replaces_existing_output_on_success(media: dict[str, Path], tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 
-def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_stopped_render_leaves_no_partial_output(tmp_path: Path, sig: int) -> None:
+    # Ctrl-C, `kill PID` and a closed terminal all stop the render the same orderly way.
     # Long enough that the render is still running when the interrupt comes, however fast the
     # machine (a 12 s clip sometimes finished first on a loaded machine: the planning passes
     # before the first frame take a varying share of the time).
@@ -368,14 +370,14 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q"],
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE, text=True, preexec_fn=signals_as_in_a_terminal,
     )
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
         assert time.monotonic() < deadline and proc.poll() is None, "render never started writing"
         time.sleep(0.05)
     time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err

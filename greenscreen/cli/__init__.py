@@ -7,7 +7,9 @@ not pay for importing batch's process pools (startup time is part of every rende
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 import click
 
@@ -93,4 +95,23 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _stop_cleanly_on_signals()
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_cleanly_on_signals() -> None:
+    """Make ``kill PID`` and a closed terminal stop a command the way Ctrl-C does.
+
+    Their default action ends the process on the spot, leaving a temporary file behind and, in a
+    batch, workers without a report; as an interrupt, every ``atomic_path`` removes its file.
+    A signal the caller chose to ignore (``nohup`` ignores SIGHUP) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # called from a thread (a test's CliRunner, an app): signals are the app's business
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) == signal.SIG_DFL:
+            signal.signal(number, _raise_interrupt)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -145,10 +144,6 @@ def print_summary(report: BatchReport, plan: BatchPlan) -> None:
     )
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 @click.command("batch")
 @click.argument("recordings", type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True,
@@ -225,10 +220,6 @@ def batch_command(
     except OSError as exc:
         click.echo(f"error: cannot create the output folder {output} ({exc.strerror})", err=True)
         sys.exit(EXIT_USAGE)
-
-    # `kill PID` (and service managers stopping the job) get the same orderly stop as Ctrl-C:
-    # workers stopped, temporary files removed, report written.
-    signal.signal(signal.SIGTERM, _interrupt)
 
     def run(executor: object | None, width: int, name: str) -> BatchReport:
         progress = BatchProgress(len(plan.entries), width, quiet=quiet)
