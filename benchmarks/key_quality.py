@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the generated test media (synthetic.py) live with the tests
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "matting-dev"
 OUT = REPO / "benchmarks" / "out"
 LEVELS = ("easy", "medium", "hard")
@@ -440,7 +441,7 @@ def run_synthetic_shadow() -> None:
     column, after libx264 (crf 23, 4:2:0), which blurs the shadow's edge into the body's and
     is where the halo shows most.
     """
-    from greenscreen import synthetic
+    import synthetic
     from greenscreen.key import Keyer
 
     t0 = time.perf_counter()
@@ -472,7 +473,6 @@ def run_camera_drift() -> None:
     old positions); both must stay <= 0.02. Writes contact sheets to ``benchmarks/out/drift_*.png``:
     every fifth frame, the input above its alpha amplified 4x (a 0.05 veil shows as 0.2 grey).
     """
-    sys.path.insert(0, str(REPO / "tests"))
     import camera_drift
 
     from greenscreen.key import Keyer

@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the generated test media (synthetic.py) live with the tests
 SIZES = ((632, 356), (424, 238))
 
 WORKER = r"""
@@ -57,7 +58,7 @@ def make_frames(path: Path) -> None:
     import cv2
     import numpy as np
 
-    from greenscreen import synthetic
+    import synthetic
 
     pictures = [synthetic.speaker_frame(2.0 + i / 30, (1920, 1080), seed=1)[0] for i in range(60)]
     buffer = io.BytesIO()

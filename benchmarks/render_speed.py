@@ -65,6 +65,8 @@ import imageio_ffmpeg
 import numpy as np
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the generated test media (synthetic.py)
+
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 
 FPS = 30
@@ -179,7 +181,7 @@ def make_inputs(work: Path, height: int, seconds: float, generated: float | None
 
 def _generate(kind: str, path: Path, size: tuple[int, int], seconds: float) -> None:
     try:
-        from greenscreen import synthetic
+        import synthetic
     except ImportError:  # an older checkout: ffmpeg's test sources are a fair stand-in
         _generate_lavfi(kind, path, size, seconds)
         return

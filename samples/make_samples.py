@@ -1,4 +1,4 @@
-"""Regenerate the sample recordings in this folder from greenscreen.synthetic.
+"""Regenerate the sample recordings in this folder with the test-media generator ``tests/synthetic.py``.
 
     python samples/make_samples.py            # writes samples/speaker.mp4 and samples/screen.mp4
     python samples/make_samples.py --out DIR  # somewhere else
@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from greenscreen.synthetic import write_screen_clip, write_speaker_clip
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the generator lives with the tests, outside the package
+
+from synthetic import write_screen_clip, write_speaker_clip  # noqa: E402
 
 # One place for the sample settings; README.md describes them.
 SPEAKER = dict(size=(640, 360), fps=30.0, seconds=8.0, audio=True, seed=0, sheet="bedsheet",

@@ -2,7 +2,7 @@
 
 Webcams and phones run automatic white balance and exposure: while the speaker moves, the whole
 picture drifts (yellow-green to mint within half a second) or pumps brighter and darker. These
-clips put the synthetic speaker (:func:`greenscreen.synthetic.speaker_frame`) on the move
+clips put the synthetic speaker (:func:`synthetic.speaker_frame`) on the move
 across its own noisy empty sheet and apply such a drift as per-channel gains in linear light,
 as a camera applies them to the sensor's values before its tone curve.
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greenscreen.synthetic import speaker_frame
+from synthetic import speaker_frame
 
 FPS = 30.0
 

@@ -1,6 +1,6 @@
 """Test cards: small recordings made to be measured, and readers that measure an output.
 
-The synthetic speaker of :mod:`greenscreen.synthetic` looks like a person; these clips say
+The synthetic speaker of :mod:`synthetic` looks like a person; these clips say
 where they came from instead. A timecode picture carries its frame number as a grey level, so
 an output frame tells which speaker frame and which screen frame it shows; a soundtrack of
 short beeps at known times tells which stretch of a source's sound it holds (and, by the

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from greenscreen import synthetic
+import synthetic
 from greenscreen.errors import UNEXPECTED
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 

@@ -147,7 +147,7 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     frames sideways by 31 px (fast movement).
     The sound is a quiet room's; see :func:`write_sound_clip` for sound defects.
     """
-    from greenscreen import synthetic
+    import synthetic
 
     if defect not in DEFECTS:
         raise ValueError(f"defect must be one of {DEFECTS}, got {defect!r}")
@@ -193,7 +193,7 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
 
 def write_sound_clip(path: Path, defect: str = "clean", *, seconds: float = 3.0, seed: int = 1) -> Path:
     """A tiny grey video with the sound of :func:`write_defect_clip` (for the sound checks)."""
-    from greenscreen import synthetic
+    import synthetic
 
     rate = synthetic.AUDIO_RATE
     n = int(seconds * rate)

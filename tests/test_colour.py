@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import mean_diff, pip_box, run_cli, run_ffmpeg
-from greenscreen import synthetic
+import synthetic
 from greenscreen.composite.blend import blend_over_i420
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr
 from greenscreen.io.reader import frame_to_bgr, frame_to_i420

@@ -10,7 +10,7 @@ import numpy as np
 
 import cards
 from conftest import run_cli
-from greenscreen import synthetic
+import synthetic
 
 
 def _truth(tmp_path: Path) -> tuple[Path, np.ndarray]:

@@ -13,7 +13,7 @@ import pytest
 from greenscreen.key import Keyer, KeyResult, KeySettings, despill, matte, refine, screen_model, temporal
 from greenscreen.key import keyer as keyer_module
 from greenscreen.key.plate import plate_from_frames
-from greenscreen.synthetic import sheet_plate, speaker_frame
+from synthetic import sheet_plate, speaker_frame
 
 import camera_drift
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from moviepy import ColorClip, CompositeVideoClip, VideoFileClip
 
-from greenscreen import synthetic
+import synthetic
 from greenscreen.moviepy_fx import KeySpeaker
 from conftest import decode_frames
 

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import assert_no_unexpected_error, decode_frames, mean_diff, run_cli, run_ffmpeg, streams_of
-from greenscreen import synthetic
+import synthetic
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError
 from greenscreen.io.atomic import TEMP_RANDOM, side_file, temp_affixes

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import decode_frames, mean_diff, run_cli, run_ffmpeg
-from greenscreen import synthetic
+import synthetic
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 from greenscreen.io.probe import probe
 from greenscreen.io.reader import read_frames

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
-from greenscreen import synthetic
+import synthetic
 from greenscreen.config import RenderSettings
 from greenscreen.preview.sliders import preview_sliders
 from greenscreen.preview.source import PreviewSource

@@ -15,7 +15,7 @@ import pytest
 
 import cards
 from conftest import assert_no_unexpected_error
-from greenscreen import synthetic
+import synthetic
 from greenscreen.config import RenderSettings
 from greenscreen.io.colour import bgr_to_i420
 from greenscreen.io.probe import probe

@@ -279,7 +279,8 @@ def test_random_access_frames_match_sequential_decoding(tmp_path: Path) -> None:
 def test_preview_keys_and_composes_like_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Stepping through the preview keys every frame exactly as render does (same frames, same
     keyer state, offset and the speaker's end included) and shows the frame render encodes."""
-    from greenscreen import pipeline, synthetic
+    import synthetic
+    from greenscreen import pipeline
     from greenscreen.compositor import Compositor as RenderCompositor
     from greenscreen.preview.source import PreviewSource
 

@@ -19,7 +19,7 @@ import pytest
 
 import cards
 from conftest import audio_samples, decode_frames, mean_diff, pip_box, run_cli, signals_as_in_a_terminal, streams_of
-from greenscreen import synthetic
+import synthetic
 from greenscreen.composite.layout import LayoutSettings, place_speaker
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import pytest
 
 import cards
 from conftest import run_cli
-from greenscreen import synthetic
+import synthetic
 
 # x264's own preset table (x264 --fullhelp): what each preset sets, as x264 reports it.
 X264_PRESET_VALUES = {

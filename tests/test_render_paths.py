@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from greenscreen import synthetic
+import synthetic
 from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import LAYOUTS, LayoutSettings
 from greenscreen.compositor import BACKGROUND_BGR, Compositor

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from greenscreen import synthetic
+import synthetic
 
 
 def probe(path: Path) -> dict[str, object]:
