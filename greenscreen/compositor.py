@@ -1,10 +1,10 @@
 """The per-frame function shared by render, batch and preview: key the speaker, place it, blend.
 
-Every front end goes through one :class:`Compositor`: the preview calls :meth:`Compositor.compose`
-with BGR frames, render calls :meth:`Compositor.compose_i420` with the screen recording still in
-the encoder's I420 planes (no full-frame colour conversion). Both share the geometry and the
-speaker layer and give the same pixels up to rounding (tests/test_render_paths.py checks +-2),
-so the preview shows what a render writes.
+Every front end goes through one :class:`Compositor` and its one drawing path,
+:meth:`Compositor.compose_i420`: the screen recording stays in the encoder's I420 planes (no
+full-frame colour conversion) and only the speaker's rectangle and the overlays are blended. The
+preview converts the finished frame to BGR once for display, so it shows the pixels a render
+encodes and every per-pixel feature is written once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
+from greenscreen.composite.blend import LightWrap, blend_over_i420
 from greenscreen.composite.layout import Placement, place_speaker, speaker_source_size
 from greenscreen.composite.logo import Logo
 from greenscreen.composite.lower_third import LowerThird, LowerThirds
@@ -85,49 +85,19 @@ class Compositor:
         self.keyer = Keyer(settings.key, plate=plate)
         key = settings.key
         self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
-        self._canvas = np.empty((output[1], output[0], 3), np.uint8)
-        self._canvas[:] = BACKGROUND_BGR
-        self._background: Planes | None = None  # made on first use: only render needs it
+        self._background: Planes | None = None  # made on first use
 
     def key(self, speaker: np.ndarray) -> KeyResult:
         """Key one speaker frame (advances the keyer's state)."""
         return self.keyer.key(speaker)
 
-    def compose(
-        self, screen: np.ndarray | None, keyed: KeyResult | None, t: float | None = None
-    ) -> np.ndarray:
-        """Return the output frame: ``screen`` with the ``keyed`` speaker blended on top.
-
-        ``screen`` is BGR uint8 of :attr:`screen_size` (None shows the background colour);
-        ``keyed`` None shows no speaker; ``t`` is the screen recording's time, for the
-        redactions. The returned BGR array is reused by the next call: copy it to keep it.
-        """
-        canvas = self._canvas
-        box = self.placement.screen_box
-        if screen is not None and box is None:
-            canvas[...] = screen
-        else:
-            # Reset the margins too: the last frame's speaker may sit there (side-by-side).
-            canvas[:] = BACKGROUND_BGR
-            if screen is not None:
-                x, y, w, h = box
-                canvas[y : y + h, x : x + w] = screen
-        if screen is not None and self.redactor:
-            self.redactor.apply_bgr(canvas, t)
-        layer = None if keyed is None else self.speaker_layer(keyed)
-        if layer is not None:
-            blend_over(canvas, layer.foreground, layer.alpha, x=layer.x, y=layer.y, wrap=layer.wrap)
-        if self.lower_thirds is not None:
-            self.lower_thirds.draw_bgr(canvas, t)
-        if self.logo is not None:
-            self.logo.draw_bgr(canvas)
-        return canvas
-
     def compose_i420(
         self, screen: Planes | None, keyed: KeyResult | None, out: Planes, t: float | None = None
     ) -> None:
-        """:meth:`compose` in I420: write the output frame into the planes ``out`` (of
-        :attr:`output_size`), from a ``screen`` given as I420 planes of :attr:`screen_size`.
+        """Write the output frame into the I420 planes ``out`` (of :attr:`output_size`): the
+        ``screen`` (I420 planes of :attr:`screen_size`; None shows the background colour) with
+        the ``keyed`` speaker (None: no speaker) and the overlays on top. ``t`` is the screen
+        recording's time, for the redactions and lower thirds.
 
         Only the speaker's rectangle is converted and blended, so the cost does not grow with
         the output size. ``screen`` is not modified (a held screen frame is shown again

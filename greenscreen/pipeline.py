@@ -459,7 +459,7 @@ def render(
     speaker_info = probe(speaker)
     notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
-    intro, outro = _cards(settings, timeline, screen_info.matrix)
+    intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix)
     intro_seconds = float(intro.frames / timeline.fps) if intro is not None else 0.0
     cues = _output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes)
     # The captions' clock starts after the title card.
@@ -589,7 +589,7 @@ def render(
     )
 
 
-def _cards(
+def title_and_outro_cards(
     settings: RenderSettings, timeline: Timeline, matrix: Matrix
 ) -> tuple[CardFrames | None, CardFrames | None]:
     """The title and outro cards the settings ask for (None where there is no text)."""

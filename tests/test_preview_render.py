@@ -141,13 +141,18 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
         "--plate", str(plate), "--crop", "16,0,0,8", "--offset", "-0.3", "--start", "0.2", "--end", "1.6",
         "--crf", "12",  # preview takes the encoder options too; a fine CRF keeps the comparison sharp
         "--cut", "0.6-0.9", "--redact", "0,0,320,90@0.3-1.2", "--lower-third", "Jörg|IT-Service@0.4-1.3",
-        "--logo", str(plate),
+        "--logo", str(plate), "--title-card", "Passwort ändern", "--outro", "Danke", "--card-seconds", "0.5",
+        "--card-fade", "0.2",
     ]
     out = tmp_path / "render.mp4"
     greenscreen("render", *options, "-o", out, "-q", env={})
     rendered = cards.yuv(out)
     previewed = _preview_frames(options, monkeypatch)
-    assert len(previewed) == len(rendered) == 22  # 0.2-1.6 s at 20 fps, less the 0.3 s cut
+    # 0.2-1.6 s at 20 fps, less the 0.3 s cut, between two cards of 10 frames: the slider runs
+    # over the output, cards included.
+    assert len(previewed) == len(rendered) == 10 + 22 + 10
+    title = rendered[5][0]
+    assert title.std() > 10  # the title card's text, not a blank frame
 
     matrix = probe(out).matrix
     for i, (frame, planes) in enumerate(zip(previewed, rendered)):

@@ -1,9 +1,10 @@
-"""The fast render path gives the same pixels as the plain BGR path, for every layout.
+"""The compositor's I420 path gives the pixels of a plain BGR composite, for every layout.
 
-Render composites in I420 (only the speaker's rectangle is converted); the preview composites in
-BGR. These tests hold the two to +-2 per sample, check that the large-speaker layouts put the
-right picture in the right regions, and that the threaded frame loop emits exactly one frame per
-output frame. No timing assertions: speed is measured by ``benchmarks/render_speed.py``.
+Render and preview composite in I420 (only the speaker's rectangle is converted). These tests
+hold it to +-2 per sample against a straightforward BGR composite of the same geometry
+(:func:`_reference_compose`), check that the large-speaker layouts put the right picture in the
+right regions, and that the threaded frame loop emits exactly one frame per output frame. No
+timing assertions: speed is measured by ``benchmarks/render_speed.py``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,21 @@ def _to_i420(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
 
 
+def _reference_compose(comp: Compositor, screen: np.ndarray | None, keyed: KeyResult | None) -> np.ndarray:
+    """The composite done the plain way, in BGR: background, the screen in its box, the speaker
+    layer blended over it (the compositor's geometry and layer, none of its I420 shortcuts)."""
+    w, h = comp.output_size
+    canvas = np.empty((h, w, 3), np.uint8)
+    canvas[:] = BACKGROUND_BGR
+    if screen is not None:
+        x, y, sw, sh = comp.placement.screen_box or (0, 0, w, h)
+        canvas[y : y + sh, x : x + sw] = screen
+    layer = None if keyed is None else comp.speaker_layer(keyed)
+    if layer is not None:
+        blend_over(canvas, layer.foreground, layer.alpha, x=layer.x, y=layer.y, wrap=layer.wrap)
+    return canvas
+
+
 def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
     assert a.shape == b.shape
     return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
@@ -55,7 +71,7 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("output", [(320, 180), (322, 182), (1280, 720)])
-def test_i420_path_matches_bgr_path(layout: str, output: tuple[int, int]) -> None:
+def test_i420_path_matches_a_plain_composite(layout: str, output: tuple[int, int]) -> None:
     """compose_i420 == I420 of compose, for each layout; 182 rows is not a multiple of 4 and
     180 rows gives an odd margin (5 px)."""
     rng = np.random.default_rng(7)
@@ -65,7 +81,7 @@ def test_i420_path_matches_bgr_path(layout: str, output: tuple[int, int]) -> Non
     screen = _smooth_image(rng, sh, sw)
     keyed = _keyed(rng, *comp.speaker_size)
     for scr, key in ((screen, keyed), (screen, None), (None, keyed), (None, None)):
-        want = _to_i420(comp.compose(scr, key))
+        want = _to_i420(_reference_compose(comp, scr, key))
         got = np.empty_like(want)
         comp.compose_i420(None if scr is None else i420_planes(_to_i420(scr)), key, i420_planes(got))
         assert _max_diff(got, want) <= TOLERANCE, (layout, scr is None, key is None)
@@ -95,7 +111,7 @@ def test_boxed_key_composes_like_the_whole_frame(layout: str, wrap: float) -> No
         boxed = _boxed(keyed, *box)
         assert boxed.size == (w, h) and np.array_equal(boxed.alpha[box[0]:box[1], box[2]:box[3]], boxed.box_alpha)
         whole = KeyResult(boxed.foreground, boxed.alpha)
-        assert np.array_equal(comp.compose(screen, boxed), comp.compose(screen, whole)), box
+        assert np.array_equal(_reference_compose(comp, screen, boxed), _reference_compose(comp, screen, whole)), box
         got, want = np.empty((540, 640), np.uint8), np.empty((540, 640), np.uint8)
         comp.compose_i420(i420_planes(_to_i420(screen)), boxed, i420_planes(got))
         comp.compose_i420(i420_planes(_to_i420(screen)), whole, i420_planes(want))
@@ -141,12 +157,16 @@ def test_light_wrap_ignores_window_and_picture_edges(layout: str) -> None:
     w, h = plain.speaker_size
     keyed = KeyResult(_smooth_image(rng, h, w), np.ones((h, w), np.float32))
     screen = np.full((180, 320, 3), 230, np.uint8)
-    assert np.array_equal(wrapped.compose(screen, keyed), plain.compose(screen, keyed))
+    assert np.array_equal(_reference_compose(wrapped, screen, keyed), _reference_compose(plain, screen, keyed))
+    got, want = np.empty((270, 320), np.uint8), np.empty((270, 320), np.uint8)
+    wrapped.compose_i420(i420_planes(_to_i420(screen)), keyed, i420_planes(got))
+    plain.compose_i420(i420_planes(_to_i420(screen)), keyed, i420_planes(want))
+    assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_i420_path_matches_bgr_path_with_light_wrap(layout: str) -> None:
-    """With light wrap on, the render's I420 composite is still the preview's: the chroma
+def test_i420_path_matches_a_plain_composite_with_light_wrap(layout: str) -> None:
+    """With light wrap on, the I420 composite is still the plain one: the chroma
     planes are blurred at half resolution, which differs from blurring first only at sharp
     colour edges."""
     rng = np.random.default_rng(7)
@@ -155,7 +175,7 @@ def test_i420_path_matches_bgr_path_with_light_wrap(layout: str) -> None:
         comp = Compositor(settings, output=output, speaker=(640, 360))
         sw, sh = comp.screen_size
         screen, keyed = _smooth_image(rng, sh, sw), _keyed(rng, *comp.speaker_size)
-        want = _to_i420(comp.compose(screen, keyed))
+        want = _to_i420(_reference_compose(comp, screen, keyed))
         got = np.empty_like(want)
         comp.compose_i420(i420_planes(_to_i420(screen)), keyed, i420_planes(got))
         diff = np.abs(got.astype(np.int16) - want)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from greenscreen.composite.blend import blend_over, blend_over_i420
+from greenscreen.composite.blend import blend_over_i420
 from greenscreen.io.colour import Matrix
 from greenscreen.io.yuv import Planes
 
@@ -35,10 +35,6 @@ class Logo:
         margin = round(height * 0.03)
         self.x = margin if speaker_top_right else width - margin - w
         self.y = margin
-
-    def draw_bgr(self, canvas: np.ndarray) -> None:
-        """Blend the logo onto a BGR picture."""
-        blend_over(canvas, self.bgr, self.alpha, x=self.x, y=self.y)
 
     def draw_i420(self, planes: Planes, matrix: Matrix) -> None:
         """Blend the logo onto I420 planes."""

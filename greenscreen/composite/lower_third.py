@@ -102,11 +102,6 @@ class LowerThirds:
                 shown.append((bgr, alpha if level >= 1.0 else alpha * np.float32(max(level, 0.0)), x, y))
         return shown
 
-    def draw_bgr(self, canvas: np.ndarray, t: float | None) -> None:
-        """Draw what shows at screen time ``t`` onto a BGR picture."""
-        for bgr, alpha, x, y in self._shown(t):
-            blend_over(canvas, bgr, alpha, x=x, y=y)
-
     def draw_i420(self, planes: Planes, t: float | None, matrix: Matrix) -> None:
         """Draw what shows at screen time ``t`` onto I420 planes."""
         for bgr, alpha, x, y in self._shown(t):

@@ -82,11 +82,6 @@ class Redactor:
         """Output boxes to hide at source time ``t`` (all of them for None: a still)."""
         return [box for r, box in self._boxes if t is None or r.start <= t < r.end]
 
-    def apply_bgr(self, canvas: np.ndarray, t: float | None) -> None:
-        """Hide the boxes active at ``t`` in a BGR picture, in place."""
-        for x, y, w, h in self.active(t):
-            _obscure(canvas[y : y + h, x : x + w], self._block)
-
     def apply_i420(self, planes: Planes, t: float | None) -> None:
         """Hide the boxes active at ``t`` in I420 planes, in place (chroma at half size)."""
         for x, y, w, h in self.active(t):

@@ -7,8 +7,10 @@ and replaying a short stretch do not decode again. Frames are converted with the
 :func:`~greenscreen.io.reader.frame_to_bgr`, so they are cropped and scaled exactly as in render.
 
 :class:`PreviewSource` puts the two recordings on the render's output timeline
-(:func:`~greenscreen.pipeline.plan_timeline`), so preview frame ``n`` shows the same source
-frames as output frame ``n`` of a render, and hands the keyer the same clean plate.
+(:func:`~greenscreen.pipeline.plan_timeline`), title and outro cards included, so preview frame
+``n`` is output frame ``n`` of a render: the same card frame or the same source frames, the
+screen recording converted to I420 exactly as render's reader does, and the same clean plate
+for the keyer.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_stream
 from greenscreen.io.orientation import upright
-from greenscreen.io.reader import Crop, frame_to_bgr
+from greenscreen.io.colour import Matrix, bgr_to_i420
+from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p
 from greenscreen.io.stills import load_plate, read_image_with_alpha
+from greenscreen.io.yuv import Planes, frame_planes, i420_planes
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
-from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame
+from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame, title_and_outro_cards
+from greenscreen.title_cards import CardFrames
 
 NO_SCREEN_OUTPUT = (1920, 1080)
 """Output size shown when there is no screen recording: the usual size of one, so pixel-sized
@@ -110,6 +115,11 @@ class VideoFrames:
         """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does."""
         return frame_to_bgr(upright(self.frame(index)), size, crop)
 
+    def i420(self, index: int, size: tuple[int, int]) -> Planes:
+        """Frame ``index`` as read-only I420 planes scaled to ``size``, exactly as render's
+        reader passes a screen recording to the compositor."""
+        return frame_planes(frame_to_yuv420p(upright(self.frame(index)), size))
+
     def close(self) -> None:
         """Release the file."""
         self._cache.clear()
@@ -179,8 +189,14 @@ class Source(Protocol):
     plate: np.ndarray | None
     """The empty sheet (BGR uint8, cropped like the speaker) for the keyer, or None."""
 
-    def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
-        """Screen frame shown at output frame ``index``, scaled to ``size`` (None if none)."""
+    matrix: Matrix
+    """The YUV matrix of the output frames (the screen recording's, as in render)."""
+
+    def screen(self, index: int, size: tuple[int, int]) -> Planes | None:
+        """Screen frame shown at output frame ``index`` as I420 planes of ``size`` (None if none)."""
+
+    def card(self, index: int) -> tuple[CardFrames, int] | None:
+        """The title or outro card and its frame shown at output frame ``index`` (None: none)."""
 
     def speaker_index(self, index: int) -> int | None:
         """Which speaker frame output frame ``index`` shows (None while the speaker is hidden)."""
@@ -198,6 +214,7 @@ class PreviewSource:
     output_size: tuple[int, int]
     speaker_size: tuple[int, int]
     frame_count: int
+    """Output frames: the title card's, the recordings', the outro card's."""
     fps: float
     kept: tuple[tuple[int, int], ...]
     """The runs of the screen recording's frames shown (see :class:`~greenscreen.pipeline.Timeline`)."""
@@ -213,10 +230,17 @@ class PreviewSource:
     """Render's lower thirds (on the screen recording's clock)."""
     logo: tuple[np.ndarray, np.ndarray] | None = None
     """Render's logo image: BGR and alpha."""
+    matrix: Matrix = "bt601"
+    intro: CardFrames | None = None
+    """The title card before the recordings (render's), or None."""
+    outro: CardFrames | None = None
+    """The outro card after them, or None."""
 
     def screen_time(self, index: int) -> float | None:
-        """The screen recording's time at frame ``index`` (None without a screen recording)."""
-        return self._time(index) if self.has_screen else None
+        """The screen recording's time at frame ``index`` (None without a screen recording or
+        on a card)."""
+        clip = self._clip_index(index)
+        return None if clip is None or not self.has_screen else self._time(clip)
 
     @property
     def has_screen(self) -> bool:
@@ -232,8 +256,8 @@ class PreviewSource:
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
-        are render's: the frame slider runs over the frames the output shows; so are
-        ``redactions``, ``lower_thirds`` and ``logo``.
+        are render's: the frame slider runs over the frames the output shows, the settings'
+        title and outro cards included; so are ``redactions``, ``lower_thirds`` and ``logo``.
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -258,12 +282,13 @@ class PreviewSource:
         except BaseException:
             speaker_frames.close()
             raise
+        intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix)
         return cls(
             speaker_frames,
             screen_frames,
             timeline.size,
             (x1 - x0, y1 - y0),
-            timeline.frame_count,
+            timeline.frame_count + sum(card.frames for card in (intro, outro) if card is not None),
             float(timeline.fps),
             timeline.kept,
             settings.timeline.offset,
@@ -273,23 +298,46 @@ class PreviewSource:
             (screen_info.width, screen_info.height),
             tuple(lower_thirds),
             read_image_with_alpha(Path(logo)) if logo is not None else None,
+            screen_info.matrix,
+            intro,
+            outro,
         )
 
-    def _time(self, index: int) -> float:
-        return source_frame(self.kept, index) / self.fps
+    def card(self, index: int) -> tuple[CardFrames, int] | None:
+        """The title or outro card and its frame shown at output frame ``index`` (None: none)."""
+        first = self.intro.frames if self.intro is not None else 0
+        if index < first:
+            return self.intro, index  # type: ignore[return-value]
+        clip_end = self.frame_count - (self.outro.frames if self.outro is not None else 0)
+        if index >= clip_end and self.outro is not None:
+            return self.outro, index - clip_end
+        return None
 
-    def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
-        if self.screen_frames is None:
+    def _clip_index(self, index: int) -> int | None:
+        """Which frame of the recordings' part output frame ``index`` is (None on a card)."""
+        if self.card(index) is not None:
             return None
-        i = self.screen_frames.index_at(self._time(index), 0.5 / self.fps)
-        return None if i is None else self.screen_frames.bgr(i, size)
+        return index - (self.intro.frames if self.intro is not None else 0)
+
+    def _time(self, clip_index: int) -> float:
+        return source_frame(self.kept, clip_index) / self.fps
+
+    def screen(self, index: int, size: tuple[int, int]) -> Planes | None:
+        clip = self._clip_index(index)
+        if self.screen_frames is None or clip is None:
+            return None
+        i = self.screen_frames.index_at(self._time(clip), 0.5 / self.fps)
+        return None if i is None else self.screen_frames.i420(i, size)
 
     def speaker_index(self, index: int) -> int | None:
         """Which speaker frame output frame ``index`` shows (None while the speaker is hidden)."""
         frames = self.speaker_frames
+        clip = self._clip_index(index)
+        if clip is None:
+            return None
         if self.screen_frames is None:
-            return min(index, len(frames) - 1)
-        t = (self._time(index) - self.offset) / self.stretch
+            return min(clip, len(frames) - 1)
+        t = (self._time(clip) - self.offset) / self.stretch
         i = frames.index_at(t, 0.5 / self.fps)
         if i is None:
             return None
@@ -317,6 +365,7 @@ class ArraySource:
     output: tuple[int, int] | None = None
     resize: Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None = None
     plate: np.ndarray | None = None
+    matrix: Matrix = "bt601"
 
     def __post_init__(self) -> None:
         h, w = self.speaker_list[0].shape[:2]
@@ -338,10 +387,14 @@ class ArraySource:
             return self.resize(img, size)
         return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
-    def screen(self, index: int, size: tuple[int, int]) -> np.ndarray | None:
+    def screen(self, index: int, size: tuple[int, int]) -> Planes | None:
         if self.screen_list is None:
             return None
-        return self._scaled(self.screen_list[min(index, len(self.screen_list) - 1)], size)
+        bgr = self._scaled(self.screen_list[min(index, len(self.screen_list) - 1)], size)
+        return i420_planes(bgr_to_i420(bgr, self.matrix))
+
+    def card(self, index: int) -> tuple[CardFrames, int] | None:
+        return None
 
     def speaker_index(self, index: int) -> int | None:
         return min(index, len(self.speaker_list) - 1)

@@ -4,8 +4,8 @@ modes, slider mapping, key handling, colour picking, saving.
 :mod:`greenscreen.preview.window` only forwards OpenCV's trackbar, mouse and key events here and
 shows :meth:`PreviewState.display`. Every view is built from the same
 :class:`~greenscreen.compositor.Compositor` that render uses, fed the same frames on the same
-timeline: the key is bit-identical to render's, and the composite view is the frame render
-encodes up to the rounding of render's I420 blending (tests/test_preview_state.py measures it).
+timeline, cards included: the key is bit-identical to render's, and the composite view is the
+I420 frame render encodes, converted to BGR once for display.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import numpy as np
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.frames import bgr_to_hex
+from greenscreen.io.colour import Matrix, bgr_to_i420, i420_to_bgr
+from greenscreen.io.yuv import Planes, i420_planes
 from greenscreen.key import KeyResult
 from greenscreen.presets import save_preset
 from greenscreen.preview.sliders import Slider, preview_sliders
@@ -65,6 +67,12 @@ def checkerboard(size: tuple[int, int], cell: int = 16) -> np.ndarray:
     out = np.repeat(board[:, :, None], 3, axis=2)
     out.setflags(write=False)
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def checkerboard_i420(size: tuple[int, int], matrix: Matrix) -> Planes:
+    """:func:`checkerboard` as I420 planes (the screen of a preview without a screen recording)."""
+    return i420_planes(bgr_to_i420(checkerboard(size), matrix))
 
 
 @dataclass(frozen=True)
@@ -303,6 +311,7 @@ class PreviewState:
                 screen_source=getattr(self.source, "screen_source", None),
                 lower_thirds=getattr(self.source, "lower_thirds", ()),
                 logo=getattr(self.source, "logo", None),
+                matrix=self.source.matrix,
             )
             self._last_keyed_index = None
             self._last_key = None
@@ -335,14 +344,23 @@ class PreviewState:
         return keyed, speaker
 
     def composite(self) -> np.ndarray:
-        """The frame render writes at the current position (a copy; see the module notes)."""
+        """The frame render writes at the current position, as a new BGR array: render's I420
+        frame (a card's, or the composite's) converted once for display."""
         comp = self.compositor
-        keyed, _ = self._keyed_frame()
-        screen = self.source.screen(self.index, comp.screen_size)
-        if screen is None and not self.source.has_screen:
-            screen = checkerboard(comp.screen_size)
-        time = getattr(self.source, "screen_time", None)
-        return comp.compose(screen, keyed, time(self.index) if time is not None else None).copy()
+        w, h = self.source.output_size
+        i420 = np.empty((h * 3 // 2, w), np.uint8)
+        planes = i420_planes(i420)
+        card = self.source.card(self.index)
+        if card is not None:
+            card[0].draw(card[1], planes)
+        else:
+            keyed, _ = self._keyed_frame()
+            screen = self.source.screen(self.index, comp.screen_size)
+            if screen is None and not self.source.has_screen:
+                screen = checkerboard_i420(comp.screen_size, comp.matrix)
+            time = getattr(self.source, "screen_time", None)
+            comp.compose_i420(screen, keyed, planes, time(self.index) if time is not None else None)
+        return i420_to_bgr(i420, comp.matrix)
 
     def render(self) -> np.ndarray:
         """The current view, BGR uint8 at the output size, without overlays."""
@@ -356,7 +374,8 @@ class PreviewState:
             left = 0
             if speaker is not None and speaker.shape[1] > p.width:
                 left = (speaker.shape[1] - p.width) // 2
-            self._regions = [Region(p.x, p.y, p.width, p.height, 1.0, sx=left)]
+            # On a card there is no speaker to pick a colour from.
+            self._regions = [] if speaker is None else [Region(p.x, p.y, p.width, p.height, 1.0, sx=left)]
             return frame
         keyed, speaker = self._keyed_frame()
         if keyed is None or speaker is None:
