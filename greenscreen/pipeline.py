@@ -461,9 +461,8 @@ def render(
     timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
     intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix)
     intro_seconds = float(intro.frames / timeline.fps) if intro is not None else 0.0
-    cues = _output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes)
-    # The captions' clock starts after the title card.
-    cues = [Cue(c.start + intro_seconds, c.end + intro_seconds, c.text) for c in cues]
+    cues = output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes,
+                       intro_seconds=intro_seconds)
     output_frames = timeline.frame_count + sum(c.frames for c in (intro, outro) if c is not None)
     offset = settings.timeline.offset
     warnings = [
@@ -649,10 +648,12 @@ def _output_chapters(
     return [(t, times[i + 1] if i + 1 < len(times) else total, starts[t]) for i, t in enumerate(times)]
 
 
-def _output_cues(
-    cues: list[Cue], timeline: Timeline, settings: RenderSettings, path: Path | None, notes: list[str]
+def output_cues(
+    cues: list[Cue], timeline: Timeline, settings: RenderSettings, path: Path | None, notes: list[str],
+    *, intro_seconds: float = 0.0,
 ) -> list[Cue]:
-    """``cues`` (timed like the recording whose voice they transcribe) on the output's timeline."""
+    """``cues`` (timed like the recording whose voice they transcribe) on the output's timeline,
+    which starts ``intro_seconds`` before the recordings (the title card)."""
     if not cues or path is None:
         return []
     shift = 0.0 if settings.timeline.audio == "screen" else settings.timeline.offset
@@ -687,7 +688,7 @@ def _output_cues(
         )
     if changed:
         notes.append(f"{changed} caption(s) of {path.name} are shortened or left out by the trim or the cuts")
-    return kept
+    return [Cue(c.start + intro_seconds, c.end + intro_seconds, c.text) for c in kept]
 
 
 def _screen_lane(

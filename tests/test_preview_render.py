@@ -136,13 +136,15 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
     cv2.imwrite(str(plate), cv2.cvtColor(cards.empty_sheet(size, stained=True)(0), cv2.COLOR_YUV2BGR_I420))
     key_preset = tmp_path / "soft.toml"
     key_preset.write_text("[key]\nsoftness = 0.3\n", encoding="utf-8")
+    captions = tmp_path / "talk.vtt"
+    captions.write_text("WEBVTT\n\n00:00.500 --> 00:01.500\nÜbung macht den Meister\n", encoding="utf-8")
     options = [
         str(speaker), str(screen), "-p", "circle-bottom-left", "-p", str(key_preset), "--speaker-size", "0.45",
         "--plate", str(plate), "--crop", "16,0,0,8", "--offset", "-0.3", "--start", "0.2", "--end", "1.6",
         "--crf", "12",  # preview takes the encoder options too; a fine CRF keeps the comparison sharp
         "--cut", "0.6-0.9", "--redact", "0,0,320,90@0.3-1.2", "--lower-third", "Jörg|IT-Service@0.4-1.3",
         "--logo", str(plate), "--title-card", "Passwort ändern", "--outro", "Danke", "--card-seconds", "0.5",
-        "--card-fade", "0.2",
+        "--card-fade", "0.2", "--captions", str(captions), "--burn-captions",
     ]
     out = tmp_path / "render.mp4"
     greenscreen("render", *options, "-o", out, "-q", env={})
@@ -167,7 +169,9 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
             # speaker edge pixel once the cut's jump is in x264's references, 17 on the lower
             # third's sharp text edges). A preview without the plate was 19 off on frame 0 (a
             # stain), one without the offset 28; a missing lower third (a dark box) far more.
-            assert d.mean() < 0.1 and d.max() <= 24, (i, name, d.mean(), d.max())
+            # Burned captions' sharp text costs CRF 12 a little more (mean 0.11 where they show);
+            # a missing caption box would be several code values on average.
+            assert d.mean() < 0.25 and d.max() <= 24, (i, name, d.mean(), d.max())
 
 
 def test_preview_without_a_screen_says_the_timeline_options_do_nothing(

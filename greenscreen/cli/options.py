@@ -232,21 +232,39 @@ logo_option = click.option(
     help="An image (PNG transparency kept) shown in a top corner throughout, away from the speaker.",
 )
 
+captions_options = _stack(
+    click.option(
+        "--captions", type=click.Path(path_type=Path),
+        help="Captions (.srt or .vtt, timed like the speaker recording): a subtitle track in the MP4 "
+        "and OUTPUT.vtt beside it for web players.",
+    ),
+    click.option(
+        "--caption-language", metavar="CODE",
+        help="Language of the captions (de, en, deu, ...) [default: from the file name, talk.de.srt].",
+    ),
+    click.option(
+        "--burn-captions", is_flag=True, default=None,
+        help="Also draw the --captions into the picture (open captions), beside the speaker's window.",
+    ),
+)
+
 render_settings_options = _stack(
     preset_option,
     edit_option,
     plate_option,
     crop_option,
     cut_option,
+    chapter_option,
     redact_option,
     lower_third_option,
     logo_option,
+    captions_options,
     click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
     settings_options("timeline", skip=("width", "height")),
     settings_options("encode", names={"preset": "encoder_preset"}),
     settings_options("sound"),
-    # --burn-captions is render's own flag (it needs --captions), not a true/false option.
+    # --burn-captions is a flag of its own (it needs --captions), not a true/false option.
     settings_options("captions", names={"size": "caption_size"}, skip=("burn",)),
     settings_options("cards", names={
         "title": "title_card", "seconds": "card_seconds", "fade": "card_fade",
@@ -277,14 +295,22 @@ def render_settings_from(
 
 def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
     """The edit's cuts, chapters, redactions, lower thirds, logo and captions joined with the
-    same options given on the command line (lists add up; a file given there wins)."""
+    same options given on the command line (lists add up; a file given there wins), as keyword
+    arguments of :func:`~greenscreen.pipeline.render`. ``--burn-captions`` becomes the setting
+    ``captions.burn`` in ``params``."""
     joined = {
         "cuts": (*edit.cuts, *params.pop("cuts", ())),
         "chapters": (*edit.chapters, *params.pop("chapters", ())),
         "redactions": (*edit.redactions, *params.pop("redactions", ())),
         "lower_thirds": (*edit.lower_thirds, *params.pop("lower_thirds", ())),
         "logo": params.pop("logo", None) or edit.logo,
+        "captions": params.pop("captions", None) or edit.captions,
+        "caption_language": params.pop("caption_language", None) or edit.caption_language,
     }
+    if params.pop("burn_captions", None):
+        if joined["captions"] is None:
+            raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
+        params["captions__burn"] = True
     check_cuts(joined["cuts"])
     return joined
 

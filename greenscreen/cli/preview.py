@@ -58,7 +58,9 @@ def preview_command(
     edit_file = params.pop("edit_file")
     edit = read_edit(edit_file) if edit_file is not None else Edit()
     parts = with_edit(edit, params)
-    parts.pop("chapters")  # chapters are marks in the file; the preview has nothing to show for them
+    # Chapters are marks in the file and the language a tag: the preview has nothing to show for them.
+    parts.pop("chapters")
+    parts.pop("caption_language")
     settings = render_settings_from(preset, crop, out_size, params, edit)
     if screen is None:
         ignored = [f"--{name}" for name in TIMELINE_ONLY if params.get(f"timeline__{name}") is not None]

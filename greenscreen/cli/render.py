@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from greenscreen.cli.options import (
-    chapter_option,
     render_settings_from,
     render_settings_options,
     timing_given,
@@ -26,20 +25,6 @@ from greenscreen.sync import apply_sync, sync_wanted
 @click.argument("screen", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
 @render_settings_options
-@chapter_option
-@click.option(
-    "--captions", type=click.Path(path_type=Path),
-    help="Captions (.srt or .vtt, timed like the speaker recording): a subtitle track in the MP4 "
-    "and OUTPUT.vtt beside it for web players.",
-)
-@click.option(
-    "--caption-language", metavar="CODE",
-    help="Language of the captions (de, en, deu, ...) [default: from the file name, talk.de.srt].",
-)
-@click.option(
-    "--burn-captions", is_flag=True, default=None,
-    help="Also draw the --captions into the picture (open captions), beside the speaker's window.",
-)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def render_command(
     speaker: Path,
@@ -49,9 +34,6 @@ def render_command(
     plate: Path | None,
     crop: str | None,
     out_size: str | None,
-    captions: Path | None,
-    caption_language: str | None,
-    burn_captions: bool | None,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -67,12 +49,6 @@ def render_command(
     """
     edit_file = params.pop("edit_file")
     edit = read_edit(edit_file) if edit_file is not None else Edit()
-    captions = captions or edit.captions
-    caption_language = caption_language or edit.caption_language
-    if burn_captions:
-        if captions is None:
-            raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
-        params["captions__burn"] = True
     parts = with_edit(edit, params)
     settings = render_settings_from(preset, crop, out_size, params, edit)
     if sync_wanted(settings, given=timing_given(params, edit)):
@@ -81,8 +57,7 @@ def render_command(
             click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
-            speaker, screen, output, settings, plate=plate, captions=captions,
-            caption_language=caption_language, progress=bar.update, **parts,
+            speaker, screen, output, settings, plate=plate, progress=bar.update, **parts,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -97,7 +72,7 @@ def render_command(
             size = output.stat().st_size
             rate = size * 8 / 1000 / result.duration if result.duration else 0.0
             click.echo(f"wrote {output} ({picture}, {size / 1e6:.1f} MB, {rate:.0f} kbit/s)", err=True)
-        if captions is not None and not is_null_device(output):
+        if parts["captions"] is not None and not is_null_device(output):
             click.echo(f"wrote {output.with_suffix('.vtt')} (captions for web players)", err=True)
         if result.loudness_before is not None and result.loudness_after is not None:
             click.echo(f"loudness: {result.loudness_before} -> {result.loudness_after}", err=True)

@@ -38,7 +38,15 @@ from greenscreen.io.stills import load_plate, read_image_with_alpha
 from greenscreen.io.yuv import Planes, frame_planes, i420_planes
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
-from greenscreen.pipeline import Cut, plan_timeline, shown_after_end, source_frame, title_and_outro_cards
+from greenscreen.io.captions import Cue, read_captions
+from greenscreen.pipeline import (
+    Cut,
+    output_cues,
+    plan_timeline,
+    shown_after_end,
+    source_frame,
+    title_and_outro_cards,
+)
 from greenscreen.title_cards import CardFrames
 
 NO_SCREEN_OUTPUT = (1920, 1080)
@@ -235,6 +243,8 @@ class PreviewSource:
     """The title card before the recordings (render's), or None."""
     outro: CardFrames | None = None
     """The outro card after them, or None."""
+    cues: tuple[Cue, ...] = ()
+    """Render's captions on the output timeline (drawn when the settings burn them in)."""
 
     def screen_time(self, index: int) -> float | None:
         """The screen recording's time at frame ``index`` (None without a screen recording or
@@ -250,14 +260,15 @@ class PreviewSource:
     def open(
         cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
         cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (), lower_thirds: Sequence[LowerThird] = (),
-        logo: Path | None = None,
+        logo: Path | None = None, captions: Path | None = None,
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
         are render's: the frame slider runs over the frames the output shows, the settings'
-        title and outro cards included; so are ``redactions``, ``lower_thirds`` and ``logo``.
+        title and outro cards included; so are ``redactions``, ``lower_thirds``, ``logo`` and
+        ``captions`` (a caption file, placed on the output timeline as render places it).
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -283,6 +294,10 @@ class PreviewSource:
             speaker_frames.close()
             raise
         intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix)
+        cues = output_cues(
+            read_captions(captions), timeline, settings, Path(captions), [],
+            intro_seconds=float(intro.frames / timeline.fps) if intro is not None else 0.0,
+        ) if captions is not None else []
         return cls(
             speaker_frames,
             screen_frames,
@@ -301,6 +316,7 @@ class PreviewSource:
             screen_info.matrix,
             intro,
             outro,
+            tuple(cues),
         )
 
     def card(self, index: int) -> tuple[CardFrames, int] | None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -29,6 +30,9 @@ from greenscreen.key import KeyResult
 from greenscreen.presets import save_preset
 from greenscreen.preview.sliders import Slider, preview_sliders
 from greenscreen.preview.source import Source
+
+if TYPE_CHECKING:
+    from greenscreen.composite.captions import CaptionBurner
 
 VIEWS = ("composite", "matte", "checker", "compare")
 """View modes, in the order of keys 1-4: the render's frame; the alpha matte as grey; the keyed
@@ -153,6 +157,8 @@ class PreviewState:
         self.fps_measured = 0.0
         """Frames shown per second, measured by the window loop (shown in the status line)."""
         self._compositor: Compositor | None = None
+        self._burner: CaptionBurner | None = None
+        """Burned-in captions, as render draws them (made with the compositor)."""
         self._keyed: tuple[int, KeyResult | None, np.ndarray | None] | None = None
         self._last_keyed_index: int | None = None
         self._last_key: tuple[int, KeyResult] | None = None
@@ -315,6 +321,16 @@ class PreviewState:
             )
             self._last_keyed_index = None
             self._last_key = None
+            self._burner = None
+            cues = getattr(self.source, "cues", ())
+            if cues and self.settings.captions.burn:
+                from greenscreen.composite.captions import CaptionBurner  # Pillow: only for text
+
+                p = self._compositor.placement
+                self._burner = CaptionBurner(
+                    cues, self.source.output_size, avoid=(p.x, p.y, p.width, p.height),
+                    matrix=self._compositor.matrix, size=self.settings.captions.size,
+                )
         return self._compositor
 
     def _speaker_frame(self) -> np.ndarray | None:
@@ -360,6 +376,8 @@ class PreviewState:
                 screen = checkerboard_i420(comp.screen_size, comp.matrix)
             time = getattr(self.source, "screen_time", None)
             comp.compose_i420(screen, keyed, planes, time(self.index) if time is not None else None)
+            if self._burner is not None:
+                self._burner.draw(self.index / self.source.fps, planes)
         return i420_to_bgr(i420, comp.matrix)
 
     def render(self) -> np.ndarray:
