@@ -34,7 +34,7 @@ LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "redact": (("box",), ("from", "to")),
     "lower_third": (("name", "from", "to"), ("role",)),
 }
-FILES = {"logo": "logo", "captions_file": "captions"}
+FILES = {"logo": "logo", "captions_file": "captions", "card_image": "card_image"}
 """Keys naming a file (relative to the edit file's folder) -> the :class:`Edit` field. The
 captions file is ``captions_file``: ``[captions]`` is the section of how they are shown."""
 TEXT = ("caption_language",)
@@ -52,6 +52,7 @@ class Edit:
     redactions: list[Redaction] = field(default_factory=list)
     lower_thirds: list[LowerThird] = field(default_factory=list)
     logo: Path | None = None
+    card_image: Path | None = None
     captions: Path | None = None
     caption_language: str | None = None
     _lines: dict[tuple[str | None, str], int] = field(default_factory=dict, repr=False)

@@ -48,7 +48,7 @@ from greenscreen.io.prefetch import Prefetch
 from greenscreen.io.poster import PosterPicker
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
-from greenscreen.io.stills import load_plate, read_image_with_alpha
+from greenscreen.io.stills import load_plate, read_image, read_image_with_alpha
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, new_frame
 from greenscreen.key import KeyResult
@@ -411,6 +411,7 @@ def render(
     redactions: Sequence[Redaction] = (),
     lower_thirds: Sequence[LowerThird] = (),
     logo: str | Path | None = None,
+    card_image: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -426,17 +427,18 @@ def render(
     where their moments play; the title and outro cards get chapters of their own.
     ``redactions`` hide rectangles of the screen recording (its pixels, its clock);
     ``lower_thirds`` show a name and role for a while (same clock); ``logo`` is an image shown
-    in a top corner throughout.
+    in a top corner throughout and above the cards' text; ``card_image`` is the cards' background.
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.
-    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo) if p is not None)
+    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo, card_image) if p is not None)
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
+    card_picture_image = read_image(Path(card_image)) if card_image is not None else None
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
     sidecar = companion_path(output, ".vtt")
     poster_path = companion_path(output, ".jpg")
@@ -459,7 +461,9 @@ def render(
     speaker_info = probe(speaker)
     notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
-    intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix)
+    intro, outro = title_and_outro_cards(
+        settings, timeline, screen_info.matrix, image=card_picture_image, logo=logo_image
+    )
     intro_seconds = float(intro.frames / timeline.fps) if intro is not None else 0.0
     cues = output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes,
                        intro_seconds=intro_seconds)
@@ -589,9 +593,15 @@ def render(
 
 
 def title_and_outro_cards(
-    settings: RenderSettings, timeline: Timeline, matrix: Matrix
+    settings: RenderSettings,
+    timeline: Timeline,
+    matrix: Matrix,
+    *,
+    image: np.ndarray | None = None,
+    logo: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[CardFrames | None, CardFrames | None]:
-    """The title and outro cards the settings ask for (None where there is no text)."""
+    """The title and outro cards the settings ask for (None where there is no text), on the
+    background ``image`` if given and with the ``logo`` above their text."""
     cards = settings.cards
     frames = max(round(cards.seconds * timeline.fps), 1)
     fade = round(cards.fade * timeline.fps)
@@ -600,7 +610,7 @@ def title_and_outro_cards(
         if not text.strip():
             made.append(None)
             continue
-        picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards)
+        picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards, image=image, logo=logo)
         made.append(CardFrames(picture, frames, fade, matrix))
     return made[0], made[1]
 

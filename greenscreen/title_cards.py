@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from greenscreen.composite.blend import blend_over
@@ -36,31 +37,75 @@ class CardSettings:
     color: str = setting("#ffffff", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card text colour.")
 
 
-def card_picture(size: tuple[int, int], title: str, subtitle: str, settings: CardSettings) -> np.ndarray:
+SCRIM = 0.55
+"""How much of the background colour lies over a card's background image, so the text keeps
+its contrast on any photo."""
+
+
+def card_picture(
+    size: tuple[int, int],
+    title: str,
+    subtitle: str,
+    settings: CardSettings,
+    *,
+    image: np.ndarray | None = None,
+    logo: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """The card as BGR uint8 ``(H, W, 3)``: ``title`` large and bold, ``subtitle`` under it,
-    the pair centred; lines wrap to 80 % of the width."""
+    the pair centred; lines wrap to 80 % of the width.
+
+    ``image`` (BGR) fills the background, scaled to cover the card and veiled with the
+    background colour; ``logo`` (BGR and alpha, e.g. the render's logo) stands above the title.
+    """
     # Pillow is imported only for a render that draws text (start-up time counts per render).
     from greenscreen.text import font, render_lines, wrap
 
     width, height = size
     picture = np.empty((height, width, 3), np.uint8)
     picture[...] = hex_to_bgr(settings.background)
+    if image is not None:
+        cover = _cover(image, size)
+        picture[...] = cv2.addWeighted(cover, 1.0 - SCRIM, picture, SCRIM, 0.0)
     colour = hex_to_bgr(settings.color)
     room = width * 0.8
-    layers = []
+    layers: list[tuple[np.ndarray, np.ndarray]] = []
+    if logo is not None:
+        layers.append(_scaled_logo(*logo, max_size=(round(width * 0.4), round(height * 0.18))))
     title_face = font(round(height * 0.085), bold=True)
-    layers.append(render_lines(wrap(title, title_face, room), title_face, colour=colour))
+    text = render_lines(wrap(title, title_face, room), title_face, colour=colour)
+    layers.append((text.bgr, text.alpha))
     if subtitle:
         sub_face = font(round(height * 0.045))
-        layers.append(render_lines(wrap(subtitle, sub_face, room), sub_face, colour=colour))
+        text = render_lines(wrap(subtitle, sub_face, room), sub_face, colour=colour)
+        layers.append((text.bgr, text.alpha))
     gap = round(height * 0.04)
-    total = sum(layer.size[1] for layer in layers) + gap * (len(layers) - 1)
+    total = sum(bgr.shape[0] for bgr, _ in layers) + gap * (len(layers) - 1)
     y = (height - total) // 2
-    for layer in layers:
-        w, h = layer.size
-        blend_over(picture, layer.bgr, layer.alpha, x=(width - w) // 2, y=y)
+    for bgr, alpha in layers:
+        h, w = bgr.shape[:2]
+        blend_over(picture, bgr, alpha, x=(width - w) // 2, y=y)
         y += h + gap
     return picture
+
+
+def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to cover ``size`` and cut to it, centred (as CSS ``object-fit: cover``)."""
+    width, height = size
+    ih, iw = image.shape[:2]
+    scale = max(width / iw, height / ih)
+    w, h = max(round(iw * scale), width), max(round(ih * scale), height)
+    scaled = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    x, y = (w - width) // 2, (h - height) // 2
+    return np.ascontiguousarray(scaled[y : y + height, x : x + width])
+
+
+def _scaled_logo(bgr: np.ndarray, alpha: np.ndarray, *, max_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The logo scaled to fit ``max_size``, keeping its shape."""
+    h, w = bgr.shape[:2]
+    scale = min(max_size[0] / w, max_size[1] / h)
+    size = (max(round(w * scale), 1), max(round(h * scale), 1))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(bgr, size, interpolation=interpolation), cv2.resize(alpha, size, interpolation=interpolation)
 
 
 class CardFrames:

@@ -74,3 +74,36 @@ def test_no_text_no_card(pair: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "plain.mp4"
     run_cli("render", speaker, screen, "-o", out, "-q", "--card-seconds", "2")
     assert streams_of(out)["frames"] == 50
+
+
+def test_cards_take_a_background_picture_and_the_logo(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """--card-image covers the card (veiled, so the text keeps its contrast) and --logo stands
+    above the title, on the title and the outro card alike."""
+    speaker, screen = pair
+    picture = np.zeros((90, 160, 3), np.uint8)
+    picture[:, :80] = (0, 0, 255)  # red left half, green right half (BGR)
+    picture[:, 80:] = (0, 255, 0)
+    image = tmp_path / "Hintergrund.png"
+    cv2.imwrite(str(image), picture)
+    logo = np.zeros((40, 40, 4), np.uint8)
+    logo[..., :3] = (255, 255, 0)  # cyan, opaque inside a transparent ring
+    logo[5:35, 5:35, 3] = 255
+    logo_path = tmp_path / "logo.png"
+    cv2.imwrite(str(logo_path), logo)
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--title-card", "Willkommen", "--outro", "Tschüss",
+            "--card-seconds", "1", "--card-fade", "0", "--card-image", image, "--logo", logo_path,
+            "--loudness", "off")
+    frames = decode_frames(out)
+    for card in (frames[10][1], frames[-10][1]):
+        h, w = card.shape[:2]
+        left, right = card[h // 8 : h // 4, : w // 6].reshape(-1, 3).mean(0), card[h // 8 : h // 4, -w // 6 :].reshape(-1, 3).mean(0)
+        # Red shows through on the left, green on the right, both veiled by the navy colour.
+        assert left[2] > left[1] + 40 and right[1] > right[2] + 40, (left, right)
+        assert left[2] < 200 and right[1] < 200
+        cyan = (card[..., 0] > 170) & (card[..., 1] > 170) & (card[..., 2] < 90)
+        ys, xs = np.nonzero(cyan)
+        text = (card.min(axis=2) > 200)  # the white title
+        assert cyan.sum() > 100 and text.sum() > 50
+        assert ys.max() < np.nonzero(text)[0].min()  # the logo above the title
+        assert abs((xs.min() + xs.max()) / 2 - w / 2) <= 4  # and centred

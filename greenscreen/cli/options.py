@@ -248,6 +248,11 @@ captions_options = _stack(
     ),
 )
 
+card_image_option = click.option(
+    "--card-image", type=click.Path(path_type=Path),
+    help="A picture for the title and outro cards' background (scaled to cover, veiled with the card colour).",
+)
+
 render_settings_options = _stack(
     preset_option,
     edit_option,
@@ -258,6 +263,7 @@ render_settings_options = _stack(
     redact_option,
     lower_third_option,
     logo_option,
+    card_image_option,
     captions_options,
     click.option("--size", "out_size", help="Output size WIDTHxHEIGHT [default: the screen recording's]."),
     settings_options("layout", names={"size": "speaker_size"}, skip=CROP_FIELDS),
@@ -304,6 +310,7 @@ def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
         "redactions": (*edit.redactions, *params.pop("redactions", ())),
         "lower_thirds": (*edit.lower_thirds, *params.pop("lower_thirds", ())),
         "logo": params.pop("logo", None) or edit.logo,
+        "card_image": params.pop("card_image", None) or edit.card_image,
         "captions": params.pop("captions", None) or edit.captions,
         "caption_language": params.pop("caption_language", None) or edit.caption_language,
     }

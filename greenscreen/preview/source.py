@@ -34,7 +34,7 @@ from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_str
 from greenscreen.io.orientation import upright
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p
-from greenscreen.io.stills import load_plate, read_image_with_alpha
+from greenscreen.io.stills import load_plate, read_image, read_image_with_alpha
 from greenscreen.io.yuv import Planes, frame_planes, i420_planes
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
@@ -260,15 +260,16 @@ class PreviewSource:
     def open(
         cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
         cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (), lower_thirds: Sequence[LowerThird] = (),
-        logo: Path | None = None, captions: Path | None = None,
+        logo: Path | None = None, captions: Path | None = None, card_image: Path | None = None,
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
         ``plate`` is render's ``plate``: an image or short clip of the empty sheet, read once
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
         are render's: the frame slider runs over the frames the output shows, the settings'
-        title and outro cards included; so are ``redactions``, ``lower_thirds``, ``logo`` and
-        ``captions`` (a caption file, placed on the output timeline as render places it).
+        title and outro cards included (on ``card_image``); so are ``redactions``,
+        ``lower_thirds``, ``logo`` and ``captions`` (a caption file, placed on the output timeline
+        as render places it).
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -293,7 +294,11 @@ class PreviewSource:
         except BaseException:
             speaker_frames.close()
             raise
-        intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix)
+        logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
+        intro, outro = title_and_outro_cards(
+            settings, timeline, screen_info.matrix, logo=logo_image,
+            image=read_image(Path(card_image)) if card_image is not None else None,
+        )
         cues = output_cues(
             read_captions(captions), timeline, settings, Path(captions), [],
             intro_seconds=float(intro.frames / timeline.fps) if intro is not None else 0.0,
@@ -312,7 +317,7 @@ class PreviewSource:
             tuple(redactions),
             (screen_info.width, screen_info.height),
             tuple(lower_thirds),
-            read_image_with_alpha(Path(logo)) if logo is not None else None,
+            logo_image,
             screen_info.matrix,
             intro,
             outro,
