@@ -127,13 +127,13 @@ def test_odd_recording_gives_one_line_and_leaves_everything_alone(
 
 
 @pytest.mark.parametrize("kind", ["named pipe", "link loop"] + (["device"] if IS_ROOT else []))
-@pytest.mark.parametrize("role", ["screen", "plate"])
+@pytest.mark.parametrize("role", ["screen", "plate", "logo", "card-image"])
 def test_special_file_as_screen_or_plate_does_not_hang(
     kind: str, role: str, clips: dict[str, Path], tmp_path: Path
 ) -> None:
     odd = make_odd(kind, tmp_path / f"{role}.mp4")
     screen = odd if role == "screen" else clips["screen"]
-    extra = ["--plate", odd] if role == "plate" else []
+    extra = [] if role == "screen" else [f"--{role}", odd, "--title-card", "Titel"]
     proc = run_cli("render", clips["speaker"], screen, "-o", tmp_path / "o.mp4", "-q", *extra,
                    check=False, timeout=HANG)
     one_error_line(proc, 1, odd.name, EXPECTED[kind])
@@ -720,3 +720,11 @@ def test_batch_lists_odd_files_and_renders_the_rest(clips: dict[str, Path], tmp_
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["summary"]["skipped"] == len(names), again.stdout  # fingerprints of long names found
     assert kind_of(rec / "pipe.speaker.mp4") == stat.S_IFIFO
+
+
+def test_a_folder_given_as_an_image_says_what_was_expected(clips: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "Hintergründe"
+    folder.mkdir()
+    proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "--title-card", "T",
+                   "--card-image", folder, check=False)
+    one_error_line(proc, 1, folder.name, "is a folder, expected an image")

@@ -66,10 +66,11 @@ def check_input_file(
         raise error(os_reason(exc), path) from None
     except ValueError:  # an embedded NUL byte: no file can have that name
         raise error("file not found", path) from None
+    expected = f"expected {'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
     if stat.S_ISDIR(st.st_mode):
-        raise error(f"is a folder, expected a {what}", path)
+        raise error(f"is a folder, {expected}", path)
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"is {kind_of(st.st_mode)}, not a regular file; expected a {what}", path)
+        raise error(f"is {kind_of(st.st_mode)}, not a regular file; {expected}", path)
     return st
 
 
