@@ -369,7 +369,9 @@ def test_stopped_render_leaves_no_partial_output(tmp_path: Path, sig: int) -> No
     screen = synthetic.write_screen_clip(tmp_path / "c.mp4", size=(640, 360), seconds=40.0, seed=8)
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q"],
+        # x264's slowest preset: the encode itself takes minutes, so the stop always comes mid-render.
+        [sys.executable, "-m", "greenscreen", "render", str(speaker), str(screen), "-o", str(out), "-q",
+         "--encoder-preset", "veryslow"],
         stderr=subprocess.PIPE, text=True, preexec_fn=signals_as_in_a_terminal,
     )
     deadline = time.monotonic() + 60
@@ -377,6 +379,7 @@ def test_stopped_render_leaves_no_partial_output(tmp_path: Path, sig: int) -> No
         assert time.monotonic() < deadline and proc.poll() is None, "render never started writing"
         time.sleep(0.05)
     time.sleep(0.2)
+    assert proc.poll() is None, "the render ended before it could be stopped"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -240,13 +240,13 @@ def test_captions_timed_like_the_speaker_follow_its_drift() -> None:
 
     from greenscreen.config import RenderSettings, TimelineSettings
     from greenscreen.io.captions import Cue
-    from greenscreen.pipeline import Timeline, _output_cues
+    from greenscreen.pipeline import Timeline, output_cues
 
     timeline = Timeline(fps=Fraction(30), size=(640, 360), kept=((0, 30 * 700),))
     settings = RenderSettings(timeline=TimelineSettings(offset=2.0, drift=500.0))
-    cues = _output_cues([Cue(600.0, 601.0, "Ende")], timeline, settings, Path("talk.srt"), [])
+    cues = output_cues([Cue(600.0, 601.0, "Ende")], timeline, settings, Path("talk.srt"), [])
     assert cues[0].start == pytest.approx(2.0 + 600.0 * 1.0005)
-    screen_timed = _output_cues([Cue(600.0, 601.0, "Ende")], timeline,
+    screen_timed = output_cues([Cue(600.0, 601.0, "Ende")], timeline,
                                 RenderSettings(timeline=TimelineSettings(offset=2.0, drift=500.0, audio="screen")),
                                 Path("talk.srt"), [])
     assert screen_timed[0].start == pytest.approx(600.0)
