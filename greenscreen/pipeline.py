@@ -51,7 +51,22 @@ from greenscreen.io.reader import read_frames
 from greenscreen.io.stills import load_plate, read_image, read_image_with_alpha
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, new_frame
-from greenscreen.key import KeyResult
+from greenscreen.key import Keyer, KeyResult
+from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...: importable from here as before)
+    MIN_OUTPUT_SIDE,
+    Chapter,
+    Cut,
+    Plan,
+    PlannedFrame,
+    Segment,
+    Timeline,
+    _clock,
+    check_cuts,
+    make_plan,
+    plan_timeline,
+    segment_chapters,
+    source_frame,
+)
 from greenscreen.settings import parse_clock
 from greenscreen.title_cards import CardFrames, card_picture
 
@@ -138,181 +153,6 @@ class RenderResult:
     loudness_after: Loudness | None = None
     warnings: list[str] = field(default_factory=list)
     """Things that are probably not what the user meant (e.g. the speaker is never shown)."""
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """The output's frame grid and the source times that feed it.
-
-    Source frames are counted on the screen recording's clock at the output's rate (frame ``i``
-    is at ``i / fps`` seconds). ``kept`` are the runs of them the output shows, in order, as
-    half-open ``(first, end)`` ranges: one run for a plain render, one more after each cut.
-    """
-
-    fps: Fraction
-    size: tuple[int, int]
-    kept: tuple[tuple[int, int], ...]
-
-    @property
-    def first_frame(self) -> int:
-        """The source frame the output starts with."""
-        return self.kept[0][0]
-
-    @property
-    def frame_count(self) -> int:
-        """Frames of the output (without cards)."""
-        return sum(end - first for first, end in self.kept)
-
-    def time(self, index: int) -> float:
-        """Time in seconds of source frame ``index``."""
-        return float(index / self.fps)
-
-    def source_frame(self, n: int) -> int:
-        """The source frame output frame ``n`` shows."""
-        return source_frame(self.kept, n)
-
-    def source_frames(self) -> Iterator[int]:
-        """Every output frame's source frame, in order."""
-        for first, end in self.kept:
-            yield from range(first, end)
-
-    def output_time(self, t: float) -> float | None:
-        """Where source time ``t`` plays in the output (without cards): inside a cut, where the
-        cut joins; None before the output's start or after its end."""
-        played = 0.0
-        for first, end in self.kept:
-            a, b = self.time(first), self.time(end)
-            if t < a:
-                return played if played > 0 else None
-            if t < b:
-                return played + t - a
-            played += b - a
-        return None
-
-    def sample_ranges(self, rate: int) -> list[tuple[int, int]]:
-        """``kept`` in samples of sound at ``rate`` Hz, cut exactly where the frames are."""
-        return [(round(first / self.fps * rate), round(end / self.fps * rate)) for first, end in self.kept]
-
-
-def source_frame(kept: Sequence[tuple[int, int]], n: int) -> int:
-    """The source frame that output frame ``n`` shows, given the ``kept`` runs of a :class:`Timeline`."""
-    for first, end in kept:
-        if n < end - first:
-            return first + n
-        n -= end - first
-    raise IndexError("output frame past the end of the timeline")
-
-
-MIN_OUTPUT_SIDE = 2
-"""Pixels of the output's shorter side at least: 4:2:0 needs whole 2x2 blocks."""
-
-
-def plan_timeline(
-    screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings, cuts: Sequence[Cut] = ()
-) -> Timeline:
-    """Work out output size, frame rate and the frames shown from the sources and settings.
-
-    The output timeline is the screen recording's; it runs until the later of the two sources ends
-    (the other holds its last frame or hides the speaker), then the trim applies and the ``cuts``
-    (times on the same clock) are taken out of it.
-    """
-    tl = settings.timeline
-    fps = Fraction(tl.fps).limit_denominator(1001) if tl.fps else screen.output_fps
-    width = tl.width or screen.width
-    height = tl.height or screen.height
-    if tl.width and not tl.height:
-        height = round(tl.width * screen.height / screen.width)
-    elif tl.height and not tl.width:
-        width = round(tl.height * screen.width / screen.height)
-    size = (width - width % 2, height - height % 2)
-    if min(size) < MIN_OUTPUT_SIDE:
-        # 4:2:0 video has one colour sample per 2x2 pixels; an odd side is rounded down to even.
-        smallest = f"the smallest output is {MIN_OUTPUT_SIDE}x{MIN_OUTPUT_SIDE}"
-        if tl.width or tl.height:
-            raise SettingsError(f"output size {width}x{height} (--size, or a preset's [timeline] "
-                                f"width and height) is too small; {smallest}")
-        raise GreenscreenError(
-            f"screen recording is {width}x{height} pixels, too small for an output of its size; "
-            f"{smallest}: give one with --size",
-            screen.path,
-        )
-    end = max(screen.duration, speaker.duration * (1 + tl.drift * 1e-6) + tl.offset)
-    if tl.end:
-        end = min(end, tl.end)
-    first = math.ceil(tl.start * fps - 1e-6)
-    last = math.ceil(end * fps - 1e-6)
-    if last <= first:
-        trim = f"{tl.start:g}-{tl.end:g} s" if tl.end else f"from {tl.start:g} s"
-        raise SettingsError(
-            f"nothing to render: the trim ({trim}) leaves no frames of the {end:.1f} s the "
-            "recordings make",
-            screen.path,
-        )
-    kept = [(first, last)]
-    for cut in sorted(cuts, key=lambda c: c.start):
-        a, b = math.ceil(cut.start * fps - 1e-6), math.ceil(cut.end * fps - 1e-6)
-        kept = [part for first_, end_ in kept for part in ((first_, min(end_, a)), (max(first_, b), end_))
-                if part[1] > part[0]]
-    if not kept:
-        raise SettingsError(
-            f"nothing to render: the cuts remove every frame of the {tl.start:g}-{end:.1f} s the output would show",
-            screen.path,
-        )
-    return Timeline(fps=fps, size=size, kept=tuple(kept))
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A chapter that starts at ``start`` seconds of the screen recording's clock."""
-
-    start: float
-    title: str
-
-    @classmethod
-    def parse(cls, text: str) -> Chapter:
-        """``"1:20 Passwort ändern"``; raises :class:`SettingsError` naming the problem."""
-        when, _, title = text.strip().partition(" ")
-        start = parse_clock(when)
-        if start is None or start < 0 or not title.strip():
-            raise SettingsError(f"chapter '{text}' must be TIME TITLE, e.g. '1:20 Passwort ändern'")
-        return cls(start, title.strip())
-
-
-@dataclass(frozen=True)
-class Cut:
-    """A stretch removed from both recordings: ``start`` to ``end`` seconds of the screen
-    recording's clock (the output's before trims and cuts)."""
-
-    start: float
-    end: float
-
-    @classmethod
-    def parse(cls, text: str) -> Cut:
-        """``"1:20-1:32"`` or ``"80-92.5"``; raises :class:`SettingsError` naming the problem."""
-        start_text, dash, end_text = text.strip().partition("-")
-        start, end = parse_clock(start_text), parse_clock(end_text)
-        if not dash or start is None or end is None:
-            raise SettingsError(f"cut '{text}' must be START-END, in seconds or as 1:20.5 (e.g. 1:20-1:32)")
-        if end <= start:
-            raise SettingsError(f"cut '{text}' ends before it starts")
-        return cls(start, end)
-
-
-def check_cuts(cuts: Sequence[Cut]) -> None:
-    """Raise :class:`SettingsError` if two cuts overlap (every pair is named at once)."""
-    ordered = sorted(cuts, key=lambda c: c.start)
-    clashes = [
-        f"{_clock(one.start)}-{_clock(one.end)} and {_clock(other.start)}-{_clock(other.end)}"
-        for one, other in zip(ordered, ordered[1:])
-        if other.start < one.end
-    ]
-    if clashes:
-        raise SettingsError(f"cuts overlap: {'; '.join(clashes)} (make them one cut)")
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def speaker_never_shown(timeline: Timeline, speaker: MediaInfo, offset: float) -> str | None:
@@ -412,6 +252,7 @@ def render(
     lower_thirds: Sequence[LowerThird] = (),
     logo: str | Path | None = None,
     card_image: str | Path | None = None,
+    segments: Sequence[Segment] = (),
     progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render a tutorial: ``screen`` full-frame with the keyed ``speaker`` on top, to ``output``.
@@ -428,6 +269,8 @@ def render(
     ``redactions`` hide rectangles of the screen recording (its pixels, its clock);
     ``lower_thirds`` show a name and role for a while (same clock); ``logo`` is an image shown
     in a top corner throughout and above the cards' text; ``card_image`` is the cards' background.
+    ``segments`` change the layout over time (same clock; outside every segment the settings'
+    layout applies); a segment's title becomes a chapter.
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
@@ -486,11 +329,13 @@ def render(
     except ValueError as exc:
         raise SettingsError(str(exc), speaker) from None
     settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
+    # What every output frame shows, and in which layout: settled before anything is decoded.
+    plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments)
+    chapters = [*chapters, *segment_chapters(segments)]
     compositor = Compositor(
         settings,
         output=timeline.size,
         speaker=(x1 - x0, y1 - y0),
-        plate=load_plate(Path(plate), crop) if plate is not None else None,
         # The screen recording passes through unconverted, so the output takes its matrix.
         matrix=screen_info.matrix,
         redactions=redactions,
@@ -522,11 +367,15 @@ def render(
     poster = PosterPicker(
         settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix
     ) if settings.encode.poster else None
-    (sw, sh), (kw, kh) = compositor.screen_size, compositor.speaker_size
+    # The keyer belongs to the speaker lane: its learnt state carries across layout changes.
+    keyer = Keyer(settings.key, plate=load_plate(Path(plate), crop) if plate is not None else None)
+    (sw, sh), (kw, kh) = timeline.size, plan.largest_key_size
+    stretch = 1 + settings.timeline.drift * 1e-6
     with opencv_threads(1):
         screen_frames = Prefetch(
             _screen_lane(
-                read_frames(screen, size=compositor.screen_size, pixel_format="frame"), timeline
+                # Each frame decoded at the size its layout shows it (the plan knows when).
+                read_frames(screen, size=plan.screen_size_at, pixel_format="frame"), timeline
             ),
             maxsize=queue_depth(sw * sh * 3 // 2),
             name="screen",
@@ -534,14 +383,14 @@ def render(
         speaker_frames = Prefetch(
             _speaker_lane(
                 Prefetch(
-                    read_frames(speaker, size=compositor.speaker_size, crop=crop),
+                    read_frames(speaker, size=lambda t: plan.speaker_size_at(t * stretch + offset), crop=crop),
                     maxsize=queue_depth(kw * kh * 3),
                     name="speaker-decode",
                 ),
-                timeline,
-                settings.timeline.offset,
-                compositor,
-                stretch=1 + settings.timeline.drift * 1e-6,
+                plan,
+                offset,
+                keyer,
+                stretch=stretch,
             ),
             maxsize=queue_depth(kw * kh * 7),  # BGR foreground + float32 alpha
             name="speaker-key",
@@ -561,7 +410,7 @@ def render(
                     chapters=marks,
                 )
                 try:
-                    _run(timeline, compositor, screen_frames, speaker_frames, audio, writer, progress,
+                    _run(plan, compositor, screen_frames, speaker_frames, audio, writer, progress,
                          poster, burner, intro, outro)
                     writer.close()
                 except BaseException:
@@ -719,34 +568,41 @@ def _screen_lane(
 
 def _speaker_lane(
     frames: Iterator[tuple[float, np.ndarray]],
-    timeline: Timeline,
+    plan: Plan,
     offset: float,
-    compositor: Compositor,
+    keyer: Keyer,
     *,
     stretch: float = 1.0,
 ) -> Iterator[KeyResult | None]:
     """The keyed speaker shown at each output frame, or None while hidden; runs on its thread.
 
     Only frames that are shown are keyed, each once: a held frame reuses its key, and frames a
-    faster webcam skips cost nothing. The keyer sees its frames in display order. ``stretch``
-    is the speaker's clock drift correction: output time ``t`` shows speaker time
-    ``(t - offset) / stretch``.
+    faster webcam skips cost nothing, nor do frames of a layout without the speaker. Each is
+    keyed at the size its layout shows it (the larger of two in a transition); when that size
+    changes the keyer is told, so what it learnt carries over. The keyer sees its frames in
+    display order. ``stretch`` is the speaker's clock drift correction: output time ``t`` shows
+    speaker time ``(t - offset) / stretch``.
     """
-    half_frame = 0.5 / float(timeline.fps)
+    half_frame = 0.5 / float(plan.timeline.fps)
     speaker = _Held(frames)
     keyed: KeyResult | None = None
-    keyed_serial = -1
+    keyed_as: tuple[int, tuple[int, int]] | None = None
     try:
-        for index in timeline.source_frames():
-            t = (timeline.time(index) - offset) / stretch
+        for planned in plan.frames():
+            t = (planned.time - offset) / stretch
             frame = speaker.at(t, half_frame)
+            size = planned.key_size
             # After the speaker's last frame, hold it briefly, then hide the speaker.
-            visible = frame is not None and (
-                not speaker.exhausted or shown_after_end(t, speaker.current_time, float(timeline.fps))
+            visible = size is not None and frame is not None and (
+                not speaker.exhausted or shown_after_end(t, speaker.current_time, float(plan.timeline.fps))
             )
-            if visible and speaker.serial != keyed_serial:
-                keyed = compositor.key(frame)
-                keyed_serial = speaker.serial
+            if visible and keyed_as != (speaker.serial, size):
+                if (frame.shape[1], frame.shape[0]) != size:
+                    # Decoded for the layout before (a frame held across a change): scale it.
+                    frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                keyer.resize(size)
+                keyed = keyer.key(frame)
+                keyed_as = (speaker.serial, size)
             yield keyed if visible else None
     finally:
         _close(frames)
@@ -760,7 +616,7 @@ def _close(frames: Iterator[object]) -> None:
 
 
 def _run(
-    timeline: Timeline,
+    plan: Plan,
     compositor: Compositor,
     screen_frames: Iterator[av.VideoFrame | None],
     speaker_frames: Iterator[KeyResult | None],
@@ -774,6 +630,7 @@ def _run(
 ) -> None:
     """The frame loop: the title card, then one item from each lane per output frame ->
     composite -> encode, then the outro card. Cards are silent."""
+    timeline = plan.timeline
     total = timeline.frame_count + sum(card.frames for card in (intro, outro) if card is not None)
     done = 0
     audio_written = 0
@@ -801,9 +658,9 @@ def _run(
             if poster is not None and i == intro.full_frame:
                 poster.take(out)  # the title card is the best poster there is
             finish_frame(_silence)
-    for index, screen, keyed in zip(timeline.source_frames(), screen_frames, speaker_frames, strict=True):
+    for planned, screen, keyed in zip(plan.frames(), screen_frames, speaker_frames, strict=True):
         t = float(done / timeline.fps)
-        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out, timeline.time(index))
+        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out, planned.time, planned)
         if burner is not None:
             burner.draw(t, out)
         if poster is not None and not poster.done:

@@ -20,11 +20,16 @@ from greenscreen.pipeline import plan_timeline
 
 @pytest.mark.parametrize("corner", CORNERS)
 def test_pip_sits_in_its_corner_with_margin(corner: str) -> None:
+    """A keyed speaker stands on the bottom edge (their picture ends in a cut through the torso);
+    a window, or flush = false, keeps the margin below."""
     p = place_speaker(LayoutSettings(corner=corner), output=(1920, 1080), speaker=(1280, 720))
     assert p.height == 356 and p.width == 632  # a third of 1080, 16:9, even
     margin = round(0.03 * 1080)
     assert p.x == (margin if "left" in corner else 1920 - margin - p.width)
-    assert p.y == (margin if "top" in corner else 1080 - margin - p.height)
+    assert p.y == (margin if "top" in corner else 1080 - p.height)
+    for layout in (LayoutSettings(corner=corner, flush=False), LayoutSettings(corner=corner, window="rounded")):
+        p = place_speaker(layout, output=(1920, 1080), speaker=(1280, 720))
+        assert p.y == (margin if "top" in corner else 1080 - margin - p.height)
 
 
 def test_circle_side_by_side_and_full_layouts() -> None:

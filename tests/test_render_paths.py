@@ -25,7 +25,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_i420, read_frames
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, i420_planes, new_frame
-from greenscreen.key import KeyResult, KeySettings
+from greenscreen.key import Keyer, KeyResult, KeySettings
 from greenscreen.pipeline import render
 
 TOLERANCE = 2
@@ -339,7 +339,7 @@ class _SolidKey:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, comp: Compositor, frame: np.ndarray) -> KeyResult:
+    def __call__(self, keyer: object, frame: np.ndarray) -> KeyResult:
         self.calls += 1
         fg = np.empty_like(frame)
         fg[:] = (40, 40, 220)
@@ -355,7 +355,7 @@ def test_layouts_put_screen_and_speaker_in_their_regions(
     layout: str, clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = _SolidKey()
-    monkeypatch.setattr(Compositor, "key", lambda self, frame: key(self, frame))
+    monkeypatch.setattr(Keyer, "key", lambda self, frame: key(self, frame))
     settings = RenderSettings(layout=LayoutSettings(layout=layout))
     out = tmp_path / f"{layout}.mp4"
     result = render(clips["speaker"], clips["screen"], out, settings)
@@ -386,7 +386,7 @@ def test_frame_count_duration_and_keying_once_per_shown_frame(
     """A 25 fps, 0.6 s speaker on a 30 fps, 1 s screen: 30 frames; the speaker is keyed once per
     webcam frame it shows (15), then hidden after its last frame."""
     key = _SolidKey()
-    monkeypatch.setattr(Compositor, "key", lambda self, frame: key(self, frame))
+    monkeypatch.setattr(Keyer, "key", lambda self, frame: key(self, frame))
     out = tmp_path / "mixed.mp4"
     threads = cv2.getNumThreads()
     during: set[int] = set()

@@ -11,6 +11,8 @@ from greenscreen.settings import setting
 
 LAYOUTS = ("pip", "circle", "side-by-side", "full")
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
+WINDOWS = ("none", "rounded")
+_HEX = r"#[0-9a-fA-F]{6}"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,27 @@ class LayoutSettings:
     )
     margin: float = setting(
         0.03, min=0.0, max=0.25, help="Gap to the frame edge as a fraction of the output height."
+    )
+    flush: bool = setting(
+        True, help="A pip speaker without a window in a bottom corner stands on the frame's bottom edge "
+        "(false: the margin below too, as if floating).",
+    )
+    window: str = setting(
+        "none", choices=WINDOWS,
+        help="pip: none = the keyed speaker alone; rounded = in a window with rounded corners, a thin "
+        "border and a soft shadow, over window_color.",
+    )
+    radius: float = setting(0.1, min=0.0, max=0.5, help="Window corner radius as a fraction of its height.")
+    border: int = setting(2, min=0, max=32, help="Window border width in output pixels (0 = none).")
+    border_color: str = setting(
+        "#f0f0f0", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Window border colour."
+    )
+    shadow: float = setting(0.5, min=0.0, max=1.0, help="Window drop shadow strength (0 = none).")
+    window_color: str = setting(
+        "#2a2f36", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Window fill behind the keyed speaker."
+    )
+    background: str = setting(
+        "#1f3a5f", help='Behind the full layout\'s speaker: a colour "#rrggbb" or an image file.'
     )
     crop_left: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's left edge.")
     crop_top: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's top edge.")
@@ -100,8 +123,16 @@ def place_speaker(
         w = min(_even(h * aspect), out_w)
         h = min(h, _even(w / aspect))
     x = margin if layout.corner.endswith("left") else out_w - margin - w
-    y = margin if layout.corner.startswith("top") else out_h - margin - h
-    shape = _disc(w, h) if layout.layout == "circle" else None
+    # A keyed speaker's picture ends in a cut through their torso: on the bottom edge it reads
+    # as the frame cutting them off, a margin below makes them float.
+    flush = layout.layout == "pip" and layout.window == "none" and layout.flush
+    y = margin if layout.corner.startswith("top") else out_h - (0 if flush else margin) - h
+    if layout.layout == "circle":
+        shape = _disc(w, h)
+    elif layout.layout == "pip" and layout.window != "none":
+        shape = rounded_rect(w, h, layout.radius * h)
+    else:
+        shape = None
     return Placement(max(x, 0), max(y, 0), w, h, shape=shape)
 
 
@@ -120,6 +151,20 @@ def _disc(w: int, h: int) -> np.ndarray:
     cy, cx, r = (h - 1) / 2, (w - 1) / 2, min(w, h) / 2
     dist = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
     return np.clip(r - dist, 0.0, 1.0).astype(np.float32)
+
+
+def rounded_rect(w: int, h: int, radius: float) -> np.ndarray:
+    """An anti-aliased rectangle with corners rounded by ``radius`` pixels, filling a ``w`` x ``h``
+    box: float32 ``(h, w)`` in [0, 1]."""
+    r = max(0.0, min(radius, w / 2, h / 2))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # Signed distance of each pixel centre to the rounded edge (negative inside); a pixel is
+    # covered by how far inside it lies, from half a pixel out to half a pixel in.
+    qx = np.abs(xx - (w - 1) / 2) - (w / 2 - r)
+    qy = np.abs(yy - (h - 1) / 2) - (h / 2 - r)
+    outside = np.sqrt(np.maximum(qx, 0.0) ** 2 + np.maximum(qy, 0.0) ** 2)
+    distance = outside + np.minimum(np.maximum(qx, qy), 0.0) - r
+    return np.clip(0.5 - distance, 0.0, 1.0).astype(np.float32)
 
 
 def _even(value: float) -> int:

@@ -7,7 +7,7 @@ than the rest of the composite and adds rounding noise the encoder then spends b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +64,7 @@ PIXEL_FORMATS = ("bgr24", "i420", "frame")
 def read_frames(
     path: Path,
     *,
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | Callable[[float], tuple[int, int]] | None = None,
     crop: Crop = Crop(),
     pixel_format: str = "bgr24",
 ) -> Iterator[tuple[float, np.ndarray]]:
@@ -73,7 +73,8 @@ def read_frames(
     ``seconds`` counts from the first frame of the video stream, taken from the frame's own
     timestamp so variable-frame-rate files keep their timing. ``frame`` is first turned upright
     (see :func:`~greenscreen.io.orientation.upright`), then cropped by ``crop``, then scaled to
-    ``size`` = ``(width, height)`` if given. With ``pixel_format``
+    ``size`` = ``(width, height)`` if given; ``size`` may also be a function of the frame's
+    ``seconds`` giving the size for that frame (a layout that changes over time). With ``pixel_format``
     "bgr24" it is BGR uint8 ``(H, W, 3)``; with "i420" it is the I420 planes as uint8
     ``(H * 3 // 2, W)`` (see :func:`~greenscreen.io.yuv.i420_planes`; the size must then be
     even); with "frame" a yuv420p :class:`av.VideoFrame`, read-only (see
@@ -101,7 +102,8 @@ def read_frames(
                     start = t
                 last_t = t - start
                 count += 1
-                yield last_t, convert(upright(frame), size, crop, scaler)
+                wanted = size(last_t) if callable(size) else size
+                yield last_t, convert(upright(frame), wanted, crop, scaler)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path

@@ -159,6 +159,37 @@ class Keyer:
         self._model: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._model_age = 0  # frames keyed since the model was estimated
 
+    def resize(self, size: tuple[int, int]) -> None:
+        """Go on keying the same picture scaled to ``size`` = ``(w, h)`` (the speaker's window
+        changed size) with what was learnt so far: key colour, learnt plate, screen model and
+        the camera's colour drift carry over, scaled. (A new frame size given to :meth:`key`
+        alone starts afresh, as after :meth:`reset`.) Only the previous matte is dropped: the
+        next frame is not smoothed against a picture of another size."""
+        if self._shape is None:
+            return
+        w, h = size
+        grow = -(-self.min_side // min(w, h)) if min(w, h) < self.min_side else 1  # as key() enlarges
+        w, h = w * grow, h * grow
+        s = self.settings
+        pad = (-h % s.model_scale, -w % s.model_scale) if s.refine > 0 and self.crop_to_speaker else (0, 0)
+        shape = (h + pad[0], w + pad[1])  # as _key_padded pads
+        if shape == self._shape:
+            return
+        key, gain, learnt, seen, model, age = (
+            self._key, self._plate_gain, self._learnt, self._seen, self._model, self._model_age)
+        self._prepare(np.empty((*shape, 3), np.uint8), pad)  # reads the frame's shape only
+        small = self._small_size
+
+        def scaled(a: np.ndarray | None, how: int = cv2.INTER_LINEAR) -> np.ndarray | None:
+            return None if a is None else cv2.resize(a, small, interpolation=how)
+
+        self._key = key if key is not None else self._key
+        self._plate_gain = gain
+        self._learnt, self._seen = scaled(learnt), scaled(seen)
+        if model is not None:
+            self._model = (scaled(model[0]), scaled(model[1]), scaled(model[2], cv2.INTER_NEAREST))
+            self._model_age = age
+
     def _prepare(self, frame: np.ndarray, pad: tuple[int, int] = (0, 0)) -> None:
         """(Re)build the per-size state on the first frame or when the frame size changes.
         ``pad`` is how many rows and columns :meth:`key` repeated at the bottom and right."""
