@@ -11,6 +11,7 @@ it probably meant.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -22,8 +23,8 @@ from typing import Any
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
-from greenscreen.errors import SettingsError
-from greenscreen.pipeline import Chapter, Cut, check_cuts
+from greenscreen.errors import GreenscreenError, SettingsError
+from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
 from greenscreen.presets import GROUPS, PresetError, apply_settings_tables, key_lines, read_settings_file
 from greenscreen.settings import parse_clock
 
@@ -33,11 +34,26 @@ LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "chapter": (("at", "title"), ()),
     "redact": (("box",), ("from", "to")),
     "lower_third": (("name", "from", "to"), ("role",)),
+    "segment": (SEGMENT_KEYS[:3], SEGMENT_KEYS[3:]),
 }
 FILES = {"logo": "logo", "captions_file": "captions", "card_image": "card_image"}
 """Keys naming a file (relative to the edit file's folder) -> the :class:`Edit` field. The
 captions file is ``captions_file``: ``[captions]`` is the section of how they are shown."""
 TEXT = ("caption_language",)
+
+
+class EditError(GreenscreenError):
+    """An edit file with one or more problems; :attr:`problems` holds one line per problem.
+
+    Not a settings error: the edit is part of the input, like the recordings, so ``render``
+    exits with 1 for it (``str()`` as :class:`~greenscreen.presets.PresetError` words it).
+    """
+
+    def __init__(self, problems: list[str], path: str | Path):
+        self.problems = list(problems)
+        message = problems[0] if len(problems) == 1 else (
+            f"{len(problems)} problems\n" + "\n".join(f"  {p}" for p in problems))
+        super().__init__(message, path)
 
 
 @dataclass
@@ -51,6 +67,7 @@ class Edit:
     chapters: list[Chapter] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
     lower_thirds: list[LowerThird] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
     logo: Path | None = None
     card_image: Path | None = None
     captions: Path | None = None
@@ -66,7 +83,7 @@ class Edit:
 
 
 def read_edit(path: str | Path) -> Edit:
-    """Read and check the edit file at ``path``; raise :class:`PresetError` listing every problem."""
+    """Read and check the edit file at ``path``; raise :class:`EditError` listing every problem."""
     path = Path(path)
     text, data = read_settings_file(path, what="edit file")
     headers = _array_headers(text)
@@ -106,20 +123,31 @@ def read_edit(path: str | Path) -> Edit:
         check_cuts(edit.cuts)
     except SettingsError as exc:
         problems.append(str(exc))
+    problems += check_segments(edit.segments)
+    # An image behind the full layout is relative to the edit file, like its other files.
+    background = edit.settings.get("layout", {}).get("background") if isinstance(edit.settings.get("layout"), dict) else None
+    if isinstance(background, str) and background and not background.startswith("#"):
+        image = Path(background)
+        edit.settings["layout"]["background"] = str(image if image.is_absolute() else path.parent / image)
     # The preset sections are checked now too, so one run names every problem of the file.
     edit._lines = key_lines(text)
     _, found = apply_settings_tables(RenderSettings(), edit.settings, edit._lines)
     problems += found
     if problems:
-        raise PresetError(problems, path)
+        raise EditError(problems, path)
+    # Problems found later (a segment beyond the recordings) name the file too.
+    edit.segments = [dataclasses.replace(s, where=f"{path}: {s.where}") for s in edit.segments]
     return edit
 
 
-_FIELD = {"cut": "cuts", "chapter": "chapters", "redact": "redactions", "lower_third": "lower_thirds"}
+_FIELD = {"cut": "cuts", "chapter": "chapters", "redact": "redactions", "lower_third": "lower_thirds",
+          "segment": "segments"}
 
 
 def _entry(kind: str, entry: dict[str, Any], where: str, problems: list[str]) -> Any:
     """One list entry as its object, or None after adding its problems."""
+    if kind == "segment":
+        return segment_from(entry, where, problems)
     required, optional = LISTS[kind]
     bad = False
     for key in entry:

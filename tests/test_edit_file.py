@@ -8,8 +8,7 @@ import av
 import pytest
 
 from conftest import run_cli
-from greenscreen.edit import read_edit
-from greenscreen.errors import SettingsError
+from greenscreen.edit import EditError, read_edit
 from greenscreen.io.captions import read_captions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +58,7 @@ def test_a_bad_edit_names_every_problem_with_its_line(tmp_path: Path) -> None:
         'to = 2\n',                      # 15
         encoding="utf-8",
     )
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(EditError) as caught:
         read_edit(path)
     problems = caught.value.problems  # type: ignore[attr-defined]
     text = "\n".join(problems)
@@ -71,5 +70,5 @@ def test_a_bad_edit_names_every_problem_with_its_line(tmp_path: Path) -> None:
     assert "line 12: [[lower_third]] unknown key 'form' (did you mean 'from'?)" in text
     proc = run_cli("render", ROOT / "samples" / "speaker.mp4", ROOT / "samples" / "screen.mp4",
                    "--edit", path, "-o", tmp_path / "x.mp4", check=False)
-    assert proc.returncode == 2 and proc.stderr.startswith(f"error: {path}: ") and "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and proc.stderr.startswith(f"error: {path}: ") and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.mp4").exists()

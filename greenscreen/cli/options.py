@@ -20,7 +20,7 @@ from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
 from greenscreen.edit import Edit
 from greenscreen.errors import SettingsError
-from greenscreen.pipeline import Chapter, Cut, check_cuts
+from greenscreen.plan import Chapter, Cut, Segment, check_cuts, check_segments
 from greenscreen.presets import apply_overrides, load_preset
 from greenscreen.settings import parse_clock
 
@@ -221,6 +221,21 @@ lower_third_option = click.option(
     "(times on the screen recording's clock); repeat for more.",
 )
 
+def _segments_apart(segments: tuple[Segment, ...]) -> None:
+    problems = check_segments(segments)
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+
+segment_option = click.option(
+    "--segment", "segments", multiple=True, callback=_parsed(Segment.parse, _segments_apart),
+    metavar="START-END=LAYOUT[,KEY=VALUE...]",
+    help="Show START-END (on the screen recording's clock) in another layout: full, pip, circle, "
+    "side-by-side or screen (no speaker), e.g. 0:00-0:12=full or "
+    "0:12-1:30=pip,corner=top-left,transition=crossfade; the keys of the edit file's [[segment]]. "
+    "Repeat for more; elsewhere the --layout applies.",
+)
+
 edit_option = click.option(
     "--edit", "edit_file", type=click.Path(path_type=Path),
     help="An edit file (TOML): cards, cuts, chapters, redactions, lower thirds, logo, captions "
@@ -262,6 +277,7 @@ render_settings_options = _stack(
     chapter_option,
     redact_option,
     lower_third_option,
+    segment_option,
     logo_option,
     card_image_option,
     captions_options,
@@ -300,7 +316,7 @@ def render_settings_from(
 
 
 def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
-    """The edit's cuts, chapters, redactions, lower thirds, logo and captions joined with the
+    """The edit's cuts, chapters, redactions, lower thirds, segments, logo and captions joined with the
     same options given on the command line (lists add up; a file given there wins), as keyword
     arguments of :func:`~greenscreen.pipeline.render`. ``--burn-captions`` becomes the setting
     ``captions.burn`` in ``params``."""
@@ -309,6 +325,7 @@ def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
         "chapters": (*edit.chapters, *params.pop("chapters", ())),
         "redactions": (*edit.redactions, *params.pop("redactions", ())),
         "lower_thirds": (*edit.lower_thirds, *params.pop("lower_thirds", ())),
+        "segments": (*edit.segments, *params.pop("segments", ())),
         "logo": params.pop("logo", None) or edit.logo,
         "card_image": params.pop("card_image", None) or edit.card_image,
         "captions": params.pop("captions", None) or edit.captions,
@@ -319,6 +336,7 @@ def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
             raise click.UsageError("--burn-captions draws the captions given with --captions; give that file too")
         params["captions__burn"] = True
     check_cuts(joined["cuts"])
+    # Segments of the file against the options' are checked with the recordings (every problem at once).
     return joined
 
 
