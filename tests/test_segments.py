@@ -238,3 +238,33 @@ def test_the_plan_gives_each_frame_its_geometry_and_transition() -> None:
     assert full.source == 60 and full.shot.layout == "full" and full.transition.kind == "slide"  # type: ignore[union-attr]
     assert full.key_size == full.shot.key_size == (320, 180)
     assert plan.speaker_size_at(2.0) == plan.default.key_size and plan.screen_size_at(6.5) == (320, 180)
+
+
+def _detail(picture: np.ndarray) -> float:
+    """High-frequency energy: mean squared Laplacian of the grey picture."""
+    grey = cv2.cvtColor(picture.astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return float(np.mean(cv2.Laplacian(grey, cv2.CV_32F) ** 2))
+
+
+def test_redactions_follow_the_screen_through_layout_changes(
+    recordings: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A box in the screen recording's pixels stays over the same content when the screen
+    shrinks into the side-by-side layout's half, and is unreadable in every layout."""
+    x, y, w, h = 20, 30, 120, 60  # the sidebar and the start of the text
+    segments = ["--segment", "0-1=pip", "--segment", "1-2=side-by-side", "--segment", "2-3=screen"]
+    common = [str(recordings["speaker"]), str(recordings["screen"]), "--end", "3", "--crf", "12", *segments]
+    plain, hidden = tmp_path / "plain.mp4", tmp_path / "hidden.mp4"
+    _render([*common, "-o", str(plain)], monkeypatch)
+    _render([*common, "-o", str(hidden), "--redact", f"{x},{y},{w},{h}"], monkeypatch)
+    sbs = place_speaker(LayoutSettings(layout="side-by-side"), output=(320, 180), speaker=(240, 180))
+    bx, by, bw, bh = sbs.screen_box  # type: ignore[misc]
+    s = bw / 320
+    mapped = (bx + int(x * s) + 2, by + int(y * s) + 2, int(w * s) - 4, int(h * s) - 4)
+    for n, (rx, ry, rw, rh) in ((15, (x + 2, y + 2, w - 4, h - 4)), (45, mapped), (75, (x + 2, y + 2, w - 4, h - 4))):
+        a, b = _frames(plain)[n], _frames(hidden)[n]
+        inside = (slice(ry, ry + rh), slice(rx, rx + rw))
+        assert _detail(b[inside]) <= 0.1 * _detail(a[inside]), n
+        # Beside the box (right of it, same rows) the picture is untouched.
+        beside = (slice(ry, ry + rh), slice(rx + rw + 6, rx + rw + 26))
+        assert float(np.abs(a[beside] - b[beside]).mean()) < 1.5, n
