@@ -59,6 +59,7 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     Plan,
     PlannedFrame,
     Segment,
+    Shot,
     Timeline,
     _clock,
     check_cuts,
@@ -356,13 +357,7 @@ def render(
     audio = FilteredTrack(KeptSound(AudioTrack(audio_sources), ranges), sound.filters)
     burner = None
     if cues and settings.captions.burn:
-        from greenscreen.composite.captions import CaptionBurner  # Pillow: only when drawing text
-
-        p = compositor.placement
-        burner = CaptionBurner(
-            cues, timeline.size, avoid=(p.x, p.y, p.width, p.height), matrix=compositor.matrix,
-            size=settings.captions.size,
-        )
+        burner = _caption_burners(cues, timeline.size, compositor.matrix, settings.captions.size)
     marks = _output_chapters(chapters, timeline, intro, outro, settings, warnings)
     poster = PosterPicker(
         settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix
@@ -439,6 +434,25 @@ def render(
         loudness_after=sound.after,
         warnings=warnings,
     )
+
+
+def _caption_burners(
+    cues: Sequence[Cue], size: tuple[int, int], matrix: Matrix, font_size: float
+) -> Callable[[Shot], CaptionBurner]:
+    """The caption burner for each shot: captions go beside its speaker's window (one burner per
+    window, each holding only the cue on screen)."""
+    from greenscreen.composite.captions import CaptionBurner  # Pillow: only when drawing text
+
+    made: dict[tuple[int, int, int, int] | None, CaptionBurner] = {}
+
+    def burner_for(shot: Shot) -> CaptionBurner:
+        p = shot.placement
+        avoid = None if p is None else (p.x, p.y, p.width, p.height)
+        if avoid not in made:
+            made[avoid] = CaptionBurner(cues, size, avoid=avoid, matrix=matrix, size=font_size)
+        return made[avoid]
+
+    return burner_for
 
 
 def title_and_outro_cards(
@@ -624,7 +638,7 @@ def _run(
     writer: VideoWriter,
     progress: ProgressCallback | None,
     poster: PosterPicker | None = None,
-    burner: CaptionBurner | None = None,
+    burner: Callable[[Shot], CaptionBurner] | None = None,
     intro: CardFrames | None = None,
     outro: CardFrames | None = None,
 ) -> None:
@@ -662,7 +676,7 @@ def _run(
         t = float(done / timeline.fps)
         compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out, planned.time, planned)
         if burner is not None:
-            burner.draw(t, out)
+            burner(planned.shot).draw(t, out)
         if poster is not None and not poster.done:
             poster.offer(t, keyed is not None, out)
         finish_frame(audio.read)

@@ -25,7 +25,7 @@ def test_the_sample_edit_renders_a_finished_tutorial(tmp_path: Path) -> None:
         subtitles = container.streams.subtitles[0].metadata.get("language")
         title = container.metadata.get("title")
     assert abs(duration - (2.5 + 8.0 - 0.5 + 2.5)) < 0.05  # title card, the sample less the cut, outro
-    assert chapters == ["Passwort ändern", "Einstellungen öffnen", "Neues Passwort",
+    assert chapters == ["Passwort ändern", "Einstellungen öffnen", "Die Vorführung", "Neues Passwort",
                         "Fragen? Die IT-Hilfe hilft gern – Tel. 12 34"]
     assert subtitles == "deu" and title == "Passwort ändern"
     assert [c.text for c in read_captions(out.with_suffix(".vtt"))][0] == "Hallo! Heute ändern wir gemeinsam Ihr Passwort."
@@ -34,6 +34,8 @@ def test_the_sample_edit_renders_a_finished_tutorial(tmp_path: Path) -> None:
 def test_the_sample_edit_reads_whole() -> None:
     edit = read_edit(ROOT / "samples" / "edit.toml")
     assert len(edit.cuts) == 1 and len(edit.chapters) == 2 and len(edit.redactions) == 1
+    assert [s.layout for s in edit.segments] == ["full", "pip", "screen", "pip"]
+    assert [s.transition for s in edit.segments] == ["cut", "slide", "cut", "crossfade"]
     assert edit.lower_thirds[0].name == "Maria Muster" and edit.logo == ROOT / "samples" / "logo.png"
     assert edit.captions == ROOT / "samples" / "captions.de.vtt"
 
