@@ -329,6 +329,7 @@ def render(
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
     except ValueError as exc:
         raise SettingsError(str(exc), speaker) from None
+    segments = resolve_segment_corners(segments, settings, screen_info, (x1 - x0, y1 - y0), notes)
     settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
     # What every output frame shows, and in which layout: settled before anything is decoded.
     plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments)
@@ -489,6 +490,28 @@ def resolve_corner(
     if notes is not None and layout.layout in ("pip", "circle"):
         notes.append(f"the speaker goes {corner}, the quietest corner of {screen.path.name}")
     return dataclasses.replace(settings, layout=dataclasses.replace(layout, corner=corner))
+
+
+def resolve_segment_corners(
+    segments: Sequence[Segment], settings: RenderSettings, screen: MediaInfo, speaker: tuple[int, int],
+    notes: list[str] | None = None,
+) -> list[Segment]:
+    """``segments`` with ``corner = "auto"`` (their own, or the settings' they inherit) replaced
+    by the corner of the screen recording that is quietest during each segment."""
+    resolved = []
+    for s in segments:
+        if s.layout in ("pip", "circle") and (s.corner or settings.layout.corner) == AUTO:
+            layout = dataclasses.replace(
+                settings.layout, layout=s.layout, size=s.size or settings.layout.size,
+                window=s.window or settings.layout.window,
+            )
+            corner = quiet_corner(screen, layout, speaker, span=(s.start, s.end))
+            if notes is not None:
+                notes.append(f"the speaker goes {corner} in {_clock(s.start)}-{_clock(s.end)}, "
+                             f"the quietest corner of {screen.path.name} then")
+            s = dataclasses.replace(s, corner=corner)
+        resolved.append(s)
+    return resolved
 
 
 def _output_chapters(

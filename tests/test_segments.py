@@ -268,3 +268,25 @@ def test_redactions_follow_the_screen_through_layout_changes(
         # Beside the box (right of it, same rows) the picture is untouched.
         beside = (slice(ry, ry + rh), slice(rx + rw + 6, rx + rw + 26))
         assert float(np.abs(a[beside] - b[beside]).mean()) < 1.5, n
+
+
+def test_auto_corner_is_chosen_per_segment(tmp_path: Path) -> None:
+    """corner = auto picks, for each segment, the corner where the screen is quiet during it."""
+    import cards
+
+    rng = np.random.default_rng(1)
+    w, h = 320, 176
+
+    def picture(i: int) -> np.ndarray:  # busy bottom right for the first second, then bottom left
+        y = np.full((h, w), 66, np.uint8)
+        xs = slice(w - w // 3, w) if i < 25 else slice(0, w // 3)  # 25 fps
+        ys = slice(h - h // 3, h)
+        y[ys, xs] = rng.integers(30, 230, (h // 3, w // 3), dtype=np.uint8)
+        return cards.i420(y, np.full((h, w), 198, np.uint8), np.full((h, w), 117, np.uint8))
+
+    screen = cards.write_clip(tmp_path / "screen.mp4", picture, seconds=2.0)
+    speaker = cards.write_clip(tmp_path / "speaker.mp4", cards.marked_speaker((160, 96), (40, 20, 80, 76)), seconds=2.0)
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "out.mp4", "--corner", "auto", "-q",
+                   "--segment", "0-1=pip", "--segment", "1-2=circle")
+    assert "the speaker goes bottom-left in 0:00.0-0:01.0" in proc.stderr
+    assert "the speaker goes bottom-right in 0:01.0-0:02.0" in proc.stderr

@@ -38,11 +38,17 @@ def corner_activity(frames: list[np.ndarray], layout: LayoutSettings, speaker: t
     return scores
 
 
-def quiet_corner(screen: MediaInfo, layout: LayoutSettings, speaker: tuple[int, int]) -> str:
-    """The corner whose speaker window covers the least activity of ``screen``."""
+def quiet_corner(
+    screen: MediaInfo, layout: LayoutSettings, speaker: tuple[int, int], span: tuple[float, float] | None = None
+) -> str:
+    """The corner whose speaker window covers the least activity of ``screen`` (over the whole
+    recording, or from ``span[0]`` to ``span[1]`` seconds: a segment of it)."""
     width = max(2, min(screen.width, 320) // 2 * 2)
     size = (width, max(2, round(width * screen.height / screen.width) // 2 * 2))
-    frames = sample_frames(Path(screen.path), [screen.duration * (i + 0.5) / SAMPLES for i in range(SAMPLES)], size)
+    start, end = span if span is not None else (0.0, screen.duration)
+    end = min(end, screen.duration) if screen.duration > 0 else end
+    times = [start + (end - start) * (i + 0.5) / SAMPLES for i in range(SAMPLES)]
+    frames = sample_frames(Path(screen.path), times, size)
     if len(frames) < 2:
         return "bottom-right"
     scores = corner_activity(frames, layout, speaker)
