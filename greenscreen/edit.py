@@ -126,7 +126,7 @@ def read_edit(path: str | Path) -> Edit:
     problems += check_segments(edit.segments)
     # An image behind the full layout is relative to the edit file, like its other files.
     background = edit.settings.get("layout", {}).get("background") if isinstance(edit.settings.get("layout"), dict) else None
-    if isinstance(background, str) and background and not background.startswith("#"):
+    if isinstance(background, str) and background and not background.startswith("#") and background != "screen":
         image = Path(background)
         edit.settings["layout"]["background"] = str(image if image.is_absolute() else path.parent / image)
     # The preset sections are checked now too, so one run names every problem of the file.

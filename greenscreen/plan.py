@@ -394,7 +394,8 @@ def make_shot(layout: LayoutSettings, output: tuple[int, int], speaker: tuple[in
     if screen_only:
         return Shot("screen", None, whole, None, layout)
     placement = place_speaker(layout, output=output, speaker=speaker)
-    box = None if layout.layout == "full" else (placement.screen_box or whole)
+    over_screen = layout.layout != "full" or layout.background == "screen"
+    box = (placement.screen_box or whole) if over_screen else None
     return Shot(layout.layout, placement, box, speaker_source_size(layout, placement, speaker), layout)
 
 
@@ -563,20 +564,21 @@ def make_plan(
             out += stop - s
             s = stop
     pieces: list[_Piece] = []
-    since, kind, frames, previous = 0, "cut", 0, None
-    last: int | None | str = "none yet"
     for k, (out_first, src_first, length, which) in enumerate(raw):
         shot = default if which is None else shots[which]
-        if which != last:
-            since, kind, frames, previous = out_first, "cut", 0, None
-            # A segment's transition leads into it, and out of it into the settings' layout.
-            led = ordered[which] if which is not None else (ordered[last] if isinstance(last, int) else None)
-            if pieces and led is not None and led.transition != "cut":
-                kind = led.transition
-                frames = min(round(led.transition_seconds * fps), _run_length(raw, k))
-                previous = pieces[-1].shot
-            last = which
-        pieces.append(_Piece(out_first, src_first, length, shot, since, kind, frames, previous))
+        before = raw[k - 1][3] if k else None
+        if k and which == before:  # the same shot goes on (after a cut, or a segment's end)
+            last = pieces[-1]
+            pieces.append(dataclasses.replace(last, out_first=out_first, src_first=src_first, length=length))
+            continue
+        # A segment's transition leads into it, and out of it into the settings' layout.
+        led = ordered[which] if which is not None else (ordered[before] if before is not None else None)
+        if k and led is not None and led.transition != "cut":
+            frames = min(round(led.transition_seconds * fps), _run_length(raw, k))
+            pieces.append(_Piece(out_first, src_first, length, shot, out_first, led.transition, frames,
+                                 pieces[-1].shot))
+        else:
+            pieces.append(_Piece(out_first, src_first, length, shot, out_first))
     return Plan(timeline, default, pieces)
 
 

@@ -62,7 +62,8 @@ def make_state(*, screen: bool = True, layout: str = "full", **kwargs) -> Previe
     base = RenderSettings()
     settings = dataclasses.replace(
         base,
-        layout=dataclasses.replace(base.layout, layout=layout),
+        # full over the screen: the speaker fills the output, the keyed-out sheet shows what is behind
+        layout=dataclasses.replace(base.layout, layout=layout, **({"background": "screen"} if layout == "full" else {})),
         key=dataclasses.replace(base.key, refine=0, temporal=0.0),
     )
     source = ArraySource(speaker_frames(), screens, fps=25.0, output=(640, 360))
@@ -314,8 +315,8 @@ def test_preview_keys_and_composes_like_render(tmp_path: Path, monkeypatch: pyte
     frames_by_render: list[np.ndarray] = []
     original = RenderCompositor.compose_i420
 
-    def spy(self, screen, keyed, out, t=None):  # type: ignore[no-untyped-def]
-        original(self, screen, keyed, out, t)
+    def spy(self, screen, keyed, out, t=None, frame=None):  # type: ignore[no-untyped-def]
+        original(self, screen, keyed, out, t, frame)
         keyed_by_render.append(keyed)
         frames_by_render.append(np.concatenate([p.reshape(-1) for p in out]).reshape(-1, out[0].shape[1]))
 

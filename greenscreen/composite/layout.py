@@ -54,7 +54,8 @@ class LayoutSettings:
         "#2a2f36", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Window fill behind the keyed speaker."
     )
     background: str = setting(
-        "#1f3a5f", help='Behind the full layout\'s speaker: a colour "#rrggbb" or an image file.'
+        "#1f3a5f", help='Behind the full layout\'s speaker: a colour "#rrggbb", an image file, or '
+        '"screen" (the screen recording, mostly hidden behind them).'
     )
     crop_left: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's left edge.")
     crop_top: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's top edge.")
