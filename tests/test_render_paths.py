@@ -22,6 +22,7 @@ from greenscreen.composite.blend import LightWrap, blend_over, blend_over_i420
 from greenscreen.composite.layout import LAYOUTS, LayoutSettings
 from greenscreen.compositor import BACKGROUND_BGR, Compositor
 from greenscreen.config import RenderSettings
+from greenscreen.frames import hex_to_bgr
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_i420, read_frames
 from greenscreen.io.writer import VideoWriter
 from greenscreen.io.yuv import frame_planes, i420_planes, new_frame
@@ -55,7 +56,9 @@ def _reference_compose(comp: Compositor, screen: np.ndarray | None, keyed: KeyRe
     w, h = comp.output_size
     canvas = np.empty((h, w, 3), np.uint8)
     canvas[:] = BACKGROUND_BGR
-    if screen is not None:
+    if comp.default.screen_box is None:  # full: the speaker over its background, no screen
+        canvas[:] = hex_to_bgr(comp.default.style.background)
+    elif screen is not None:
         x, y, sw, sh = comp.placement.screen_box or (0, 0, w, h)
         canvas[y : y + sh, x : x + sw] = screen
     layer = None if keyed is None else comp.speaker_layer(keyed)
