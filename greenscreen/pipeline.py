@@ -57,7 +57,6 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     Chapter,
     Cut,
     Plan,
-    PlannedFrame,
     Segment,
     Shot,
     Timeline,
@@ -65,10 +64,10 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     check_cuts,
     make_plan,
     plan_timeline,
+    raise_segment_problems,
     segment_chapters,
     source_frame,
 )
-from greenscreen.settings import parse_clock
 from greenscreen.title_cards import CardFrames, card_picture
 
 if TYPE_CHECKING:
@@ -329,6 +328,7 @@ def render(
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
     except ValueError as exc:
         raise SettingsError(str(exc), speaker) from None
+    raise_segment_problems(segments, timeline)  # before any frame is read for a quiet corner
     segments = resolve_segment_corners(segments, settings, screen_info, (x1 - x0, y1 - y0), notes)
     settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
     # What every output frame shows, and in which layout: settled before anything is decoded.

@@ -516,6 +516,17 @@ class Plan:
         return PlannedFrame(source, self.timeline.time(source), piece.shot, transition)
 
 
+def raise_segment_problems(segments: Sequence[Segment], timeline: Timeline) -> None:
+    """Raise :class:`GreenscreenError` naming every problem of ``segments`` on ``timeline`` at
+    once (overlaps, segments beyond the recordings), each with its line or option."""
+    problems = check_segments(segments, timeline.recordings_end)
+    if problems:
+        raise GreenscreenError(
+            problems[0] if len(problems) == 1
+            else f"{len(problems)} problems in the segments\n" + "\n".join(f"  {p}" for p in problems)
+        )
+
+
 def make_plan(
     timeline: Timeline,
     settings: RenderSettings,
@@ -526,12 +537,7 @@ def make_plan(
     layout applies); ``speaker`` is the speaker picture's size after the crop. Raises
     :class:`GreenscreenError` naming every segment problem at once (overlaps, segments beyond
     the recordings)."""
-    problems = check_segments(segments, timeline.recordings_end)
-    if problems:
-        raise GreenscreenError(
-            problems[0] if len(problems) == 1
-            else f"{len(problems)} problems in the segments\n" + "\n".join(f"  {p}" for p in problems)
-        )
+    raise_segment_problems(segments, timeline)
     layout, output, fps = settings.layout, timeline.size, timeline.fps
     default = make_shot(layout, output, speaker)
     ordered = sorted(segments, key=lambda s: s.start)

@@ -45,10 +45,18 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _render(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Keyer, "key", _red_key)
+def _render(args: list[str], monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Render through the command line with the stand-in keyer; the sizes of the frames it keyed."""
+    keyed: list[tuple[int, int]] = []
+
+    def key(keyer: Keyer, frame: np.ndarray) -> KeyResult:
+        keyed.append((frame.shape[1], frame.shape[0]))
+        return _red_key(keyer, frame)
+
+    monkeypatch.setattr(Keyer, "key", key)
     result = CliRunner().invoke(main, ["render", *args, "-q"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    return keyed
 
 
 def _frames(path: Path) -> list[np.ndarray]:
@@ -63,7 +71,7 @@ def test_each_segment_shows_its_layout_and_transitions_mix_them(
     recordings: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "segments.mp4"
-    _render([str(recordings["speaker"]), str(recordings["screen"]), "-o", str(out),
+    keyed = _render([str(recordings["speaker"]), str(recordings["screen"]), "-o", str(out),
              "--segment", "0-1=full",
              "--segment", "1-2=pip,transition=slide,transition_seconds=0.4",
              "--segment", "2-3=screen",
@@ -73,6 +81,10 @@ def test_each_segment_shows_its_layout_and_transitions_mix_them(
     assert len(frames) == 4 * FPS
     pip = place_speaker(LayoutSettings(), output=(320, 180), speaker=(240, 180))
     big = place_speaker(LayoutSettings(size=0.5, corner="top-left"), output=(320, 180), speaker=(240, 180))
+    # Each shown webcam frame keyed once, at its layout's size (the larger in a transition);
+    # the screen-only second not at all.
+    full_size = (240, 180)
+    assert keyed == [full_size] * 30 + [full_size] * 12 + [(80, 60)] * 18 + [(120, 90)] * 30
 
     def inside(frame: np.ndarray, p: object, pad: int = 3) -> np.ndarray:
         return frame[p.y + pad : p.y + p.height - pad, p.x + pad : p.x + p.width - pad]  # type: ignore[attr-defined]
