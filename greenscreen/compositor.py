@@ -100,7 +100,7 @@ class Compositor:
         self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
         self._background: Planes | None = None  # made on first use
         self._backdrops: dict[str, Planes] = {}
-        self._windows: dict[int, Window | None] = {}
+        self._windows: dict[Shot, Window | None] = {}
         self._scratch: av.VideoFrame | None = None
 
     @property
@@ -239,10 +239,10 @@ class Compositor:
 
     def _window(self, shot: Shot) -> Window | None:
         """The rounded window's frame of ``shot``, if it has one (made once per shot)."""
-        if id(shot) not in self._windows:
+        if shot not in self._windows:  # (shots hash by identity: one entry per shot of the plan)
             rounded = shot.layout == "pip" and shot.style.window != "none" and shot.placement is not None
-            self._windows[id(shot)] = Window(shot.placement, shot.style, self.output_size) if rounded else None
-        return self._windows[id(shot)]
+            self._windows[shot] = Window(shot.placement, shot.style, self.output_size) if rounded else None
+        return self._windows[shot]
 
     def _backdrop(self, background: str) -> Planes:
         """The ``full`` layout's background, a colour or an image filling the frame (made once)."""
