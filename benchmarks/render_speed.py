@@ -12,7 +12,10 @@ changing machine load hits all alike:
 * ``ffmpeg-chromakey``: ffmpeg's ``chromakey`` + ``despill`` on the scaled speaker, then overlay;
 * ``moviepy``: moviepy 2 (``MaskColor`` + ``CompositeVideoClip`` + ``write_videofile``).
 
-Optional extras: ``--layouts`` (side-by-side and full, where the speaker is large),
+Optional extras: ``--edit`` (an edit: title and outro cards, three segments with a crossfade
+and a slide, a lower third, two redactions and a cut, beside the plain picture-in-picture
+render; compare them per output frame, the ``fps`` column), ``--layouts`` (side-by-side and
+full, where the speaker is large),
 ``--small-file`` (the small-file preset), ``--no-key`` (diagnostic: the same pipeline with the
 keyer replaced by a fixed matte, to see what keying costs).
 
@@ -217,6 +220,61 @@ def loop_clip(src: Path, dst: Path, seconds: float) -> Path:
     return dst
 
 
+def edit_file(work: Path, tag: str, seconds: float, size: tuple[int, int]) -> Path:
+    """An edit for a ``seconds`` long pair at output ``size``: title and outro cards, three
+    segments (the speaker full-frame, then picture-in-picture sliding in, a screen-only demo,
+    back with a crossfade), a lower third, two redactions and a cut, spread over the clip."""
+    w, h = size
+
+    def at(share: float) -> str:
+        return f"{share * seconds:.2f}"
+
+    text = f"""[cards]
+title = "Passwort ändern"
+outro = "Fragen? IT-Hilfe"
+seconds = 2
+
+[[segment]]
+from = 0
+to = {at(0.15)}
+layout = "full"
+
+[[segment]]
+from = {at(0.6)}
+to = {at(0.8)}
+layout = "screen"
+transition = "slide"
+
+[[segment]]
+from = {at(0.8)}
+to = {at(1.0)}
+layout = "pip"
+window = "rounded"
+transition = "crossfade"
+
+[[cut]]
+from = {at(0.4)}
+to = {at(0.42)}
+
+[[lower_third]]
+name = "Maria Muster"
+role = "IT-Service"
+from = {at(0.2)}
+to = {at(0.3)}
+
+[[redact]]
+box = [{w // 20}, {h // 10}, {w // 4}, {h // 20}]
+from = {at(0.1)}
+to = {at(0.5)}
+
+[[redact]]
+box = [{w // 2}, {h // 2}, {w // 5}, {h // 25}]
+"""
+    path = work / f"edit_{tag}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def key_colour(speaker: Path) -> tuple[int, int, int]:
     """The sheet's RGB colour: the median of the first frame's border, for the ffmpeg and moviepy
     keyers, which need to be told (greenscreen measures it itself)."""
@@ -253,6 +311,7 @@ def contenders(
     no_key: bool,
     moviepy: bool,
     moviepy_reps: int,
+    edit: Path | None = None,
 ) -> list[Contender]:
     with av.open(str(screen)) as c:
         sw, sh = c.streams.video[0].width, c.streams.video[0].height
@@ -283,6 +342,8 @@ def contenders(
         ff("ffmpeg-chromakey",
            f"scale={p.width}:{p.height},chromakey=color={hexcol}:similarity=0.15:blend=0.1,despill=type=green"),
     ]
+    if edit is not None:
+        items.append(gs("gs-edit", "--edit", str(edit)))
     if layouts:
         items += [gs("gs-side-by-side", "--layout", "side-by-side"), gs("gs-full", "--layout", "full")]
     if small_file:
@@ -402,6 +463,11 @@ def speed_table(title: str, results: list[Result], seconds: float) -> str:
             f"{seconds / wall:10.2f} {cpu:7.2f} {cpu / lc:6.2f} {max(x.peak_rss for x in r.runs) / 2**20:8.0f} "
             f"{r.median('bitrate') / 1000:7.0f} {frames:6d}"
         )
+    plain, edit = (next((r for r in results if r.name == name and r.runs), None) for name in ("greenscreen", "gs-edit"))
+    if plain is not None and edit is not None:
+        per_frame = (edit.median("wall") / edit.runs[0].frames) / (plain.median("wall") / plain.runs[0].frames)
+        lines.append(f"  gs-edit per output frame: {per_frame * 100:.0f} % of greenscreen's wall time "
+                     "(target: within 110 %)")
     lines.append(
         "  all walls (s): "
         + "; ".join(f"{r.name} " + " ".join(f"{x.wall:.1f}" for x in r.runs) for r in results if r.runs)
@@ -427,9 +493,13 @@ def run_speed(args: argparse.Namespace, work: Path) -> None:
         medians: dict[float, list[Result]] = {}
         for seconds in lengths:
             speaker, screen = make_inputs(work, height, seconds, args.short_seconds)
-            items = contenders(speaker, screen, work, f"{height}p_{seconds:g}s", layouts=args.layouts,
+            tag = f"{height}p_{seconds:g}s"
+            with av.open(str(screen)) as c:
+                size = (c.streams.video[0].width, c.streams.video[0].height)
+            items = contenders(speaker, screen, work, tag, layouts=args.layouts,
                                small_file=args.small_file, no_key=args.no_key, moviepy=not args.no_moviepy,
-                               moviepy_reps=args.moviepy_reps)
+                               moviepy_reps=args.moviepy_reps,
+                               edit=edit_file(work, tag, seconds, size) if args.edit else None)
             results = {c.name: Result(c.name) for c in items}
             kind = "tutorial" if seconds == args.seconds else "short clip"
             print(f"\n{height}p, {seconds:g} s ({kind}), {args.reps} rounds (order rotates each round)", flush=True)
@@ -531,14 +601,17 @@ def run_preview(args: argparse.Namespace, work: Path) -> None:
 
 def run_memory(args: argparse.Namespace, work: Path) -> None:
     speaker, screen = make_inputs(work, 1080, args.short_seconds)
-    print(f"\nmemory: 1080p, inputs looped from the {args.short_seconds:g} s clips", flush=True)
+    what = " with the --edit edit" if args.edit else ""
+    print(f"\nmemory: 1080p{what}, inputs looped from the {args.short_seconds:g} s clips", flush=True)
     peaks: dict[float, Run] = {}
     for minutes in args.memory_minutes:
         secs = minutes * 60
         spk = loop_clip(speaker, work / f"speaker_1080p_{minutes:g}min.mp4", secs)
         scr = loop_clip(screen, work / f"screen_1080p_{minutes:g}min.mp4", secs)
         out = work / f"out_memory_{minutes:g}min.mp4"
-        run = measure([sys.executable, "-m", "greenscreen", "render", str(spk), str(scr), "-o", str(out), "-q"], out)
+        extra = ["--edit", str(edit_file(work, f"memory_{minutes:g}min", secs, (1920, 1080)))] if args.edit else []
+        run = measure([sys.executable, "-m", "greenscreen", "render", str(spk), str(scr), "-o", str(out), "-q",
+                       *extra], out)
         peaks[minutes] = run
         print(f"  {minutes:g} min: peak RSS {run.peak_rss / 2**20:.0f} MB, {run.wall:.0f} s wall "
               f"({secs / run.wall:.2f}x real time), {run.cpu:.0f} s CPU, {run.frames} frames, "
@@ -584,6 +657,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="rounds; each round runs every contender once")
     parser.add_argument("--sizes", default="1080,720", help="output heights, comma-separated")
     parser.add_argument("--layouts", action="store_true", help="also time --layout side-by-side and full")
+    parser.add_argument("--edit", action="store_true",
+                        help="also time an edit (cards, 3 segments, lower third, 2 redactions, a cut); "
+                        "with --memory, render that edit")
     parser.add_argument("--small-file", action="store_true", help="also time the small-file preset")
     parser.add_argument("--no-key", action="store_true",
                         help="diagnostic: also time the render pipeline with keying replaced by a fixed "
