@@ -10,6 +10,7 @@ encodes and every per-pixel feature is written once.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from greenscreen.composite.logo import Logo
 from greenscreen.composite.lower_third import LowerThird, LowerThirds
 from greenscreen.composite.redact import Redaction, Redactor
 from greenscreen.config import RenderSettings
+from greenscreen.errors import SettingsError
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop
 from greenscreen.io.yuv import Planes, copy_planes, frame_planes, i420_planes, new_frame
@@ -109,6 +111,15 @@ class Compositor:
         if self._keyer is None:
             self._keyer = Keyer(self.settings.key, plate=self._plate)
         return self._keyer
+
+    def prepare(self, shots: Sequence[Shot]) -> None:
+        """Make what ``shots`` draw with (backgrounds, windows, overlays) now, so that a missing
+        background image is reported before anything is rendered and no frame waits for it."""
+        for shot in shots:
+            if shot.screen_box is None:
+                self._backdrop(shot.style.background)
+            self._window(shot)
+            self._overlays_for(shot)
 
     def key(self, speaker: np.ndarray) -> KeyResult:
         """Key one speaker frame with :attr:`keyer` (advances its state)."""
@@ -250,6 +261,9 @@ class Compositor:
         if planes is None:
             w, h = self.output_size
             if background.startswith("#"):
+                if not re.fullmatch(r"#[0-9a-fA-F]{6}", background):
+                    raise SettingsError(f"layout.background: {background!r} is neither a colour \"#rrggbb\", "
+                                        "an image file nor \"screen\"")
                 picture = np.full((h, w, 3), hex_to_bgr(background), np.uint8)
             else:
                 picture = _cover(read_image(Path(background)), (w, h))

@@ -277,7 +277,9 @@ def render(
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.
-    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo, card_image) if p is not None)
+    background = settings.layout.background
+    backdrop = Path(background) if not background.startswith("#") and background != "screen" else None
+    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo, card_image, backdrop) if p is not None)
     check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
@@ -323,6 +325,11 @@ def render(
         f"({_clock(clip_start)}-{_clock(clip_end)}); nothing was cut there"
         for cut in cuts if cut.end <= clip_start or cut.start >= clip_end
     ]
+    warnings += [
+        f"the segment {_clock(seg.start)}-{_clock(seg.end)} lies outside the clip "
+        f"({_clock(clip_start)}-{_clock(clip_end)}); it shows nothing"
+        for seg in segments if seg.end <= clip_start or seg.start >= clip_end
+    ]
     crop = crop_of(settings)
     try:
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)
@@ -345,6 +352,7 @@ def render(
         lower_thirds=lower_thirds,
         logo=logo_image,
     )
+    compositor.prepare(plan.shots)  # a background image is read now, before anything heavy
     audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
     # The sound of the frames shown: trimmed and cut like the picture, and measured that way.
     ranges = timeline.sample_ranges(SAMPLE_RATE)

@@ -302,3 +302,24 @@ def test_auto_corner_is_chosen_per_segment(tmp_path: Path) -> None:
                    "--segment", "0-1=pip", "--segment", "1-2=circle")
     assert "the speaker goes bottom-left in 0:00.0-0:01.0" in proc.stderr
     assert "the speaker goes bottom-right in 0:01.0-0:02.0" in proc.stderr
+
+
+def test_full_stands_the_speaker_over_a_background_image(
+    recordings: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image behind the full layout is scaled to cover the frame; a missing one is reported
+    before anything is rendered."""
+    image = np.zeros((90, 160, 3), np.uint8)
+    image[:, :80] = (0, 200, 0)  # green left half, yellow right half
+    image[:, 80:] = (0, 220, 220)
+    cv2.imwrite(str(tmp_path / "backdrop.png"), image)
+    out = tmp_path / "full.mp4"
+    _render([str(recordings["speaker"]), str(recordings["screen"]), "-o", str(out), "--end", "1",
+             "--segment", "0-1=full", "--background", str(tmp_path / "backdrop.png")], monkeypatch)
+    frame = _frames(out)[10]
+    assert _near(frame[:, :30], np.array([0, 200, 0])) and _near(frame[:, -30:], np.array([0, 220, 220]))
+    assert _near(frame[10:170, 60:260], RED)
+    proc = run_cli("render", recordings["speaker"], recordings["screen"], "-o", tmp_path / "x.mp4",
+                   "--segment", "0-1=full", "--background", tmp_path / "missing.png", check=False)
+    assert proc.returncode == 1 and proc.stderr == f"error: {tmp_path / 'missing.png'}: file not found\n"
+    assert not (tmp_path / "x.mp4").exists()
