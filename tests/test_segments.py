@@ -230,6 +230,14 @@ def test_bad_segments_are_named_each_with_its_line(tmp_path: Path) -> None:
     assert lines[1].strip() == f"--segment '2-5=pip': segment 0:02.0-0:05.0 overlaps 0:00.0-0:03.0 ({edit}: line 1: [[segment]])"
     assert f"{edit}: line 5: [[segment]] segment 0:07.0-0:30.0 runs past the end of the recordings" in proc.stderr
     assert "--segment '40-50=pip': segment 0:40.0-0:50.0 starts after the recordings end" in proc.stderr
+    # On the command line alone a mistake is a usage error, named as the option was given.
+    proc = run_cli("render", root / "speaker.mp4", root / "screen.mp4", "-o", tmp_path / "x.mp4",
+                   "--segment", "0-2=fulll", check=False)
+    assert proc.returncode == 2 and "--segment '0-2=fulll': layout 'fulll' is not one of" in proc.stderr
+    assert "(did you mean 'full'?)" in proc.stderr and proc.stderr.count("\n") == 1
+    proc = run_cli("render", root / "speaker.mp4", root / "screen.mp4", "-o", tmp_path / "x.mp4",
+                   "--segment", "0:00-0:12", check=False)
+    assert proc.returncode == 2 and "must be START-END=LAYOUT[,KEY=VALUE...]" in proc.stderr
 
 
 def test_the_plan_gives_each_frame_its_geometry_and_transition() -> None:
@@ -250,6 +258,14 @@ def test_the_plan_gives_each_frame_its_geometry_and_transition() -> None:
     assert full.source == 60 and full.shot.layout == "full" and full.transition.kind == "slide"  # type: ignore[union-attr]
     assert full.key_size == full.shot.key_size == (320, 180)
     assert plan.speaker_size_at(2.0) == plan.default.key_size and plan.screen_size_at(6.5) == (320, 180)
+    # A transition is never longer than the segment it leads into.
+    short = make_plan(timeline, RenderSettings(), (320, 180),
+                      [Segment(1.0, 1.3, "full", transition="crossfade", transition_seconds=1.0)])
+    frames = list(short.frames())
+    into = [f.transition.progress for f in frames[10:13]]  # type: ignore[union-attr]
+    assert frames[9].transition is None and into == pytest.approx([0.25, 0.5, 0.75])
+    assert frames[13].transition.previous.layout == "full" and frames[22].transition is not None  # type: ignore[union-attr]
+    assert frames[23].transition is None, "and out of it into the settings' layout, a second long"
 
 
 def _detail(picture: np.ndarray) -> float:
