@@ -180,13 +180,13 @@ class Compositor:
             return
         window = self._window(shot)
         if window is not None:
-            window.draw_under(out, self.matrix)
+            window.draw_under(out)
         layer = self.speaker_layer(keyed, shot)
         if layer is not None:
             blend_over_i420(out, layer.foreground, layer.alpha, x=layer.x, y=layer.y, matrix=self.matrix,
                             wrap=layer.wrap)
         if window is not None:
-            window.draw_over(out, self.matrix)
+            window.draw_over(out)
 
     def speaker_layer(self, keyed: KeyResult, shot: Shot | None = None) -> SpeakerLayer | None:
         """The keyed speaker as placed on the output frame in ``shot`` (the settings' layout if
@@ -252,7 +252,7 @@ class Compositor:
         """The rounded window's frame of ``shot``, if it has one (made once per shot)."""
         if shot not in self._windows:  # (shots hash by identity: one entry per shot of the plan)
             rounded = shot.layout == "pip" and shot.style.window != "none" and shot.placement is not None
-            self._windows[shot] = Window(shot.placement, shot.style, self.output_size) if rounded else None
+            self._windows[shot] = Window(shot.placement, shot.style, self.output_size, self.matrix) if rounded else None
         return self._windows[shot]
 
     def _backdrop(self, background: str) -> Planes:
