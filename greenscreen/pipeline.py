@@ -366,7 +366,7 @@ def render(
     audio = FilteredTrack(KeptSound(AudioTrack(audio_sources), ranges), sound.filters)
     burner = None
     if cues and settings.captions.burn:
-        burner = _caption_burners(cues, timeline.size, compositor.matrix, settings.captions.size)
+        burner = caption_burners(cues, timeline.size, compositor.matrix, settings.captions.size)
     marks = _output_chapters(chapters, timeline, intro, outro, settings, warnings)
     poster = PosterPicker(
         settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix
@@ -445,7 +445,7 @@ def render(
     )
 
 
-def _caption_burners(
+def caption_burners(
     cues: Sequence[Cue], size: tuple[int, int], matrix: Matrix, font_size: float
 ) -> Callable[[Shot], CaptionBurner]:
     """The caption burner for each shot: captions go beside its speaker's window (one burner per

@@ -145,6 +145,8 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
         "--cut", "0.6-0.9", "--redact", "0,0,320,90@0.3-1.2", "--lower-third", "Jörg|IT-Service@0.4-1.3",
         "--logo", str(plate), "--title-card", "Passwort ändern", "--outro", "Danke", "--card-seconds", "0.5",
         "--card-fade", "0.2", "--captions", str(captions), "--burn-captions",
+        # Layouts over time: a redacted side-by-side stretch, then a crossfade into a pip window.
+        "--segment", "0.3-0.6=side-by-side", "--segment", "0.9-1.4=pip,transition=crossfade,transition_seconds=0.2",
     ]
     out = tmp_path / "render.mp4"
     greenscreen("render", *options, "-o", out, "-q", env={})
@@ -167,11 +169,12 @@ def test_preview_shows_what_render_writes_with_the_same_options(tmp_path: Path, 
             d = np.abs(shown.astype(int) - written)
             # Measured: mean <= 0.03 and at most 7 (CRF 12 coding and BGR rounding; 13 at one
             # speaker edge pixel once the cut's jump is in x264's references, 17 on the lower
-            # third's sharp text edges). A preview without the plate was 19 off on frame 0 (a
-            # stain), one without the offset 28; a missing lower third (a dark box) far more.
-            # Burned captions' sharp text costs CRF 12 a little more (mean 0.11 where they show);
-            # a missing caption box would be several code values on average.
-            assert d.mean() < 0.25 and d.max() <= 24, (i, name, d.mean(), d.max())
+            # third's sharp text edges, 41 at one pixel of a caption's letter in the frame where
+            # the layout changes). A preview without the plate was 19 off on frame 0 (a stain),
+            # one without the offset 28; a missing lower third or caption box, or another
+            # layout, is off by several code values on average.
+            assert d.mean() < 0.25 and np.percentile(d, 99.9) <= 12 and d.max() <= 48, (
+                i, name, d.mean(), np.percentile(d, 99.9), d.max())
 
 
 def test_preview_without_a_screen_says_the_timeline_options_do_nothing(

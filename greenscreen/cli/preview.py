@@ -61,9 +61,6 @@ def preview_command(
     # Chapters are marks in the file and the language a tag: the preview has nothing to show for them.
     parts.pop("chapters")
     parts.pop("caption_language")
-    if parts.pop("segments"):
-        click.echo("note: the preview shows the settings' layout throughout; the segments show in the render",
-                   err=True)
     settings = render_settings_from(preset, crop, out_size, params, edit)
     if screen is None:
         ignored = [f"--{name}" for name in TIMELINE_ONLY if params.get(f"timeline__{name}") is not None]

@@ -47,6 +47,7 @@ from greenscreen.pipeline import (
     source_frame,
     title_and_outro_cards,
 )
+from greenscreen.plan import Segment, Timeline, raise_segment_problems
 from greenscreen.title_cards import CardFrames
 
 NO_SCREEN_OUTPUT = (1920, 1080)
@@ -206,6 +207,9 @@ class Source(Protocol):
     def card(self, index: int) -> tuple[CardFrames, int] | None:
         """The title or outro card and its frame shown at output frame ``index`` (None: none)."""
 
+    def clip_index(self, index: int) -> int | None:
+        """Which frame of the recordings' part output frame ``index`` is (None on a card)."""
+
     def speaker_index(self, index: int) -> int | None:
         """Which speaker frame output frame ``index`` shows (None while the speaker is hidden)."""
 
@@ -245,11 +249,15 @@ class PreviewSource:
     """The outro card after them, or None."""
     cues: tuple[Cue, ...] = ()
     """Render's captions on the output timeline (drawn when the settings burn them in)."""
+    timeline: Timeline | None = None
+    """Render's output timeline (None without a screen recording)."""
+    segments: tuple[Segment, ...] = ()
+    """Render's segments: the layouts over time (the preview plans them with its settings)."""
 
     def screen_time(self, index: int) -> float | None:
         """The screen recording's time at frame ``index`` (None without a screen recording or
         on a card)."""
-        clip = self._clip_index(index)
+        clip = self.clip_index(index)
         return None if clip is None or not self.has_screen else self._time(clip)
 
     @property
@@ -261,6 +269,7 @@ class PreviewSource:
         cls, speaker: Path, screen: Path | None, settings: RenderSettings, *, plate: Path | None = None,
         cuts: Sequence[Cut] = (), redactions: Sequence[Redaction] = (), lower_thirds: Sequence[LowerThird] = (),
         logo: Path | None = None, captions: Path | None = None, card_image: Path | None = None,
+        segments: Sequence[Segment] = (),
     ) -> PreviewSource:
         """Open the recordings and plan the timeline exactly as render would.
 
@@ -268,8 +277,8 @@ class PreviewSource:
         here (cropped like the speaker) and given to every keyer the preview makes. ``cuts``
         are render's: the frame slider runs over the frames the output shows, the settings'
         title and outro cards included (on ``card_image``); so are ``redactions``,
-        ``lower_thirds``, ``logo`` and ``captions`` (a caption file, placed on the output timeline
-        as render places it).
+        ``lower_thirds``, ``logo``, ``captions`` (a caption file, placed on the output timeline
+        as render places it) and ``segments``.
         """
         speaker_info = probe(speaker)
         crop = crop_of(settings)
@@ -279,6 +288,8 @@ class PreviewSource:
             raise SettingsError(str(exc), speaker) from None
         screen_info = probe(screen) if screen is not None else None
         timeline = plan_timeline(screen_info, speaker_info, settings, cuts) if screen_info is not None else None
+        if timeline is not None:
+            raise_segment_problems(segments, timeline)
         # After the probes, as in render: a broken recording is reported before the plate is read.
         plate_image = load_plate(Path(plate), crop) if plate is not None else None
         speaker_frames = VideoFrames(speaker)
@@ -322,6 +333,8 @@ class PreviewSource:
             intro,
             outro,
             tuple(cues),
+            timeline,
+            tuple(segments),
         )
 
     def card(self, index: int) -> tuple[CardFrames, int] | None:
@@ -334,7 +347,7 @@ class PreviewSource:
             return self.outro, index - clip_end
         return None
 
-    def _clip_index(self, index: int) -> int | None:
+    def clip_index(self, index: int) -> int | None:
         """Which frame of the recordings' part output frame ``index`` is (None on a card)."""
         if self.card(index) is not None:
             return None
@@ -344,7 +357,7 @@ class PreviewSource:
         return source_frame(self.kept, clip_index) / self.fps
 
     def screen(self, index: int, size: tuple[int, int]) -> Planes | None:
-        clip = self._clip_index(index)
+        clip = self.clip_index(index)
         if self.screen_frames is None or clip is None:
             return None
         i = self.screen_frames.index_at(self._time(clip), 0.5 / self.fps)
@@ -353,7 +366,7 @@ class PreviewSource:
     def speaker_index(self, index: int) -> int | None:
         """Which speaker frame output frame ``index`` shows (None while the speaker is hidden)."""
         frames = self.speaker_frames
-        clip = self._clip_index(index)
+        clip = self.clip_index(index)
         if clip is None:
             return None
         if self.screen_frames is None:
@@ -416,6 +429,9 @@ class ArraySource:
 
     def card(self, index: int) -> tuple[CardFrames, int] | None:
         return None
+
+    def clip_index(self, index: int) -> int | None:
+        return index
 
     def speaker_index(self, index: int) -> int | None:
         return min(index, len(self.speaker_list) - 1)

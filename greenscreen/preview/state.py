@@ -29,6 +29,8 @@ from greenscreen.io.yuv import Planes, i420_planes
 from greenscreen.key import KeyResult
 from greenscreen.presets import save_preset
 from greenscreen.preview.sliders import Slider, preview_sliders
+from greenscreen.pipeline import caption_burners
+from greenscreen.plan import Plan, PlannedFrame, Shot, make_plan
 from greenscreen.preview.source import Source
 
 if TYPE_CHECKING:
@@ -157,12 +159,15 @@ class PreviewState:
         self.fps_measured = 0.0
         """Frames shown per second, measured by the window loop (shown in the status line)."""
         self._compositor: Compositor | None = None
-        self._burner: CaptionBurner | None = None
-        """Burned-in captions, as render draws them (made with the compositor)."""
+        self._plan: Plan | None = None
+        self._burners: Callable[[Shot], CaptionBurner] | None = None
+        """Burned-in captions beside each layout's speaker, as render draws them (made with the
+        compositor)."""
         self._keyed: tuple[int, KeyResult | None, np.ndarray | None] | None = None
         self._last_keyed_index: int | None = None
-        self._last_key: tuple[int, KeyResult] | None = None
-        """(speaker frame index, its key): a held webcam frame is keyed once, as in a render."""
+        self._last_key: tuple[tuple[int, tuple[int, int]], KeyResult] | None = None
+        """((speaker frame index, size), its key): a held webcam frame is keyed once per size,
+        as in a render."""
         self._regions: list[Region] = []
         self._regions_for: tuple | None = None
         self._last_tick = 0.0
@@ -321,24 +326,40 @@ class PreviewState:
             )
             self._last_keyed_index = None
             self._last_key = None
-            self._burner = None
+            timeline = getattr(self.source, "timeline", None)
+            # The layouts over time depend on the settings (the sliders): planned with them.
+            self._plan = make_plan(
+                timeline, self.settings, self.source.speaker_size, getattr(self.source, "segments", ())
+            ) if timeline is not None else None
             cues = getattr(self.source, "cues", ())
-            if cues and self.settings.captions.burn:
-                from greenscreen.composite.captions import CaptionBurner  # Pillow: only for text
-
-                p = self._compositor.placement
-                self._burner = CaptionBurner(
-                    cues, self.source.output_size, avoid=(p.x, p.y, p.width, p.height),
-                    matrix=self._compositor.matrix, size=self.settings.captions.size,
-                )
+            self._burners = caption_burners(
+                cues, self.source.output_size, self._compositor.matrix, self.settings.captions.size
+            ) if cues and self.settings.captions.burn else None
         return self._compositor
 
+    def planned(self) -> PlannedFrame | None:
+        """What render's plan says of the current frame (its layout and transition); None on a
+        card or without a screen recording (the settings' layout is shown)."""
+        self.compositor  # noqa: B018 (makes the plan for the current settings)
+        clip = self.source.clip_index(self.index) if self._plan is not None else None
+        return None if clip is None else self._plan.frame(clip)  # type: ignore[union-attr]
+
+    def _shot(self) -> Shot:
+        planned = self.planned()
+        return planned.shot if planned is not None else self.compositor.default
+
     def _speaker_frame(self) -> np.ndarray | None:
-        comp = self.compositor
-        return self.source.speaker(self.index, comp.speaker_size, crop_of(self.settings))
+        """The webcam frame shown, cropped and scaled to the size its layout keys it at (None
+        when it is hidden or the layout shows no speaker)."""
+        planned = self.planned()
+        size = self.compositor.speaker_size if planned is None else planned.key_size
+        if size is None:
+            return None
+        return self.source.speaker(self.index, size, crop_of(self.settings))
 
     def _keyed_frame(self) -> tuple[KeyResult | None, np.ndarray | None]:
-        """Key the current speaker frame once per (frame, settings)."""
+        """Key the current speaker frame once per (frame, settings), at its layout's size, with
+        one keyer whose learnt state follows size changes, as in a render."""
         if self._keyed is not None and self._keyed[0] == self.index:
             return self._keyed[1], self._keyed[2]
         comp = self.compositor
@@ -350,11 +371,14 @@ class PreviewState:
         source_index = self.source.speaker_index(self.index)
         if speaker is None or source_index is None:
             keyed = None
-        elif self._last_key is not None and self._last_key[0] == source_index:
-            keyed = self._last_key[1]
         else:
-            keyed = comp.key(speaker)
-            self._last_key = (source_index, keyed)
+            size = (speaker.shape[1], speaker.shape[0])
+            if self._last_key is not None and self._last_key[0] == (source_index, size):
+                keyed = self._last_key[1]
+            else:
+                comp.keyer.resize(size)
+                keyed = comp.key(speaker)
+                self._last_key = ((source_index, size), keyed)
         self._last_keyed_index = self.index
         self._keyed = (self.index, keyed, speaker)
         return keyed, speaker
@@ -371,13 +395,15 @@ class PreviewState:
             card[0].draw(card[1], planes)
         else:
             keyed, _ = self._keyed_frame()
-            screen = self.source.screen(self.index, comp.screen_size)
+            planned = self.planned()
+            screen_size = (planned.screen_size if planned is not None else None) or comp.screen_size
+            screen = self.source.screen(self.index, screen_size)
             if screen is None and not self.source.has_screen:
-                screen = checkerboard_i420(comp.screen_size, comp.matrix)
+                screen = checkerboard_i420(screen_size, comp.matrix)
             time = getattr(self.source, "screen_time", None)
-            comp.compose_i420(screen, keyed, planes, time(self.index) if time is not None else None)
-            if self._burner is not None:
-                self._burner.draw(self.index / self.source.fps, planes)
+            comp.compose_i420(screen, keyed, planes, time(self.index) if time is not None else None, planned)
+            if self._burners is not None:
+                self._burners(self._shot()).draw(self.index / self.source.fps, planes)
         return i420_to_bgr(i420, comp.matrix)
 
     def render(self) -> np.ndarray:
@@ -387,13 +413,14 @@ class PreviewState:
         self._regions_for = (self.settings, self.view, self.index)
         if self.view == "composite":
             frame = self.composite()
-            p = comp.placement
+            p = self._shot().placement
             keyed, speaker = self._keyed_frame()
-            left = 0
-            if speaker is not None and speaker.shape[1] > p.width:
-                left = (speaker.shape[1] - p.width) // 2
-            # On a card there is no speaker to pick a colour from.
-            self._regions = [] if speaker is None else [Region(p.x, p.y, p.width, p.height, 1.0, sx=left)]
+            # On a card, or in a layout without the speaker, there is no sheet to pick from.
+            if speaker is None or p is None:
+                self._regions = []
+                return frame
+            left = (speaker.shape[1] - p.width) // 2 if speaker.shape[1] > p.width else 0
+            self._regions = [Region(p.x, p.y, p.width, p.height, 1.0, sx=left)]
             return frame
         keyed, speaker = self._keyed_frame()
         if keyed is None or speaker is None:
