@@ -33,7 +33,7 @@ LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cut": (("from", "to"), ()),
     "chapter": (("at", "title"), ()),
     "redact": (("box",), ("from", "to")),
-    "lower_third": (("name", "from", "to"), ("role",)),
+    "lower_third": (("name",), ("role", "from", "to")),
     "segment": (SEGMENT_KEYS[:3], SEGMENT_KEYS[3:]),
 }
 FILES = {"logo": "logo", "captions_file": "captions", "card_image": "card_image"}
@@ -178,15 +178,22 @@ def _entry(kind: str, entry: dict[str, Any], where: str, problems: list[str]) ->
         "cut": lambda: Cut(times["from"], times["to"]) if times["to"] > times["from"] else _ends_first(),
         "chapter": lambda: Chapter(times["at"], _text(entry["title"])),
         "redact": lambda: _redaction(entry["box"], times.get("from", 0.0), times.get("to", math.inf)),
-        "lower_third": lambda: LowerThird(
-            _text(entry["name"]), _text(entry.get("role", ""), empty=True), times["from"], times["to"]
-        ) if times["to"] > times["from"] else _ends_first(),
+        "lower_third": lambda: _lower_third(entry, times),
     }
     try:
         return makers[kind]()
     except SettingsError as exc:
         problems.append(f"{where}{exc}")
         return None
+
+
+def _lower_third(entry: dict[str, Any], times: dict[str, float]) -> LowerThird:
+    name, role = _text(entry["name"]), _text(entry.get("role", ""), empty=True)
+    if "from" not in times and "to" not in times:
+        return LowerThird(name, role)  # introduces the speaker, timed by the plan
+    if "from" not in times or "to" not in times:
+        raise SettingsError("give both 'from' and 'to', or neither (then it introduces the speaker)")
+    return LowerThird(name, role, times["from"], times["to"]) if times["to"] > times["from"] else _ends_first()
 
 
 def _ends_first() -> Any:

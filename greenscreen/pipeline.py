@@ -32,6 +32,7 @@ import numpy as np
 
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.lower_third import never_shown as lower_thirds_never_shown
+from greenscreen.composite.lower_third import timed as timed_lower_thirds
 from greenscreen.composite.quiet_corner import AUTO, quiet_corner
 from greenscreen.composite.redact import Redaction
 from greenscreen.compositor import Compositor, crop_of
@@ -267,7 +268,8 @@ def render(
     captions stay in sync across them. ``chapters`` (on the same clock) are written into the MP4
     where their moments play; the title and outro cards get chapters of their own.
     ``redactions`` hide rectangles of the screen recording (its pixels, its clock);
-    ``lower_thirds`` show a name and role for a while (same clock); ``logo`` is an image shown
+    ``lower_thirds`` show a name and role for a while (same clock; one without times introduces
+    the speaker when they first show in a window); ``logo`` is an image shown
     in a top corner throughout and above the cards' text; ``card_image`` is the cards' background.
     ``segments`` change the layout over time (same clock; outside every segment the settings'
     layout applies); a segment's title becomes a chapter.
@@ -319,7 +321,6 @@ def render(
         if w
     ]
     clip_start, clip_end = timeline.time(timeline.first_frame), timeline.time(timeline.kept[-1][1])
-    warnings += lower_thirds_never_shown(lower_thirds, clip_start, clip_end)
     warnings += [
         f"the cut {_clock(cut.start)}-{_clock(cut.end)} lies outside the clip "
         f"({_clock(clip_start)}-{_clock(clip_end)}); nothing was cut there"
@@ -340,6 +341,9 @@ def render(
     settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
     # What every output frame shows, and in which layout: settled before anything is decoded.
     plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments)
+    # A lower third without times introduces the speaker where the plan first shows them.
+    lower_thirds = timed_lower_thirds(lower_thirds, plan.speaker_introduced())
+    warnings += lower_thirds_never_shown(lower_thirds, clip_start, clip_end)
     chapters = [*chapters, *segment_chapters(segments)]
     compositor = Compositor(
         settings,

@@ -502,6 +502,21 @@ class Plan:
         """The size to decode the screen frame shown at ``t`` seconds of its clock."""
         return self.at_source(round(t * self.timeline.fps)).screen_size or self.timeline.size
 
+    def speaker_introduced(self) -> tuple[float, float]:
+        """When the speaker first shows in a picture-in-picture window (pip or circle), else in
+        any layout, else the whole clip: ``(start, end)`` of that stretch in seconds of the screen
+        recording's clock, where a lower third introducing them belongs."""
+        for layouts in (("pip", "circle"), ("pip", "circle", "full", "side-by-side")):
+            for k, piece in enumerate(self._pieces):
+                if piece.shot.layout in layouts and piece.shot.placement is not None:
+                    last = piece
+                    for after in self._pieces[k + 1 :]:
+                        if after.shot is not piece.shot:
+                            break
+                        last = after
+                    return self.timeline.time(piece.src_first), self.timeline.time(last.src_first + last.length)
+        return self.timeline.time(self.timeline.first_frame), self.timeline.time(self.timeline.kept[-1][1])
+
     @property
     def largest_key_size(self) -> tuple[int, int]:
         sizes = [s.key_size for s in self.shots if s.key_size is not None] or [self.default.key_size]

@@ -74,3 +74,17 @@ def test_a_bad_edit_names_every_problem_with_its_line(tmp_path: Path) -> None:
                    "--edit", path, "-o", tmp_path / "x.mp4", check=False)
     assert proc.returncode == 1 and proc.stderr.startswith(f"error: {path}: ") and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_lower_third_without_times_introduces_the_speaker(tmp_path: Path) -> None:
+    from greenscreen.composite.lower_third import LowerThird
+
+    path = tmp_path / "edit.toml"
+    path.write_text('[[lower_third]]\nname = "Jörg"\nrole = "IT"\n', encoding="utf-8")
+    assert read_edit(path).lower_thirds == [LowerThird("Jörg", "IT")]
+    path.write_text('[[lower_third]]\nname = "Jörg"\nfrom = 2\n', encoding="utf-8")
+    with pytest.raises(EditError) as caught:
+        read_edit(path)
+    assert caught.value.problems == [  # type: ignore[attr-defined]
+        "line 1: [[lower_third]] give both 'from' and 'to', or neither (then it introduces the speaker)"
+    ]

@@ -50,3 +50,21 @@ def test_render_with_auto_places_the_speaker_in_the_quiet_corner(tmp_path: Path)
     # The speaker's grey body is in the bottom-left quarter, and the busy corner still flickers.
     assert np.abs(y[h // 2 :, : w // 2] - 150).min() < 20
     assert y[h - h // 3 :, w - w // 3 :].std() > 20
+
+
+@pytest.mark.parametrize(("window", "layout"), [("none", "pip"), ("rounded", "pip"), ("none", "circle")])
+def test_a_standing_speaker_only_takes_a_bottom_corner(tmp_path: Path, window: str, layout: str) -> None:
+    """Both bottom corners busy: a window (rounded, circle) goes to a quiet top corner, but a keyed
+    speaker standing on the bottom edge stays at the bottom (hung in a top corner, a torso cut at
+    the waist floats)."""
+    left, right = busy_screen("bottom-left"), busy_screen("bottom-right")
+
+    def both(i: int) -> np.ndarray:
+        a, b = left(i), right(i)
+        w = SIZE[0]
+        a[: SIZE[1], w // 2 :] = b[: SIZE[1], w // 2 :]  # luma: the right half from the other
+        return a
+
+    screen = cards.write_clip(tmp_path / "screen.mp4", both, seconds=2.0)
+    chosen = quiet_corner(probe(screen), LayoutSettings(layout=layout, window=window), speaker=(160, 96))
+    assert chosen.startswith("bottom") if (layout, window) == ("pip", "none") else chosen.startswith("top")

@@ -220,6 +220,12 @@ lower_third_option = click.option(
     help="Show a name and role at the bottom for a while, e.g. 'Maria Muster|IT-Service@0:02-0:08' "
     "(times on the screen recording's clock); repeat for more.",
 )
+speaker_name_option = click.option(
+    "--speaker-name", callback=lambda ctx, param, value: _parsed(LowerThird.parse)(ctx, param, (value,))[0]
+    if value else None, metavar="NAME|ROLE",
+    help="Introduce the speaker: name and role in a lower third for the first seconds they show in "
+    "a window, e.g. 'Maria Muster|IT-Service'.",
+)
 
 def _segments_apart(segments: tuple[Segment, ...]) -> None:
     problems = check_segments(segments)
@@ -277,6 +283,7 @@ render_settings_options = _stack(
     chapter_option,
     redact_option,
     lower_third_option,
+    speaker_name_option,
     segment_option,
     logo_option,
     card_image_option,
@@ -324,7 +331,7 @@ def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
         "cuts": (*edit.cuts, *params.pop("cuts", ())),
         "chapters": (*edit.chapters, *params.pop("chapters", ())),
         "redactions": (*edit.redactions, *params.pop("redactions", ())),
-        "lower_thirds": (*edit.lower_thirds, *params.pop("lower_thirds", ())),
+        "lower_thirds": (*edit.lower_thirds, *params.pop("lower_thirds", ()), *filter(None, [params.pop("speaker_name", None)])),
         "segments": (*edit.segments, *params.pop("segments", ())),
         "logo": params.pop("logo", None) or edit.logo,
         "card_image": params.pop("card_image", None) or edit.card_image,

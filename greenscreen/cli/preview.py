@@ -50,7 +50,7 @@ def preview_command(
     """
     # Imported here so 'greenscreen --help' and other commands do not load the GUI code.
     from greenscreen.io.probe import probe
-    from greenscreen.pipeline import resolve_corner
+    from greenscreen.pipeline import resolve_corner, resolve_segment_corners
     from greenscreen.preview.source import PreviewSource
     from greenscreen.preview.state import PreviewState
     from greenscreen.preview.window import check_display, run
@@ -86,8 +86,11 @@ def preview_command(
     source = PreviewSource.open(speaker, screen, timing, plate=plate, **parts)
     try:
         if screen is not None:
-            # corner = "auto" is settled once, on the screen recording, as render settles it.
-            settings = resolve_corner(settings, probe(screen), source.speaker_size)
+            # corner = "auto" is settled once, on the screen recording, as render settles it
+            # (for each segment on what the screen shows during it).
+            screen_info = probe(screen)
+            source.segments = tuple(resolve_segment_corners(source.segments, settings, screen_info, source.speaker_size))
+            settings = resolve_corner(settings, screen_info, source.speaker_size)
         state = PreviewState(
             source,
             settings,

@@ -1,9 +1,10 @@
 """Lower thirds: a name and a role shown for a while at the bottom of the picture, on a box,
 fading in and out, on the side away from the speaker's window.
 
-Times are on the screen recording's clock, like cuts, chapters and redactions. The text is set
-once per lower third (with the package's font, :mod:`greenscreen.text`) and blended on top of
-everything else.
+Times are on the screen recording's clock, like cuts, chapters and redactions. A lower third
+without times introduces the speaker: it shows for :data:`INTRO_SECONDS` once the speaker first
+appears in a picture-in-picture window (see :func:`timed`). The text is set once per lower third
+(with the package's font, :mod:`greenscreen.text`) and blended on top of everything else.
 """
 
 from __future__ import annotations
@@ -25,29 +26,52 @@ BOX = (60, 40, 20, 0.78)
 """BGR and opacity of the box behind the text."""
 ACCENT = (0, 165, 255)
 """BGR of the bar at the box's left edge."""
+INTRO_DELAY = 1.0
+"""Seconds after the speaker's first picture-in-picture frame that an untimed lower third comes
+(after the move into the window has settled)."""
+INTRO_SECONDS = 5.0
+"""How long an untimed lower third shows."""
 
 
 @dataclass(frozen=True)
 class LowerThird:
-    """``name`` (and an optional ``role`` under it) shown from ``start`` to ``end`` seconds."""
+    """``name`` (and an optional ``role`` under it) shown from ``start`` to ``end`` seconds;
+    without times it introduces the speaker (see :func:`timed`)."""
 
     name: str
     role: str
-    start: float
-    end: float
+    start: float | None = None
+    end: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> LowerThird:
-        """``"Maria Muster|IT-Service@0:02-0:08"`` (the role and its ``|`` may be left out)."""
-        words, at, times = text.rpartition("@")
+        """``"Maria Muster|IT-Service@0:02-0:08"``; the role and its ``|`` may be left out, and
+        so may ``@START-END`` (then it introduces the speaker)."""
+        words, at, times = text.rpartition("@") if "@" in text else (text, "", "")
+        name, _, role = words.partition("|")
+        usage = f"lower third '{text}' must be NAME|ROLE or NAME|ROLE@START-END, e.g. 'Maria Muster|IT-Service@0:02-0:08'"
+        if not name.strip():
+            raise SettingsError(usage)
+        if not at:
+            return cls(name.strip(), role.strip())
         a, dash, b = times.partition("-")
         start, end = parse_clock(a), parse_clock(b)
-        name, _, role = words.partition("|")
-        if not at or not dash or start is None or end is None or not name.strip():
-            raise SettingsError(f"lower third '{text}' must be NAME|ROLE@START-END, e.g. 'Maria Muster|IT-Service@0:02-0:08'")
+        if not dash or start is None or end is None:
+            raise SettingsError(usage)
         if end <= start:
             raise SettingsError(f"lower third '{text}' ends before it starts")
         return cls(name.strip(), role.strip(), start, end)
+
+
+def timed(items: Sequence[LowerThird], introduced: tuple[float, float]) -> list[LowerThird]:
+    """``items`` with the untimed ones placed in ``introduced``, the stretch in which the speaker
+    first shows in a window (see :meth:`~greenscreen.plan.Plan.speaker_introduced`): from
+    :data:`INTRO_DELAY` in (less in a short stretch) for :data:`INTRO_SECONDS`, ending with the
+    stretch at the latest."""
+    first, last = introduced
+    start = first + min(INTRO_DELAY, (last - first) / 4)
+    end = min(start + INTRO_SECONDS, last)
+    return [item if item.start is not None else LowerThird(item.name, item.role, start, end) for item in items]
 
 
 class LowerThirds:
@@ -96,7 +120,7 @@ class LowerThirds:
             return []
         shown = []
         for item, (bgr, alpha, x, y) in zip(self._items, self._layers):
-            if item.start <= t < item.end:
+            if item.start is not None and item.end is not None and item.start <= t < item.end:
                 level = min(1.0, (t - item.start) / FADE_SECONDS, (item.end - t) / FADE_SECONDS)
                 # Scaled only while fading: a fully shown lower third blends its own alpha.
                 shown.append((bgr, alpha if level >= 1.0 else alpha * np.float32(max(level, 0.0)), x, y))
@@ -113,5 +137,6 @@ def never_shown(items: Sequence[LowerThird], start: float, end: float) -> list[s
     return [
         f"the lower third '{item.name}' ({item.start:g}-{item.end:g} s) lies outside the clip; not shown"
         for item in items
-        if item.end <= start or item.start >= end or math.isclose(item.start, item.end)
+        if item.start is not None and item.end is not None
+        and (item.end <= start or item.start >= end or math.isclose(item.start, item.end))
     ]

@@ -4,7 +4,9 @@ A tutorial's screen recording is busy in some places (the menu being clicked, th
 filled in) and calm in others. The speaker's window should cover a calm corner. A dozen frames
 spread over the recording are read small; each corner's activity is how much its picture
 changes between them plus how much detail (text) it holds. The corner with the least wins; ties
-keep the default, bottom right.
+keep the default, bottom right. A keyed speaker without a window stands on the bottom edge, so
+only the bottom corners are candidates for them: cut off at the waist and hung in a top corner,
+a torso looks like a mistake.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def corner_activity(frames: list[np.ndarray], layout: LayoutSettings, speaker: t
     detail = np.mean([np.abs(cv2.Laplacian(g, cv2.CV_32F)) for g in grey], axis=0)
     activity = change + 0.5 * detail
     scores = {}
-    for corner in CORNERS:
+    standing = layout.layout == "pip" and layout.window == "none"
+    for corner in [c for c in CORNERS if c.startswith("bottom")] if standing else CORNERS:
         p = place_speaker(LayoutSettings(**{**layout.__dict__, "corner": corner}), output=(w, h), speaker=speaker)
         scores[corner] = float(activity[p.y : p.y + p.height, p.x : p.x + p.width].mean())
     return scores

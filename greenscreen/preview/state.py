@@ -29,6 +29,7 @@ from greenscreen.io.yuv import Planes, i420_planes
 from greenscreen.key import KeyResult
 from greenscreen.presets import save_preset
 from greenscreen.preview.sliders import Slider, preview_sliders
+from greenscreen.composite.lower_third import timed as timed_lower_thirds
 from greenscreen.pipeline import caption_burners
 from greenscreen.plan import Plan, PlannedFrame, Shot, make_plan
 from greenscreen.preview.source import Source
@@ -312,6 +313,14 @@ class PreviewState:
     def compositor(self) -> Compositor:
         """The render's per-frame compositor for the current settings (rebuilt on change)."""
         if self._compositor is None:
+            timeline = getattr(self.source, "timeline", None)
+            # The layouts over time depend on the settings (the sliders): planned with them.
+            self._plan = make_plan(
+                timeline, self.settings, self.source.speaker_size, getattr(self.source, "segments", ())
+            ) if timeline is not None else None
+            lower_thirds = getattr(self.source, "lower_thirds", ())
+            if self._plan is not None:
+                lower_thirds = timed_lower_thirds(lower_thirds, self._plan.speaker_introduced())
             self._compositor = Compositor(
                 self.settings,
                 output=self.source.output_size,
@@ -320,17 +329,12 @@ class PreviewState:
                 # (sources made of arrays in tests have no redactions)
                 redactions=getattr(self.source, "redactions", ()),
                 screen_source=getattr(self.source, "screen_source", None),
-                lower_thirds=getattr(self.source, "lower_thirds", ()),
+                lower_thirds=lower_thirds,
                 logo=getattr(self.source, "logo", None),
                 matrix=self.source.matrix,
             )
             self._last_keyed_index = None
             self._last_key = None
-            timeline = getattr(self.source, "timeline", None)
-            # The layouts over time depend on the settings (the sliders): planned with them.
-            self._plan = make_plan(
-                timeline, self.settings, self.source.speaker_size, getattr(self.source, "segments", ())
-            ) if timeline is not None else None
             cues = getattr(self.source, "cues", ())
             self._burners = caption_burners(
                 cues, self.source.output_size, self._compositor.matrix, self.settings.captions.size
