@@ -22,7 +22,7 @@ import numpy as np
 from greenscreen.composite.blend import LightWrap, blend_over_i420
 from greenscreen.composite.layout import Placement
 from greenscreen.composite.window import Window
-from greenscreen.frames import hex_to_bgr
+from greenscreen.frames import cover, hex_to_bgr
 from greenscreen.io.stills import read_image
 from greenscreen.plan import PlannedFrame, Shot, make_shot
 from greenscreen.composite.logo import Logo
@@ -266,7 +266,7 @@ class Compositor:
                                         "an image file nor \"screen\"")
                 picture = np.full((h, w, 3), hex_to_bgr(background), np.uint8)
             else:
-                picture = _cover(read_image(Path(background)), (w, h))
+                picture = cover(read_image(Path(background)), (w, h))
             planes = self._backdrops[background] = i420_planes(bgr_to_i420(picture, self.matrix))
         return planes
 
@@ -303,16 +303,6 @@ def _mix(kind: str, progress: float, before: Planes, out: Planes) -> None:
         if n:
             dst[:, w - n :] = dst[:, :n].copy()
         dst[:, : w - n] = src[:, : w - n]
-
-
-def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``image`` scaled to cover ``size`` = ``(w, h)`` and cut to it, centred."""
-    w, h = size
-    scale = max(w / image.shape[1], h / image.shape[0])
-    sw, sh = max(w, round(image.shape[1] * scale)), max(h, round(image.shape[0] * scale))
-    scaled = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    x, y = (sw - w) // 2, (sh - h) // 2
-    return np.ascontiguousarray(scaled[y : y + h, x : x + w])
 
 
 def crop_of(settings: RenderSettings) -> Crop:

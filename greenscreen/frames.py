@@ -9,6 +9,7 @@ All conversions between these live here.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -50,3 +51,14 @@ def to_rgba8(foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     check_bgr(foreground, name="foreground")
     a8 = to_uint8(alpha)
     return np.dstack([foreground, a8])
+
+
+def cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to cover ``size`` = ``(w, h)`` and cut to it, centred (as CSS
+    ``object-fit: cover``): a background picture of any shape fills the frame undistorted."""
+    w, h = size
+    scale = max(w / image.shape[1], h / image.shape[0])
+    sw, sh = max(w, round(image.shape[1] * scale)), max(h, round(image.shape[0] * scale))
+    scaled = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    x, y = (sw - w) // 2, (sh - h) // 2
+    return np.ascontiguousarray(scaled[y : y + h, x : x + w])

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from greenscreen.composite.blend import blend_over
-from greenscreen.frames import hex_to_bgr
+from greenscreen.frames import cover, hex_to_bgr
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
 from greenscreen.settings import setting
@@ -64,8 +64,7 @@ def card_picture(
     picture = np.empty((height, width, 3), np.uint8)
     picture[...] = hex_to_bgr(settings.background)
     if image is not None:
-        cover = _cover(image, size)
-        picture[...] = cv2.addWeighted(cover, 1.0 - SCRIM, picture, SCRIM, 0.0)
+        picture[...] = cv2.addWeighted(cover(image, size), 1.0 - SCRIM, picture, SCRIM, 0.0)
     colour = hex_to_bgr(settings.color)
     room = width * 0.8
     layers: list[tuple[np.ndarray, np.ndarray]] = []
@@ -86,17 +85,6 @@ def card_picture(
         blend_over(picture, bgr, alpha, x=(width - w) // 2, y=y)
         y += h + gap
     return picture
-
-
-def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``image`` scaled to cover ``size`` and cut to it, centred (as CSS ``object-fit: cover``)."""
-    width, height = size
-    ih, iw = image.shape[:2]
-    scale = max(width / iw, height / ih)
-    w, h = max(round(iw * scale), width), max(round(ih * scale), height)
-    scaled = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    x, y = (w - width) // 2, (h - height) // 2
-    return np.ascontiguousarray(scaled[y : y + height, x : x + width])
 
 
 def _scaled_logo(bgr: np.ndarray, alpha: np.ndarray, *, max_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
