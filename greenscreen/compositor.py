@@ -102,6 +102,7 @@ class Compositor:
         self.wrap = LightWrap(key.light_wrap, key.light_wrap_size) if key.light_wrap > 0 else None
         self._background: Planes | None = None  # made on first use
         self._backdrops: dict[str, Planes] = {}
+        self._pictures: dict[Shot, Planes] = {}
         self._windows: dict[Shot, Window | None] = {}
         self._scratch: av.VideoFrame | None = None
 
@@ -152,7 +153,7 @@ class Compositor:
         lower_thirds, logo = self._overlays_for(shot)
         if lower_thirds is not None:
             lower_thirds.draw_i420(out, t, self.matrix)
-        if logo is not None:
+        if logo is not None and shot.layout != "card":  # a title card shows the logo on itself
             logo.draw_i420(out, self.matrix)
 
     def _draw(self, shot: Shot, screen: Planes | None, keyed: KeyResult | None, out: Planes, t: float | None) -> None:
@@ -160,7 +161,7 @@ class Compositor:
         box = shot.screen_box
         w, h = self.output_size
         if box is None:
-            copy_planes(out, self._backdrop(shot.style.background))
+            copy_planes(out, self._picture(shot) if shot.picture is not None else self._backdrop(shot.style.background))
         elif screen is not None and box == (0, 0, w, h) and screen[0].shape == (h, w):
             copy_planes(out, screen)
         else:
@@ -269,6 +270,12 @@ class Compositor:
                 picture = cover(read_image(Path(background)), (w, h))
             planes = self._backdrops[background] = i420_planes(bgr_to_i420(picture, self.matrix))
         return planes
+
+    def _picture(self, shot: Shot) -> Planes:
+        """``shot``'s own picture (a speaker intro's title card) as I420 planes (made once)."""
+        if shot not in self._pictures:  # (shots hash by identity)
+            self._pictures[shot] = i420_planes(bgr_to_i420(shot.picture, self.matrix))  # type: ignore[arg-type]
+        return self._pictures[shot]
 
     def _scratch_planes(self) -> Planes:
         """An output-sized frame the last shot of a transition is drawn into (made on first use)."""

@@ -64,6 +64,7 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     _clock,
     check_cuts,
     make_plan,
+    make_shot,
     plan_timeline,
     raise_segment_problems,
     segment_chapters,
@@ -340,7 +341,8 @@ def render(
     segments = resolve_segment_corners(segments, settings, screen_info, (x1 - x0, y1 - y0), notes)
     settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
     # What every output frame shows, and in which layout: settled before anything is decoded.
-    plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments)
+    intro_shot = speaker_intro(settings, timeline, (x1 - x0, y1 - y0), image=card_picture_image, logo=logo_image)
+    plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments, intro_shot)
     # A lower third without times introduces the speaker where the plan first shows them.
     lower_thirds = timed_lower_thirds(lower_thirds, plan.speaker_introduced())
     warnings += lower_thirds_never_shown(lower_thirds, clip_start, clip_end)
@@ -371,7 +373,7 @@ def render(
     burner = None
     if cues and settings.captions.burn:
         burner = caption_burners(cues, timeline.size, compositor.matrix, settings.captions.size)
-    marks = _output_chapters(chapters, timeline, intro, outro, settings, warnings)
+    marks = _output_chapters(chapters, timeline, intro, outro, settings, warnings, speaker_intro=intro_shot is not None)
     poster = PosterPicker(
         settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix
     ) if settings.encode.poster else None
@@ -482,13 +484,43 @@ def title_and_outro_cards(
     frames = max(round(cards.seconds * timeline.fps), 1)
     fade = round(cards.fade * timeline.fps)
     made = []
-    for text, subtitle in ((cards.title, cards.subtitle), (cards.outro, "")):
+    # With a speaker intro the title card is part of the plan (see speaker_intro), not before it.
+    title = "" if cards.speaker else cards.title
+    for text, subtitle in ((title, cards.subtitle), (cards.outro, "")):
         if not text.strip():
             made.append(None)
             continue
         picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards, image=image, logo=logo)
         made.append(CardFrames(picture, frames, fade, matrix))
     return made[0], made[1]
+
+
+INTRO_STAND = {"layout": "pip", "corner": "bottom-right", "size": 0.75, "window": "none", "flush": True}
+"""Where the speaker stands on a speaker intro's title card: large, on the bottom edge at the
+right, the title beside them on the left."""
+
+
+def speaker_intro(
+    settings: RenderSettings,
+    timeline: Timeline,
+    speaker: tuple[int, int],
+    *,
+    image: np.ndarray | None = None,
+    logo: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[Shot, int, int] | None:
+    """The speaker intro ``[cards] speaker = true`` asks for (None without it or a title), for
+    :func:`~greenscreen.plan.make_plan`: the shot of the speaker standing keyed on the title card
+    (its text on the left), the frames it covers (the recordings' first ``cards.seconds``) and
+    the frames of the crossfade into the tutorial (``cards.fade``)."""
+    cards = settings.cards
+    if not (cards.speaker and cards.title.strip()):
+        return None
+    picture = card_picture(timeline.size, cards.title.strip(), cards.subtitle.strip(), cards,
+                           image=image, logo=logo, text_area=(0.03, 0.58))
+    stand = make_shot(dataclasses.replace(settings.layout, **INTRO_STAND), timeline.size, speaker)
+    shot = dataclasses.replace(stand, layout="card", screen_box=None, picture=picture)
+    frames = min(max(round(cards.seconds * timeline.fps), 1), timeline.frame_count)
+    return shot, frames, round(cards.fade * timeline.fps)
 
 
 def resolve_corner(
@@ -533,8 +565,11 @@ def _output_chapters(
     outro: CardFrames | None,
     settings: RenderSettings,
     warnings: list[str],
+    *,
+    speaker_intro: bool = False,
 ) -> list[tuple[float, float, str]]:
-    """``(start, end, title)`` in output seconds of every chapter, cards included."""
+    """``(start, end, title)`` in output seconds of every chapter, cards included (a speaker
+    intro's title card too)."""
     if not chapters:
         return []
     fps = timeline.fps
@@ -542,7 +577,7 @@ def _output_chapters(
     main_end = intro_seconds + float(timeline.frame_count / fps)
     total = main_end + (float(outro.frames / fps) if outro is not None else 0.0)
     starts: dict[float, str] = {}
-    if intro is not None:
+    if intro is not None or speaker_intro:
         starts[0.0] = settings.cards.title.strip().split("\n")[0]
     for chapter in sorted(chapters, key=lambda c: c.start):
         at = timeline.output_time(chapter.start)

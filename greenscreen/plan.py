@@ -26,6 +26,8 @@ from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.settings import parse_clock
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from greenscreen.config import RenderSettings
     from greenscreen.io.probe import MediaInfo
 
@@ -384,6 +386,9 @@ class Shot:
     screen_box: tuple[int, int, int, int] | None
     key_size: tuple[int, int] | None
     style: LayoutSettings
+    picture: np.ndarray | None = None
+    """A BGR picture of the output's size behind the speaker instead of ``style.background``
+    (the title card of a speaker intro, whose shot's layout is "card")."""
 
 
 def make_shot(layout: LayoutSettings, output: tuple[int, int], speaker: tuple[int, int], *,
@@ -547,9 +552,12 @@ def make_plan(
     settings: RenderSettings,
     speaker: tuple[int, int],
     segments: Sequence[Segment] = (),
+    intro: tuple[Shot, int, int] | None = None,
 ) -> Plan:
     """The :class:`Plan` of ``timeline`` with ``segments`` (outside every segment the settings'
-    layout applies); ``speaker`` is the speaker picture's size after the crop. Raises
+    layout applies); ``speaker`` is the speaker picture's size after the crop. ``intro`` =
+    ``(shot, frames, crossfade frames)`` shows the first output frames in that shot (a speaker
+    intro on the title card), whatever the segments say, and crossfades out of it. Raises
     :class:`GreenscreenError` naming every segment problem at once (overlaps, segments beyond
     the recordings)."""
     raise_segment_problems(segments, timeline)
@@ -581,16 +589,25 @@ def make_plan(
                 if a > s:
                     stop = min(end, a)
                     break
-            raw.append((out, s, stop - s, which))
+            if intro is not None and out < intro[1] < out + stop - s:
+                stop = s + intro[1] - out  # the intro ends inside this run: split it there
+            raw.append((out, s, stop - s, INTRO if intro is not None and out < intro[1] else which))
             out += stop - s
             s = stop
     pieces: list[_Piece] = []
     for k, (out_first, src_first, length, which) in enumerate(raw):
-        shot = default if which is None else shots[which]
+        shot = intro[0] if which == INTRO else default if which is None else shots[which]  # type: ignore[index]
         before = raw[k - 1][3] if k else None
         if k and which == before:  # the same shot goes on (after a cut, or a segment's end)
             last = pieces[-1]
             pieces.append(dataclasses.replace(last, out_first=out_first, src_first=src_first, length=length))
+            continue
+        if which == INTRO:
+            pieces.append(_Piece(out_first, src_first, length, shot, out_first))
+            continue
+        if before == INTRO:  # out of the speaker intro: a crossfade from the card
+            frames = min(intro[2], _run_length(raw, k))  # type: ignore[index]
+            pieces.append(_Piece(out_first, src_first, length, shot, out_first, "crossfade", frames, pieces[-1].shot))
             continue
         # A segment's transition leads into it, and out of it into the settings' layout.
         led = ordered[which] if which is not None else (ordered[before] if before is not None else None)
@@ -601,6 +618,10 @@ def make_plan(
         else:
             pieces.append(_Piece(out_first, src_first, length, shot, out_first))
     return Plan(timeline, default, pieces)
+
+
+INTRO = -1
+"""Marks the pieces of a speaker intro while the plan is made."""
 
 
 def _run_length(raw: Sequence[tuple[int, int, int, int | None]], k: int) -> int:

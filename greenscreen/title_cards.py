@@ -3,7 +3,8 @@
 A card is a plain background with a title (bold, wrapped and centred) and an optional line
 under it, drawn with the package's font (:mod:`greenscreen.text`). It is made once per render,
 converted to I420 once, and faded in from and out to black frame by frame. The cards come
-before and after the whole composite; in the edit model to come they become pieces of the plan.
+before and after the whole composite, or, as a speaker intro, stands behind the speaker over the
+recordings' first seconds (a piece of the plan, see :func:`greenscreen.pipeline.speaker_intro`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class CardSettings:
         "#1f3a5f", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card background colour."
     )
     color: str = setting("#ffffff", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card text colour.")
+    speaker: bool = setting(
+        False, help="Speaker intro: the speaker stands keyed on the title card, greeting, with the "
+        "title beside them; the card then covers the recordings' first seconds (their sound plays) "
+        "instead of coming before them, and crossfades into the tutorial.",
+    )
 
 
 SCRIM = 0.55
@@ -50,12 +56,15 @@ def card_picture(
     *,
     image: np.ndarray | None = None,
     logo: tuple[np.ndarray, np.ndarray] | None = None,
+    text_area: tuple[float, float] = (0.0, 1.0),
 ) -> np.ndarray:
     """The card as BGR uint8 ``(H, W, 3)``: ``title`` large and bold, ``subtitle`` under it,
     the pair centred; lines wrap to 80 % of the width.
 
     ``image`` (BGR) fills the background, scaled to cover the card and veiled with the
     background colour; ``logo`` (BGR and alpha, e.g. the render's logo) stands above the title.
+    ``text_area`` is the horizontal stretch (fractions of the width) the text is centred in:
+    the left part of the card when the speaker stands on its right.
     """
     # Pillow is imported only for a render that draws text (start-up time counts per render).
     from greenscreen.text import font, render_lines, wrap
@@ -66,7 +75,8 @@ def card_picture(
     if image is not None:
         picture[...] = cv2.addWeighted(cover(image, size), 1.0 - SCRIM, picture, SCRIM, 0.0)
     colour = hex_to_bgr(settings.color)
-    room = width * 0.8
+    left, right = round(width * text_area[0]), round(width * text_area[1])
+    room = (right - left) * (0.8 if text_area == (0.0, 1.0) else 0.95)  # beside a speaker: less air
     layers: list[tuple[np.ndarray, np.ndarray]] = []
     if logo is not None:
         layers.append(_scaled_logo(*logo, max_size=(round(width * 0.4), round(height * 0.18))))
@@ -82,7 +92,7 @@ def card_picture(
     y = (height - total) // 2
     for bgr, alpha in layers:
         h, w = bgr.shape[:2]
-        blend_over(picture, bgr, alpha, x=(width - w) // 2, y=y)
+        blend_over(picture, bgr, alpha, x=left + (right - left - w) // 2, y=y)
         y += h + gap
     return picture
 

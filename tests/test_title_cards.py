@@ -107,3 +107,39 @@ def test_cards_take_a_background_picture_and_the_logo(pair: tuple[Path, Path], t
         assert cyan.sum() > 100 and text.sum() > 50
         assert ys.max() < np.nonzero(text)[0].min()  # the logo above the title
         assert abs((xs.min() + xs.max()) / 2 - w / 2) <= 4  # and centred
+
+
+def test_speaker_intro_stands_the_speaker_on_the_title_card(tmp_path: Path) -> None:
+    """--speaker-intro: the title card covers the recordings' first seconds, with the keyed
+    speaker standing on its right and the title on its left; the sound plays from the start (no
+    card in front), the title is the first chapter, and the card crossfades into the tutorial."""
+    speaker = cards.write_clip(tmp_path / "speaker.mp4", cards.marked_speaker((160, 96), (60, 30, 110, 96)),
+                               seconds=3.0, sound=cards.beeps([0.5], tone=700))
+    screen = cards.write_clip(tmp_path / "screen.mp4", cards.flat(SIZE, cards.RED), seconds=3.0)
+    out = tmp_path / "out.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--title-card", "Grüße", "--speaker-intro", "true",
+            "--card-seconds", "1.5", "--card-fade", "0.4", "--crop", "50,0,15,0", "--loudness", "off",
+            "--chapter", "2 Los geht's")
+    assert streams_of(out)["frames"] == 75  # the recordings' 3 s and nothing more
+    frames = decode_frames(out)
+    card = frames[20][1].astype(int)
+    h, w = card.shape[:2]
+    navy = np.abs(card - np.array(NAVY)).max(axis=2) < 12
+    assert navy[:, : w // 2].mean() > 0.8 and card[:, : w // 2].min(axis=2).max() > 200  # title on the left
+    grey = np.abs(card - 150).max(axis=2) < 20  # the speaker's grey body, keyed, bottom right
+    ys, xs = np.nonzero(grey[:, w // 2 :])
+    assert ys.size > 500 and ys.max() == h - 1  # standing on the bottom edge
+    assert navy[:, w // 2 :].mean() > 0.4  # the sheet around them keyed away: the card shows
+    def screen_share(frame: np.ndarray) -> float:
+        """How far the top-left corner has gone from the card's navy to the screen recording."""
+        corner, start, end = (f[:20, :20].reshape(-1, 3).mean(0) for f in (frame, card, frames[-1][1]))
+        return float(np.dot(corner - start, end - start) / np.dot(end - start, end - start))
+
+    assert screen_share(frames[20][1]) == pytest.approx(0, abs=0.02)
+    assert 0.3 < screen_share(frames[42][1]) < 0.7  # halfway through the 0.4 s crossfade at 1.5 s
+    assert screen_share(frames[50][1]) == pytest.approx(1, abs=0.02)
+    sound = cards.sound_of(out)
+    assert cards.beep_onsets(sound, threshold=0.1) == pytest.approx([0.5], abs=0.01)  # in sync, not delayed
+    with av.open(str(out)) as container:
+        assert [(c["start"] * float(c["time_base"]), c["metadata"]["title"]) for c in container.chapters()] == [
+            (0.0, "Grüße"), (2.0, "Los geht's")]

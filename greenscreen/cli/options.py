@@ -297,7 +297,7 @@ render_settings_options = _stack(
     settings_options("captions", names={"size": "caption_size"}, skip=("burn",)),
     settings_options("cards", names={
         "title": "title_card", "seconds": "card_seconds", "fade": "card_fade",
-        "background": "card_background", "color": "card_color",
+        "background": "card_background", "color": "card_color", "speaker": "speaker_intro",
     }),
     settings_options("key", names={"screen": "backdrop"}),
 )

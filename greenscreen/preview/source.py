@@ -253,6 +253,8 @@ class PreviewSource:
     """Render's output timeline (None without a screen recording)."""
     segments: tuple[Segment, ...] = ()
     """Render's segments: the layouts over time (the preview plans them with its settings)."""
+    card_image: np.ndarray | None = None
+    """The cards' background picture (BGR), for a speaker intro's title card."""
 
     def screen_time(self, index: int) -> float | None:
         """The screen recording's time at frame ``index`` (None without a screen recording or
@@ -306,10 +308,8 @@ class PreviewSource:
             speaker_frames.close()
             raise
         logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
-        intro, outro = title_and_outro_cards(
-            settings, timeline, screen_info.matrix, logo=logo_image,
-            image=read_image(Path(card_image)) if card_image is not None else None,
-        )
+        card_picture = read_image(Path(card_image)) if card_image is not None else None
+        intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix, logo=logo_image, image=card_picture)
         cues = output_cues(
             read_captions(captions), timeline, settings, Path(captions), [],
             intro_seconds=float(intro.frames / timeline.fps) if intro is not None else 0.0,
@@ -335,6 +335,7 @@ class PreviewSource:
             tuple(cues),
             timeline,
             tuple(segments),
+            card_picture,
         )
 
     def card(self, index: int) -> tuple[CardFrames, int] | None:

@@ -30,7 +30,7 @@ from greenscreen.key import KeyResult
 from greenscreen.presets import save_preset
 from greenscreen.preview.sliders import Slider, preview_sliders
 from greenscreen.composite.lower_third import timed as timed_lower_thirds
-from greenscreen.pipeline import caption_burners
+from greenscreen.pipeline import caption_burners, speaker_intro
 from greenscreen.plan import Plan, PlannedFrame, Shot, make_plan
 from greenscreen.preview.source import Source
 
@@ -315,9 +315,14 @@ class PreviewState:
         if self._compositor is None:
             timeline = getattr(self.source, "timeline", None)
             # The layouts over time depend on the settings (the sliders): planned with them.
-            self._plan = make_plan(
-                timeline, self.settings, self.source.speaker_size, getattr(self.source, "segments", ())
-            ) if timeline is not None else None
+            if timeline is not None:
+                intro = speaker_intro(self.settings, timeline, self.source.speaker_size,
+                                      image=getattr(self.source, "card_image", None),
+                                      logo=getattr(self.source, "logo", None))
+                segments = getattr(self.source, "segments", ())
+                self._plan = make_plan(timeline, self.settings, self.source.speaker_size, segments, intro)
+            else:
+                self._plan = None
             lower_thirds = getattr(self.source, "lower_thirds", ())
             if self._plan is not None:
                 lower_thirds = timed_lower_thirds(lower_thirds, self._plan.speaker_introduced())
