@@ -70,7 +70,7 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     segment_chapters,
     source_frame,
 )
-from greenscreen.title_cards import CardFrames, card_picture
+from greenscreen.title_cards import CardFrames, card_picture, card_problems
 
 if TYPE_CHECKING:
     from greenscreen.composite.captions import CaptionBurner
@@ -277,6 +277,8 @@ def render(
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
+    for problem in card_problems(settings.cards):
+        raise SettingsError(problem)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()
     # Every file read is a source the output must never overwrite, the plate included.

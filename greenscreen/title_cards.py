@@ -43,6 +43,16 @@ class CardSettings:
     )
 
 
+def card_problems(settings: CardSettings) -> list[str]:
+    """What makes no card of the card settings: a subtitle or a speaker intro without a title."""
+    problems = []
+    if settings.subtitle.strip() and not settings.title.strip():
+        problems.append("cards.subtitle needs a title to stand under (--title-card / [cards] title)")
+    if settings.speaker and not settings.title.strip():
+        problems.append("cards.speaker (the speaker intro) needs a title card (--title-card / [cards] title)")
+    return problems
+
+
 SCRIM = 0.55
 """How much of the background colour lies over a card's background image, so the text keeps
 its contrast on any photo."""

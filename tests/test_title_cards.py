@@ -143,3 +143,14 @@ def test_speaker_intro_stands_the_speaker_on_the_title_card(tmp_path: Path) -> N
     with av.open(str(out)) as container:
         assert [(c["start"] * float(c["time_base"]), c["metadata"]["title"]) for c in container.chapters()] == [
             (0.0, "Grüße"), (2.0, "Los geht's")]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--subtitle", "Teil 1"), "cards.subtitle needs a title"),
+    (("--speaker-intro", "true"), "cards.speaker (the speaker intro) needs a title card"),
+])
+def test_a_card_without_text_is_refused(pair: tuple[Path, Path], tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    speaker, screen = pair
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", *args, check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and says in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not list(tmp_path.iterdir())
