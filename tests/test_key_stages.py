@@ -297,6 +297,9 @@ def test_temporal_motion_in_any_signal_releases_the_matte() -> None:
     w = temporal.motion_weight(after, before, 0.6, 6.0)
     assert w[15, 2] == pytest.approx(0.6, abs=1e-6) and w[15, 25] == 0.0
     assert temporal.motion_weight(after[..., 0], before[..., 0], 0.6, 6.0)[15, 25] == pytest.approx(0.6)
+    # The keyer hands the signals over as separate planes: the same weights.
+    planes = temporal.motion_weight(cv2.split(after), cv2.split(before), 0.6, 6.0)
+    np.testing.assert_array_equal(planes, w)
 
 
 def test_keyer_matte_follows_a_moving_speaker_without_lag() -> None:
