@@ -138,16 +138,15 @@ def despill_frame(
     fg /= a[:, None]
     fg += scr
     np.clip(fg, 0.0, 1.0, out=fg)
-    s_, o1, o2 = CHANNELS[screen]
     # The screen channel above the larger other one plus ``limit``, removed by ``amount``.
     ceiling = np.maximum(fg[:, o1], fg[:, o2])
     if limit:
         ceiling += np.float32(limit)
     if amount >= 1:
-        np.minimum(fg[:, s_], ceiling, out=fg[:, s_])
+        np.minimum(fg[:, s], ceiling, out=fg[:, s])
     else:
-        excess = np.maximum(fg[:, s_] - ceiling, np.float32(0.0))
-        fg[:, s_] -= excess * np.float32(amount)
+        excess = np.maximum(fg[:, s] - ceiling, np.float32(0.0))
+        fg[:, s] -= excess * np.float32(amount)
     # fg is within [0, 1] here (clipped, the limit only lowers the screen channel to another
     # channel's level or a bit above it), so a rounding conversion is all that is left.
     _pixels(out).put(idx, _pixels(cv2.convertScaleAbs(fg.reshape(-1, 1, 3), alpha=255.0)))
