@@ -79,6 +79,8 @@ def despill_frame(
     limit_opaque: bool = True,
     origin: tuple[int, int] = (0, 0),
     frame_size: tuple[int, int] | None = None,
+    unclipped: np.ndarray | None = None,
+    levels: tuple[float, float] = (0.0, 1.0),
 ) -> np.ndarray:
     """Despilled straight foreground of a frame, BGR uint8 (H, W, 3).
 
@@ -90,6 +92,15 @@ def despill_frame(
 
     ``frame`` may be a crop of a larger frame: its top-left pixel at ``origin`` (x, y) of a
     frame of ``frame_size`` (width, height), which ``screen_small`` covers.
+
+    ``unclipped`` (float32 (H, W)), if given, is ``alpha`` before its clip to [0, 1], made by
+    ``levels`` (black, white) from the speaker's coverage of each pixel, which the unmixing
+    then divides by instead of ``alpha``. A matte with a clip black and white is steeper than
+    the coverage across a soft edge: unmixing by it overshoots the outer half of the edge away
+    from the sheet (a pink rim on green) and leaves the inner half, where alpha is clipped to 1
+    but the pixel still shows the sheet, a mix (an olive rim). The band is then where alpha is
+    above its lower end and the coverage below its upper end (pixels above it keep their own
+    colour with the spill limit, as opaque ones do).
     """
     if amount <= 0:
         return frame.copy()
@@ -106,7 +117,11 @@ def despill_frame(
         out = cv2.merge(chans)
     else:
         out = frame.copy()
-    idx = np.flatnonzero((alpha > band[0]) & (alpha < band[1]))
+    black, white = levels
+    if unclipped is None:
+        idx = np.flatnonzero((alpha > band[0]) & (alpha < band[1]))
+    else:
+        idx = np.flatnonzero((alpha > band[0]) & (unclipped < np.float32((band[1] - black) / (white - black))))
     if idx.size == 0:
         return out
     h, w = alpha.shape
@@ -133,7 +148,11 @@ def despill_frame(
     col *= np.float32(1.0 / 255.0)
     # unmix() and limit_spill() on (N, 3) rows, in fewer numpy passes (the band is a few
     # thousand pixels, where each call's fixed cost counts): F = S + (C - S) / a.
-    a = np.maximum(alpha.reshape(-1).take(idx), np.float32(0.05))
+    if unclipped is None:
+        a = np.maximum(alpha.reshape(-1).take(idx), np.float32(0.05))
+    else:
+        a = unclipped.reshape(-1).take(idx) * np.float32(white - black) + np.float32(black)
+        np.clip(a, np.float32(0.05), np.float32(1.0), out=a)
     fg = col - scr
     fg /= a[:, None]
     fg += scr
