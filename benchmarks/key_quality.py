@@ -430,6 +430,100 @@ def run_sequences(data: Path, only: str) -> None:
           f"({time.perf_counter() - t0:.0f} s)")
 
 
+#: Motion-blurred sequences: the speaker moves BLUR_STEP px per frame (at SEQ_WIDTH) with the
+#: shutter open the whole frame, so every edge across the motion is a BLUR_STEP px wide mix.
+BLUR_STEP = 12
+BLUR_FRAMES = 6
+
+
+def build_blurred_sequence(case: Path, level: str) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """:func:`build_sequence`'s subject moving ``BLUR_STEP`` px a frame, motion-blurred.
+
+    Each frame averages ``BLUR_STEP`` one-pixel shifts in linear light (a camera's open
+    shutter); its GT alpha is the average of the shifted alphas. Also returns the true
+    composite of each frame over mid-grey (8-bit sRGB), what a keyer's composite over grey
+    should look like. Returns (frames, GT alphas, grey composites).
+    """
+    gt_a, gt_fg, _ = load_gt(case)
+    plate = read_video(case / f"{level}_plate.mp4")[0]
+    h, w = gt_a.shape
+    size = (SEQ_WIDTH, round(h * SEQ_WIDTH / w))
+    alpha = cv2.resize(gt_a, size, interpolation=cv2.INTER_AREA)
+    premult = cv2.resize(gt_a[..., None] * gt_fg.astype(np.float64), size, interpolation=cv2.INTER_AREA)
+    back = cv2.resize(plate, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+    grey = np.full_like(back, 128.0)
+    frames, gts, truths = [], [], []
+    for t in range(BLUR_FRAMES):
+        start = (t - BLUR_FRAMES // 2) * BLUR_STEP
+        lit, over_grey, a_sum = np.zeros_like(back), np.zeros_like(back), np.zeros_like(alpha)
+        for k in range(BLUR_STEP):
+            a = shift_x(alpha, start + k)
+            p = shift_x(premult, start + k)
+            lit += srgb_to_linear(np.clip(p + (1 - a[..., None]) * back, 0, 255) / 255.0)
+            over_grey += srgb_to_linear(np.clip(p + (1 - a[..., None]) * grey, 0, 255) / 255.0)
+            a_sum += a
+        frames.append(np.rint(linear_to_srgb(lit / BLUR_STEP) * 255).astype(np.uint8))
+        truths.append(np.rint(linear_to_srgb(over_grey / BLUR_STEP) * 255).astype(np.uint8))
+        gts.append(a_sum / BLUR_STEP)
+    return frames, gts, truths
+
+
+def run_motion_blur(data: Path, only: str) -> None:
+    """Key every subject's motion-blurred sequence (:func:`build_blurred_sequence`) with one
+    Keyer and measure the rims of the blurred edges.
+
+    Per case, over the frames from the third on: SAD of alpha, mean CIEDE2000 of the composite
+    over mid-grey within the soft band (GT alpha 0.02-0.98), and the mean CIELAB a* and b* shift
+    of our composite from the true one in the band's inner (GT alpha >= 0.5) and outer half. A
+    green, olive rim shows as a* < 0 (b* > 0 if yellowish), a pink or magenta one as a* > 0.
+    Writes a contact sheet (input | true composite over grey | ours | alpha error) of the last
+    frame per case to ``benchmarks/out/blur_<case>.png``.
+    """
+    from greenscreen.key import Keyer
+
+    t0 = time.perf_counter()
+    print(f"\n######## motion blur: level {SEQ_LEVEL}, {BLUR_FRAMES} frames, {SEQ_WIDTH} px wide,"
+          f" {BLUR_STEP} px/frame with the shutter open ########")
+    print(f"{'case':18s} | {'SAD':>6s} {'band dE00':>9s} | {'inner da*':>9s} {'db*':>6s} | {'outer da*':>9s} {'db*':>6s}")
+    cases = sorted(p for p in (data / "cases").iterdir()
+                   if p.is_dir() and p.name != CLIP and only in p.name)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for case in cases:
+        frames, gts, truths = build_blurred_sequence(case, SEQ_LEVEL)
+        keyer = Keyer()
+        sad, de, inner, outer = [], [], [], []
+        for t, (frame, gt, truth) in enumerate(zip(frames, gts, truths)):
+            result = keyer.key(frame)
+            if t < 2:
+                continue
+            a = result.alpha.astype(np.float64)
+            ours = np.clip(np.rint(result.foreground * a[..., None] + 128.0 * (1 - a[..., None])), 0, 255)
+            lab_ours = srgb_to_lab(ours.astype(np.uint8)[..., ::-1])
+            lab_true = srgb_to_lab(truth[..., ::-1])
+            band = (gt > 0.02) & (gt < 0.98)
+            shift = lab_ours - lab_true
+            sad.append(np.abs(a - gt).sum() / 1000)
+            de.append(float(ciede2000(lab_ours[band], lab_true[band]).mean()))
+            inner.append(shift[band & (gt >= 0.5)][:, 1:].mean(axis=0))
+            outer.append(shift[band & (gt < 0.5)][:, 1:].mean(axis=0))
+        row = (float(np.mean(sad)), float(np.mean(de)), *np.mean(inner, axis=0), *np.mean(outer, axis=0))
+        rows.append(row)
+        print(f"{case.name:18s} | {row[0]:6.2f} {row[1]:9.2f} | {row[2]:+9.2f} {row[3]:+6.2f} |"
+              f" {row[4]:+9.2f} {row[5]:+6.2f}", flush=True)
+        err = a - gt
+        vis = np.zeros_like(frame)
+        vis[..., 2] = np.clip(err * 255 * 2, 0, 255)
+        vis[..., 0] = np.clip(-err * 255 * 2, 0, 255)
+        vis[..., 1] = (gt * 40).astype(np.uint8)
+        cv2.imwrite(str(OUT / f"blur_{case.name}.png"),
+                    np.concatenate([frame, truth, ours.astype(np.uint8), vis], axis=1))
+    if rows:
+        m = np.mean(rows, axis=0)
+        print(f"\nmotion blur ({len(rows)} subjects): SAD {m[0]:.2f}, band dE00 {m[1]:.2f}, inner a*/b* "
+              f"{m[2]:+.2f}/{m[3]:+.2f}, outer a*/b* {m[4]:+.2f}/{m[5]:+.2f} ({time.perf_counter() - t0:.0f} s)")
+
+
 def run_synthetic_shadow() -> None:
     """Key the synthetic speaker (seeds 0-4, 45 frames at 632x356) against its exact GT alpha.
 
@@ -568,6 +662,8 @@ def main() -> None:
                     help="only the moving sequences (one Keyer vs a fresh one per frame)")
     ap.add_argument("--drift-only", action="store_true",
                     help="only the camera-drift clips (white balance swing, exposure pump; no data needed)")
+    ap.add_argument("--blur-only", action="store_true",
+                    help="only the motion-blurred sequences (rims on blurred edges)")
     ap.add_argument("--synthetic-only", action="store_true",
                     help="only the synthetic speaker's shadow section (no data needed)")
     args = ap.parse_args()
@@ -582,6 +678,9 @@ def main() -> None:
     if args.sequences_only:
         run_sequences(args.data, args.only)
         return
+    if args.blur_only:
+        run_motion_blur(args.data, args.only)
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.plate_only:
@@ -589,6 +688,7 @@ def main() -> None:
         if not args.no_plate_run:
             run(args.data, True, args, Path(tmp))
     run_sequences(args.data, args.only)
+    run_motion_blur(args.data, args.only)
     run_synthetic_shadow()
     run_camera_drift()
     time_keyer(args.data)

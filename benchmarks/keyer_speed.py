@@ -3,8 +3,10 @@
 The frames are the synthetic speaker (seed 1, 2 s from t = 2 s) rendered at 1080p, coded with
 libx264 (crf 23, 4:2:0) and decoded, then shrunk to the sizes a render keys at: 632x356 (1080p
 output) and 424x238 (720p). Each revision runs in its own worker process, pinned to one core
-(``taskset``, Linux) with OpenCV on one thread, as in a render; the workers take turns, one
-round of 60 frames at a time, so both see the same load on a shared machine. Reported per size
+(``taskset``, Linux) with OpenCV on one thread and glibc's allocator tuned as a render tunes it
+(``pipeline.return_large_buffers_to_os``; without it each frame page-faults its freed buffers back
+in, ~10 % of the time at 632x356); the workers take turns, one round of 60 frames at a time, so
+both see the same load on a shared machine. Reported per size
 and revision: the minimum and the median over the rounds of the mean ms per frame, of wall
 time and of the worker's CPU time (which waiting for a busy core does not inflate).
 
@@ -35,6 +37,9 @@ WORKER = r"""
 import sys, time
 import numpy as np, cv2
 cv2.setNumThreads(1)
+from greenscreen import pipeline
+if hasattr(pipeline, "return_large_buffers_to_os"):  # the allocator as a render tunes it
+    pipeline.return_large_buffers_to_os()
 from greenscreen.key import Keyer
 frames = {int(k[1:]): v for k, v in np.load(sys.argv[1]).items()}
 keyers = {w: Keyer() for w in frames}

@@ -79,6 +79,8 @@ def despill_frame(
     limit_opaque: bool = True,
     origin: tuple[int, int] = (0, 0),
     frame_size: tuple[int, int] | None = None,
+    unclipped: np.ndarray | None = None,
+    levels: tuple[float, float] = (0.0, 1.0),
 ) -> np.ndarray:
     """Despilled straight foreground of a frame, BGR uint8 (H, W, 3).
 
@@ -90,6 +92,15 @@ def despill_frame(
 
     ``frame`` may be a crop of a larger frame: its top-left pixel at ``origin`` (x, y) of a
     frame of ``frame_size`` (width, height), which ``screen_small`` covers.
+
+    ``unclipped`` (float32 (H, W)), if given, is ``alpha`` before its clip to [0, 1], made by
+    ``levels`` (black, white) from the speaker's coverage of each pixel, which the unmixing
+    then divides by instead of ``alpha``. A matte with a clip black and white is steeper than
+    the coverage across a soft edge: unmixing by it overshoots the outer half of the edge away
+    from the sheet (a pink rim on green) and leaves the inner half, where alpha is clipped to 1
+    but the pixel still shows the sheet, a mix (an olive rim). The band is then where alpha is
+    above its lower end and the coverage below its upper end (pixels above it keep their own
+    colour with the spill limit, as opaque ones do).
     """
     if amount <= 0:
         return frame.copy()
@@ -106,7 +117,11 @@ def despill_frame(
         out = cv2.merge(chans)
     else:
         out = frame.copy()
-    idx = np.flatnonzero((alpha > band[0]) & (alpha < band[1]))
+    black, white = levels
+    if unclipped is None:
+        idx = np.flatnonzero((alpha > band[0]) & (alpha < band[1]))
+    else:
+        idx = np.flatnonzero((alpha > band[0]) & (unclipped < np.float32((band[1] - black) / (white - black))))
     if idx.size == 0:
         return out
     h, w = alpha.shape
@@ -114,25 +129,46 @@ def despill_frame(
     ys, xs = np.divmod(idx, w)
     if frame_size is not None:
         w, h = frame_size
-    # Pixel centres of the full frame in the small model's coordinates. remap wants a 2-D
-    # map of fewer than 32767 rows, so the band's points are laid out 1024 to a row.
+    # Pixel centres of the full frame in the small model's coordinates, as one interleaved
+    # (x, y) map scaled by one cv2.transform. remap wants a map of fewer than 32767 rows, so
+    # the band's points are laid out 1024 to a row.
     n = idx.size
     cols = 1024
     rows = -(-n // cols)
-    map_x = np.zeros(rows * cols, np.float32)
-    map_y = np.zeros(rows * cols, np.float32)
-    map_x[:n] = (xs.astype(np.float32) + np.float32(origin[0] + 0.5)) * np.float32(ws / w) - 0.5
-    map_y[:n] = (ys.astype(np.float32) + np.float32(origin[1] + 0.5)) * np.float32(hs / h) - 0.5
-    scr = cv2.remap(screen_small, map_x.reshape(rows, cols), map_y.reshape(rows, cols),
-                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    scr = scr.reshape(-1, 1, 3)[:n]
-    col = _pixels(frame).take(idx).view(np.uint8).reshape(-1, 1, 3).astype(np.float32)
+    points = np.zeros((rows * cols, 2), np.float32)
+    points[:n, 0] = xs
+    points[:n, 1] = ys
+    fx, fy = ws / w, hs / h
+    to_model = np.array([[fx, 0.0, (origin[0] + 0.5) * fx - 0.5], [0.0, fy, (origin[1] + 0.5) * fy - 0.5]],
+                        np.float32)
+    points = cv2.transform(points.reshape(rows, cols, 2), to_model)
+    scr = cv2.remap(screen_small, points, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    scr = scr.reshape(-1, 3)[:n]
+    col = _pixels(frame).take(idx).view(np.uint8).reshape(-1, 3).astype(np.float32)
     col *= np.float32(1.0 / 255.0)
-    fg = unmix(col, alpha.reshape(-1).take(idx).reshape(-1, 1), scr)
-    fg = limit_spill(fg, screen, amount=amount, limit=limit)
-    # fg is within [0, 1] here (unmix clips, the limit only lowers the screen channel to
-    # another channel's level), so a rounding conversion is all that is left.
-    _pixels(out).put(idx, _pixels(cv2.convertScaleAbs(fg, alpha=255.0)))
+    # unmix() and limit_spill() on (N, 3) rows, in fewer numpy passes (the band is a few
+    # thousand pixels, where each call's fixed cost counts): F = S + (C - S) / a.
+    if unclipped is None:
+        a = np.maximum(alpha.reshape(-1).take(idx), np.float32(0.05))
+    else:
+        a = unclipped.reshape(-1).take(idx) * np.float32(white - black) + np.float32(black)
+        np.clip(a, np.float32(0.05), np.float32(1.0), out=a)
+    fg = col - scr
+    fg /= a[:, None]
+    fg += scr
+    np.clip(fg, 0.0, 1.0, out=fg)
+    # The screen channel above the larger other one plus ``limit``, removed by ``amount``.
+    ceiling = np.maximum(fg[:, o1], fg[:, o2])
+    if limit:
+        ceiling += np.float32(limit)
+    if amount >= 1:
+        np.minimum(fg[:, s], ceiling, out=fg[:, s])
+    else:
+        excess = np.maximum(fg[:, s] - ceiling, np.float32(0.0))
+        fg[:, s] -= excess * np.float32(amount)
+    # fg is within [0, 1] here (clipped, the limit only lowers the screen channel to another
+    # channel's level or a bit above it), so a rounding conversion is all that is left.
+    _pixels(out).put(idx, _pixels(cv2.convertScaleAbs(fg.reshape(-1, 1, 3), alpha=255.0)))
     return out
 
 

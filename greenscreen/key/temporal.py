@@ -9,19 +9,23 @@ weight drops to zero, so the matte follows the motion at once and leaves no ghos
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 
-def motion_weight(signal: np.ndarray, prev_signal: np.ndarray, strength: float, threshold: float) -> np.ndarray:
+def motion_weight(
+    signal: np.ndarray | Sequence[np.ndarray], prev_signal: np.ndarray | Sequence[np.ndarray],
+    strength: float, threshold: float,
+) -> np.ndarray:
     """Per-pixel weight of the previous matte: ``strength`` where still, 0 where moving.
 
     Parameters
     ----------
-    signal, prev_signal : ndarray, uint8 or float32 (H, W) or (H, W, C), this and the previous
-        frame's picture signals (e.g. luma, and the colour difference in the same units); a
-        pixel moves when any of them changes.
+    signal, prev_signal : ndarray, uint8 or float32 (H, W) or (H, W, C), or a sequence of
+        (H, W) planes: this and the previous frame's picture signals (e.g. luma, and the colour
+        difference in the same units); a pixel moves when any of them changes.
     strength : 0..1, weight of the previous matte on a perfectly still pixel.
     threshold : change (in ``signal``'s units) at which a pixel counts as moving.
 
@@ -29,13 +33,17 @@ def motion_weight(signal: np.ndarray, prev_signal: np.ndarray, strength: float, 
     -------
     ndarray, float32 (H, W) in [0, strength].
     """
-    diff = cv2.absdiff(signal, prev_signal)
-    if diff.ndim == 3:
+    if isinstance(signal, np.ndarray):
+        diff = cv2.absdiff(signal, prev_signal)
         # cv2, not diff.max(axis=2): numpy's reduction is ~25x slower on these small images.
-        diff = functools.reduce(cv2.max, cv2.split(diff))
+        planes = cv2.split(diff) if diff.ndim == 3 else [diff]
+    else:
+        # Planes apart spare a merge and a split.
+        planes = [cv2.absdiff(a, b) for a, b in zip(signal, prev_signal)]
+    diff = functools.reduce(cv2.max, planes)
     # A 5x5 mean makes the test about a neighbourhood, so noise alone does not read as motion
     # and a moving edge also releases the pixels right beside it.
-    diff = cv2.blur(diff.astype(np.float32), (5, 5))
+    diff = cv2.blur(diff.astype(np.float32, copy=False), (5, 5))
     w = 1.0 - diff * np.float32(1.0 / threshold)
     np.clip(w, 0.0, 1.0, out=w)
     w *= np.float32(strength)
