@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,15 @@ from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
-from greenscreen.presets import GROUPS, PresetError, apply_settings_tables, key_lines, read_settings_file
+from greenscreen.presets import (
+    GROUPS,
+    PresetError,
+    SettingsLayer,
+    apply_settings_tables,
+    array_lines,
+    key_lines,
+    read_settings_file,
+)
 from greenscreen.settings import parse_clock
 
 #: The lists an edit holds: TOML key -> the keys each entry takes (required first).
@@ -81,16 +88,33 @@ class Edit:
             raise PresetError(problems, self.path or "edit")
         return updated
 
+    def layer(self) -> SettingsLayer:
+        """The edit's preset sections as a layer for :func:`~greenscreen.presets.layered_settings`."""
+        return SettingsLayer(self.settings, self.path or "edit", self._lines)
+
 
 def read_edit(path: str | Path) -> Edit:
     """Read and check the edit file at ``path``; raise :class:`EditError` listing every problem."""
     path = Path(path)
     text, data = read_settings_file(path, what="edit file")
-    headers = _array_headers(text)
+    return edit_from_table(data, path=path, text=text)
+
+
+def edit_from_table(
+    data: dict[str, Any], *, path: Path, text: str, within: tuple[str, ...] = (),
+    other_keys: tuple[str, ...] = (),
+) -> Edit:
+    """Check an already parsed edit: the whole file ``path`` (whose ``text`` gives the lines of
+    problems), or its table ``within`` (``("tutorials", "intro")`` in a ``batch.toml``). Files
+    it names are relative to ``path``'s folder. ``other_keys`` are keys the caller handles
+    itself (taken out of ``data``), offered as did-you-mean too. Raise :class:`EditError`
+    listing every problem."""
+    headers = array_lines(text, within)
+    lines = key_lines(text, within)
     edit = Edit(path=path)
     problems: list[str] = []
     for key, value in data.items():
-        line = _line_of(text, key)
+        line = f"line {lines[(None, key)]}: " if (None, key) in lines else ""
         if key in LISTS:
             entries = value if isinstance(value, list) else None
             if entries is None or not all(isinstance(e, dict) for e in entries):
@@ -115,7 +139,7 @@ def read_edit(path: str | Path) -> Edit:
         elif key in GROUPS:
             edit.settings[key] = value
         else:
-            known = [*LISTS, *FILES, *TEXT, *GROUPS]
+            known = [*LISTS, *FILES, *TEXT, *GROUPS, *other_keys]
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"{line}unknown key '{key}'{hint}")
@@ -130,7 +154,7 @@ def read_edit(path: str | Path) -> Edit:
         image = Path(background)
         edit.settings["layout"]["background"] = str(image if image.is_absolute() else path.parent / image)
     # The preset sections are checked now too, so one run names every problem of the file.
-    edit._lines = key_lines(text)
+    edit._lines = lines
     _, found = apply_settings_tables(RenderSettings(), edit.settings, edit._lines)
     problems += found
     if problems:
@@ -212,20 +236,3 @@ def _redaction(box: Any, start: float, end: float) -> Redaction:
     if box[2] == 0 or box[3] == 0 or end <= start:
         raise SettingsError("the box must not be empty and 'to' must come after 'from'")
     return Redaction(box[0], box[1], box[2], box[3], start, end)
-
-
-def _array_headers(text: str) -> dict[str, list[int]]:
-    """The line of every ``[[name]]`` header, in order."""
-    found: dict[str, list[int]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]", line)
-        if header:
-            found.setdefault(header[1], []).append(number)
-    return found
-
-
-def _line_of(text: str, key: str) -> str:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*(\[\[?\s*)?{re.escape(key)}\b", line):
-            return f"line {number}: "
-    return ""

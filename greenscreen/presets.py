@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -192,9 +193,43 @@ def _read(path: Path, what: str = "preset file") -> tuple[str, dict[str, Any]]:
         raise PresetError([f"not valid TOML: {message}"], path) from None
 
 
-def key_lines(text: str) -> dict[tuple[str | None, str], int]:
-    """Map ``(section, key)`` of a settings file's text to its line number."""
-    return _key_lines(text)
+def key_lines(text: str, within: tuple[str, ...] = ()) -> dict[tuple[str | None, str], int]:
+    """Map ``(section, key)`` of a settings file's text to its line number.
+
+    ``within`` is the path of a table whose contents are wanted (``("tutorials", "intro")`` for
+    ``[tutorials.intro]`` of a ``batch.toml``): its sections are named relative to it and
+    everything outside it is left out. A section's header line is under ``(None, section)``.
+    """
+    return _key_lines(text, within)
+
+
+def array_lines(text: str, within: tuple[str, ...] = ()) -> dict[str, list[int]]:
+    """The line of every ``[[name]]`` header directly in table ``within``, in order per name."""
+    found: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"\s*\[\[(.*?)\]\]", line)
+        path = _header_path(header[1]) if header else None
+        if path is not None and len(path) == len(within) + 1 and path[: len(within)] == within:
+            found.setdefault(path[-1], []).append(number)
+    return found
+
+
+_HEADER_PART = re.compile(r"\s*(?:\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+))\s*(\.|$)")
+
+
+def _header_path(header: str) -> tuple[str, ...] | None:
+    """``tutorials."2024.intro".key`` -> ``("tutorials", "2024.intro", "key")``; None if unreadable."""
+    parts: list[str] = []
+    position = 0
+    while position < len(header):
+        part = _HEADER_PART.match(header, position)
+        if part is None:
+            return None
+        parts.append(next(p for p in part.groups()[:3] if p is not None))
+        position = part.end()
+        if not part[4]:
+            break
+    return tuple(parts) if parts and position >= len(header.rstrip()) else None
 
 
 def apply_settings_tables(
@@ -205,18 +240,23 @@ def apply_settings_tables(
     return _problems(settings, data, lines)
 
 
-def _key_lines(text: str) -> dict[tuple[str | None, str], int]:
+def _key_lines(text: str, within: tuple[str, ...] = ()) -> dict[tuple[str | None, str], int]:
     """Map ``(section, key)`` to its line number, so problems can point at the line to edit."""
     lines: dict[tuple[str | None, str], int] = {}
     section: str | None = None
+    inside = not within
     for number, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"\s*\[\s*([^\]\s]+)\s*\]", line)
+        header = re.match(r"\s*\[\[?([^\]]*)\]", line)
         if header:
-            section = header[1].strip("\"'")
-            lines.setdefault((None, section), number)
+            path = _header_path(header[1])
+            inside = path is not None and path[: len(within)] == within
+            if inside:
+                section = ".".join(path[len(within):]) or None  # type: ignore[index]
+                if section is not None:
+                    lines.setdefault((None, section), number)
             continue
         key = re.match(r"\s*([A-Za-z0-9_\"'-]+)\s*=", line)
-        if key:
+        if key and inside:
             lines.setdefault((section, key[1].strip("\"'")), number)
     return lines
 
@@ -277,6 +317,41 @@ def apply_overrides(
     if problems:
         raise PresetError(problems, source)
     return updated
+
+
+@dataclass(frozen=True)
+class SettingsLayer:
+    """One source of settings tables laid over the presets: an edit file, a ``batch.toml``
+    table, the command line."""
+
+    tables: dict[str, dict[str, Any]]
+    """``{group: {key: value}}``, as in a preset file."""
+    source: str | Path
+    """Named in messages: the file, or e.g. ``"command line"``."""
+    lines: dict[tuple[str | None, str], int] = dataclasses.field(default_factory=dict)
+    """Where each key is in ``source`` (see :func:`key_lines`), for the messages."""
+
+
+def layered_settings(
+    presets: str | Path | Sequence[str | Path] | None = (), layers: Sequence[SettingsLayer] = ()
+) -> RenderSettings:
+    """The settings of a render: defaults < ``presets`` (in order, later ones win) < ``layers``
+    (lowest priority first).
+
+    The one place settings are layered, for render and preview (edit file < command line) and
+    for batch (``batch.toml``'s top < the tutorial's table < its edit file). Raises
+    :class:`PresetError` naming the first layer that holds mistakes, with every one of them.
+    """
+    if isinstance(presets, str | Path):
+        presets = (presets,)
+    settings = RenderSettings()
+    for preset in presets or ():
+        settings = load_preset(preset, base=settings)
+    for layer in layers:
+        settings, problems = _problems(settings, layer.tables, layer.lines)
+        if problems:
+            raise PresetError(problems, layer.source)
+    return settings
 
 
 def check_preset(path: Path, base: RenderSettings | None = None) -> tuple[RenderSettings, list[str]]:

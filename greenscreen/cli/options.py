@@ -21,7 +21,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.edit import Edit
 from greenscreen.errors import SettingsError
 from greenscreen.plan import Chapter, Cut, Segment, check_cuts, check_segments
-from greenscreen.presets import apply_overrides, load_preset
+from greenscreen.presets import SettingsLayer, layered_settings
 from greenscreen.settings import parse_clock
 
 CROP_FIELDS = ("crop_left", "crop_top", "crop_right", "crop_bottom")
@@ -121,12 +121,7 @@ def resolve_settings(
 
     Several presets combine, e.g. a key preset and a layout preset: ``-p dim-room -p side-by-side``.
     """
-    if isinstance(presets, str):
-        presets = (presets,)
-    settings = RenderSettings()
-    for preset in presets or ():
-        settings = load_preset(preset, base=settings)
-    return apply_overrides(settings, overrides, source="command line")
+    return layered_settings(presets, [SettingsLayer(overrides, "command line")])
 
 
 def parse_crop(value: str | None) -> dict[str, int]:
@@ -316,10 +311,8 @@ def render_settings_from(
     overrides = overrides_from(params)
     overrides.setdefault("layout", {}).update(parse_crop(crop))
     overrides.setdefault("timeline", {}).update(parse_size(out_size))
-    settings = resolve_settings(preset, {})
-    if edit is not None:
-        settings = edit.apply(settings)
-    return apply_overrides(settings, overrides, source="command line")
+    layers = [edit.layer()] if edit is not None else []
+    return layered_settings(preset, [*layers, SettingsLayer(overrides, "command line")])
 
 
 def with_edit(edit: Edit, params: dict[str, Any]) -> dict[str, Any]:
