@@ -148,14 +148,16 @@ def test_bad_settings_are_all_reported_before_rendering(recordings: Path, tmp_pa
     out = tmp_path / "out"
     code, text = run_cli("batch", recordings, "-o", out)
     assert code == 2
-    for expected in (
-        "batch.toml: preset: unknown preset 'no-such-preset'",
-        "batch.toml: layout.corner: must be one of",
-        "batch.toml: [tutorials.alpha] ofset: unknown key (did you mean 'offset'?)",
-        "batch.toml: [tutorials.gama]: no tutorial named 'gama' in the folder (did you mean 'gamma'?)",
-        "settings.toml: key.tolerance: must be between 0 and 1, got 5",
+    for expected in (  # one line per problem: file, line, table and key, what is allowed
+        "batch.toml: line 1: unknown preset 'no-such-preset'",
+        "batch.toml: line 3: [layout] 'corner' must be one of",
+        "batch.toml: line 5: [tutorials.alpha] unknown key 'ofset' (did you mean 'offset'?)",
+        "batch.toml: line 6: [tutorials.gama] no tutorial named 'gama' in the folder (did you mean 'gamma'?)",
+        "settings.toml: line 2: [key] 'tolerance' must be between 0 and 1, got 5",
+        "gamma.toml: line 1: trim end 1 s is not after start 3 s",
     ):
-        assert expected in text, text
+        assert f"{recordings}{os.sep}" in text and expected in text, text
+    assert len(text.splitlines()) == 7
     assert not out.exists()  # nothing was rendered, not even the folder made
     # A bad trim is only known once the layers are combined; still before rendering.
     (recordings / "batch.toml").unlink()

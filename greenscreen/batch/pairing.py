@@ -3,10 +3,11 @@
 The naming rule (documented for users in the README):
 
 * **Flat:** ``NAME.speaker.EXT`` and ``NAME.screen.EXT`` side by side in the folder, optionally
-  ``NAME.plate.EXT`` (a few seconds of the empty sheet), ``NAME.toml`` (settings) and
+  ``NAME.plate.EXT`` (a few seconds of the empty sheet), ``NAME.toml`` (the edit) and
   ``NAME.srt`` or ``NAME.vtt`` (captions; ``NAME.de.srt`` names their language).
 * **One sub-folder per tutorial:** ``NAME/speaker.EXT`` and ``NAME/screen.EXT``, optionally
-  ``NAME/plate.EXT``, ``NAME/settings.toml`` and ``NAME/captions.srt`` (or ``.vtt``,
+  ``NAME/plate.EXT``, ``NAME/edit.toml`` (or ``settings.toml``, its earlier name) and
+  ``NAME/captions.srt`` (or ``.vtt``,
   ``captions.de.srt``).
 
 ``EXT`` is mp4, mkv, mov or webm in any letter case; the role word (speaker/screen/plate) is
@@ -31,7 +32,8 @@ REQUIRED_ROLES = ("speaker", "screen")
 CAPTIONS = "captions"
 """The role of a captions file (.srt or .vtt), kept with the recordings' roles."""
 BATCH_FILE = "batch.toml"
-FOLDER_SETTINGS_FILE = "settings.toml"
+FOLDER_EDIT_FILES = ("edit.toml", "settings.toml")
+"""The edit file's names in a tutorial folder (``settings.toml`` is the name it had first)."""
 
 
 @dataclass
@@ -43,9 +45,15 @@ class Tutorial:
     """Where it was found: the recordings folder (flat) or its sub-folder."""
     files: dict[str, list[Path]] = field(default_factory=dict)
     """Role -> every recording found for it (more than one is ambiguous)."""
-    settings_file: Path | None = None
+    edit_files: list[Path] = field(default_factory=list)
+    """``NAME.toml`` or ``NAME/edit.toml`` (two in a folder, edit.toml and settings.toml, clash)."""
     clash: bool = False
     """Found both as flat ``NAME.*`` files and as a ``NAME/`` sub-folder."""
+
+    @property
+    def settings_file(self) -> Path | None:
+        """The tutorial's edit file, or None if there is none or two."""
+        return self.edit_files[0] if len(self.edit_files) == 1 else None
 
     def get(self, role: str) -> Path | None:
         """The one recording for ``role``, or None if missing or ambiguous."""
@@ -217,10 +225,10 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     for stem, path in flat_toml.items():
         tutorial = tutorials.get(stem)
         if tutorial is not None and tutorial.source == folder:
-            tutorial.settings_file = path
+            tutorial.edit_files.append(path)
         else:
             unrecognised.append(
-                Unrecognised(path, f"settings file for '{stem}', but there is no {stem}.speaker/.screen")
+                Unrecognised(path, f"edit file for '{stem}', but there is no {stem}.speaker/.screen")
             )
 
     for path in flat_captions:
@@ -259,8 +267,8 @@ def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: lis
             continue
         if entry.is_dir():
             unrecognised.append(Unrecognised(entry, "folders inside a tutorial folder are not searched"))
-        elif entry.name.lower() == FOLDER_SETTINGS_FILE:
-            tutorial.settings_file = entry
+        elif entry.name.lower() in FOLDER_EDIT_FILES:
+            tutorial.edit_files.append(entry)
         elif (role := _folder_role(entry.name)) is not None:
             tutorial.files.setdefault(role, []).append(entry)
         elif (names := _captions_stem(entry)) is not None and names[1].lower() == CAPTIONS:
@@ -271,12 +279,12 @@ def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: lis
                 if _is_video(entry)
                 else "captions in a tutorial folder must be named captions.srt or captions.vtt"
                 if _captions_stem(entry) is not None
-                else "not a recording, settings.toml or captions file"
+                else "not a recording, edit.toml or captions file"
             )
             unrecognised.append(Unrecognised(entry, why))
     if not any(role in tutorial.files for role in ROLES):
-        if tutorial.settings_file is not None:
-            unrecognised.append(Unrecognised(tutorial.settings_file, "tutorial folder holds no recordings"))
+        for path in tutorial.edit_files:
+            unrecognised.append(Unrecognised(path, "tutorial folder holds no recordings"))
         return  # a folder with no recordings is not a tutorial (e.g. the output folder)
     existing = tutorials.get(sub.name)
     if existing is not None:  # flat files of the same name were found first

@@ -1,16 +1,19 @@
 """Work out what a batch will do before it does anything: settings, validation and fingerprints.
 
-Settings of one tutorial, lowest to highest priority:
+Each tutorial's edit and settings come from up to three sources, lowest priority first:
 
-1. the defaults;
-2. presets: the tutorial's own ``preset`` if it names any, else ``--preset``, else the
-   ``preset`` at the top of ``batch.toml``; a list of presets applies in order, later ones win
-   (e.g. a key preset plus a layout preset, as with ``render -p A -p B``);
-3. the folder-wide tables at the top of ``batch.toml`` (``[layout]``, ``[timeline]`` ...);
-4. the tutorial's ``[tutorials.NAME]`` table in ``batch.toml``;
-5. the settings file beside the recordings (``NAME.toml`` or ``NAME/settings.toml``).
+1. the top of ``batch.toml`` (for every tutorial);
+2. the tutorial's ``[tutorials.NAME]`` table in ``batch.toml``;
+3. its edit file beside the recordings (``NAME.toml`` or ``NAME/edit.toml``).
 
-Every problem in every settings file is collected into one :class:`BatchConfigError` before any
+Each source holds an edit (:func:`greenscreen.edit.edit_from_table`: the same schema and code as
+``render --edit``) plus the batch's own keys (``preset``, ``trim`` and shortcuts such as
+``offset``). Settings are layered by :func:`greenscreen.presets.layered_settings`: presets (the
+tutorial's own ``preset`` if a source names any, else ``--preset``, else the ``preset`` at the
+top of ``batch.toml``) < source 1 < 2 < 3. Of the edit's lists (cuts, chapters, ...) and files
+(logo, captions) each kind comes whole from the highest source that has it.
+
+Every problem in every source is collected into one :class:`BatchConfigError` before any
 rendering starts.
 """
 
@@ -21,18 +24,28 @@ import difflib
 import hashlib
 import json
 import os
-import tomllib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from greenscreen import __version__
-from greenscreen.batch.pairing import Pairing, Tutorial, Unrecognised, find_tutorials
+from greenscreen.batch.pairing import ROLES, Pairing, Tutorial, Unrecognised, find_tutorials
 from greenscreen.config import RenderSettings
+from greenscreen.edit import FILES, Edit, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
-from greenscreen.presets import GROUPS, PresetError, load_preset
-from greenscreen.settings import parse_clock, replace_checked
+from greenscreen.io.files import check_input_file
+from greenscreen.presets import (
+    PresetError,
+    SettingsLayer,
+    apply_settings_tables,
+    key_lines,
+    layered_settings,
+    load_preset,
+    read_settings_file,
+)
+from greenscreen.settings import parse_clock
 from greenscreen.sync import sync_wanted
 
 SHORTHANDS: dict[str, tuple[str, str]] = {
@@ -45,9 +58,10 @@ SHORTHANDS: dict[str, tuple[str, str]] = {
 }
 """Top-level keys of a tutorial's settings that stand for a key in a settings group."""
 
-SPECIAL_KEYS = ("preset", "trim", "layout")
-"""``preset = "name"`` or ``["a", "b"]``; ``trim = [start, end]``; ``layout = "pip"`` (a string)
-or a ``[layout]`` table."""
+BATCH_KEYS = ("preset", "trim", *SHORTHANDS)
+"""Keys a batch source holds beside the edit: ``preset = "name"`` or ``["a", "b"]``;
+``trim = [start, end]``; the shortcuts. ``layout = "pip"`` (a string, not a ``[layout]``
+table) is one too."""
 
 SIDECAR_SUFFIX = ".json"
 SAMPLE_BYTES = 64 * 1024
@@ -80,11 +94,16 @@ class BatchConfigError(SettingsError):
 
 @dataclass
 class TutorialSettings:
-    """The overrides one settings source gives, already checked."""
+    """What one source (``batch.toml``'s top, a ``[tutorials.NAME]`` table, an edit file) gives,
+    already checked."""
 
     presets: tuple[str, ...] = ()
-    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edit: Edit = field(default_factory=Edit)
+    layer: SettingsLayer = field(default_factory=lambda: SettingsLayer({}, ""))
+    """Its settings tables (the edit's sections and the shortcuts) over the presets."""
     source: str = ""
+    prefix: str = ""
+    """``"[tutorials.NAME] "`` for a table of ``batch.toml``, to name it in messages."""
 
 
 @dataclass
@@ -104,9 +123,12 @@ class Job:
     sync_by_sound: bool = False
     """No offset was set: line the recordings up by their sound before rendering."""
     captions: Path | None = None
-    """Captions picked up beside the recordings (``NAME.srt``, ``NAME/captions.vtt``)."""
+    """The edit's ``captions_file``, else captions picked up beside the recordings (``NAME.srt``,
+    ``NAME/captions.vtt``)."""
     check: bool = False
     """Check the recordings (``greenscreen check``) before rendering (``batch --check``)."""
+    edit: Edit = field(default_factory=Edit)
+    """The tutorial's edit: cuts, chapters, redactions, lower thirds, logo, caption language."""
 
 
 @dataclass
@@ -151,64 +173,99 @@ def progress_path(output: Path) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+def read_source(path: Path, problems: list[Problem], *, what: str) -> tuple[str, dict[str, Any]] | None:
+    """Text and parsed TOML of a settings file, through the one TOML reader; None after adding
+    its problem (cannot be read, not valid TOML) to ``problems``."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM, as Windows editors write
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(path, "", f"cannot read ({exc})"))
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(path, "", f"not valid TOML ({exc})"))
+        return read_settings_file(path, what=what)
+    except PresetError as exc:
+        problems.extend(Problem(exc.path, "", p) for p in exc.problems)
+    except SettingsError as exc:
+        problems.append(Problem(exc.path, "", exc.message))
     return None
 
 
-def preset_problems(name: str, file: Path | None, key: str) -> list[Problem]:
-    """Why preset ``name`` cannot be used (an empty list if it can)."""
+def preset_problems(name: str, file: Path | None, where: str) -> list[Problem]:
+    """Why preset ``name`` cannot be used (an empty list if it can); ``where`` starts the
+    message of a preset that is not found (e.g. ``"line 3: "`` or ``"--preset: "``)."""
     try:
         load_preset(name)
     except PresetError as exc:  # the preset exists but holds mistakes: report them in its file
         return [Problem(exc.path, "", p) for p in exc.problems]
     except GreenscreenError as exc:  # unknown name, missing file
-        return [Problem(file, key, exc.message)]
+        return [Problem(file, "", f"{where}{exc}")]
     return []
 
 
-def _check_group_value(group: str, key: str, value: Any) -> str | None:
-    """Why ``value`` is not allowed for ``group.key`` (None if it is), via the settings schema."""
-    _, problems = replace_checked(getattr(RenderSettings(), group), {key: value})
-    if not problems:
-        return None
-    # The schema's message starts with the key, which the Problem already names.
-    return problems[0].removeprefix(f"'{key}' ")
+def table_name(within: tuple[str, ...]) -> str:
+    """``("tutorials", "2024.intro")`` -> ``[tutorials."2024.intro"]``, as written in the file."""
+    parts = (p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else json.dumps(p, ensure_ascii=False) for p in within)
+    return f"[{'.'.join(parts)}]"
+
+
+def _in_table(problem: str, prefix: str) -> str:
+    """Name the table right after the line number: ``line 5: [tutorials.intro] ...``."""
+    line = re.match(r"line \d+: ", problem)
+    cut = line.end() if line else 0
+    return f"{problem[:cut]}{prefix}{problem[cut:]}"
 
 
 def parse_tutorial_table(
-    data: dict[str, Any], *, file: Path | None, prefix: str, problems: list[Problem]
+    data: dict[str, Any], *, file: Path, text: str, within: tuple[str, ...] = (), problems: list[Problem]
 ) -> TutorialSettings:
-    """Check one table of per-tutorial (or folder-wide) settings; append every mistake to ``problems``.
+    """Check one source of a tutorial's edit (or the folder-wide one); append every mistake, with
+    its line, to ``problems``.
 
-    ``prefix`` names the table in messages (e.g. ``"[tutorials.intro]"``).
+    ``data`` is the table at ``within`` of ``file`` (the whole file if empty), whose ``text``
+    gives the lines. Files the edit names are relative to ``file``'s folder.
     """
-    out = TutorialSettings(source=f"{file}{' ' + prefix if prefix else ''}" if file else prefix)
+    prefix = f"{table_name(within)} " if within else ""
+    lines = key_lines(text, within)
+
+    def at(key: str) -> str:
+        line = lines.get((None, key))
+        return f"line {line}: " if line else ""
+
+    def report(key: str, reason: str) -> None:
+        problems.append(Problem(file, "", f"{at(key)}{prefix}{reason}"))
+
+    edit_data = {
+        k: v for k, v in data.items() if k not in BATCH_KEYS and not (k == "layout" and not isinstance(v, dict))
+    }
+    try:
+        edit = edit_from_table(edit_data, path=file, text=text, within=within, other_keys=BATCH_KEYS)
+    except PresetError as exc:
+        problems.extend(Problem(file, "", _in_table(p, prefix)) for p in exc.problems)
+        edit = Edit(path=file)
+    for key, attribute in FILES.items():
+        named = getattr(edit, attribute)
+        if named is not None:
+            try:
+                check_input_file(named, what="file", error=SettingsError)
+            except SettingsError as exc:
+                report(key, f"'{key}' {named}: {exc.message}")
+    base = edit.layer()
+    tables = {group: dict(values) for group, values in base.tables.items()}
+    layer_lines = dict(base.lines)
+    out = TutorialSettings(edit=edit, source=f"{file}{' ' + prefix.strip() if prefix else ''}", prefix=prefix)
 
     def put(group: str, key: str, value: Any, shown: str) -> None:
-        reason = _check_group_value(group, key, value)
-        if reason:
-            problems.append(Problem(file, shown, reason))
-        else:
-            out.overrides.setdefault(group, {})[key] = value
-
-    def label(key: str) -> str:
-        return f"{prefix} {key}".strip()
+        # Checked alone, so the message names the shortcut's own line.
+        _, found = apply_settings_tables(RenderSettings(), {group: {key: value}}, {})
+        if found:
+            report(shown, f"'{shown}': {found[0]}")
+            return
+        tables.setdefault(group, {})[key] = value
+        if (None, shown) in lines:
+            layer_lines[(group, key)] = lines[(None, shown)]
 
     for key, value in data.items():
         if key == "preset":
             names = [value] if isinstance(value, str) else value
             if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-                problems.append(
-                    Problem(file, label(key), f"must be a preset name or a list of names, got {value!r}")
-                )
+                report(key, f"'preset' must be a preset name or a list of names, got {value!r}")
                 continue
-            found = [preset_problems(n, file, label(key)) for n in names]
+            found = [preset_problems(n, file, f"{at(key)}{prefix}") for n in names]
             problems.extend(p for group in found for p in group)
             if not any(found):
                 out.presets = tuple(names)
@@ -222,28 +279,17 @@ def parse_tutorial_table(
                     for v in value
                 )
             ):
-                problems.append(
-                    Problem(file, label(key), f"must be [start, end] in seconds or as 1:20.5, got {value!r}")
-                )
+                report(key, f"'trim' must be [start, end] in seconds or as 1:20.5, got {value!r}")
                 continue
             # Strings such as "1:20" are read by the settings schema (start and end are clock times).
-            put("timeline", "start", value[0] if isinstance(value[0], str) else float(value[0]), label("trim"))
-            put("timeline", "end", value[1] if isinstance(value[1], str) else float(value[1]), label("trim"))
-        elif key in GROUPS and isinstance(value, dict):
-            for sub, sub_value in value.items():
-                put(key, sub, sub_value, label(f"{key}.{sub}"))
-        elif key == "layout":
-            put("layout", "layout", value, label(key))
+            put("timeline", "start", value[0] if isinstance(value[0], str) else float(value[0]), "trim")
+            put("timeline", "end", value[1] if isinstance(value[1], str) else float(value[1]), "trim")
+        elif key == "layout" and not isinstance(value, dict):
+            put("layout", "layout", value, key)
         elif key in SHORTHANDS:
             group, name = SHORTHANDS[key]
-            put(group, name, value, label(key))
-        elif key in GROUPS:
-            problems.append(Problem(file, label(key), f"must be a table of {key} settings"))
-        else:
-            known = [*SHORTHANDS, *SPECIAL_KEYS, *GROUPS]
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(file, label(key), f"unknown key{hint}"))
+            put(group, name, value, key)
+    out.layer = SettingsLayer(tables, out.source, layer_lines)
     return out
 
 
@@ -260,27 +306,71 @@ def parse_batch_file(path: Path | None, names: list[str], problems: list[Problem
     empty = BatchFile(TutorialSettings(source="batch.toml"), {})
     if path is None:
         return empty
-    data = _read_toml(path, problems)
-    if data is None:
+    read = read_source(path, problems, what="batch file")
+    if read is None:
         return empty
+    text, data = read
     tables = data.pop("tutorials", {})
-    folder_wide = parse_tutorial_table(data, file=path, prefix="", problems=problems)
+    folder_wide = parse_tutorial_table(data, file=path, text=text, problems=problems)
     tutorials: dict[str, TutorialSettings] = {}
     if not isinstance(tables, dict):
-        problems.append(Problem(path, "tutorials", "must be tables: [tutorials.NAME]"))
+        line = key_lines(text).get((None, "tutorials"))
+        problems.append(Problem(path, "", f"{f'line {line}: ' if line else ''}'tutorials' must be tables: [tutorials.NAME]"))
         tables = {}
+    headers = key_lines(text, ("tutorials",))
     for name, table in tables.items():
-        prefix = f"[tutorials.{name}]"
+        within = ("tutorials", name)
+        line = headers.get((None, name))
+        where = f"{f'line {line}: ' if line else ''}{table_name(within)}"
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(path, prefix, f"no tutorial named '{name}' in the folder{hint}"))
+            problems.append(Problem(path, "", f"{where} no tutorial named '{name}' in the folder{hint}"))
             continue
         if not isinstance(table, dict):
-            problems.append(Problem(path, prefix, "must be a table of settings"))
+            problems.append(Problem(path, "", f"{where} must be a table of settings"))
             continue
-        tutorials[name] = parse_tutorial_table(table, file=path, prefix=prefix, problems=problems)
+        tutorials[name] = parse_tutorial_table(table, file=path, text=text, within=within, problems=problems)
     return BatchFile(folder_wide, tutorials)
+
+
+def read_edit_source(tutorial: Tutorial, problems: list[Problem]) -> TutorialSettings | None:
+    """The tutorial's edit file beside its recordings, checked (None if it has none)."""
+    if len(tutorial.edit_files) > 1:
+        first, *others = tutorial.edit_files
+        for other in others:
+            problems.append(Problem(other, "", f"a second edit file beside {first.name}; keep one"))
+        return None
+    if not tutorial.edit_files:
+        return None
+    read = read_source(tutorial.edit_files[0], problems, what="edit file")
+    if read is None:
+        return None
+    text, data = read
+    return parse_tutorial_table(data, file=tutorial.edit_files[0], text=text, problems=problems)
+
+
+def _file_and_line(problem: Problem) -> tuple[str, int]:
+    line = re.match(r"line (\d+): ", problem.reason)
+    return str(problem.file or ""), int(line[1]) if line else 0
+
+
+def combine_edits(edits: list[Edit]) -> Edit:
+    """One tutorial's edit from its sources, lowest priority first: each list (cuts, chapters,
+    ...) and each file or value (logo, captions) comes whole from the highest source that has it.
+
+    Lists are not added up: a tutorial table and an edit file that both list cuts are more
+    likely an edit moved (or copied) than two halves of one.
+    """
+    out = Edit()
+    for edit in edits:
+        for f in dataclasses.fields(Edit):
+            if f.name in ("path", "settings") or f.name.startswith("_"):
+                continue  # the settings are layered by layered_settings
+            value = getattr(edit, f.name)
+            if value is not None and value != [] and value != ():
+                setattr(out, f.name, list(value) if isinstance(value, list) else value)
+    return out
 
 
 def resolve_settings(
@@ -294,21 +384,22 @@ def resolve_settings(
     presets = cli_presets or layers[0].presets
     for layer in layers[1:]:
         presets = layer.presets or presets
-    settings = RenderSettings()
     try:
-        for preset in presets:
-            settings = load_preset(preset, base=settings)
+        settings = layered_settings(presets, [layer.layer for layer in layers])
     except GreenscreenError:
-        return None
-    for layer in layers:
-        groups = {
-            group: replace_checked(getattr(settings, group), values)[0]
-            for group, values in layer.overrides.items()
-        }
-        settings = dataclasses.replace(settings, **groups)
+        return None  # every layer and preset was checked on its own and its problems reported
     tl = settings.timeline
     if tl.end and tl.end <= tl.start:
-        problems.append(Problem(None, f"tutorial '{name}'", f"trim end {tl.end:g} s is not after start {tl.start:g} s"))
+        # Named where the later of the two was set (the highest source giving start or end).
+        file, where = None, f"tutorial '{name}': "
+        for layer in reversed(layers):
+            keys = [k for k in ("end", "start") if k in layer.layer.tables.get("timeline", {})]
+            if keys:
+                line = layer.layer.lines.get(("timeline", keys[0]))
+                file = layer.edit.path
+                where = f"{f'line {line}: ' if line else ''}{layer.prefix}"
+                break
+        problems.append(Problem(file, "", f"{where}trim end {tl.end:g} s is not after start {tl.start:g} s"))
         return None
     if not tl.title:
         # A useful default for the MP4's title (shown by players and media libraries).
@@ -346,14 +437,34 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def edit_identity(edit: Edit) -> dict[str, Any]:
+    """What of an edit decides the picture and sound, for the fingerprint (empty for no edit).
+
+    The files it names (logo, captions) are inputs of their own, identified by content like
+    the recordings; here only their choice of language and the lists count.
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(Edit):
+        if f.name in ("path", "settings", *FILES.values()) or f.name.startswith("_"):
+            continue
+        value = getattr(edit, f.name)
+        if value is not None and value != []:
+            out[f.name] = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value] \
+                if isinstance(value, list) else value
+    return out
+
+
 def make_record(
-    inputs: dict[str, Path], root: Path, settings: RenderSettings, *, sync_by_sound: bool = False
+    inputs: dict[str, Path], root: Path, settings: RenderSettings, *, sync_by_sound: bool = False,
+    edit: Edit | None = None,
 ) -> dict[str, Any]:
-    """The fingerprint record of a render: inputs, effective settings and greenscreen version.
+    """The fingerprint record of a render: inputs, effective settings, the edit and greenscreen version.
 
     With ``sync_by_sound`` the offset is found from the recordings when rendering; the found
     offset and drift are added to the record then (key ``sync``). They follow from the
     recordings, which the fingerprint covers, so the mode is part of the fingerprint, not them.
+    ``edit`` counts only when it holds something, so a tutorial without one keeps the
+    fingerprint it had before edits existed.
     """
     identities = {role: input_identity(p, root) for role, p in sorted(inputs.items())}
     settings_dict = dataclasses.asdict(settings)
@@ -367,9 +478,12 @@ def make_record(
         "settings_sha256": _digest(settings_key),
         "inputs_sha256": _digest(identities),
     }
-    record["fingerprint"] = _digest(
-        {"inputs": record["inputs_sha256"], "settings": record["settings_sha256"]}
-    )
+    parts = {"inputs": record["inputs_sha256"], "settings": record["settings_sha256"]}
+    cut = edit_identity(edit) if edit is not None else {}
+    if cut:
+        record["edit"] = cut
+        record["edit_sha256"] = parts["edit"] = _digest(cut)
+    record["fingerprint"] = _digest(parts)
     return record
 
 
@@ -397,10 +511,15 @@ def why_render(output: Path, record: dict[str, Any]) -> str | None:
     reasons = []
     if stored.get("settings_sha256") != record["settings_sha256"]:
         reasons.append("settings changed")
+    if stored.get("edit_sha256") != record.get("edit_sha256"):
+        reasons.append("edit changed")
     if stored.get("inputs_sha256") != record["inputs_sha256"]:
         old = stored.get("inputs") or {}
-        changed = [role for role, ident in record["inputs"].items() if old.get(role) != ident]
-        reasons.append(f"recording changed ({', '.join(changed) or 'inputs'})")
+        changed = [role for role in sorted({*record["inputs"], *old}) if old.get(role) != record["inputs"].get(role)]
+        recordings = [role for role in changed if role in ROLES]
+        if recordings or not changed:
+            reasons.append(f"recording changed ({', '.join(recordings) or 'inputs'})")
+        reasons += [f"{role} changed" for role in changed if role not in ROLES]
     return "; ".join(reasons) or "fingerprint changed"
 
 
@@ -433,7 +552,7 @@ def plan_batch(
     problems: list[Problem] = []
     cli_presets = (preset,) if isinstance(preset, str) else tuple(preset or ())
     for name in cli_presets:
-        problems += preset_problems(name, None, "--preset")
+        problems += preset_problems(name, None, "--preset: ")
 
     try:
         pairing: Pairing = find_tutorials(folder, exclude=(output,))
@@ -452,10 +571,9 @@ def plan_batch(
         layers = [batch.folder_wide]
         if tutorial.name in batch.tutorials:
             layers.append(batch.tutorials[tutorial.name])
-        if tutorial.settings_file is not None:
-            data = _read_toml(tutorial.settings_file, problems)
-            if data is not None:
-                layers.append(parse_tutorial_table(data, file=tutorial.settings_file, prefix="", problems=problems))
+        own = read_edit_source(tutorial, problems)
+        if own is not None:
+            layers.append(own)
         why_not = tutorial.problem()
         if why_not is not None and not any(len(v) > 1 for v in tutorial.files.values()) and not tutorial.clash:
             incomplete.append(tutorial)  # only one half present: listed, not a failure
@@ -469,11 +587,14 @@ def plan_batch(
         settings = resolve_settings(tutorial.name, layers, cli_presets, problems)
         if settings is None:
             continue
+        edit = combine_edits([layer.edit for layer in layers])
         inputs = {role: p for role in ("speaker", "screen", "plate", "captions") if (p := tutorial.get(role))}
-        given = any(k in layer.overrides.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
+        # The edit's captions_file is asked for by name: it wins over NAME.srt picked up by its name.
+        inputs |= {role: p for role in ("captions", "logo") if (p := getattr(edit, role)) is not None}
+        given = any(k in layer.layer.tables.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
         by_sound = sync_wanted(settings, given=given)
         try:
-            record = make_record(inputs, folder, settings, sync_by_sound=by_sound)
+            record = make_record(inputs, folder, settings, sync_by_sound=by_sound, edit=edit)
         except OSError as exc:
             entries.append(PlanEntry(tutorial.name, "fail", f"cannot read recording ({exc})", target, inputs=inputs))
             continue
@@ -489,6 +610,7 @@ def plan_batch(
             sidecar=sidecar_path(target),
             progress_file=progress_path(target),
             sync_by_sound=by_sound,
+            edit=edit,
         )
         reason = "--force" if force else why_render(target, record)
         if reason is None:
@@ -496,7 +618,7 @@ def plan_batch(
         else:
             entries.append(PlanEntry(tutorial.name, "render", reason, target, job=job, inputs=inputs))
     if problems:
-        raise BatchConfigError(problems)
+        raise BatchConfigError(sorted(problems, key=_file_and_line))
     return BatchPlan(
         folder=folder,
         output=output,

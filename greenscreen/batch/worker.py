@@ -173,8 +173,11 @@ def render_job(job: Job) -> JobOutcome:
                     "offset": settings.timeline.offset, "drift_ppm": settings.timeline.drift,
                     "confidence": round(found.confidence, 3), "used": found.usable,
                 }
+        edit = job.edit
         result = render(
             job.speaker, job.screen, job.output, settings, plate=job.plate, captions=job.captions,
+            caption_language=edit.caption_language, cuts=edit.cuts, chapters=edit.chapters,
+            redactions=edit.redactions, lower_thirds=edit.lower_thirds, logo=edit.logo,
             progress=progress.update,
         )
         # On disk before the fingerprint says it is done: after a power cut, a fingerprint
