@@ -23,6 +23,7 @@ from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
+from greenscreen.io.files import check_input_file
 from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
 from greenscreen.presets import (
     GROUPS,
@@ -130,7 +131,13 @@ def edit_from_table(
             if not isinstance(value, str) or not value:
                 problems.append(f"{line}'{key}' must be a file name")
                 continue
-            setattr(edit, FILES[key], (path.parent / value) if not Path(value).is_absolute() else Path(value))
+            named = (path.parent / value) if not Path(value).is_absolute() else Path(value)
+            try:  # a missing logo is a mistake of the file, reported with the others
+                check_input_file(named, what="file", error=SettingsError)
+            except SettingsError as exc:
+                problems.append(f"{line}'{key}' {exc}")
+                continue
+            setattr(edit, FILES[key], named)
         elif key in TEXT:
             if not isinstance(value, str):
                 problems.append(f"{line}'{key}' must be text")

@@ -35,7 +35,6 @@ from greenscreen.config import RenderSettings
 from greenscreen.edit import FILES, Edit, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
-from greenscreen.io.files import check_input_file
 from greenscreen.presets import (
     PresetError,
     SettingsLayer,
@@ -237,13 +236,6 @@ def parse_tutorial_table(
     except PresetError as exc:
         problems.extend(Problem(file, "", _in_table(p, prefix)) for p in exc.problems)
         edit = Edit(path=file)
-    for key, attribute in FILES.items():
-        named = getattr(edit, attribute)
-        if named is not None:
-            try:
-                check_input_file(named, what="file", error=SettingsError)
-            except SettingsError as exc:
-                report(key, f"'{key}' {named}: {exc.message}")
     base = edit.layer()
     tables = {group: dict(values) for group, values in base.tables.items()}
     layer_lines = dict(base.lines)
@@ -563,6 +555,8 @@ def plan_batch(
 
     entries: list[PlanEntry] = []
     incomplete: list[Tutorial] = []
+    named: set[Path] = set()
+    """Files an edit names (a logo beside the recordings): used, so not unrecognised."""
     folded: dict[str, list[str]] = {}
     for t in pairing.tutorials:
         folded.setdefault(t.name.casefold(), []).append(t.name)
@@ -574,6 +568,7 @@ def plan_batch(
         own = read_edit_source(tutorial, problems)
         if own is not None:
             layers.append(own)
+        named |= {p for layer in layers for role in FILES.values() if (p := getattr(layer.edit, role))}
         why_not = tutorial.problem()
         if why_not is not None and not any(len(v) > 1 for v in tutorial.files.values()) and not tutorial.clash:
             incomplete.append(tutorial)  # only one half present: listed, not a failure
@@ -624,5 +619,5 @@ def plan_batch(
         output=output,
         entries=entries,
         incomplete=incomplete,
-        unrecognised=pairing.unrecognised,
+        unrecognised=[u for u in pairing.unrecognised if u.path not in named],
     )

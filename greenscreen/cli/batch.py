@@ -178,8 +178,9 @@ def batch_command(
     \b
     Naming rule (EXT: mp4, mkv, mov or webm, any case):
       RECORDINGS/NAME.speaker.EXT + RECORDINGS/NAME.screen.EXT   [+ NAME.plate.EXT, NAME.toml]
-      RECORDINGS/NAME/speaker.EXT + RECORDINGS/NAME/screen.EXT   [+ plate.EXT, settings.toml]
-    Per-tutorial settings: RECORDINGS/batch.toml with [tutorials.NAME] tables.
+      RECORDINGS/NAME/speaker.EXT + RECORDINGS/NAME/screen.EXT   [+ plate.EXT, edit.toml]
+    A tutorial's edit (cuts, chapters, cards, logo ...; as 'render --edit'): NAME.toml or
+    NAME/edit.toml, or a [tutorials.NAME] table in RECORDINGS/batch.toml.
 
     \b
     Up-to-date outputs are skipped, so rerunning after an interruption continues where it
