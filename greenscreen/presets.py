@@ -120,9 +120,8 @@ def list_presets() -> list[PresetInfo]:
 def _description(path: Path) -> str:
     """The preset's description, or a note that it cannot be read (listing must not fail)."""
     try:
-        check_input_file(path, what="preset file", error=SettingsError)
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (SettingsError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = _read(path)[1]
+    except SettingsError:
         return "(unreadable: run 'greenscreen presets validate' on it)"
     text = data.get("description", "")
     return text if isinstance(text, str) else ""
