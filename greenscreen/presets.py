@@ -307,17 +307,6 @@ def _with_range(cls: type, key: str, problem: str) -> str:
     return problem
 
 
-def apply_overrides(
-    settings: RenderSettings, overrides: dict[str, Any], *, source: str
-) -> RenderSettings:
-    """Apply ``{group: {key: value}}`` to ``settings``; raise one :class:`PresetError` naming
-    ``source`` and listing every bad key."""
-    updated, problems = _problems(settings, overrides, {})
-    if problems:
-        raise PresetError(problems, source)
-    return updated
-
-
 @dataclass(frozen=True)
 class SettingsLayer:
     """One source of settings tables laid over the presets: an edit file, a ``batch.toml``
