@@ -179,14 +179,17 @@ def test_every_problem_of_every_edit_is_listed_and_nothing_renders(recordings: P
     assert proc.returncode == 2 and f"{recordings / 'one.toml'}: line 3: not valid TOML" in proc.stderr
 
 
-def test_an_edit_file_wins_over_the_tutorial_table_kind_by_kind(recordings: Path, tmp_path: Path) -> None:
+def test_an_edit_file_wins_over_the_tutorial_table_kind_by_kind(
+    recordings: Path, tmp_path: Path, clips: dict[str, Path]
+) -> None:
     (recordings / "batch.toml").write_text(
         '[layout]\ncorner = "top-left"\n'
-        '[tutorials.one]\ntitle = "Eins"\n[tutorials.one.layout]\ncorner = "top-right"\nsize = 0.3\n'
+        '[tutorials.one]\ntitle = "Eins"\ncard_image = "card.png"\n[tutorials.one.layout]\ncorner = "top-right"\nsize = 0.3\n'
         '[[tutorials.one.cut]]\nfrom = 0.2\nto = 0.4\n'
         '[[tutorials.one.chapter]]\nat = 1\ntitle = "aus der Tabelle"\n'
     )
     (recordings / "one.toml").write_text('[layout]\ncorner = "bottom-left"\n[[cut]]\nfrom = 1\nto = 2\n')
+    shutil.copyfile(clips["logo.png"], recordings / "card.png")
     (recordings / "two" / "settings.toml").write_text('layout = "circle"\n')  # its name before edit.toml
     plan = plan_batch(recordings, tmp_path / "out")
     jobs = {e.name: e.job for e in plan.entries if e.job is not None}
@@ -197,6 +200,9 @@ def test_an_edit_file_wins_over_the_tutorial_table_kind_by_kind(recordings: Path
     assert [c.title for c in one.edit.chapters] == ["aus der Tabelle"]  # the file has none: the table's stay
     assert jobs["two"].settings.layout.layout == "circle" and jobs["two"].settings.layout.corner == "top-left"
     assert jobs["three"].edit.cuts == []
+    # card.png is named by the table, so relative to batch.toml, a file the fingerprint covers.
+    assert one.edit.card_image == recordings / "card.png" and "card_image" in one.record["inputs"]
+    assert not [u for u in plan.unrecognised if u.path.name == "card.png"]
 
     (recordings / "two" / "edit.toml").write_text("")
     with pytest.raises(Exception, match="a second edit file beside edit.toml; keep one"):

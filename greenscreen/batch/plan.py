@@ -585,7 +585,7 @@ def plan_batch(
         edit = combine_edits([layer.edit for layer in layers])
         inputs = {role: p for role in ("speaker", "screen", "plate", "captions") if (p := tutorial.get(role))}
         # The edit's captions_file is asked for by name: it wins over NAME.srt picked up by its name.
-        inputs |= {role: p for role in ("captions", "logo") if (p := getattr(edit, role)) is not None}
+        inputs |= {role: p for role in FILES.values() if (p := getattr(edit, role)) is not None}
         given = any(k in layer.layer.tables.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
         by_sound = sync_wanted(settings, given=given)
         try:
