@@ -82,13 +82,6 @@ class Edit:
     caption_language: str | None = None
     _lines: dict[tuple[str | None, str], int] = field(default_factory=dict, repr=False)
 
-    def apply(self, settings: RenderSettings) -> RenderSettings:
-        """``settings`` with the edit's preset sections applied (every bad key reported)."""
-        updated, problems = apply_settings_tables(settings, self.settings, self._lines)
-        if problems:
-            raise PresetError(problems, self.path or "edit")
-        return updated
-
     def layer(self) -> SettingsLayer:
         """The edit's preset sections as a layer for :func:`~greenscreen.presets.layered_settings`."""
         return SettingsLayer(self.settings, self.path or "edit", self._lines)

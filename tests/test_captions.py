@@ -186,4 +186,4 @@ def test_batch_picks_up_captions_beside_the_recordings(pair: tuple[Path, Path], 
     # Corrected captions render that tutorial again.
     write(rec / "b" / "captions.vtt", webvtt([Cue(1.0, 2.0, "korrigiert")]))
     dry = run_cli("batch", rec, "-o", out, "--dry-run", check=False)
-    assert "recording changed (captions)" in dry.stdout
+    assert "captions changed" in dry.stdout

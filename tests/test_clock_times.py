@@ -41,6 +41,7 @@ def test_render_and_batch_take_clock_times(media: dict[str, Path], tmp_path: Pat
                                      encoding="utf-8")
     proc = run_cli("batch", rec, "-o", rendered, check=False)
     assert proc.returncode == 2
-    assert "trim: must be [start, end] in seconds or as 1:20.5" in proc.stderr
-    assert "timeline.offset: must be seconds or a time such as 1:20.5, got '1:2:3:4'" in proc.stderr
+    assert "batch.toml: line 2: [tutorials.a] 'trim' must be [start, end] in seconds or as 1:20.5" in proc.stderr
+    assert ("batch.toml: line 4: [tutorials.a] [timeline] 'offset' must be seconds or a time such as 1:20.5, "
+            "got '1:2:3:4'") in proc.stderr
     assert json.loads((rendered / "report.json").read_text(encoding="utf-8"))["summary"]["rendered"] == 1
