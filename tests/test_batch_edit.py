@@ -77,6 +77,13 @@ def logo_pixels(path: Path, channel: int) -> int:
     return int(np.count_nonzero(corner[..., channel] - corner[..., 1] > 100))
 
 
+def speaker_pixels(path: Path) -> int:
+    """Pixels of the first frame in the speaker's skin colour (0xc08060: reddish, no grey)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.int32)
+    return int(np.count_nonzero((frame[..., 0] - frame[..., 2] > 50) & (frame[..., 1] > 90)))
+
+
 def statuses(out: Path) -> dict[str, str]:
     return {t["name"]: t["status"] for t in json.loads((out / "report.json").read_text())["tutorials"]}
 
@@ -91,7 +98,9 @@ def test_edits_cut_chapter_and_brand_each_tutorial_and_a_changed_edit_rerenders_
         encoding="utf-8",
     )
     shutil.copyfile(clips["logo.png"], recordings / "two" / "logo.png")
-    (recordings / "two" / "edit.toml").write_text('logo = "logo.png"   # beside this file\n')
+    (recordings / "two" / "edit.toml").write_text(
+        'logo = "logo.png"   # beside this file\n[[segment]]\nfrom = 0\nto = 1.5\nlayout = "screen"\n'
+    )
     (recordings / "batch.toml").write_text(
         '[tutorials.three]\ntitle = "Drei"\n'
         '[[tutorials.three.cut]]\nfrom = 1.0\nto = 2.0\n'
@@ -114,6 +123,8 @@ def test_edits_cut_chapter_and_brand_each_tutorial_and_a_changed_edit_rerenders_
     assert three[1] == [(0.0, "Anfang"), (1.5, "Ende")]
     assert two[1] == []
     assert logo_pixels(out / "two.mp4", 0) > 50 and logo_pixels(out / "one.mp4", 0) == 0
+    # two's segment shows the screen recording alone for its first 1.5 s: no speaker there.
+    assert speaker_pixels(out / "two.mp4") == 0 and speaker_pixels(out / "one.mp4") > 200
 
     # A comment changes nothing; a changed chapter re-renders one alone; a new logo, two alone.
     (recordings / "one.toml").write_text("# a comment\n" + (recordings / "one.toml").read_text(encoding="utf-8"),

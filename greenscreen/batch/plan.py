@@ -32,7 +32,7 @@ from typing import Any, Literal
 from greenscreen import __version__
 from greenscreen.batch.pairing import ROLES, Pairing, Tutorial, Unrecognised, find_tutorials
 from greenscreen.config import RenderSettings
-from greenscreen.edit import FILES, Edit, edit_from_table
+from greenscreen.edit import FILES, Edit, EditError, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
 from greenscreen.presets import (
@@ -233,7 +233,7 @@ def parse_tutorial_table(
     }
     try:
         edit = edit_from_table(edit_data, path=file, text=text, within=within, other_keys=BATCH_KEYS)
-    except PresetError as exc:
+    except EditError as exc:
         problems.extend(Problem(file, "", _in_table(p, prefix)) for p in exc.problems)
         edit = Edit(path=file)
     base = edit.layer()
@@ -441,9 +441,18 @@ def edit_identity(edit: Edit) -> dict[str, Any]:
             continue
         value = getattr(edit, f.name)
         if value is not None and value != []:
-            out[f.name] = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value] \
-                if isinstance(value, list) else value
+            out[f.name] = [_identity(v) for v in value] if isinstance(value, list) else value
     return out
+
+
+def _identity(item: Any) -> Any:
+    """An edit's list entry as plain data, without where it was written (a segment's ``where``
+    names the file and line: moving it in the file changes nothing rendered)."""
+    if not dataclasses.is_dataclass(item):
+        return item
+    data = dataclasses.asdict(item)  # type: ignore[arg-type]
+    data.pop("where", None)
+    return data
 
 
 def make_record(
@@ -586,6 +595,11 @@ def plan_batch(
         inputs = {role: p for role in ("speaker", "screen", "plate", "captions") if (p := tutorial.get(role))}
         # The edit's captions_file is asked for by name: it wins over NAME.srt picked up by its name.
         inputs |= {role: p for role in FILES.values() if (p := getattr(edit, role)) is not None}
+        background = settings.layout.background
+        if background and not background.startswith("#") and background != "screen" and Path(background).is_file():
+            # (A missing one fails the tutorial with the render's own message.)
+            inputs["background"] = Path(background)  # the full layout's picture: its content counts
+            named.add(Path(background))
         given = any(k in layer.layer.tables.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
         by_sound = sync_wanted(settings, given=given)
         try:

@@ -178,7 +178,7 @@ def render_job(job: Job) -> JobOutcome:
             job.speaker, job.screen, job.output, settings, plate=job.plate, captions=job.captions,
             caption_language=edit.caption_language, cuts=edit.cuts, chapters=edit.chapters,
             redactions=edit.redactions, lower_thirds=edit.lower_thirds, logo=edit.logo,
-            card_image=edit.card_image,
+            card_image=edit.card_image, segments=edit.segments,
             progress=progress.update,
         )
         # On disk before the fingerprint says it is done: after a power cut, a fingerprint
