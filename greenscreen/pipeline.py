@@ -560,6 +560,10 @@ def resolve_segment_corners(
     return resolved
 
 
+OPENING_CHAPTER = "Start"
+"""The chapter before the first one given, when that starts after 0:00 and the file has no title."""
+
+
 def _output_chapters(
     chapters: Sequence[Chapter],
     timeline: Timeline,
@@ -589,6 +593,9 @@ def _output_chapters(
         starts[round(intro_seconds + at, 3)] = chapter.title  # a later chapter at the same moment wins
     if outro is not None:
         starts[round(main_end, 3)] = settings.cards.outro.strip().split("\n")[0]
+    if starts and min(starts) > 0:
+        # An MP4 chapter list has no gaps: players would stretch the first chapter back to 0:00.
+        starts[0.0] = settings.timeline.title.strip() or OPENING_CHAPTER
     times = sorted(starts)
     return [(t, times[i + 1] if i + 1 < len(times) else total, starts[t]) for i, t in enumerate(times)]
 

@@ -111,3 +111,17 @@ def test_chapters_land_where_their_moments_play(pair: tuple[Path, Path], tmp_pat
     assert "warning: the chapter 'zu spät' at 9:00.0 lies outside the clip; left out" in proc.stderr
     bad = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--chapter", "Anmelden", check=False)
     assert bad.returncode == 2 and "must be TIME TITLE" in bad.stderr
+
+
+def test_a_first_chapter_after_the_start_gets_an_opening_chapter(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """An MP4 chapter list has no gaps (a first chapter at 1 s reads back from 0 s), so the
+    stretch before the first chapter is a chapter of its own: the file's title, else "Start"."""
+    import av
+
+    speaker, screen = pair
+    for extra, opening in (((), "Start"), (("--title", "Passwort ändern"), "Passwort ändern")):
+        out = tmp_path / "chapters.mp4"
+        run_cli("render", speaker, screen, "-o", out, "-q", "--chapter", "1 Anmelden", *extra)
+        with av.open(str(out)) as container:
+            marks = [(round(float(c["start"] * c["time_base"]), 3), c["metadata"]["title"]) for c in container.chapters()]
+        assert marks == [(0.0, opening), (1.0, "Anmelden")]
