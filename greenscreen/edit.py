@@ -35,6 +35,7 @@ from greenscreen.presets import (
     read_settings_file,
 )
 from greenscreen.settings import parse_clock
+from greenscreen.title_cards import card_problems
 
 #: The lists an edit holds: TOML key -> the keys each entry takes (required first).
 LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -155,8 +156,12 @@ def edit_from_table(
         edit.settings["layout"]["background"] = str(image if image.is_absolute() else path.parent / image)
     # The preset sections are checked now too, so one run names every problem of the file.
     edit._lines = lines
-    _, found = apply_settings_tables(RenderSettings(), edit.settings, edit._lines)
+    applied, found = apply_settings_tables(RenderSettings(), edit.settings, edit._lines)
     problems += found
+    if not found and isinstance(edit.settings.get("cards"), dict):
+        # A card with no text (a subtitle or a speaker intro without a title) makes no card.
+        line = lines.get((None, "cards"))
+        problems += [f"line {line}: [cards] {p}" if line else f"[cards] {p}" for p in card_problems(applied.cards)]
     if problems:
         raise EditError(problems, path)
     # Problems found later (a segment beyond the recordings) name the file too.

@@ -88,3 +88,14 @@ def test_a_lower_third_without_times_introduces_the_speaker(tmp_path: Path) -> N
     assert caught.value.problems == [  # type: ignore[attr-defined]
         "line 1: [[lower_third]] give both 'from' and 'to', or neither (then it introduces the speaker)"
     ]
+
+
+def test_a_card_without_text_is_a_problem_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "edit.toml"
+    path.write_text('[[cut]]\nfrom = 2\nto = 1\n\n[cards]\nsubtitle = "Teil 1"\n', encoding="utf-8")
+    with pytest.raises(EditError) as caught:
+        read_edit(path)
+    assert caught.value.problems == [  # type: ignore[attr-defined]
+        "line 1: [[cut]] 'to' must come after 'from'",
+        "line 5: [cards] cards.subtitle needs a title to stand under (--title-card / [cards] title)",
+    ]
