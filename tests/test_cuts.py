@@ -125,3 +125,33 @@ def test_a_first_chapter_after_the_start_gets_an_opening_chapter(pair: tuple[Pat
         with av.open(str(out)) as container:
             marks = [(round(float(c["start"] * c["time_base"]), 3), c["metadata"]["title"]) for c in container.chapters()]
         assert marks == [(0.0, opening), (1.0, "Anmelden")]
+
+
+class _Samples:
+    """A sound held in memory, read like a decoded track (what KeptSound reads from)."""
+
+    def __init__(self, sound: np.ndarray):
+        self.sound, self.at = sound, 0
+
+    def read(self, n: int) -> np.ndarray:
+        block = self.sound[:, self.at : self.at + n].copy()
+        self.at += block.shape[1]
+        return block
+
+
+def test_a_cut_crossfades_the_sound_without_a_click_or_a_dip() -> None:
+    from greenscreen.io.audio_filters import KeptSound
+
+    rate = 48_000
+    t = np.arange(2 * rate) / rate
+    tone = np.vstack([0.5 * np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32)
+    cut = (int(0.5 * rate), int(1.2345 * rate))  # a join at an odd phase: a hard switch jumps
+    joined = KeptSound(_Samples(tone), [(0, cut[0]), (cut[1], 2 * rate)]).read(2 * rate - (cut[1] - cut[0]))
+    assert joined.shape == (2, 2 * rate - (cut[1] - cut[0]))
+    steepest = 2 * np.pi * 440 / rate * 0.5  # the tone's own largest step between samples
+    assert np.abs(np.diff(joined[0])).max() < 2 * steepest
+    noise = np.random.default_rng(3).standard_normal((2, 2 * rate)).astype(np.float32) * 0.1
+    joined = KeptSound(_Samples(noise), [(0, cut[0]), (cut[1], 2 * rate)]).read(rate)
+    around = joined[0, cut[0] - 96 : cut[0] + 96]  # 4 ms about the join
+    # A crossfade of unrelated sounds keeps at least ~70 % of the level; fading out and in dips to silence.
+    assert np.sqrt((around ** 2).mean()) > 0.6 * 0.1

@@ -166,9 +166,10 @@ class KeptSound(_Stage):
     """The parts of ``source`` that ``ranges`` keep (half-open sample ranges, in order), joined.
 
     Sound before the first range and between ranges is read and dropped, so the source is
-    decoded straight through. Where a cut joins two parts, the end of the first fades out and
-    the start of the next fades in over ``fade`` samples (10 ms): a jump in the waveform would
-    click. Past the last range the sound is silent.
+    decoded straight through. Where a cut joins two parts they crossfade over ``fade`` samples
+    (10 ms): the sound the cut removes fades out under the start of the next part as it fades
+    in, so the waveform never jumps (a jump clicks) and the level never dips. Past the last
+    range the sound is silent.
     """
 
     def __init__(self, source: SampleSource, ranges: Sequence[tuple[int, int]], *, fade: int = SAMPLE_RATE // 100):
@@ -178,6 +179,8 @@ class KeptSound(_Stage):
         self._position = 0
         """Samples of ``source`` read so far."""
         self._part = 0
+        self._tail = np.zeros((CHANNELS, 0), np.float32)
+        """The first samples a cut removes: they fade out under the next part's start."""
 
     def read(self, n: int) -> np.ndarray:
         """The next ``n`` kept samples."""
@@ -186,25 +189,30 @@ class KeptSound(_Stage):
         while filled < n and self._part < len(self._ranges):
             first, end = self._ranges[self._part]
             while self._position < first:  # a trim or a cut: read past it
-                self._position += self._source.read(min(first - self._position, SAMPLE_RATE)).shape[1]
+                skipped = self._source.read(min(first - self._position, SAMPLE_RATE))
+                if self._part > 0 and self._tail.shape[1] < self._fade:
+                    self._tail = np.concatenate([self._tail, skipped[:, : self._fade - self._tail.shape[1]]], axis=1)
+                self._position += skipped.shape[1]
+                if not skipped.shape[1]:
+                    break  # the sound ended inside the cut
             take = min(n - filled, end - self._position)
             block = self._source.read(take)
-            self._shape(block, self._position - first, end - self._position, self._part)
-            out[:, filled : filled + take] = block
+            if self._part > 0:
+                self._crossfade(block, self._position - first)
+            out[:, filled : filled + block.shape[1]] = block
             filled += take
             self._position += take
             if self._position >= end:
                 self._part += 1
+                self._tail = np.zeros((CHANNELS, 0), np.float32)
         return out
 
-    def _shape(self, block: np.ndarray, into: int, left: int, part: int) -> None:
-        """Fade ``block`` (``into`` samples into its part, ``left`` to its end) at cut joins."""
-        n = block.shape[1]
-        if part > 0 and into < self._fade:  # just after a cut
-            ramp = (into + np.arange(min(n, self._fade - into))) / self._fade
-            block[:, : ramp.size] *= ramp.astype(np.float32)
-        if part < len(self._ranges) - 1 and left - n < self._fade:  # just before a cut
-            start = max(0, left - self._fade)  # index in block where the fade out begins
-            ramp = (left - start - np.arange(n - start)) / self._fade
-            block[:, start:] *= np.clip(ramp, 0, 1).astype(np.float32)
+    def _crossfade(self, block: np.ndarray, into: int) -> None:
+        """Fade ``block`` (``into`` samples into a part after a cut) in over the cut's tail."""
+        length = self._tail.shape[1]
+        m = min(block.shape[1], length - into)
+        if m <= 0:
+            return
+        ramp = ((into + np.arange(m)) / length).astype(np.float32)
+        block[:, :m] = block[:, :m] * ramp + self._tail[:, into : into + m] * (1 - ramp)
 
