@@ -309,7 +309,9 @@ def test_killed_batch_leaves_no_partial_output_and_rerun_completes(
     code, text = run_cli("batch", rec, "-o", out, "--jobs", "2")
     assert code == 0, text
     st = statuses(out)
-    assert st["t0"] == "skipped" and st["t1"] == "rendered"
+    # t1 was half-written when the batch died; on a loaded machine its worker may still finish
+    # it in the instant before the parent's death reaches it: then it is complete and skipped.
+    assert st["t0"] == "skipped" and st["t1"] == ("skipped" if "t1.mp4" in finals else "rendered")
     assert sorted(p.name for p in out.glob("*.mp4")) == [f"{n}.mp4" for n in names]
     assert not [p for p in out.iterdir() if "partial" in p.name or p.name.endswith(".progress")]
 
