@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from greenscreen.composite.lower_third import timed as timed_lower_thirds
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.frames import bgr_to_hex
 from greenscreen.io.colour import Matrix, bgr_to_i420, i420_to_bgr
 from greenscreen.io.yuv import Planes, i420_planes
 from greenscreen.key import KeyResult
-from greenscreen.presets import save_preset
-from greenscreen.preview.sliders import Slider, preview_sliders
-from greenscreen.composite.lower_third import timed as timed_lower_thirds
 from greenscreen.pipeline import caption_burners, speaker_intro
 from greenscreen.plan import Plan, PlannedFrame, Shot, make_plan
+from greenscreen.presets import save_preset
+from greenscreen.preview.sliders import Slider, preview_sliders
 from greenscreen.preview.source import Source
 
 if TYPE_CHECKING:
