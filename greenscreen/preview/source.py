@@ -294,6 +294,19 @@ class PreviewSource:
             raise_segment_problems(segments, timeline)
         # After the probes, as in render: a broken recording is reported before the plate is read.
         plate_image = load_plate(Path(plate), crop) if plate is not None else None
+        # Every other file is read before the recordings are opened for scrubbing: a missing
+        # logo leaves no decoder open behind it.
+        logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
+        card_picture = read_image(Path(card_image)) if card_image is not None else None
+        intro = outro = None
+        cues: list[Cue] = []
+        if timeline is not None:
+            intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix, logo=logo_image,  # type: ignore[union-attr]
+                                                 image=card_picture)
+            cues = output_cues(
+                read_captions(captions), timeline, settings, Path(captions), [],
+                intro_seconds=float(intro.frames / timeline.fps) if intro is not None else 0.0,
+            ) if captions is not None else []
         speaker_frames = VideoFrames(speaker)
         if timeline is None:
             tl = settings.timeline
@@ -307,13 +320,6 @@ class PreviewSource:
         except BaseException:
             speaker_frames.close()
             raise
-        logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
-        card_picture = read_image(Path(card_image)) if card_image is not None else None
-        intro, outro = title_and_outro_cards(settings, timeline, screen_info.matrix, logo=logo_image, image=card_picture)
-        cues = output_cues(
-            read_captions(captions), timeline, settings, Path(captions), [],
-            intro_seconds=float(intro.frames / timeline.fps) if intro is not None else 0.0,
-        ) if captions is not None else []
         return cls(
             speaker_frames,
             screen_frames,
