@@ -724,45 +724,81 @@ def _run(
     """The frame loop: the title card, then one item from each lane per output frame ->
     composite -> encode, then the outro card. Cards are silent."""
     timeline = plan.timeline
-    total = timeline.frame_count + sum(card.frames for card in (intro, outro) if card is not None)
+    intro_frames = intro.frames if intro is not None else 0
+    outro_frames = outro.frames if outro is not None else 0
+    total = intro_frames + plan.frame_count + outro_frames
     done = 0
-    audio_written = 0
     # One output frame, filled and encoded again and again: no frame-sized allocation per
     # frame (large ones are mapped and faulted in afresh, see return_large_buffers_to_os).
     canvas = new_frame(*timeline.size)
     out = frame_planes(canvas)
+    # The sound is decoded, filtered and AAC-encoded on its own thread (as ffmpeg does): on
+    # the frame loop's thread it took a fifth of the loop's time. Its packets are tiny.
+    sound = Prefetch(
+        _audio_lane(writer, audio, timeline.fps, (intro_frames, plan.frame_count, outro_frames)),
+        maxsize=AUDIO_QUEUE_FRAMES,
+        name="audio",
+    )
 
-    def finish_frame(sound: Callable[[int], np.ndarray]) -> None:
-        nonlocal done, audio_written
+    def finish_frame() -> None:
+        nonlocal done
         writer.write_frame(canvas)
         done += 1
-        # Keep audio level with video so the muxer interleaves them closely: one frame's worth
-        # at a time (the encoder cuts it into AAC frames itself).
-        target = round(done / timeline.fps * SAMPLE_RATE)
-        if target > audio_written:
-            writer.write_audio(sound(target - audio_written))
-            audio_written = target
+        writer.mux_audio(next(sound))
         if progress is not None:
             progress(done, total)
 
-    if intro is not None:
-        for i in range(intro.frames):
-            intro.draw(i, out)
-            if poster is not None and i == intro.full_frame:
-                poster.take(out)  # the title card is the best poster there is
-            finish_frame(_silence)
-    for planned, screen, keyed in zip(plan.frames(), screen_frames, speaker_frames, strict=True):
-        t = float(done / timeline.fps)
-        compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out, planned.time, planned)
-        if burner is not None:
-            burner(planned.shot).draw(t, out)
-        if poster is not None and not poster.done:
-            poster.offer(t, keyed is not None, out)
-        finish_frame(audio.read)
-    if outro is not None:
-        for i in range(outro.frames):
-            outro.draw(i, out)
-            finish_frame(_silence)
+    try:
+        if intro is not None:
+            for i in range(intro.frames):
+                intro.draw(i, out)
+                if poster is not None and i == intro.full_frame:
+                    poster.take(out)  # the title card is the best poster there is
+                finish_frame()
+        for planned, screen, keyed in zip(plan.frames(), screen_frames, speaker_frames, strict=True):
+            t = float(done / timeline.fps)
+            compositor.compose_i420(None if screen is None else frame_planes(screen), keyed, out, planned.time, planned)
+            if burner is not None:
+                burner(planned.shot).draw(t, out)
+            if poster is not None and not poster.done:
+                poster.offer(t, keyed is not None, out)
+            finish_frame()
+        if outro is not None:
+            for i in range(outro.frames):
+                outro.draw(i, out)
+                finish_frame()
+        # Every block was taken, so the audio thread has encoded its last one: the writer
+        # may flush the encoder.
+        next(sound, None)
+    finally:
+        sound.close()
+
+
+AUDIO_QUEUE_FRAMES = 30
+"""Output frames of encoded sound the audio thread may run ahead (a second: a few kB)."""
+
+
+def _audio_lane(
+    writer: VideoWriter, audio: FilteredTrack, fps: Fraction, frames: tuple[int, int, int]
+) -> Iterator[list[av.Packet]]:
+    """The soundtrack's AAC packets for each output frame, in order; runs on its own thread.
+
+    ``frames`` counts the output frames of the title card, the recordings and the outro card;
+    the cards are silent. Each output frame brings the sound level with the video (one frame's
+    worth at a time, so the muxer interleaves the two closely; the encoder cuts it into AAC
+    frames itself).
+    """
+    intro, main, _ = frames
+    written = 0
+    for done in range(1, sum(frames) + 1):
+        target = round(done / fps * SAMPLE_RATE)
+        if target <= written:
+            yield []
+            continue
+        n = target - written
+        samples = audio.read(n) if intro < done <= intro + main else _silence(n)
+        written = target
+        yield writer.encode_audio(samples)
 
 
 def _silence(samples: int) -> np.ndarray:

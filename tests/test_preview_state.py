@@ -334,6 +334,12 @@ def test_preview_keys_and_composes_like_render(tmp_path: Path, monkeypatch: pyte
         def write_audio(self, samples: np.ndarray) -> None:
             pass
 
+        def encode_audio(self, samples: np.ndarray) -> list:
+            return []
+
+        def mux_audio(self, packets: list) -> None:
+            pass
+
         def close(self) -> None:
             pass
 

@@ -148,6 +148,10 @@ class VideoWriter:
             self._text = self._container.add_mux_stream("mov_text")
             self._text.time_base = _MILLISECONDS
             self._text.metadata["language"] = caption_language
+        # Write the header and open every encoder now, on the constructing thread, so that
+        # :meth:`encode_audio` may run on another thread from the first frame on (PyAV would
+        # otherwise open the encoders lazily on the first mux, racing the audio thread).
+        self._container.start_encoding()
 
     def write_video(self, frame: np.ndarray) -> None:
         """Encode one BGR uint8 frame as the next frame of the video."""
@@ -183,7 +187,17 @@ class VideoWriter:
         self._container.mux(self._video.encode(frame))
 
     def write_audio(self, samples: np.ndarray) -> None:
-        """Encode the next float32 ``(2, n)`` block of the soundtrack."""
+        """Encode the next float32 ``(2, n)`` block of the soundtrack and mux it."""
+        self.mux_audio(self.encode_audio(samples))
+
+    def encode_audio(self, samples: np.ndarray) -> list[av.Packet]:
+        """Encode the next float32 ``(2, n)`` block of the soundtrack; hand the packets to
+        :meth:`mux_audio`.
+
+        Only the audio encoder is touched, so this may run on a thread of its own while another
+        thread writes the video and muxes (one audio thread at a time, and finished before
+        :meth:`close`): a render encodes its sound beside the frame loop, as ffmpeg does.
+        """
         if self._audio is None:
             raise RuntimeError("this writer was opened without audio")
         frame = av.AudioFrame.from_ndarray(
@@ -192,7 +206,11 @@ class VideoWriter:
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._samples
         self._samples += samples.shape[1]
-        self._container.mux(self._audio.encode(frame))
+        return self._audio.encode(frame)
+
+    def mux_audio(self, packets: list[av.Packet]) -> None:
+        """Write packets made by :meth:`encode_audio` into the file (on the muxing thread)."""
+        self._container.mux(packets)
 
     def _write_captions(self, until: float) -> None:
         """Mux the cues that start before ``until`` seconds, keeping the file interleaved."""
