@@ -364,14 +364,20 @@ def render(
     audio_sources = choose_audio(screen_info, speaker_info, settings, notes)
     # The sound of the frames shown: trimmed and cut like the picture, and measured that way.
     ranges = timeline.sample_ranges(SAMPLE_RATE)
-    sound = plan_sound(
-        lambda: KeptSound(AudioTrack(audio_sources), ranges),
-        skip=0,
-        samples=sum(end - first for first, end in ranges),
-        settings=settings.sound,
-    ) if audio_sources else SoundPlan()
-    notes.extend(sound.notes)
-    audio = FilteredTrack(KeptSound(AudioTrack(audio_sources), ranges), sound.filters)
+    sound = SoundPlan()
+
+    def open_audio() -> FilteredTrack:
+        # Called on the audio thread: measuring the loudness (a pass over the whole soundtrack)
+        # overlaps the first frames' decoding, keying and encoding instead of delaying them.
+        nonlocal sound
+        if audio_sources:
+            sound = plan_sound(
+                lambda: KeptSound(AudioTrack(audio_sources), ranges),
+                skip=0,
+                samples=sum(end - first for first, end in ranges),
+                settings=settings.sound,
+            )
+        return FilteredTrack(KeptSound(AudioTrack(audio_sources), ranges), sound.filters)
     burner = None
     if cues and settings.captions.burn:
         burner = caption_burners(cues, timeline.size, compositor.matrix, settings.captions.size)
@@ -422,7 +428,7 @@ def render(
                     chapters=marks,
                 )
                 try:
-                    _run(plan, compositor, screen_frames, speaker_frames, audio, writer, progress,
+                    _run(plan, compositor, screen_frames, speaker_frames, open_audio, writer, progress,
                          poster, burner, intro, outro)
                     writer.close()
                 except BaseException:
@@ -431,7 +437,7 @@ def render(
         finally:
             screen_frames.close()
             speaker_frames.close()
-            audio.close()
+    notes.extend(sound.notes)
     poster_jpeg = poster.result() if poster is not None else None
     if poster_jpeg is not None:
         with atomic_path(poster_path) as tmp:
@@ -713,7 +719,7 @@ def _run(
     compositor: Compositor,
     screen_frames: Iterator[av.VideoFrame | None],
     speaker_frames: Iterator[KeyResult | None],
-    audio: FilteredTrack,
+    open_audio: Callable[[], FilteredTrack],
     writer: VideoWriter,
     progress: ProgressCallback | None,
     poster: PosterPicker | None = None,
@@ -722,7 +728,8 @@ def _run(
     outro: CardFrames | None = None,
 ) -> None:
     """The frame loop: the title card, then one item from each lane per output frame ->
-    composite -> encode, then the outro card. Cards are silent."""
+    composite -> encode, then the outro card. Cards are silent. ``open_audio()`` gives the
+    soundtrack; it is called on the audio thread."""
     timeline = plan.timeline
     intro_frames = intro.frames if intro is not None else 0
     outro_frames = outro.frames if outro is not None else 0
@@ -735,16 +742,24 @@ def _run(
     # The sound is decoded, filtered and AAC-encoded on its own thread (as ffmpeg does): on
     # the frame loop's thread it took a fifth of the loop's time. Its packets are tiny.
     sound = Prefetch(
-        _audio_lane(writer, audio, timeline.fps, (intro_frames, plan.frame_count, outro_frames)),
+        _audio_lane(writer, open_audio, timeline.fps, (intro_frames, plan.frame_count, outro_frames)),
         maxsize=AUDIO_QUEUE_FRAMES,
         name="audio",
     )
+    # The video may run ahead of the sound by this many frames (while the loudness is measured
+    # at the start); the muxer holds the video packets meanwhile and still interleaves the
+    # file exactly, as long as this stays well under its 10 s max_interleave_delta.
+    most_behind = max(1, round(AUDIO_LAG_SECONDS * timeline.fps))
+    behind = 0
 
     def finish_frame() -> None:
-        nonlocal done
+        nonlocal done, behind
         writer.write_frame(canvas)
         done += 1
-        writer.mux_audio(next(sound))
+        behind += 1
+        while behind and (behind > most_behind or sound.ready()):
+            writer.mux_audio(next(sound))
+            behind -= 1
         if progress is not None:
             progress(done, total)
 
@@ -767,6 +782,8 @@ def _run(
             for i in range(outro.frames):
                 outro.draw(i, out)
                 finish_frame()
+        for _ in range(behind):
+            writer.mux_audio(next(sound))
         # Every block was taken, so the audio thread has encoded its last one: the writer
         # may flush the encoder.
         next(sound, None)
@@ -777,9 +794,12 @@ def _run(
 AUDIO_QUEUE_FRAMES = 30
 """Output frames of encoded sound the audio thread may run ahead (a second: a few kB)."""
 
+AUDIO_LAG_SECONDS = 3.0
+"""How far the video may run ahead of the sound (a few MB of packets held by the muxer)."""
+
 
 def _audio_lane(
-    writer: VideoWriter, audio: FilteredTrack, fps: Fraction, frames: tuple[int, int, int]
+    writer: VideoWriter, open_audio: Callable[[], FilteredTrack], fps: Fraction, frames: tuple[int, int, int]
 ) -> Iterator[list[av.Packet]]:
     """The soundtrack's AAC packets for each output frame, in order; runs on its own thread.
 
@@ -790,15 +810,19 @@ def _audio_lane(
     """
     intro, main, _ = frames
     written = 0
-    for done in range(1, sum(frames) + 1):
-        target = round(done / fps * SAMPLE_RATE)
-        if target <= written:
-            yield []
-            continue
-        n = target - written
-        samples = audio.read(n) if intro < done <= intro + main else _silence(n)
-        written = target
-        yield writer.encode_audio(samples)
+    audio = open_audio()
+    try:
+        for done in range(1, sum(frames) + 1):
+            target = round(done / fps * SAMPLE_RATE)
+            if target <= written:
+                yield []
+                continue
+            n = target - written
+            samples = audio.read(n) if intro < done <= intro + main else _silence(n)
+            written = target
+            yield writer.encode_audio(samples)
+    finally:
+        audio.close()
 
 
 def _silence(samples: int) -> np.ndarray:

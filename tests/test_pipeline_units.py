@@ -98,6 +98,28 @@ def test_prefetch_passes_items_and_errors() -> None:
     endless.close()  # must not hang on a full queue
 
 
+def test_prefetch_ready_says_whether_next_would_wait() -> None:
+    import threading
+    import time
+
+    go = threading.Event()
+
+    def produce():
+        go.wait(10)
+        yield "block"
+
+    it = Prefetch(produce(), maxsize=1)
+    assert not it.ready()  # the producer is held back: next() would wait
+    go.set()
+    deadline = time.monotonic() + 10
+    while not it.ready() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert next(it) == "block"
+    it._thread.join(10)  # the producer has queued the end and finished
+    assert it.ready() and next(it, None) is None
+    it.close()
+
+
 def test_settings_reject_bad_values_with_reasons() -> None:
     from greenscreen.key.settings import KeySettings
     from greenscreen.settings import replace_checked

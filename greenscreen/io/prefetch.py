@@ -65,6 +65,10 @@ class Prefetch(Iterator[T]):
             raise item
         return item
 
+    def ready(self) -> bool:
+        """Whether ``next()`` would return at once: an item, the end or an error is waiting."""
+        return self._finished or not self._queue.empty()
+
     def close(self) -> None:
         """Stop the producer thread and wait for it to end."""
         self._stop.set()
