@@ -118,6 +118,7 @@ from greenscreen import pipeline
 from greenscreen.compositor import Compositor
 from greenscreen.io import prefetch, writer
 from greenscreen.io.audio import AudioTrack
+from greenscreen.key import Keyer
 
 cpu = collections.Counter()
 
@@ -139,11 +140,13 @@ def lane(self):
     finally:
         cpu["lane " + self._thread.name] += time.thread_time() - t
 prefetch.Prefetch._run = lane
-timed(Compositor, "key", "  of which Keyer.key")
+timed(Keyer, "key", "  of which Keyer.key (speaker-key lane)")
 timed(Compositor, "compose_i420", "main: composite (copy + blend)")
 timed(writer.VideoWriter, "write_frame", "main: x264 encode call")
-timed(writer.VideoWriter, "write_audio", "main: AAC encode + mux")
-timed(AudioTrack, "read", "main: audio decode + mix")
+timed(writer.VideoWriter, "mux_audio", "main: mux the sound")
+timed(writer.VideoWriter, "encode_audio", "  of which AAC encode (audio lane)")
+timed(AudioTrack, "read", "  of which audio decode + mix, both passes")
+timed(pipeline, "plan_sound", "  of which loudness pass (audio lane)")
 wall, process, main = time.perf_counter(), time.process_time(), time.thread_time()
 pipeline.render(sys.argv[1], sys.argv[2], sys.argv[3])
 cpu["main thread, all"] = time.thread_time() - main

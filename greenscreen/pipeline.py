@@ -1,12 +1,14 @@
 """The render pipeline: decode -> key -> composite -> encode, streamed frame by frame.
 
-Three background threads feed the frame loop through bounded queues (:class:`Prefetch`), so
+Background threads feed the frame loop through bounded queues (:class:`Prefetch`), so
 memory stays flat whatever the clip length and the stages overlap on all cores:
 
 * screen lane: decode the screen recording, one yuv420p frame per output frame;
 * speaker lane: decode the webcam (its own thread), then key each frame that will be shown;
+* audio lane: measure the soundtrack's loudness, then decode, filter and AAC-encode it, one
+  output frame's worth at a time;
 * the loop itself: copy the screen frame into the encoder's frame, blend the speaker's
-  rectangle into it, encode, mux audio.
+  rectangle into it, encode, mux the video and the sound's packets.
 
 PyAV (decode, encode) and OpenCV release the GIL, so Python threads are enough. The screen
 recording is never converted to BGR, and copied once: from the decoder's frame into the one
