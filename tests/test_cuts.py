@@ -44,7 +44,7 @@ def test_a_cut_removes_the_stretch_from_picture_sound_and_captions(pair: tuple[P
     # The speaker's beep at 2.5 s is heard at 1.5 s: sound follows the cut to the sample.
     sound = cards.sound_of(out)
     assert cards.beep_onsets(sound, threshold=0.3) == pytest.approx([0.5, 1.5], abs=0.004)
-    # No click at the join: the hum fades out and in instead of jumping.
+    # No click at the join: the hum crossfades instead of jumping.
     join = round(1.0 * cards.AUDIO_RATE)
     steps = np.abs(np.diff(sound[join - 480 : join + 480]))
     assert steps.max() < 0.02
