@@ -34,6 +34,7 @@ from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop
 from greenscreen.io.yuv import Planes, copy_planes, frame_planes, i420_planes, new_frame
 from greenscreen.key import Keyer, KeyResult
+from greenscreen.settings import HEX_COLOUR
 
 BACKGROUND_BGR = (24, 24, 24)
 """Fill for output areas the screen recording does not cover (side-by-side layout)."""
@@ -262,7 +263,7 @@ class Compositor:
         if planes is None:
             w, h = self.output_size
             if background.startswith("#"):
-                if not re.fullmatch(r"#[0-9a-fA-F]{6}", background):
+                if not re.fullmatch(HEX_COLOUR, background):
                     raise SettingsError(f"layout.background: {background!r} is neither a colour \"#rrggbb\", "
                                         "an image file nor \"screen\"")
                 picture = np.full((h, w, 3), hex_to_bgr(background), np.uint8)

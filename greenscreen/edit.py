@@ -12,7 +12,6 @@ it probably meant.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from greenscreen.presets import (
     key_lines,
     read_settings_file,
 )
-from greenscreen.settings import parse_clock
+from greenscreen.settings import did_you_mean, parse_clock
 from greenscreen.title_cards import card_problems
 
 #: The lists an edit holds: TOML key -> the keys each entry takes (required first).
@@ -141,9 +140,7 @@ def edit_from_table(
             edit.settings[key] = value
         else:
             known = [*LISTS, *FILES, *TEXT, *GROUPS, *other_keys]
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"{line}unknown key '{key}'{hint}")
+            problems.append(f"{line}unknown key '{key}'{did_you_mean(key, known)}")
     try:
         check_cuts(edit.cuts)
     except SettingsError as exc:
@@ -181,9 +178,8 @@ def _entry(kind: str, entry: dict[str, Any], where: str, problems: list[str]) ->
     bad = False
     for key in entry:
         if key not in required + optional:
-            close = difflib.get_close_matches(key, required + optional, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"{where}unknown key '{key}'{hint}; it takes {', '.join(required + optional)}")
+            problems.append(f"{where}unknown key '{key}'{did_you_mean(key, required + optional)}; "
+                            f"it takes {', '.join(required + optional)}")
             bad = True
     missing = [k for k in required if k not in entry]
     if missing:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import difflib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenscreen.composite.layout import CORNERS, WINDOWS, LayoutSettings, Placement, place_speaker, speaker_source_size
 from greenscreen.errors import GreenscreenError, SettingsError
-from greenscreen.settings import parse_clock
+from greenscreen.settings import did_you_mean, parse_clock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -271,7 +270,7 @@ def segment_from(values: dict[str, Any], where: str, problems: list[str]) -> Seg
     found = len(problems)
     for key in values:
         if key not in SEGMENT_KEYS:
-            problems.append(f"{where}unknown key '{key}'{_did_you_mean(key, SEGMENT_KEYS)}; "
+            problems.append(f"{where}unknown key '{key}'{did_you_mean(key, SEGMENT_KEYS)}; "
                             f"it takes {', '.join(SEGMENT_KEYS)}")
     missing = [k for k in SEGMENT_KEYS[:3] if k not in values]
     if missing:
@@ -328,11 +327,6 @@ def _span(segment: Segment) -> str:
     return f"{_clock(segment.start)}-{_clock(segment.end)}"
 
 
-def _did_you_mean(word: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _seconds(value: Any) -> float | None:
     if isinstance(value, str):
         return parse_clock(value)
@@ -346,7 +340,7 @@ def _choice(values: dict[str, Any], key: str, allowed: Sequence[str], where: str
         return None
     value = values[key]
     if value not in allowed:
-        hint = _did_you_mean(value, allowed) if isinstance(value, str) else ""
+        hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
         problems.append(f"{where}{key} {value!r} is not one of {', '.join(allowed)}{hint}")
         return None
     return value

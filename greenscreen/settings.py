@@ -10,7 +10,21 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import field
+from collections.abc import Sequence
 from typing import Any
+
+HEX_COLOUR = r"#[0-9a-fA-F]{6}"
+"""The pattern of a colour setting, ``"#rrggbb"``."""
+HEX_COLOUR_HINT = 'a colour "#rrggbb"'
+
+
+def did_you_mean(word: str, known: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the entry of ``known`` closest to a mistyped ``word``,
+    or an empty string when none is close."""
+    import difflib  # only when something is wrong
+
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def setting(
@@ -97,17 +111,13 @@ def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[st
     Every problem is collected (unknown key with a "did you mean", wrong type, out of range)
     so the user sees them all at once; rejected keys are left at their current value.
     """
-    import difflib
-
     cls = type(instance)
     names = [f.name for f in dataclasses.fields(cls)]
     accepted: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in values.items():
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"unknown key '{key}'{hint}")
+            problems.append(f"unknown key '{key}'{did_you_mean(key, names)}")
             continue
         spec = field_spec(cls, key)
         if isinstance(value, str):

@@ -18,9 +18,8 @@ from greenscreen.composite.blend import blend_over
 from greenscreen.frames import cover, hex_to_bgr
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
-from greenscreen.settings import setting
+from greenscreen.settings import HEX_COLOUR, HEX_COLOUR_HINT, setting
 
-_HEX = r"#[0-9a-fA-F]{6}"
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,9 @@ class CardSettings:
     seconds: float = setting(3.0, min=0.5, max=30.0, help="How long each card shows, fades included.")
     fade: float = setting(0.5, min=0.0, max=5.0, help="Fade from and to black at each card's ends, in seconds.")
     background: str = setting(
-        "#1f3a5f", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card background colour."
+        "#1f3a5f", pattern=HEX_COLOUR, pattern_hint=HEX_COLOUR_HINT, help="Card background colour."
     )
-    color: str = setting("#ffffff", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Card text colour.")
+    color: str = setting("#ffffff", pattern=HEX_COLOUR, pattern_hint=HEX_COLOUR_HINT, help="Card text colour.")
     speaker: bool = setting(
         False, help="Speaker intro: the speaker stands keyed on the title card, greeting, with the "
         "title beside them; the card then covers the recordings' first seconds (their sound plays) "

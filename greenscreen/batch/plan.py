@@ -20,7 +20,6 @@ rendering starts.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ from greenscreen.presets import (
     load_preset,
     read_settings_file,
 )
-from greenscreen.settings import parse_clock
+from greenscreen.settings import did_you_mean, parse_clock
 from greenscreen.sync import sync_wanted
 
 SHORTHANDS: dict[str, tuple[str, str]] = {
@@ -315,9 +314,7 @@ def parse_batch_file(path: Path | None, names: list[str], problems: list[Problem
         line = headers.get((None, name))
         where = f"{f'line {line}: ' if line else ''}{table_name(within)}"
         if name not in names:
-            close = difflib.get_close_matches(name, names, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(path, "", f"{where} no tutorial named '{name}' in the folder{hint}"))
+            problems.append(Problem(path, "", f"{where} no tutorial named '{name}' in the folder{did_you_mean(name, names)}"))
             continue
         if not isinstance(table, dict):
             problems.append(Problem(path, "", f"{where} must be a table of settings"))

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from greenscreen.errors import SettingsError
-from greenscreen.settings import setting
+from greenscreen.settings import HEX_COLOUR, HEX_COLOUR_HINT, setting
 
 LAYOUTS = ("pip", "circle", "side-by-side", "full")
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
 WINDOWS = ("none", "rounded")
-_HEX = r"#[0-9a-fA-F]{6}"
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,11 @@ class LayoutSettings:
     radius: float = setting(0.1, min=0.0, max=0.5, help="Window corner radius as a fraction of its height.")
     border: int = setting(2, min=0, max=32, help="Window border width in output pixels (0 = none).")
     border_color: str = setting(
-        "#f0f0f0", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Window border colour."
+        "#f0f0f0", pattern=HEX_COLOUR, pattern_hint=HEX_COLOUR_HINT, help="Window border colour."
     )
     shadow: float = setting(0.5, min=0.0, max=1.0, help="Window drop shadow strength (0 = none).")
     window_color: str = setting(
-        "#2a2f36", pattern=_HEX, pattern_hint='a colour "#rrggbb"', help="Window fill behind the keyed speaker."
+        "#2a2f36", pattern=HEX_COLOUR, pattern_hint=HEX_COLOUR_HINT, help="Window fill behind the keyed speaker."
     )
     background: str = setting(
         "#1f3a5f", help='Behind the full layout\'s speaker: a colour "#rrggbb", an image file, or '
