@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from greenscreen.composite.blend import blend_over
+from greenscreen.composite.logo import fit_image
 from greenscreen.frames import cover, hex_to_bgr
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
@@ -88,7 +89,7 @@ def card_picture(
     room = (right - left) * (0.8 if text_area == (0.0, 1.0) else 0.95)  # beside a speaker: less air
     layers: list[tuple[np.ndarray, np.ndarray]] = []
     if logo is not None:
-        layers.append(_scaled_logo(*logo, max_size=(round(width * 0.4), round(height * 0.18))))
+        layers.append(fit_image(*logo, (round(width * 0.4), round(height * 0.18))))
     title_face = font(round(height * 0.085), bold=True)
     text = render_lines(wrap(title, title_face, room), title_face, colour=colour)
     layers.append((text.bgr, text.alpha))
@@ -104,15 +105,6 @@ def card_picture(
         blend_over(picture, bgr, alpha, x=left + (right - left - w) // 2, y=y)
         y += h + gap
     return picture
-
-
-def _scaled_logo(bgr: np.ndarray, alpha: np.ndarray, *, max_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The logo scaled to fit ``max_size``, keeping its shape."""
-    h, w = bgr.shape[:2]
-    scale = min(max_size[0] / w, max_size[1] / h)
-    size = (max(round(w * scale), 1), max(round(h * scale), 1))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(bgr, size, interpolation=interpolation), cv2.resize(alpha, size, interpolation=interpolation)
 
 
 class CardFrames:

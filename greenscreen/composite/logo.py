@@ -18,20 +18,25 @@ HEIGHT_SHARE = 0.08
 OPACITY = 0.85
 
 
+def fit_image(bgr: np.ndarray, alpha: np.ndarray, box: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """An image with its alpha scaled to fit ``box`` = ``(w, h)``, keeping its shape (the logo
+    in a corner, or above a card's title)."""
+    h, w = bgr.shape[:2]
+    scale = min(box[0] / w, box[1] / h)
+    size = (max(round(w * scale), 1), max(round(h * scale), 1))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(bgr, size, interpolation=interpolation), cv2.resize(alpha, size, interpolation=interpolation)
+
+
 class Logo:
     """``bgr`` and ``alpha`` of the logo image, placed on an ``output`` picture;
     ``speaker_top_right`` says the speaker's window takes the usual corner."""
 
     def __init__(self, bgr: np.ndarray, alpha: np.ndarray, output: tuple[int, int], *, speaker_top_right: bool):
         width, height = output
-        h = max(round(height * HEIGHT_SHARE), 2)
-        w = max(round(bgr.shape[1] * h / bgr.shape[0]), 1)
-        if w > width // 4:
-            w = max(width // 4, 1)
-            h = max(round(bgr.shape[0] * w / bgr.shape[1]), 1)
-        interpolation = cv2.INTER_AREA if h < bgr.shape[0] else cv2.INTER_LINEAR
-        self.bgr = cv2.resize(bgr, (w, h), interpolation=interpolation)
-        self.alpha = cv2.resize(alpha, (w, h), interpolation=interpolation) * np.float32(OPACITY)
+        self.bgr, alpha = fit_image(bgr, alpha, (max(width // 4, 1), max(round(height * HEIGHT_SHARE), 2)))
+        self.alpha = alpha * np.float32(OPACITY)
+        w = self.bgr.shape[1]
         margin = round(height * 0.03)
         self.x = margin if speaker_top_right else width - margin - w
         self.y = margin
