@@ -100,14 +100,13 @@ for c in (clip, pip, spk, scr):
 NO_KEY_SCRIPT = """
 import sys
 import numpy as np
-from greenscreen.compositor import Compositor
-from greenscreen.key import KeyResult
+from greenscreen.key import Keyer, KeyResult
 from greenscreen.pipeline import render
 
 def key(self, frame):  # diagnostic stand-in: a fixed soft matte, no keying work
     return KeyResult(frame, np.full(frame.shape[:2], 0.5, np.float32))
 
-Compositor.key = key
+Keyer.key = key
 render(sys.argv[1], sys.argv[2], sys.argv[3])
 """
 

@@ -34,7 +34,6 @@ from greenscreen.presets import (
     read_settings_file,
 )
 from greenscreen.settings import did_you_mean, parse_clock
-from greenscreen.title_cards import card_problems
 
 #: The lists an edit holds: TOML key -> the keys each entry takes (required first).
 LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -153,12 +152,8 @@ def edit_from_table(
         edit.settings["layout"]["background"] = str(image if image.is_absolute() else path.parent / image)
     # The preset sections are checked now too, so one run names every problem of the file.
     edit._lines = lines
-    applied, found = apply_settings_tables(RenderSettings(), edit.settings, edit._lines)
-    problems += found
-    if not found and isinstance(edit.settings.get("cards"), dict):
-        # A card with no text (a subtitle or a speaker intro without a title) makes no card.
-        line = lines.get((None, "cards"))
-        problems += [f"line {line}: [cards] {p}" if line else f"[cards] {p}" for p in card_problems(applied.cards)]
+    # A card with no text is judged later, on all settings together (presets.layered_settings).
+    problems += apply_settings_tables(RenderSettings(), edit.settings, edit._lines)[1]
     if problems:
         raise EditError(problems, path)
     # Problems found later (a segment beyond the recordings) name the file too.

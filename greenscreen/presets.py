@@ -29,6 +29,7 @@ from greenscreen.errors import SettingsError
 from greenscreen.io.files import check_input_file
 from greenscreen.io.atomic import atomic_path
 from greenscreen.settings import field_spec, replace_checked
+from greenscreen.title_cards import card_problems
 
 GROUPS = tuple(f.name for f in dataclasses.fields(RenderSettings))
 
@@ -339,7 +340,36 @@ def layered_settings(
         settings, problems = _problems(settings, layer.tables, layer.lines)
         if problems:
             raise PresetError(problems, layer.source)
+    _check_cards(settings, layers)
     return settings
+
+
+class CardError(PresetError):
+    """Card settings that make no card, judged on all layers together (see :func:`layered_settings`).
+
+    :attr:`layer` is the highest layer that asked for the card, :attr:`line` where (0: unknown)
+    and :attr:`reasons` the problems without the line.
+    """
+
+    def __init__(self, reasons: list[str], layer: SettingsLayer, line: int):
+        self.layer, self.line, self.reasons = layer, line, reasons
+        super().__init__([f"line {line}: [cards] {r}" if line else f"[cards] {r}" for r in reasons], layer.source)
+
+
+def _check_cards(settings: RenderSettings, layers: Sequence[SettingsLayer]) -> None:
+    """Raise :class:`CardError` if the layered settings ask for a card with no text (a subtitle
+    or a speaker intro without a title), naming the highest layer that asked for it.
+
+    Judged on the layers together, not one file at a time: a subtitle in an edit file may stand
+    under a title given on the command line or in ``batch.toml``.
+    """
+    problems = card_problems(settings.cards)
+    if not problems:
+        return
+    for layer in reversed(layers):
+        asked = [key for key in ("subtitle", "speaker") if key in layer.tables.get("cards", {})]
+        if asked:
+            raise CardError(problems, layer, layer.lines.get(("cards", asked[0])) or layer.lines.get((None, "cards"), 0))
 
 
 def check_preset(path: Path, base: RenderSettings | None = None) -> tuple[RenderSettings, list[str]]:

@@ -218,3 +218,21 @@ def test_an_edit_file_wins_over_the_tutorial_table_kind_by_kind(
     (recordings / "two" / "edit.toml").write_text("")
     with pytest.raises(Exception, match="a second edit file beside edit.toml; keep one"):
         plan_batch(recordings, tmp_path / "out")
+
+
+def test_a_cards_subtitle_is_judged_with_the_batchs_own_title(recordings: Path, tmp_path: Path) -> None:
+    """A subtitle in a tutorial's edit stands under a title from batch.toml; a speaker intro
+    with no title anywhere is listed up front with its file and line."""
+    (recordings / "one.toml").write_text('[cards]\nsubtitle = "Teil 1"\n')
+    (recordings / "batch.toml").write_text('[cards]\ntitle = "Schulung"\n')
+    out = tmp_path / "rendered"
+    assert run_cli("batch", recordings, "-o", out, "--dry-run", check=False).returncode == 0
+    (recordings / "batch.toml").write_text('[tutorials.three]\noffset = 0\n[tutorials.three.cards]\nspeaker = true\n')
+    proc = run_cli("batch", recordings, "-o", out, "--dry-run", check=False)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.splitlines()[1:] == [
+        f"  {recordings / 'batch.toml'}: line 4: [tutorials.three] [cards] cards.speaker (the speaker intro) "
+        "needs a title card (--title-card / [cards] title)",
+        f"  {recordings / 'one.toml'}: line 2: [cards] cards.subtitle needs a title to stand under "
+        "(--title-card / [cards] title)",
+    ], proc.stderr

@@ -90,12 +90,22 @@ def test_a_lower_third_without_times_introduces_the_speaker(tmp_path: Path) -> N
     ]
 
 
-def test_a_card_without_text_is_a_problem_of_the_file(tmp_path: Path) -> None:
+def test_a_card_without_text_is_judged_with_every_layer(tmp_path: Path) -> None:
+    """A subtitle in an edit file may stand under a title from the command line; without one
+    anywhere, the problem names the edit file's line."""
+    from greenscreen.presets import CardError, SettingsLayer, layered_settings
+
     path = tmp_path / "edit.toml"
     path.write_text('[[cut]]\nfrom = 2\nto = 1\n\n[cards]\nsubtitle = "Teil 1"\n', encoding="utf-8")
     with pytest.raises(EditError) as caught:
         read_edit(path)
-    assert caught.value.problems == [  # type: ignore[attr-defined]
-        "line 1: [[cut]] 'to' must come after 'from'",
-        "line 5: [cards] cards.subtitle needs a title to stand under (--title-card / [cards] title)",
-    ]
+    assert caught.value.problems == ["line 1: [[cut]] 'to' must come after 'from'"]  # type: ignore[attr-defined]
+    path.write_text('[cards]\nsubtitle = "Teil 1"\n', encoding="utf-8")
+    edit = read_edit(path)
+    title = SettingsLayer({"cards": {"title": "Willkommen"}}, "command line")
+    assert layered_settings((), [edit.layer(), title]).cards.subtitle == "Teil 1"
+    with pytest.raises(CardError) as refused:
+        layered_settings((), [edit.layer(), SettingsLayer({"cards": {"seconds": 2.0}}, "command line")])
+    assert str(refused.value.path) == str(path)
+    assert refused.value.problems == [
+        "line 2: [cards] cards.subtitle needs a title to stand under (--title-card / [cards] title)"]

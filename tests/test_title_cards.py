@@ -154,3 +154,17 @@ def test_a_card_without_text_is_refused(pair: tuple[Path, Path], tmp_path: Path,
     proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", *args, check=False)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and says in proc.stderr
     assert proc.stderr.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+def test_an_edit_files_subtitle_stands_under_the_command_lines_title(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    edit = tmp_path / "edit.toml"
+    edit.write_text('[cards]\nsubtitle = "Teil 1"\nseconds = 1\n', encoding="utf-8")
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--edit", edit, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {edit}: line 2: [cards] cards.subtitle needs a title to stand under " \
+                          "(--title-card / [cards] title)\n"
+    run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--edit", edit, "--title-card", "Willkommen")
+    with av.open(str(tmp_path / "x.mp4")) as out, av.open(str(screen)) as recording:
+        card = (out.duration - recording.duration) / av.time_base
+    assert card == pytest.approx(1.0, abs=0.05)  # the title card came before the recordings

@@ -35,6 +35,7 @@ from greenscreen.edit import FILES, Edit, EditError, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
 from greenscreen.presets import (
+    CardError,
     PresetError,
     SettingsLayer,
     apply_settings_tables,
@@ -375,6 +376,11 @@ def resolve_settings(
         presets = layer.presets or presets
     try:
         settings = layered_settings(presets, [layer.layer for layer in layers])
+    except CardError as exc:  # only the layers together show it
+        asked = next(layer for layer in layers if layer.layer is exc.layer)
+        where = f"{f'line {exc.line}: ' if exc.line else ''}{asked.prefix}[cards] "
+        problems += [Problem(asked.edit.path, "", where + reason) for reason in exc.reasons]
+        return None
     except GreenscreenError:
         return None  # every layer and preset was checked on its own and its problems reported
     tl = settings.timeline
