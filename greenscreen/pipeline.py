@@ -21,6 +21,7 @@ import ctypes
 import dataclasses
 import math
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, MediaError, OutputError, SettingsError
 from greenscreen.io.atomic import atomic_path, check_output_path, companion_path, is_null_device
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
-from greenscreen.io.audio_filters import FilteredTrack, KeptSound
+from greenscreen.io.audio_filters import FilteredTrack, KeptSound, StopWhen
 from greenscreen.io.captions import Cue, read_captions, webvtt
 from greenscreen.io.captions import caption_language as caption_language_tag
 from greenscreen.io.colour import Matrix
@@ -368,13 +369,15 @@ def render(
     ranges = timeline.sample_ranges(SAMPLE_RATE)
     sound = SoundPlan()
 
-    def open_audio() -> FilteredTrack:
+    def open_audio(stop: threading.Event) -> FilteredTrack:
         # Called on the audio thread: measuring the loudness (a pass over the whole soundtrack)
         # overlaps the first frames' decoding, keying and encoding instead of delaying them.
+        # The pass ends as soon as the frame loop stops (``stop``), so an error or Ctrl-C is
+        # reported at once rather than after the whole soundtrack has been read.
         nonlocal sound
         if audio_sources:
             sound = plan_sound(
-                lambda: KeptSound(AudioTrack(audio_sources), ranges),
+                lambda: StopWhen(KeptSound(AudioTrack(audio_sources), ranges), stop),
                 skip=0,
                 samples=sum(end - first for first, end in ranges),
                 settings=settings.sound,
@@ -721,7 +724,7 @@ def _run(
     compositor: Compositor,
     screen_frames: Iterator[av.VideoFrame | None],
     speaker_frames: Iterator[KeyResult | None],
-    open_audio: Callable[[], FilteredTrack],
+    open_audio: Callable[[threading.Event], FilteredTrack],
     writer: VideoWriter,
     progress: ProgressCallback | None,
     poster: PosterPicker | None = None,
@@ -730,8 +733,8 @@ def _run(
     outro: CardFrames | None = None,
 ) -> None:
     """The frame loop: the title card, then one item from each lane per output frame ->
-    composite -> encode, then the outro card. Cards are silent. ``open_audio()`` gives the
-    soundtrack; it is called on the audio thread."""
+    composite -> encode, then the outro card. Cards are silent. ``open_audio(stop)`` gives the
+    soundtrack; it is called on the audio thread, and ``stop`` is set when the loop ends."""
     timeline = plan.timeline
     intro_frames = intro.frames if intro is not None else 0
     outro_frames = outro.frames if outro is not None else 0
@@ -743,10 +746,12 @@ def _run(
     out = frame_planes(canvas)
     # The sound is decoded, filtered and AAC-encoded on its own thread (as ffmpeg does): on
     # the frame loop's thread it took a fifth of the loop's time. Its packets are tiny.
+    stop = threading.Event()
     sound = Prefetch(
-        _audio_lane(writer, open_audio, timeline.fps, (intro_frames, plan.frame_count, outro_frames)),
+        _audio_lane(writer, lambda: open_audio(stop), timeline.fps, (intro_frames, plan.frame_count, outro_frames)),
         maxsize=AUDIO_QUEUE_FRAMES,
         name="audio",
+        stop=stop,
     )
     # The video may run ahead of the sound by this many frames (while the loudness is measured
     # at the start); the muxer holds the video packets meanwhile and still interleaves the

@@ -160,3 +160,34 @@ def test_batch_report_records_loudness(recordings: dict[str, Path], tmp_path: Pa
     assert tutorial["loudness"]["before"]["integrated_lufs"] < -30
     assert abs(tutorial["loudness"]["after"]["integrated_lufs"] - -16.0) <= 0.5
     assert tutorial["loudness"]["after"]["true_peak_dbtp"] <= -1.0
+
+
+def test_a_failing_render_does_not_wait_for_the_loudness_pass(
+    media: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loudness is measured on the audio thread while the first frames are made; when the
+    frame loop fails, that pass stops at once instead of reading the rest of the soundtrack
+    (an hour of sound takes a minute). Here the pass would never end on its own."""
+    import threading
+
+    from greenscreen import pipeline
+    from greenscreen.compositor import Compositor
+
+    reads = []
+
+    def endless_pass(open_track: Callable[[], object], **_: object) -> object:
+        track = open_track()
+        while True:  # a soundtrack with no end
+            reads.append(track.read(4800))  # type: ignore[attr-defined]
+
+    def broken(*_: object, **__: object) -> None:
+        while not reads:  # fail once the pass is under way
+            threading.Event().wait(0.01)
+        raise RuntimeError("compositing failed")
+
+    monkeypatch.setattr(pipeline, "plan_sound", endless_pass)
+    monkeypatch.setattr(Compositor, "compose_i420", broken)
+    with pytest.raises(RuntimeError, match="compositing failed"):
+        pipeline.render(media["speaker"], media["screen"], tmp_path / "out.mp4")
+    assert not [t for t in threading.enumerate() if t.name == "audio"], "the loudness pass goes on"
+    assert not list(tmp_path.iterdir())  # and no half-written output is left

@@ -14,6 +14,7 @@ and that many samples are dropped from the front; picture and sound stay in sync
 from __future__ import annotations
 
 import functools
+import threading
 from collections import deque
 from collections.abc import Sequence
 from fractions import Fraction
@@ -160,6 +161,28 @@ class FilteredTrack(_Stage):
             self._drop = 0
         return self._chain.take(n)
 
+
+
+class Stopped(Exception):
+    """Raised by :class:`StopWhen` once its event is set: whoever waited for the sound is gone."""
+
+
+class StopWhen(_Stage):
+    """``source``, until ``event`` is set; then every read raises :class:`Stopped`.
+
+    Measuring the loudness reads the whole soundtrack before the first sample is encoded (a
+    minute of sound a second); a render that fails or is stopped meanwhile must not wait for it.
+    """
+
+    def __init__(self, source: SampleSource, event: threading.Event):
+        self._source = source
+        self._event = event
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``n`` samples of the source."""
+        if self._event.is_set():
+            raise Stopped
+        return self._source.read(n)
 
 
 class KeptSound(_Stage):

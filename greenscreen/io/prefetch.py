@@ -20,12 +20,16 @@ class Prefetch(Iterator[T]):
     """Iterate ``source`` on a daemon thread, ``maxsize`` items ahead of the consumer.
 
     An exception raised by the producer is re-raised in the consumer. :meth:`close` stops the
-    producer early (e.g. when the render fails or the output has enough frames).
+    producer early (e.g. when the render fails or the output has enough frames) and sets
+    ``stop``: a producer that works long between two items (a pass over a whole soundtrack) is
+    given the same event to watch.
     """
 
-    def __init__(self, source: Iterable[T], maxsize: int = 4, name: str = "prefetch"):
+    def __init__(
+        self, source: Iterable[T], maxsize: int = 4, name: str = "prefetch", stop: threading.Event | None = None
+    ):
         self._queue: queue.Queue = queue.Queue(maxsize)
-        self._stop = threading.Event()
+        self._stop = stop or threading.Event()
         self._source = source
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._finished = False
