@@ -132,3 +132,39 @@ def test_settings_reject_bad_values_with_reasons() -> None:
     assert any("tolerance" in p and "between 0 and 1" in p for p in problems)
     assert any("did you mean 'softness'" in p for p in problems)
     assert replace_checked(KeySettings(), {"key_color": "#3C8A41"})[1] == []
+
+
+def test_sound_is_decoded_in_blocks_with_the_same_samples_across_format_changes() -> None:
+    """Audio frames are gathered a few seconds at a time before resampling (much cheaper than
+    frame by frame); a stream that changes layout or rate mid-way (a phone switching mics)
+    starts a new block and loses nothing."""
+    import av
+
+    from greenscreen.io.audio import _Decoding
+
+    def frame(layout: str, rate: int, value: float, n: int = 1024) -> av.AudioFrame:
+        channels = 1 if layout == "mono" else 2
+        f = av.AudioFrame.from_ndarray(np.full((channels, n), value, np.float32), format="fltp", layout=layout)
+        f.sample_rate = rate
+        return f
+
+    def frames() -> list[av.AudioFrame]:
+        return ([frame("mono", 48000, 0.5) for _ in range(3)] + [frame("stereo", 48000, 0.25) for _ in range(2)]
+                + [frame("mono", 44100, -0.5) for _ in range(2)])
+
+    class Container:  # what _Decoding reads: decode() of one stream
+        def decode(self, stream: object) -> list[av.AudioFrame]:
+            return frames()
+
+    decoding = _Decoding(Container(), None, format="fltp", layout="stereo", rate=48000)
+    gathered = np.concatenate([f.to_ndarray() for f in decoding], axis=1)
+    # Frame by frame, each run of one kind through a resampler of its own.
+    expected = []
+    for run in (frames()[:3], frames()[3:5], frames()[5:]):
+        one_by_one = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
+        expected += [o.to_ndarray() for f in [*run, None] for o in one_by_one.resample(f)]
+    assert abs(gathered.shape[1] - (5 * 1024 + 2 * 1024 * 48000 / 44100)) <= 1
+    np.testing.assert_allclose(gathered, np.concatenate(expected, axis=1), atol=1e-6)
+    assert gathered[:, 3 * 1024 : 5 * 1024] == pytest.approx(0.25)  # the stereo part, as it was
+    # The 44.1 kHz mono part, resampled and spread over both channels at -3 dB.
+    assert gathered[:, 5 * 1024 + 100 : -100] == pytest.approx(-0.5 * np.sqrt(0.5), abs=1e-3)
