@@ -361,7 +361,8 @@ def _check_cards(settings: RenderSettings, layers: Sequence[SettingsLayer]) -> N
     or a speaker intro without a title), naming the highest layer that asked for it.
 
     Judged on the layers together, not one file at a time: a subtitle in an edit file may stand
-    under a title given on the command line or in ``batch.toml``.
+    under a title given on the command line or in ``batch.toml``. A card that only presets ask
+    for is left to the render's own check, which names no file.
     """
     problems = card_problems(settings.cards)
     if not problems:

@@ -303,12 +303,12 @@ def sync(speaker: str | Path, screen: str | Path, *, max_offset: float = MAX_OFF
     :attr:`~SyncResult.usable`. Raises :class:`~greenscreen.errors.MediaError` for unreadable files.
     """
     named = (("speaker", Path(speaker)), ("screen", Path(screen)))
-    for name, path in named:
-        # As render does first: a cut-off or unreadable recording is named as such here, not
-        # as "audio is corrupt" when its sound runs out early (a probe is ~10 ms; the sound
-        # read below takes seconds). A recording without a sound track is known from it too,
-        # before the other's whole soundtrack is decoded for nothing.
-        if not probe(path).has_audio:
+    # As render does first: a cut-off or unreadable recording is named as such here, not as
+    # "audio is corrupt" when its sound runs out early (a probe is ~10 ms; the sound read below
+    # takes seconds). A recording without a sound track is known from it too, before the
+    # other's whole soundtrack is decoded for nothing.
+    for (name, _), info in zip(named, [probe(path) for _, path in named]):
+        if not info.has_audio:
             return SyncResult(0.0, 0.0, 0.0, reason=f"the {name} recording has no sound", no_track=True)
     sounds = []
     for name, path in named:
