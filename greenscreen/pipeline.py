@@ -280,7 +280,7 @@ def render(
     """
     settings = settings or RenderSettings()
     check_cuts(cuts)
-    for problem in card_problems(settings.cards):
+    for problem in card_problems(settings.cards).values():
         raise SettingsError(problem)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     return_large_buffers_to_os()

@@ -29,7 +29,7 @@ from greenscreen.errors import SettingsError
 from greenscreen.io.files import check_input_file
 from greenscreen.io.atomic import atomic_path
 from greenscreen.settings import field_spec, replace_checked
-from greenscreen.title_cards import card_problems
+from greenscreen.title_cards import asks_for_card, card_problems
 
 GROUPS = tuple(f.name for f in dataclasses.fields(RenderSettings))
 
@@ -358,19 +358,26 @@ class CardError(PresetError):
 
 def _check_cards(settings: RenderSettings, layers: Sequence[SettingsLayer]) -> None:
     """Raise :class:`CardError` if the layered settings ask for a card with no text (a subtitle
-    or a speaker intro without a title), naming the highest layer that asked for it.
+    or a speaker intro without a title), naming the highest layer whose own value asks for it.
 
     Judged on the layers together, not one file at a time: a subtitle in an edit file may stand
     under a title given on the command line or in ``batch.toml``. A card that only presets ask
     for is left to the render's own check, which names no file.
     """
     problems = card_problems(settings.cards)
-    if not problems:
-        return
     for layer in reversed(layers):
-        asked = [key for key in ("subtitle", "speaker") if key in layer.tables.get("cards", {})]
+        cards = layer.tables.get("cards", {})
+        asked = [key for key in problems if key in cards and _asks_alone(key, cards[key])]
         if asked:
-            raise CardError(problems, layer, layer.lines.get(("cards", asked[0])) or layer.lines.get((None, "cards"), 0))
+            line = layer.lines.get(("cards", asked[0])) or layer.lines.get((None, "cards"), 0)
+            raise CardError([problems[key] for key in asked], layer, line)
+
+
+def _asks_alone(key: str, value: Any) -> bool:
+    """Whether the card setting ``key`` set to ``value`` (as a settings table holds it) asks
+    for a title card; a value the settings reject asks for nothing (it is reported as such)."""
+    settings, problems = _problems(RenderSettings(), {"cards": {key: value}}, {})
+    return not problems and asks_for_card(settings.cards, key)
 
 
 def check_preset(path: Path, base: RenderSettings | None = None) -> tuple[RenderSettings, list[str]]:

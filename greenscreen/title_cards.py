@@ -43,14 +43,22 @@ class CardSettings:
     )
 
 
-def card_problems(settings: CardSettings) -> list[str]:
-    """What makes no card of the card settings: a subtitle or a speaker intro without a title."""
-    problems = []
-    if settings.subtitle.strip() and not settings.title.strip():
-        problems.append("cards.subtitle needs a title to stand under (--title-card / [cards] title)")
-    if settings.speaker and not settings.title.strip():
-        problems.append("cards.speaker (the speaker intro) needs a title card (--title-card / [cards] title)")
-    return problems
+def card_problems(settings: CardSettings) -> dict[str, str]:
+    """What makes no card of the card settings: a subtitle or a speaker intro without a title,
+    by the setting that asks for the card (``subtitle``, ``speaker``)."""
+    if settings.title.strip():
+        return {}
+    asked = {
+        "subtitle": "cards.subtitle needs a title to stand under (--title-card / [cards] title)",
+        "speaker": "cards.speaker (the speaker intro) needs a title card (--title-card / [cards] title)",
+    }
+    return {key: problem for key, problem in asked.items() if asks_for_card(settings, key)}
+
+
+def asks_for_card(settings: CardSettings, key: str) -> bool:
+    """Whether the card setting ``key`` (``subtitle``, ``speaker``) asks for a title card."""
+    value = getattr(settings, key)
+    return bool(value.strip()) if isinstance(value, str) else bool(value)
 
 
 SCRIM = 0.55

@@ -236,3 +236,11 @@ def test_a_cards_subtitle_is_judged_with_the_batchs_own_title(recordings: Path, 
         f"  {recordings / 'one.toml'}: line 2: [cards] cards.subtitle needs a title to stand under "
         "(--title-card / [cards] title)",
     ], proc.stderr
+    # A folder-wide subtitle without a title is every tutorial's problem, listed once; an edit
+    # that only turns the speaker intro off is not to blame.
+    (recordings / "one.toml").write_text('[cards]\nspeaker = false\n')
+    (recordings / "batch.toml").write_text('[cards]\nsubtitle = "Teil 1"\n')
+    proc = run_cli("batch", recordings, "-o", out, "--dry-run", check=False)
+    assert proc.returncode == 2 and proc.stderr.splitlines()[1:] == [
+        f"  {recordings / 'batch.toml'}: line 2: [cards] cards.subtitle needs a title to stand under "
+        "(--title-card / [cards] title)"], proc.stderr

@@ -160,7 +160,9 @@ def test_an_edit_files_subtitle_stands_under_the_command_lines_title(pair: tuple
     speaker, screen = pair
     edit = tmp_path / "edit.toml"
     edit.write_text('[cards]\nsubtitle = "Teil 1"\nseconds = 1\n', encoding="utf-8")
-    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--edit", edit, check=False)
+    # A command line that turns the speaker intro off asks for no card: the subtitle's file is named.
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--edit", edit, "--speaker-intro", "false",
+                   check=False)
     assert proc.returncode == 2
     assert proc.stderr == f"error: {edit}: line 2: [cards] cards.subtitle needs a title to stand under " \
                           "(--title-card / [cards] title)\n"

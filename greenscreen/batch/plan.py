@@ -379,7 +379,9 @@ def resolve_settings(
     except CardError as exc:  # only the layers together show it
         asked = next(layer for layer in layers if layer.layer is exc.layer)
         where = f"{f'line {exc.line}: ' if exc.line else ''}{asked.prefix}[cards] "
-        problems += [Problem(asked.edit.path, "", where + reason) for reason in exc.reasons]
+        found = [Problem(asked.edit.path, "", where + reason) for reason in exc.reasons]
+        # A folder-wide layer's problem is every tutorial's: listed once.
+        problems += [p for p in found if p not in problems]
         return None
     except GreenscreenError:
         return None  # every layer and preset was checked on its own and its problems reported

@@ -196,9 +196,9 @@ class _Decoding:
     frame, resampling and converting cost three times what decoding does (10 minutes of sound
     read for sync: 1.7 s, gathered 0.6 s). The samples are the same either way. A stream that
     changes its sample format, layout or rate mid-way gets a new resampler from there on
-    (PyAV's takes one kind of input only). :attr:`first` and :attr:`latest` are the times of the
-    first and the latest decoded frame (None until known): where the sound starts, and how far
-    decoding got.
+    (PyAV's takes one kind of input only). :attr:`first` is the time of the first decoded frame
+    (where the sound starts) and :attr:`latest` the latest known one (how far decoding got); None
+    where unknown.
     """
 
     block_seconds = 4
@@ -214,10 +214,10 @@ class _Decoding:
         fifo = av.AudioFifo()
         resampler = av.AudioResampler(**self._output)
         kind: tuple[str, str, int] | None = None
-        for frame in self._container.decode(self._stream):
-            if frame.time is not None:
-                self.first = frame.time if self.first is None else self.first
-                self.latest = frame.time
+        for decoded, frame in enumerate(self._container.decode(self._stream)):
+            if decoded == 0:
+                self.first = frame.time
+            self.latest = frame.time if frame.time is not None else self.latest
             # A fifo and a resampler hold one kind of input (PyAV's fifo does not check the layout).
             now = (frame.format.name, frame.layout.name, frame.sample_rate)
             if now != kind:
