@@ -196,12 +196,18 @@ class _Decoding:
     frame, resampling and converting cost three times what decoding does (10 minutes of sound
     read for sync: 1.7 s, gathered 0.6 s). The samples are the same either way. A stream that
     changes its sample format, layout or rate mid-way gets a new resampler from there on
-    (PyAV's takes one kind of input only). :attr:`first` is the time of the first decoded frame
+    (PyAV's takes one kind of input only). Where the stream's timestamps jump ahead (a USB
+    microphone or a capture program dropped sound for a moment), the hole is filled with
+    silence, so what follows plays at its time instead of early and out of sync with the
+    picture, as ffmpeg plays it too. :attr:`first` is the time of the first decoded frame
     (where the sound starts) and :attr:`latest` the latest known one (how far decoding got); None
     where unknown.
     """
 
     block_seconds = 4
+    #: A jump of the timestamps beyond the sound so far by more than this (seconds) is a hole to
+    #: fill; smaller ones are the rounding of the container's timestamps (a millisecond in MKV).
+    min_hole = 0.01
 
     def __init__(self, container: av.container.InputContainer, stream: av.stream.Stream | None, *,
                  format: str, layout: str, rate: int):
@@ -214,6 +220,7 @@ class _Decoding:
         fifo = av.AudioFifo()
         resampler = av.AudioResampler(**self._output)
         kind: tuple[str, str, int] | None = None
+        ends: float | None = None  # where the sound so far ends on the stream's clock
         for decoded, frame in enumerate(self._container.decode(self._stream)):
             if decoded == 0:
                 self.first = frame.time
@@ -227,10 +234,30 @@ class _Decoding:
                     yield from resampler.resample(None)  # its tail, before a new one takes over
                     resampler = av.AudioResampler(**self._output)
                 fifo, kind = av.AudioFifo(), now
-            frame.pts = None  # the fifo checks timestamps for gaps; only sample counts matter here
+            if frame.time is not None and ends is not None and frame.time - ends > self.min_hole:
+                for silence in _silence_like(frame, round((frame.time - ends) * frame.sample_rate),
+                                             self.block_seconds * frame.sample_rate):
+                    fifo.write(silence)
+                    yield from resampler.resample(fifo.read())
+            start = frame.time if frame.time is not None else ends
+            ends = None if start is None else start + frame.samples / frame.sample_rate
+            frame.pts = None  # the fifo checks timestamps for gaps; they were dealt with above
             fifo.write(frame)
             if fifo.samples >= self.block_seconds * frame.sample_rate:
                 yield from resampler.resample(fifo.read())
         if fifo.samples:
             yield from resampler.resample(fifo.read())
         yield from resampler.resample(None)
+
+
+def _silence_like(frame: av.AudioFrame, samples: int, most: int) -> Iterator[av.AudioFrame]:
+    """``samples`` of silence in ``frame``'s format, layout and rate, ``most`` at a time."""
+    planar = frame.format.is_planar
+    channels = len(frame.layout.channels)
+    dtype = frame.to_ndarray().dtype
+    for start in range(0, samples, most):
+        n = min(most, samples - start)
+        zeros = np.zeros((channels, n) if planar else (1, n * channels), dtype)
+        silence = av.AudioFrame.from_ndarray(zeros, format=frame.format.name, layout=frame.layout.name)
+        silence.sample_rate = frame.sample_rate
+        yield silence
