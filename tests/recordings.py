@@ -6,7 +6,7 @@ the same events with a known offset and drift, each coloured by its own micropho
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -88,12 +88,16 @@ def write_clip(
     audio: np.ndarray | None = None,
     audio_rate: int = 48_000,
     audio_start: float = 0.0,
+    audio_holes: Sequence[tuple[float, float]] = (),
 ) -> Path:
     """Write an H.264 (+ AAC) MP4: ``frame(i)`` gives frame ``i`` (BGR), else a grey picture.
 
     ``audio`` is mono float32 at ``audio_rate``; ``audio_start`` delays its first sample on the
-    file's timeline (as some recorders do).
+    file's timeline (as some recorders do). ``audio_holes`` are (start, end) seconds whose sound
+    is left out, its timestamps jumping over them, as a dropping microphone leaves them.
     """
+    if audio_holes:
+        return _write_with_holes(path, seconds, size, fps, audio, audio_rate, audio_holes)
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height = size
@@ -206,8 +210,43 @@ def write_sound_clip(path: Path, defect: str = "clean", *, seconds: float = 3.0,
         voice = voice + 0.05 * rng.standard_normal(n).astype(np.float32) + 0.05 * np.sin(2 * np.pi * 100 * t)
     elif defect == "quiet":
         voice = voice * 0.03
-    elif defect == "clean":
+    elif defect in ("clean", "dropouts"):
         voice = voice + 0.0005 * rng.standard_normal(n).astype(np.float32)
     else:
         raise ValueError(f"not a sound defect: {defect!r}")
-    return write_clip(path, seconds=seconds, audio=voice.astype(np.float32), audio_rate=rate)
+    holes = ((0.8, 1.4), (2.0, 2.5)) if defect == "dropouts" else ()
+    return write_clip(path, seconds=seconds, audio=voice.astype(np.float32), audio_rate=rate, audio_holes=holes)
+
+
+def _write_with_holes(
+    path: Path, seconds: float, size: tuple[int, int], fps: int, audio: np.ndarray | None, rate: int,
+    holes: Sequence[tuple[float, float]],
+) -> Path:
+    """:func:`write_clip` of a grey picture whose sound has ``holes``: the sound goes in whole
+    1024-sample frames (the AAC encoder's own), so frames in a hole can be left out."""
+    assert audio is not None
+    with av.open(str(path), "w") as out:
+        sound = out.add_stream("aac", rate=rate, layout="mono")
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "18"}
+        for pos in range(0, len(audio), 1024):
+            if any(start * rate <= pos < end * rate for start, end in holes):
+                continue
+            af = av.AudioFrame.from_ndarray(audio[None, pos : pos + 1024].astype(np.float32), format="fltp",
+                                            layout="mono")
+            af.sample_rate, af.pts, af.time_base = rate, pos, Fraction(1, rate)
+            for packet in sound.encode(af):
+                out.mux(packet)
+        for packet in sound.encode(None):
+            out.mux(packet)
+        grey = np.full((size[1], size[0], 3), 128, np.uint8)
+        for i in range(int(round(seconds * fps))):
+            vf = av.VideoFrame.from_ndarray(grey, format="bgr24")
+            vf.pts, vf.time_base = i, Fraction(1, fps)
+            for packet in video.encode(vf):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+    return path

@@ -100,6 +100,7 @@ def test_the_crop_suggestion_cuts_the_wall_and_keeps_the_sheet(clips, reports) -
         ("clipping_mic", "clipping", "lower the microphone's gain"),
         ("noisy_room", "room_noise", "switch off fans"),
         ("quiet", "loudness", "raise the microphone's gain"),
+        ("dropouts", "dropouts", "plug the microphone straight into the computer"),
     ],
 )
 def test_each_sound_defect_is_found_with_its_advice(tmp_path: Path, defect: str, topic: str, advice: str) -> None:
@@ -107,7 +108,11 @@ def test_each_sound_defect_is_found_with_its_advice(tmp_path: Path, defect: str,
     by_topic = {f.topic: f for f in findings}
     assert by_topic[topic].verdict == "poor", [(f.topic, f.verdict, f.figures) for f in findings]
     assert advice in by_topic[topic].text()[1]
-    assert levels.size == 60  # 3 s in 50 ms steps
+    assert levels.size == 60  # 3 s in 50 ms steps (dropouts count as silence: the sound's own length)
+    if defect == "dropouts":  # two holes, 0.6 s and 0.5 s long (whole AAC frames of them)
+        assert by_topic[topic].figures["dropouts"] == 2
+        assert by_topic[topic].figures["dropout_seconds"] == pytest.approx(1.1, abs=0.05)
+        assert by_topic[topic].text("de")[0].startswith("der Ton setzt 2-mal aus (insgesamt 1,1 s, zuerst bei 0:00.8)")  # a clock time as --cut takes it
     clean, _ = analyse_sound(write_sound_clip(tmp_path / "clean.mp4", "clean"))
     assert all(f.verdict == "good" for f in clean), [(f.topic, f.figures) for f in clean]
 

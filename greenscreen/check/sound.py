@@ -1,4 +1,4 @@
-"""The sound of a recording: level, clipping and background noise, from its decoded samples."""
+"""The sound of a recording: level, clipping, background noise and dropouts, from its decoded samples."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ FLOOR_USABLE, FLOOR_POOR = -50.0, -40.0
 """Noise floor (10th percentile of 50 ms levels, dBFS: the pauses between words)."""
 SNR_USABLE, SNR_POOR = 20.0, 12.0
 """Speech above the noise floor, dB."""
+DROPOUTS_POOR, DROPOUT_SECONDS_POOR = 5, 1.0
+"""Dropouts (holes in the sound's timestamps) that make the sound poor: this many, or this
+many seconds in all. Fewer are usable: the render fills them with silence and keeps sync."""
 
 
 def level_curve(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -53,7 +56,8 @@ def _measure(blocks, rate: int) -> tuple[np.ndarray, float]:
 
 def analyse_sound(path: Path, recording: str = "speaker") -> tuple[list[Finding], np.ndarray]:
     """Findings about the sound of ``path`` and its level curve (dBFS per :data:`BLOCK`)."""
-    decoded = iter_mono(Path(path))
+    holes: list[tuple[float, float]] = []
+    decoded = iter_mono(Path(path), holes=holes)
     if decoded is None:
         missing = Finding("sound", "usable", "sound_none", "sound_none_advice", recording=recording)
         return [missing], np.zeros(0, np.float32)
@@ -77,4 +81,19 @@ def analyse_sound(path: Path, recording: str = "speaker") -> tuple[list[Finding]
     findings.append(Finding("room_noise", v_noise, "room_good" if v_noise == "good" else "room_bad",
                             "room_advice", params={"db": round(floor), "snr": round(snr)}, recording=recording,
                             figures={"noise_floor_dbfs": floor, "snr_db": snr}))
+    findings.append(_dropouts(holes, recording))
     return findings, levels
+
+
+def _dropouts(holes: list[tuple[float, float]], recording: str) -> Finding:
+    """The finding on the sound's dropouts (``(start, seconds)`` each)."""
+    if not holes:
+        return Finding("dropouts", "good", "dropouts_good", recording=recording, figures={"dropouts": 0})
+    total = sum(seconds for _, seconds in holes)
+    verdict = "poor" if len(holes) >= DROPOUTS_POOR or total >= DROPOUT_SECONDS_POOR else "usable"
+    first = holes[0][0]
+    message = "dropouts_once" if len(holes) == 1 else "dropouts_bad"
+    return Finding("dropouts", verdict, message, "dropouts_advice", recording=recording,
+                   params={"count": len(holes), "seconds": round(total, 1),
+                           "at": f"{int(first // 60)}:{first % 60:04.1f}"},
+                   figures={"dropouts": len(holes), "dropout_seconds": total})

@@ -148,8 +148,13 @@ def read_mono(path: str | Path, rate: int | None = None) -> tuple[np.ndarray, in
     return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), rate
 
 
-def iter_mono(path: str | Path, rate: int | None = None) -> tuple[Iterator[np.ndarray], int] | None:
-    """:func:`read_mono` block by block, for sound too long to hold: ``(blocks, rate)`` or None."""
+def iter_mono(
+    path: str | Path, rate: int | None = None, *, holes: list[tuple[float, float]] | None = None
+) -> tuple[Iterator[np.ndarray], int] | None:
+    """:func:`read_mono` block by block, for sound too long to hold: ``(blocks, rate)`` or None.
+
+    ``holes``, if given, receives ``(start, seconds)`` of each dropout in the sound (a jump of
+    its timestamps, filled with silence) as the blocks are read."""
     path = Path(path)
     container = open_container(path)
     if not container.streams.audio:
@@ -157,15 +162,16 @@ def iter_mono(path: str | Path, rate: int | None = None) -> tuple[Iterator[np.nd
         return None
     stream = container.streams.audio[0]
     rate = int(rate or stream.codec_context.sample_rate or SAMPLE_RATE)
-    return _mono_blocks(container, stream, rate, path), rate
+    return _mono_blocks(container, stream, rate, path, holes), rate
 
 
 def _mono_blocks(
-    container: av.container.InputContainer, stream: av.stream.Stream, rate: int, path: Path
+    container: av.container.InputContainer, stream: av.stream.Stream, rate: int, path: Path,
+    holes: list[tuple[float, float]] | None = None,
 ) -> Iterator[np.ndarray]:
     try:
         video_start = _stream_start(video_stream(container))
-        decoding = _Decoding(container, stream, format="flt", layout="mono", rate=rate)
+        decoding = _Decoding(container, stream, format="flt", layout="mono", rate=rate, holes=holes)
         skip: int | None = None  # samples to drop when the sound starts before the video
         try:
             for out in decoding:
@@ -210,11 +216,13 @@ class _Decoding:
     min_hole = 0.01
 
     def __init__(self, container: av.container.InputContainer, stream: av.stream.Stream | None, *,
-                 format: str, layout: str, rate: int):
+                 format: str, layout: str, rate: int, holes: list[tuple[float, float]] | None = None):
         self._container, self._stream = container, stream
         self._output = {"format": format, "layout": layout, "rate": rate}
         self.first: float | None = None
         self.latest: float | None = None
+        self.holes = holes if holes is not None else []
+        """``(start, seconds)`` of each hole filled, on the stream's clock."""
 
     def __iter__(self) -> Iterator[av.AudioFrame]:
         fifo = av.AudioFifo()
@@ -235,6 +243,7 @@ class _Decoding:
                     resampler = av.AudioResampler(**self._output)
                 fifo, kind = av.AudioFifo(), now
             if frame.time is not None and ends is not None and frame.time - ends > self.min_hole:
+                self.holes.append((ends, frame.time - ends))
                 for silence in _silence_like(frame, round((frame.time - ends) * frame.sample_rate),
                                              self.block_seconds * frame.sample_rate):
                     fifo.write(silence)
