@@ -168,3 +168,37 @@ def test_sound_is_decoded_in_blocks_with_the_same_samples_across_format_changes(
     assert gathered[:, 3 * 1024 : 5 * 1024] == pytest.approx(0.25)  # the stereo part, as it was
     # The 44.1 kHz mono part, resampled and spread over both channels at -3 dB.
     assert gathered[:, 5 * 1024 + 100 : -100] == pytest.approx(-0.5 * np.sqrt(0.5), abs=1e-3)
+
+
+def test_jittering_sound_timestamps_do_not_add_up_to_a_drift() -> None:
+    """Timestamps that come a little late and then early again (a capture program's jitter) fill
+    at most one small hole; only a real jump ahead is filled, with its length."""
+    from fractions import Fraction
+
+    import av
+
+    from greenscreen.io.audio import _Decoding
+
+    def frames(jump_at: int | None) -> list[av.AudioFrame]:
+        out = []
+        for i in range(200):  # 1024-sample frames at 48 kHz, every other one stamped 15 ms late
+            f = av.AudioFrame.from_ndarray(np.full((1, 1024), 0.25, np.float32), format="fltp", layout="mono")
+            f.sample_rate, f.time_base = 48000, Fraction(1, 48000)
+            f.pts = i * 1024 + (720 if i % 2 else 0) + (48000 if jump_at is not None and i >= jump_at else 0)
+            out.append(f)
+        return out
+
+    class Container:
+        def __init__(self, jump_at: int | None):
+            self.jump_at = jump_at
+
+        def decode(self, stream: object) -> list[av.AudioFrame]:
+            return frames(self.jump_at)
+
+    for jump_at, filled in ((None, 720), (100, 720 + 48000)):
+        holes: list[tuple[float, float]] = []
+        decoding = _Decoding(Container(jump_at), None, format="fltp", layout="mono", rate=48000, holes=holes)
+        samples = sum(f.samples for f in decoding)
+        assert samples == 200 * 1024 + filled, holes
+    # The jitter once, then the real hole (the late stamps around it take their share of it).
+    assert sum(s for _, s in holes) == pytest.approx(0.015 + 1.0, abs=1e-6) and len(holes) <= 3

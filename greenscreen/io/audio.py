@@ -228,7 +228,10 @@ class _Decoding:
         fifo = av.AudioFifo()
         resampler = av.AudioResampler(**self._output)
         kind: tuple[str, str, int] | None = None
-        ends: float | None = None  # where the sound so far ends on the stream's clock
+        # Where the sound so far (silence filled in included) ends on the stream's clock: counted
+        # in samples from the first frame's time, so timestamps that jitter a little late and
+        # then early again cannot add up to a drift.
+        ends: float | None = None
         for decoded, frame in enumerate(self._container.decode(self._stream)):
             if decoded == 0:
                 self.first = frame.time
@@ -243,13 +246,16 @@ class _Decoding:
                     resampler = av.AudioResampler(**self._output)
                 fifo, kind = av.AudioFifo(), now
             if frame.time is not None and ends is not None and frame.time - ends > self.min_hole:
-                self.holes.append((ends, frame.time - ends))
-                for silence in _silence_like(frame, round((frame.time - ends) * frame.sample_rate),
-                                             self.block_seconds * frame.sample_rate):
+                hole = round((frame.time - ends) * frame.sample_rate)
+                self.holes.append((ends, hole / frame.sample_rate))
+                for silence in _silence_like(frame, hole, self.block_seconds * frame.sample_rate):
                     fifo.write(silence)
                     yield from resampler.resample(fifo.read())
-            start = frame.time if frame.time is not None else ends
-            ends = None if start is None else start + frame.samples / frame.sample_rate
+                ends += hole / frame.sample_rate
+            if decoded == 0 and frame.time is not None:
+                ends = frame.time
+            if ends is not None:
+                ends += frame.samples / frame.sample_rate
             frame.pts = None  # the fifo checks timestamps for gaps; they were dealt with above
             fifo.write(frame)
             if fifo.samples >= self.block_seconds * frame.sample_rate:
