@@ -172,7 +172,8 @@ def test_sound_is_decoded_in_blocks_with_the_same_samples_across_format_changes(
 
 def test_jittering_sound_timestamps_do_not_add_up_to_a_drift() -> None:
     """Timestamps that come a little late and then early again (a capture program's jitter) fill
-    at most one small hole; only a real jump ahead is filled, with its length."""
+    at most one small hole; only a real jump ahead is filled, with its length, and one broken
+    timestamp a day ahead adds no day of silence."""
     from fractions import Fraction
 
     import av
@@ -184,7 +185,10 @@ def test_jittering_sound_timestamps_do_not_add_up_to_a_drift() -> None:
         for i in range(200):  # 1024-sample frames at 48 kHz, every other one stamped 15 ms late
             f = av.AudioFrame.from_ndarray(np.full((1, 1024), 0.25, np.float32), format="fltp", layout="mono")
             f.sample_rate, f.time_base = 48000, Fraction(1, 48000)
-            f.pts = i * 1024 + (720 if i % 2 else 0) + (48000 if jump_at is not None and i >= jump_at else 0)
+            if jump_at == -1:  # one broken timestamp, a day ahead: not a dropout to fill
+                f.pts = i * 1024 + (720 if i % 2 else 0) + (48000 * 86400 if i == 100 else 0)
+            else:
+                f.pts = i * 1024 + (720 if i % 2 else 0) + (48000 if jump_at is not None and i >= jump_at else 0)
             out.append(f)
         return out
 
@@ -195,10 +199,11 @@ def test_jittering_sound_timestamps_do_not_add_up_to_a_drift() -> None:
         def decode(self, stream: object) -> list[av.AudioFrame]:
             return frames(self.jump_at)
 
-    for jump_at, filled in ((None, 720), (100, 720 + 48000)):
+    for jump_at, filled in ((None, 720), (100, 720 + 48000), (-1, 720)):
         holes: list[tuple[float, float]] = []
         decoding = _Decoding(Container(jump_at), None, format="fltp", layout="mono", rate=48000, holes=holes)
         samples = sum(f.samples for f in decoding)
         assert samples == 200 * 1024 + filled, holes
-    # The jitter once, then the real hole (the late stamps around it take their share of it).
-    assert sum(s for _, s in holes) == pytest.approx(0.015 + 1.0, abs=1e-6) and len(holes) <= 3
+        if jump_at == 100:
+            # The jitter once, then the real hole (the late stamps around it take their share of it).
+            assert sum(s for _, s in holes) == pytest.approx(0.015 + 1.0, abs=1e-6) and len(holes) <= 3

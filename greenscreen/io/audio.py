@@ -214,6 +214,9 @@ class _Decoding:
     #: A jump of the timestamps beyond the sound so far by more than this (seconds) is a hole to
     #: fill; smaller ones are the rounding of the container's timestamps (a millisecond in MKV).
     min_hole = 0.01
+    #: ... and by more than this, a broken timestamp rather than lost sound (a dropout lasts
+    #: moments): it is not filled, or one bad packet could add hours of silence.
+    max_hole = 30.0
 
     def __init__(self, container: av.container.InputContainer, stream: av.stream.Stream | None, *,
                  format: str, layout: str, rate: int, holes: list[tuple[float, float]] | None = None):
@@ -245,7 +248,7 @@ class _Decoding:
                     yield from resampler.resample(None)  # its tail, before a new one takes over
                     resampler = av.AudioResampler(**self._output)
                 fifo, kind = av.AudioFifo(), now
-            if frame.time is not None and ends is not None and frame.time - ends > self.min_hole:
+            if frame.time is not None and ends is not None and self.min_hole < frame.time - ends <= self.max_hole:
                 hole = round((frame.time - ends) * frame.sample_rate)
                 self.holes.append((ends, hole / frame.sample_rate))
                 for silence in _silence_like(frame, hole, self.block_seconds * frame.sample_rate):
