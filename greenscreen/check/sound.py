@@ -94,6 +94,6 @@ def _dropouts(holes: list[tuple[float, float]], recording: str) -> Finding:
     first = holes[0][0]
     message = "dropouts_once" if len(holes) == 1 else "dropouts_bad"
     return Finding("dropouts", verdict, message, "dropouts_advice", recording=recording,
-                   params={"count": len(holes), "seconds": round(total, 1),
+                   params={"count": len(holes), "seconds": round(total, 1 if total >= 0.1 else 2),
                            "at": f"{int(first // 60)}:{first % 60:04.1f}"},
                    figures={"dropouts": len(holes), "dropout_seconds": total})
