@@ -280,6 +280,11 @@ def load_gt(case: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return a, cv2.imread(str(case / "fg.png")), cv2.imread(str(case / "screen.png"))
 
 
+def still_cases(data: Path, only: str = "") -> list[Path]:
+    """The data set's case folders of still subjects (not the DEV clip) whose name holds ``only``."""
+    return sorted(p for p in (data / "cases").iterdir() if p.is_dir() and p.name != CLIP and only in p.name)
+
+
 def run(data: Path, use_plate: bool, args: argparse.Namespace, work: Path) -> list[dict]:
     """Key every still case (and the clip) once; print per-case lines; return the rows."""
     tag = "plate" if use_plate else "noplate"
@@ -287,7 +292,7 @@ def run(data: Path, use_plate: bool, args: argparse.Namespace, work: Path) -> li
     print(f"{'case':18s} {'level':7s} | {'ours SAD':>8s} {'MSE':>6s} {'PSNR':>6s} {'dE00':>5s} |"
           f" {'ffmpeg SAD':>10s} {'MSE':>6s} {'PSNR':>6s} {'dE00':>5s}")
     rows: list[dict] = []
-    cases = sorted(p for p in (data / "cases").iterdir() if p.is_dir() and p.name != CLIP)
+    cases = still_cases(data)
     for case in cases:
         if args.only and args.only not in case.name:
             continue
@@ -408,8 +413,7 @@ def run_sequences(data: Path, only: str) -> None:
     print(f"\n######## moving sequences: level {SEQ_LEVEL}, {SEQ_FRAMES} frames, {SEQ_WIDTH} px wide,"
           f" {SEQ_STEP} px/frame, exposure 1 -> {SEQ_EXPOSURE_END} ########")
     print(f"{'case':18s} | {'seq SAD':>8s} {'fresh SAD':>9s} {'seq-fresh':>9s}")
-    cases = sorted(p for p in (data / "cases").iterdir()
-                   if p.is_dir() and p.name != CLIP and only in p.name)
+    cases = still_cases(data, only)
     seq_means, fresh_means = [], []
     for case in cases:
         frames, gts = build_sequence(case, SEQ_LEVEL)
@@ -485,8 +489,7 @@ def run_motion_blur(data: Path, only: str) -> None:
     print(f"\n######## motion blur: level {SEQ_LEVEL}, {BLUR_FRAMES} frames, {SEQ_WIDTH} px wide,"
           f" {BLUR_STEP} px/frame with the shutter open ########")
     print(f"{'case':18s} | {'SAD':>6s} {'band dE00':>9s} | {'inner da*':>9s} {'db*':>6s} | {'outer da*':>9s} {'db*':>6s}")
-    cases = sorted(p for p in (data / "cases").iterdir()
-                   if p.is_dir() and p.name != CLIP and only in p.name)
+    cases = still_cases(data, only)
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
     for case in cases:
