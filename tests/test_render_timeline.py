@@ -126,28 +126,12 @@ def test_sound_after_a_dropout_stays_with_its_picture(tmp_path: Path) -> None:
     """A USB microphone or capture program that drops sound leaves a hole in the sound's
     timestamps; what follows must play at its time (as ffmpeg plays it), not early and out of
     sync with the picture for the rest of the recording."""
-    import av
-    from fractions import Fraction
+    from recordings import write_clip
 
     seconds, hole = 4.0, (1.5, 2.5)  # the speaker's sound from 1.5 s to 2.5 s was never recorded
-    sound = cards.beeps((0.5, 3.0), tone=SPEAKER_TONE)
-    speaker = tmp_path / "dropout.mkv"
-    grey = np.full((SPEAKER_SIZE[1] * 3 // 2, SPEAKER_SIZE[0]), 128, np.uint8)  # I420; longer than a timecode
-    with av.open(str(speaker), "w") as container:
-        video = container.add_stream("libx264", rate=FPS)
-        video.height, video.width, video.pix_fmt = SPEAKER_SIZE[1], SPEAKER_SIZE[0], "yuv420p"
-        audio = container.add_stream("aac", rate=cards.AUDIO_RATE)
-        audio.layout = "mono"
-        for n0 in range(0, round(seconds * cards.AUDIO_RATE), 1024):  # the encoder's own frame size
-            if hole[0] * cards.AUDIO_RATE <= n0 < hole[1] * cards.AUDIO_RATE:
-                continue
-            frame = av.AudioFrame.from_ndarray(sound(n0, 1024)[None, :], format="fltp", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = cards.AUDIO_RATE, n0, Fraction(1, cards.AUDIO_RATE)
-            container.mux(audio.encode(frame))
-        container.mux(audio.encode(None))
-        for i in range(round(seconds * FPS)):
-            container.mux(video.encode(av.VideoFrame.from_ndarray(grey, format="yuv420p")))
-        container.mux(video.encode(None))
+    sound = cards.beeps((0.5, 3.0), tone=SPEAKER_TONE)(0, round(seconds * cards.AUDIO_RATE))
+    speaker = write_clip(tmp_path / "dropout.mp4", seconds=seconds, size=SPEAKER_SIZE, fps=FPS, audio=sound,
+                         audio_rate=cards.AUDIO_RATE, audio_holes=[hole])
     screen = cards.write_clip(tmp_path / "screen.mp4", lambda i: np.full((SCREEN_SIZE[1] * 3 // 2, SCREEN_SIZE[0]), 90, np.uint8),
                               fps=FPS, seconds=seconds)
     out = render(speaker, screen, tmp_path / "out.mp4")
