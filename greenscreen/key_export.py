@@ -8,6 +8,7 @@ cropped frame.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,13 @@ import numpy as np
 
 from greenscreen.errors import OutputError, SettingsError
 from greenscreen.frames import to_rgba8
-from greenscreen.io.atomic import atomic_dir, atomic_path, check_output_path, is_null_device
+from greenscreen.io.atomic import (
+    atomic_dir,
+    atomic_path,
+    check_output_path,
+    check_replaceable_folder,
+    is_null_device,
+)
 from greenscreen.io.probe import probe
 from greenscreen.io.reader import Crop, read_frames
 from greenscreen.io.stills import is_image, load_plate, read_image
@@ -29,6 +36,10 @@ VIDEO_OUTPUTS = {
     ".webm": ("libvpx-vp9", "yuva420p", {"crf": "20", "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}),
     ".mov": ("prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"}),
 }
+
+FRAME_NAME = re.compile(r"\d{6,}\.png")
+"""The frames a folder output holds (``000000.png`` on): an earlier key into the same folder,
+which a new one may replace."""
 
 
 def _keyer(settings: KeySettings | None, plate: Path | np.ndarray | None, crop: Crop) -> Keyer:
@@ -112,7 +123,8 @@ def key_video(
             "or a new folder name",
             out,
         )
-    with atomic_dir(out) as folder:
+    check_replaceable_folder(out, FRAME_NAME)
+    with atomic_dir(out, FRAME_NAME) as folder:
         count = 0
         for _, frame in read_frames(path, crop=crop):
             (folder / f"{count:06d}.png").write_bytes(_png_bytes(keyer.key(frame)))

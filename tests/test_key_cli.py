@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -58,6 +60,34 @@ def test_video_to_png_folder_webm_and_prores(tmp_path: Path) -> None:
         assert ctx.name == "prores" and ctx.pix_fmt.startswith("yuva444")
         rgba = next(c.decode(video=0)).to_ndarray(format="rgba")
     assert rgba[0, 0, 3] < 10 and rgba[45, 80, 3] > 245
+
+
+def test_key_never_replaces_a_folder_of_other_files(tmp_path: Path) -> None:
+    """A folder output replaces an earlier key's frames, never a folder with anything else in
+    it (it once emptied the folder, the recording itself included), nor the current folder."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    clip = synthetic.write_speaker_clip(folder / "speaker.mp4", size=(96, 64), seconds=0.2, seed=3)
+    (folder / "notes.txt").write_text("mine")
+    before = clip.read_bytes()
+    proc = run_cli("key", clip, "-o", folder, "-q", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "videos" in proc.stderr and "notes.txt" in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "speaker.mp4"]
+    assert clip.read_bytes() == before and (folder / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["videos"], "no temporary folder left"
+
+    frames = tmp_path / "frames"
+    frames.mkdir(mode=0o755)
+    (frames / "000099.png").write_bytes(b"an earlier key's frame")
+    run_cli("key", clip, "-o", frames, "-q")
+    assert sorted(p.name for p in frames.iterdir()) == [f"{i:06d}.png" for i in range(6)]
+    assert frames.stat().st_mode & 0o777 == 0o755, "the folder keeps its permissions"
+
+    proc = subprocess.run([sys.executable, "-m", "greenscreen", "key", str(clip), "-o", ".", "-q"],
+                          cwd=frames, capture_output=True, text=True)
+    assert proc.returncode == 1 and "current folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(list(frames.iterdir())) == 6
 
 
 def test_key_bad_input_is_one_line(tmp_path: Path) -> None:

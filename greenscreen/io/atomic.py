@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from greenscreen.errors import OutputError
+from greenscreen.errors import OutputError, printable
 from greenscreen.io.files import kind_of, name_bytes, name_max, os_reason
 
 
@@ -174,12 +174,40 @@ def atomic_path(output: Path) -> Iterator[Path]:
         raise
 
 
+def check_replaceable_folder(output: Path, replaceable: re.Pattern[str]) -> None:
+    """Raise :class:`OutputError` unless an existing folder at ``output`` may be replaced whole:
+    every entry in it is a file whose name matches ``replaceable`` (what an earlier run wrote),
+    and it is not the current folder or one that holds it. Nothing to check if it does not exist.
+
+    Replacing a folder deletes what it held; a user's own files (or the very recording being
+    keyed) must never go with it.
+    """
+    if not output.is_dir() or is_null_device(output):
+        return
+    here = os.path.realpath(Path.cwd())
+    real = os.path.realpath(output)
+    if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+        raise OutputError("is the current folder (or holds it); give a new folder name", output)
+    try:
+        foreign = sorted(e.name for e in os.scandir(output) if not (replaceable.fullmatch(e.name) and e.is_file()))
+    except OSError as exc:
+        raise OutputError(f"output folder {os_reason(exc)}", output) from None
+    if foreign:
+        shown = ", ".join(printable(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise OutputError(
+            f"folder already holds other files ({shown}) and would be replaced; give a new or empty folder",
+            output,
+        )
+
+
 @contextlib.contextmanager
-def atomic_dir(output: Path) -> Iterator[Path]:
+def atomic_dir(output: Path, replaceable: re.Pattern[str]) -> Iterator[Path]:
     """Yield a temporary folder beside ``output``; on success it replaces ``output``.
 
     A folder of frames is only ever seen complete: an earlier folder at ``output`` is swapped out
-    only after the new one is finished, and removed after the swap.
+    only after the new one is finished, and removed after the swap. It is replaced only if it
+    holds nothing but files named like ``replaceable`` (see :func:`check_replaceable_folder`,
+    which callers should also run before the work); the new folder keeps its permissions.
     """
     import shutil
 
@@ -194,6 +222,7 @@ def atomic_dir(output: Path) -> Iterator[Path]:
                 raise error from None
             raise
         return
+    check_replaceable_folder(output, replaceable)
     parent = output.parent if str(output.parent) else Path(".")
     prefix, suffix = temp_affixes(parent, output.name, ".partial")
     try:
@@ -201,9 +230,17 @@ def atomic_dir(output: Path) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot create a folder in the output folder ({exc.strerror})", parent) from None
     try:
+        # mkdtemp makes the folder private (0700): give it the old folder's permissions, or a
+        # new folder's.
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = stat.S_IMODE(os.stat(output).st_mode) if output.is_dir() else 0o777 & ~umask
+        os.chmod(tmp, mode)
         yield tmp
         old = None
         if output.exists():
+            # Checked again: files may have been put there while the frames were written.
+            check_replaceable_folder(output, replaceable)
             old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(output, old / output.name)
         os.replace(tmp, output)
