@@ -197,6 +197,11 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     (tmp_path / "rec").mkdir()
     code, text = run_cli("batch", tmp_path / "rec", "-o", tmp_path / "rec")
     assert code == 2 and "separate folder" in text
+    # The same folder spelled otherwise: through "..", or a link to it.
+    (tmp_path / "link").symlink_to(tmp_path / "rec")
+    for spelled in (tmp_path / "rec" / ".." / "rec", tmp_path / "link"):
+        code, text = run_cli("batch", tmp_path / "rec", "-o", spelled)
+        assert code == 2 and "separate folder" in text, spelled
 
 
 def test_scheduler_without_dask_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -177,7 +177,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     other machines that mount the same share at the same place.
     """
     folder = Path(folder).absolute()
-    skip = {p.absolute() for p in exclude}
+    skip = {os.path.realpath(p) for p in exclude}
     tutorials: dict[str, Tutorial] = {}
     unrecognised: list[Unrecognised] = []
     batch_file: Path | None = None
@@ -193,7 +193,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             unrecognised.append(Unrecognised(entry, odd))
             continue
         if entry.is_dir():
-            if entry not in skip:
+            if os.path.realpath(entry) not in skip:
                 _scan_subfolder(entry, tutorials, unrecognised)
             continue
         if entry.name.lower() == BATCH_FILE:

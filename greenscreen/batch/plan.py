@@ -551,7 +551,8 @@ def plan_batch(
     output = Path(output).absolute()
     if not folder.is_dir():
         raise GreenscreenError("recordings folder not found", folder)
-    if output == folder:
+    # Compared as the file system sees them: rec/../rec or a link to rec is still rec.
+    if os.path.realpath(output) == os.path.realpath(folder):
         raise GreenscreenError("write the outputs to a separate folder, not into the recordings folder", output)
     if output.exists() and not output.is_dir():
         raise GreenscreenError("output must be a folder", output)
