@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -142,6 +143,34 @@ def test_cli_report_json_sheet_and_german(clips, tmp_path: Path) -> None:
     assert "rechts mehr Licht geben" in proc.stdout
     assert clip.with_name("gradient.check.png").exists()
     assert (clip.stat().st_size, clip.stat().st_mtime_ns) == before
+
+
+def test_cli_sheet_names_and_places(clips, tmp_path: Path) -> None:
+    """A file name that is not UTF-8 (a Latin-1 name from an old ZIP) once crashed OpenCV's
+    writer; a sheet with another extension was an unexpected error; and when the sheet cannot go
+    beside the recording, the report is still printed."""
+    import shutil
+
+    latin1 = tmp_path / os.fsdecode(b"B\xfcro.mp4")
+    shutil.copy(_clip(clips, "gradient"), latin1)
+    proc = run_cli("check", latin1, "--lang", "en", "-o", tmp_path / os.fsdecode(b"r\xe4port.png"))
+    assert "Overall: POOR" in proc.stdout
+    assert cv2.imdecode(np.fromfile(tmp_path / os.fsdecode(b"r\xe4port.png"), np.uint8), cv2.IMREAD_COLOR) is not None
+    run_cli("check", latin1, "--lang", "en")
+    assert (tmp_path / os.fsdecode(b"B\xfcro.check.png")).stat().st_size > 10_000
+
+    proc = run_cli("check", latin1, "-o", tmp_path / "report.txt", check=False)
+    assert proc.returncode == 2 and ".png" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "report.txt").exists()
+
+    # The default sheet's place is taken (here by a folder; a read-only card alike).
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    clip = shutil.copy(_clip(clips, "gradient"), blocked / "take.mp4")
+    (blocked / "take.check.png").mkdir()
+    proc = run_cli("check", clip, "--lang", "en")
+    assert "Overall: POOR" in proc.stdout
+    assert proc.stderr.startswith("warning: no report sheet written") and "-o" in proc.stderr
 
 
 def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:

@@ -127,10 +127,22 @@ def _text_panel(report: CheckReport, lang: str, width: int) -> np.ndarray:
     return panel
 
 
+SHEET_FORMATS = (".png", ".jpg", ".jpeg")
+"""The picture formats the report sheet is written in, by the output's extension."""
+
+
 def write_sheet(report: CheckReport, output: Path, lang: str = "en") -> Path:
-    """Write the report sheet as a PNG to ``output`` atomically."""
+    """Write the report sheet to ``output`` atomically, as a PNG (or a JPEG for ``.jpg``)."""
     image = render_sheet(report, lang)
+    suffix = output.suffix.lower()
+    if suffix not in SHEET_FORMATS:
+        raise OutputError("the report sheet is a picture; name it .png or .jpg", output)
+    # Encoded in memory and written by Python: cv2.imwrite crashed the process on a file name
+    # that is not UTF-8 (an old ZIP's or a Samba share's Latin-1 names).
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if suffix == ".png" else [cv2.IMWRITE_JPEG_QUALITY, 90]
+    ok, data = cv2.imencode(suffix, image, params)
+    if not ok:
+        raise OutputError("cannot encode the report sheet", output)
     with atomic_path(output) as tmp:
-        if not cv2.imwrite(str(tmp), image, [cv2.IMWRITE_PNG_COMPRESSION, 6]):
-            raise OutputError("cannot write the report sheet", output)
+        tmp.write_bytes(data.tobytes())
     return output

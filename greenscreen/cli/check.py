@@ -9,9 +9,10 @@ import click
 
 from greenscreen.check import check_recording, language_from_locale
 from greenscreen.check.report import LANGUAGES
-from greenscreen.check.sheet import write_sheet
+from greenscreen.check.sheet import SHEET_FORMATS, write_sheet
 from greenscreen.cli.options import parse_crop, resolve_settings
 from greenscreen.compositor import crop_of
+from greenscreen.errors import OutputError
 from greenscreen.io.atomic import check_output_path
 
 
@@ -50,12 +51,28 @@ def check_command(
     lang = lang or language_from_locale()
     settings = resolve_settings(preset, {"layout": parse_crop(crop)})
     sheet_path = None
-    if not no_sheet:
-        sheet_path = output or speaker.with_name(f"{speaker.stem}.check.png")
-        check_output_path(sheet_path, (speaker,) + ((screen,) if screen else ()))
+    sheet_skipped = None
+    inputs = (speaker,) + ((screen,) if screen else ())
+    if output is not None and not no_sheet:
+        if output.suffix.lower() not in SHEET_FORMATS:
+            raise click.BadParameter(
+                f"the report sheet is a picture; name it .png or .jpg (got {output.suffix or 'no extension'!r})",
+                param_hint="'-o'",
+            )
+        check_output_path(output, inputs)
+        sheet_path = output
+    elif not no_sheet:
+        sheet_path = speaker.with_name(f"{speaker.stem}.check.png")
+        try:
+            check_output_path(sheet_path, inputs)
+        except OutputError as exc:
+            # Beside a recording on a read-only card or share: the report matters, the sheet less.
+            sheet_path, sheet_skipped = None, str(exc)
     report = check_recording(speaker, screen, key=settings.key, crop=crop_of(settings))
     if sheet_path is not None:
         write_sheet(report, sheet_path, lang)
+    if sheet_skipped is not None:
+        click.echo(f"warning: no report sheet written ({sheet_skipped}); give -o to write it elsewhere", err=True)
     if as_json:
         data = report.to_json(lang)
         data["report_sheet"] = str(sheet_path) if sheet_path else None
