@@ -728,3 +728,40 @@ def test_a_folder_given_as_an_image_says_what_was_expected(clips: dict[str, Path
     proc = run_cli("render", clips["speaker"], clips["screen"], "-o", tmp_path / "o.mp4", "--title-card", "T",
                    "--card-image", folder, check=False)
     one_error_line(proc, 1, folder.name, "is a folder, expected an image")
+
+
+def _unseekable_mkv(source: Path, out: Path) -> Path:
+    """``source``'s video remuxed to Matroska with its timestamps moved 2 s below zero: the
+    demuxer then hands out packets without timestamps and refuses to seek (EPERM), as files
+    written with ``-itsoffset -2 -avoid_negative_ts disabled`` do."""
+    import av
+
+    with av.open(str(source)) as src, av.open(str(out), "w", options={"avoid_negative_ts": "disabled"}) as dst:
+        video = src.streams.video[0]
+        stream = dst.add_stream_from_template(video)
+        shift = int(2 / video.time_base)
+        for packet in src.demux(video):
+            if packet.dts is None:
+                continue
+            packet.pts, packet.dts, packet.stream = packet.pts - shift, packet.dts - shift, stream
+            dst.mux(packet)
+    return out
+
+
+def test_a_recording_that_cannot_seek_is_read_from_its_start(tmp_path: Path) -> None:
+    """check and the preview seek to the moments they look at; a file that cannot seek was an
+    unexpected error in check while render read it fine."""
+    from greenscreen.preview.source import VideoFrames
+
+    clip = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(160, 96), seconds=1.0, seed=2)
+    mkv = _unseekable_mkv(clip, tmp_path / "s.mkv")
+    frames, seekable = VideoFrames(mkv), VideoFrames(clip)
+    try:
+        assert len(frames) == len(seekable) == 30
+        for index in (29, 3, 28, 10):
+            assert np.array_equal(frames.bgr(index, None), seekable.bgr(index, None)), index
+    finally:
+        frames.close()
+        seekable.close()
+    proc = run_cli("check", mkv, "--no-sheet", "--lang", "en")
+    assert "Overall:" in proc.stdout

@@ -138,9 +138,20 @@ class VideoFrames:
     def _seek(self, index: int) -> None:
         k = bisect.bisect_right(self._keyframes, self._pts[index]) - 1
         target = self._keyframes[max(k, 0)]
-        self._container.seek(target, backward=True, any_frame=False, stream=self._stream)
+        try:
+            self._container.seek(target, backward=True, any_frame=False, stream=self._stream)
+        except av.error.FFmpegError:
+            # A file the demuxer cannot seek in (packets without timestamps, no index) is read
+            # again from its start instead.
+            self._reopen()
         self._decoder = self._container.decode(self._stream)
         self._next = 0  # unknown until the first frame comes out; _index_of finds it
+
+    def _reopen(self) -> None:
+        self._container.close()
+        self._container = open_container(self.path)
+        self._stream = video_stream(self._container)
+        self._stream.thread_type = "AUTO"
 
     def _index_of(self, frame: av.VideoFrame) -> int:
         pts = frame.pts
@@ -163,23 +174,32 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
         stream = video_stream(container)
         pts: list[int] = []
         keys: list[int] = []
+        untimed: list[bool] = []  # is_keyframe of each packet without a timestamp
+        tb = stream.time_base or Fraction(1, 1000)
         try:
             for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
                 stamp = packet.pts if packet.pts is not None else packet.dts
-                if stamp is None or packet.size == 0:
+                if stamp is None:
+                    untimed.append(packet.is_keyframe)
                     continue
                 pts.append(stamp)
                 if packet.is_keyframe:
                     keys.append(stamp)
         except av.error.FFmpegError as exc:
             raise MediaError(f"cannot read the video's packets ({ffmpeg_reason(exc)})", path) from None
+        if not pts and untimed:
+            # No timestamps at all: frames follow at the stream's rate, as the render reads them.
+            step = 1 / (Fraction(stream.average_rate or 30) * tb)
+            pts = [round(i * step) for i in range(len(untimed))]
+            keys = [p for p, key in zip(pts, untimed) if key]
         if not pts:
             raise MediaError("contains no video frames", path)
         pts.sort()
         keys.sort()
         if not keys or keys[0] > pts[0]:
             keys.insert(0, pts[0])
-        tb = stream.time_base or Fraction(1, 1000)
         times = [float((p - pts[0]) * tb) for p in pts]
         return times, pts, keys
     finally:
