@@ -116,6 +116,24 @@ def exposure_pump(*, size: tuple[int, int] = (320, 180), seed: int = 2, depth: f
     return drift_clip(gains, offsets, size=size, seed=seed)
 
 
+def interrupted(
+    fill: tuple[int, int, int], *, size: tuple[int, int] = (320, 180), seed: int = 1, frames: tuple[int, int] = (10, 25)
+) -> DriftClip:
+    """The camera sees one flat BGR colour ``fill`` for ``frames`` = (first, end) of 60 frames
+    (the lens covered: black; the sheet filling the picture: a flat green) while the speaker
+    walks on, then the speaker before the sheet again. The flat frames' GT alpha is 0 for a
+    green ``fill`` (sheet) and 1 otherwise (the covered lens is not sheet)."""
+    w = size[0]
+    n = 60
+    offsets = [int(round(-0.18 * w + 0.4 * w * _smoothstep(i / (n - 1)))) for i in range(n)]
+    clip = drift_clip([(1.0, 1.0, 1.0)] * n, offsets, size=size, seed=seed)
+    green = fill[1] > max(fill[0], fill[2])
+    for i in range(*frames):
+        clip.frames[i] = np.full_like(clip.frames[i], fill)
+        clip.alphas[i] = np.full_like(clip.alphas[i], 0.0 if green else 1.0)
+    return clip
+
+
 def sheet_mask(alpha: np.ndarray, margin: int = 4) -> np.ndarray:
     """bool (H, W): True on sheet at least ``margin`` pixels from any speaker pixel."""
     import cv2

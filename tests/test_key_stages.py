@@ -690,3 +690,22 @@ def test_keyer_follows_an_exposure_pump() -> None:
     clip = camera_drift.exposure_pump()
     sheet, ghost = _sheet_and_ghost_alpha(clip, Keyer())
     assert sheet <= 0.02 and ghost <= 0.02, (sheet, ghost)
+
+
+@pytest.mark.parametrize("fill", [(0, 177, 64), (0, 0, 0), (64, 177, 0)], ids=["flat-sheet", "lens-covered", "odd-green"])
+def test_keyer_starts_afresh_after_the_camera_saw_something_else(fill: tuple[int, int, int]) -> None:
+    """Half a second of one flat colour (the lens covered, the camera pointed at the sheet
+    alone): afterwards the sheet keys clear again. (A flat green without red once multiplied
+    the learnt sheet's red by 0 for good, keying the rest of the clip as a grey veil; black
+    frames wrote black into the plate behind the speaker.)"""
+    clip = camera_drift.interrupted(fill)
+    keyer = Keyer()
+    worst = []
+    for i, (frame, truth) in enumerate(zip(clip.frames, clip.alphas)):
+        alpha = keyer.key(frame).alpha
+        sheet = camera_drift.sheet_mask(truth)
+        if sheet.any():
+            worst.append((float(np.percentile(alpha[sheet], 99)), i))
+        if truth.min() > 0.5:  # the covered lens is no sheet: keyed opaque, not as a hole
+            assert np.percentile(alpha, 5) > 0.9, i
+    assert max(worst)[0] <= 0.02, max(worst)

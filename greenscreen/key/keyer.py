@@ -110,6 +110,15 @@ class Keyer:
     model_every = 3
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
+    #: A camera's white balance and exposure move the sheet's colour by a few percent between
+    #: two screen models. A channel that changes by more than this factor (either way) means
+    #: the camera sees something else (the lens covered, a flat frame, the camera turned): what
+    #: was learnt of the sheet is forgotten and the frame keyed afresh. Carrying such a change
+    #: over instead multiplied a channel of the learnt sheet by 0, which nothing could undo.
+    scene_change = 2.0
+    #: Model pixels of seen sheet below which a frame shows no sheet to learn from (the
+    #: camera's colour change is measured from as few, see _camera_gain).
+    min_sheet_seen = 16
     #: Screen-model passes over the first frame, each learning from the one before, as later
     #: frames learn from earlier ones.
     first_frame_passes = 3
@@ -259,14 +268,17 @@ class Keyer:
             cv2.subtract(raw, raw, dst=raw, mask=shaded)
         return raw
 
-    def _screen_model(self, small: np.ndarray, d_small: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Estimate the sheet's colour at model resolution from the shrunk frame ``small``
-        (colour difference ``d_small``) and learn from it; returns the colour, its (floored)
-        colour difference and a uint8 mask of where the sheet was seen."""
+    def _screen_model(
+        self, small: np.ndarray, gain: tuple[float, float, float, float] | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate the sheet's colour at model resolution from the shrunk frame ``small`` and
+        learn from it, after carrying the camera's colour change ``gain`` since the last model
+        (see :meth:`_camera_gain`) over; returns the colour, its (floored) colour difference and
+        a uint8 mask of where the sheet was seen."""
         s = self.settings
         learning = s.learn_plate and self._plate_small is None
-        if self._model is not None:
-            self._follow_camera(small, d_small)
+        if gain is not None:
+            self._follow_camera(gain)
         first = learning and self._learnt is None
         iterations = self.warm_iterations if learning and not first else self.model_iterations
         # Over time the plate follows the sheet at the same speed however often it learns.
@@ -276,16 +288,22 @@ class Keyer:
             model, _, sheet = screen_model.estimate_screen(
                 small, s.screen, self._key, base=base, iterations=iterations
             )
+            seen = cv2.compare(sheet, 0.5, cv2.CMP_GT)
+            if cv2.countNonZero(seen) < self.min_sheet_seen and self._model is not None:
+                # No sheet in view (the lens covered, the lights out, the speaker filling the
+                # picture): the model would be a guess, and learning from it would write that
+                # guess into the plate wherever the sheet was never seen. Keep the last one.
+                return self._model
             if learning:
                 self._learnt, self._seen = screen_model.update_learnt_plate(
                     self._learnt, self._seen, small, model, sheet, rate=rate
                 )
-        return model, self._sheet_difference(model), cv2.compare(sheet, 0.5, cv2.CMP_GT)
+        return model, self._sheet_difference(model), seen
 
-    def _follow_camera(self, small: np.ndarray, d_small: np.ndarray) -> None:
-        """Carry the whole picture's colour change since the last screen model over into
-        everything the keyer remembers of the sheet: the learnt plate (also where the speaker
-        hides it), the given plate and the key colour.
+    def _follow_camera(self, gain: tuple[float, float, float, float]) -> None:
+        """Carry the whole picture's colour change ``gain`` since the last screen model over
+        into everything the keyer remembers of the sheet: the learnt plate (also where the
+        speaker hides it), the given plate and the key colour.
 
         A webcam's automatic white balance and exposure move every pixel of the sheet by the
         same per-channel gain. The learnt plate only learns where the sheet is seen and keys
@@ -293,9 +311,6 @@ class Keyer:
         once uncovered, keyed as a ghost of the speaker; and a swing beyond the screen
         model's tolerance stopped the learning altogether, leaving a veil over the sheet.
         """
-        gain = self._camera_gain(small, d_small, *self._model)
-        if gain is None:
-            return
         g = np.array(gain[:3], np.float32)
         if self._learnt is not None:
             self._learnt = cv2.multiply(self._learnt, gain)
@@ -303,6 +318,18 @@ class Keyer:
             self._plate_gain = self._plate_gain * g
         if self._key is not None:
             self._key = self._key * g
+
+    def _forget_sheet(self) -> None:
+        """Forget what was learnt of the sheet and of the previous frames (the camera sees
+        something else, see :attr:`scene_change`): learnt plate, screen model, previous matte,
+        and an automatic key colour, which the next frame's border gives afresh. A given plate
+        and key colour stay."""
+        self._learnt = self._seen = None
+        self._model = None
+        self._model_age = 0
+        self._prev_alpha = self._prev_motion = self._prev_region = None
+        if self.settings.key_color == "auto" and self._plate_small is None:
+            self._key = None
 
     def _given_plate(self) -> np.ndarray | None:
         """The given clean plate at model resolution, in the camera's current colour."""
@@ -318,19 +345,21 @@ class Keyer:
         still in view."""
         # Only where the sheet still looks like sheet: the speaker may have moved over some.
         ok = cv2.bitwise_and(sheet, cv2.compare(d_small, d_screen * np.float32(0.5), cv2.CMP_GT))
-        if cv2.countNonZero(ok) < 16:
+        if cv2.countNonZero(ok) < self.min_sheet_seen:
             return None
         now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
-        return tuple(a / b if b > 1e-3 else 1.0 for a, b in zip(now, then)) + (1.0,)
+        # Two levels added on both sides: a channel near 0 on either side is a large change
+        # (0 -> 40 levels), not an unknown one; both near 0 is none.
+        floor = 2.0 / 255.0
+        return tuple((a + floor) / (b + floor) for a, b in zip(now, then)) + (1.0,)
 
     def _follow_exposure(
-        self, small: np.ndarray, d_small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
+        self, gain: tuple[float, float, float, float] | None, model: np.ndarray, d_screen: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The last screen model, scaled per channel by how much the sheet it saw has
-        brightened or dimmed since in ``small`` (whose colour difference is ``d_small``): a
-        webcam's exposure and white balance drift by a percent or more a frame while they
-        settle, which would key the whole sheet faintly."""
-        gain = self._camera_gain(small, d_small, model, d_screen, sheet)
+        """The last screen model, scaled per channel by ``gain``, how much the sheet it saw has
+        brightened or dimmed since (see :meth:`_camera_gain`): a webcam's exposure and white
+        balance drift by a percent or more a frame while they settle, which would key the
+        whole sheet faintly."""
         if gain is None:
             return model, d_screen
         model = cv2.multiply(model, gain)
@@ -406,16 +435,20 @@ class Keyer:
         source = image8 if image8.shape[1] >= sw and image8.shape[0] >= sh else frame
         small8 = cv2.resize(source, self._small_size, interpolation=cv2.INTER_AREA)
         small = to_float(small8)
+        d_small = screen_model.screen_difference(small, s.screen)
+        gain = None if self._model is None else self._camera_gain(small, d_small, *self._model)
+        if gain is not None and not all(1 / self.scene_change <= g <= self.scene_change for g in gain[:3]):
+            self._forget_sheet()
+            gain = None
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
-        d_small = screen_model.screen_difference(small, s.screen)
         if self._model is None or self._model_age + 1 >= self.model_every:
-            self._model = self._screen_model(small, d_small)
+            self._model = self._screen_model(small, gain)
             self._model_age = 0
             model, d_screen, _ = self._model
         else:
             self._model_age += 1
-            model, d_screen = self._follow_exposure(small, d_small, *self._model)
+            model, d_screen = self._follow_exposure(gain, self._model[0], self._model[1])
         d_fg = matte.foreground_difference(d_small, d_screen, level=self.fg_level, max_ratio=self.fg_max)
 
         # Motion is tested on the luma and on the key signal (the colour difference): an edge of
