@@ -570,6 +570,31 @@ def test_half_truncated_recording_is_called_truncated(
     assert probe(whole).duration == pytest.approx(2.0, abs=0.05), "a whole file passes the check"
 
 
+def test_a_long_matroska_cut_off_before_its_index_is_called_truncated(tmp_path: Path) -> None:
+    """Matroska keeps its seek index at the end: a copy cut off half-way has none, and its
+    demuxer answers every seek from the start, so data was "found" at any time asked for."""
+    whole = tmp_path / "long.mkv"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=s=160x90:r=25:d=20", "-c:v", "libx264", "-g", "50", whole)
+    cut = synthetic.write_corrupt_copy(whole, tmp_path / "long cut.mkv", mode="truncate")
+    with pytest.raises(MediaError, match=r"video is truncated: frames stop at \d+\.\d s of 20\.0 s"):
+        probe(cut)
+    assert probe(whole).duration == pytest.approx(20.0, abs=0.05)
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4", "ts"])
+def test_a_recording_whose_timestamps_start_late_is_as_long_as_its_frames(
+    container: str, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """A live recording joined late or a file moved with -itsoffset starts its timestamps at
+    5 s: Matroska's stated end (5 + 2 s) was taken for its length, then for a truncated one."""
+    late = tmp_path / f"late.{container}"
+    run_ffmpeg("-itsoffset", "5", "-i", clips["speaker"], "-c", "copy", late)
+    assert probe(late).duration == pytest.approx(2.0, abs=0.05)
+    out = tmp_path / "o.mp4"
+    run_cli("render", late, clips["screen"], "-o", out, "-q")
+    assert streams_of(out)["duration"] == pytest.approx(2.0, abs=0.1)
+
+
 @pytest.mark.parametrize("container", ["mkv", "mp4"])
 def test_sound_longer_than_the_picture_is_not_truncation(container: str, tmp_path: Path) -> None:
     """Matroska gives no video length of its own, only the file's (here its sound's)."""

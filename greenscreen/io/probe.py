@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -123,6 +124,10 @@ TRUNCATION_STEPS = 10
 """Seeks spent finding where a truncated file's video stops (to a 1/1024 of its length)."""
 
 
+_SEEK_SLACK = 0.1
+"""Seconds before a sought time at which a packet still counts as there (timestamps rounded)."""
+
+
 def truncation_tolerance(promised: float) -> float:
     """Seconds a video may end before its header's duration without counting as truncated."""
     return max(1.0, 0.1 * promised)
@@ -134,17 +139,30 @@ def _has_data_at(
     """Whether the file holds a packet at ``t`` seconds: of ``stream``, or with None of any
     stream (None if the container cannot seek, e.g. a stream format without an index)."""
     try:
-        # Any frame, not the keyframe before: only the packet is read, nothing is decoded, so
-        # a screen recording with one keyframe a minute costs one read here too.
+        # Any frame, not the keyframe before: only packets are read, nothing is decoded.
         if stream is not None:
             target = (stream.start_time or 0) + int(t / stream.time_base)
+            wanted = float(target * stream.time_base)
             container.seek(target, stream=stream, any_frame=True, backward=True)
             packets = container.demux(stream)
         else:
             target = (container.start_time or 0) + int(t * av.time_base)
+            wanted = target / av.time_base
             container.seek(target, any_frame=True, backward=True)
             packets = container.demux()
-        return any(packet.size for packet in packets)
+        # The seek may land well before ``t``: on the keyframe before it (a format that only
+        # indexes keyframes), or at the very start (a Matroska file cut off before its index,
+        # whose demuxer then falls back there silently). Only a packet at ``t`` counts.
+        untimed = False
+        for packet in packets:
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if not packet.size:
+                continue
+            if stamp is None or not packet.time_base:
+                untimed = True
+            elif float(stamp * packet.time_base) >= wanted - _SEEK_SLACK:
+                return True
+        return None if untimed else False
     except av.error.FFmpegError:
         return None
 
@@ -181,12 +199,33 @@ def _check_not_truncated(
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    """Seconds from the video's first frame to the end of its last."""
     # PyAV 19 gives an unset rational as a falsy AVRational(0, 1), never None.
     if stream.duration is not None and stream.time_base:
         return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    return 0.0
+    end = container.duration / av.time_base if container.duration is not None else None
+    if "matroska" in container.format.name:
+        # Matroska states where the video ends (its DURATION tag), or where the file does,
+        # counted from 0 rather than from the first frame: a recording whose timestamps start
+        # late (a live recording joined late, -itsoffset) was taken for one that long, and
+        # then for a truncated one. The file's end also counts the sound's encoder padding.
+        tagged = _clock_seconds(stream.metadata.get("DURATION", ""))
+        end = tagged if tagged is not None else end
+        if end is not None and stream.start_time is not None and stream.time_base:
+            return max(0.0, end - float(stream.start_time * stream.time_base))
+    return end if end is not None else 0.0
+
+
+def _clock_seconds(text: str) -> float | None:
+    """``HH:MM:SS.fraction`` (as Matroska's DURATION tag) in seconds, or None if it is not one."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) != 3:
+            return None
+        value = int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _average_fps(stream: av.video.stream.VideoStream, duration: float) -> Fraction:
