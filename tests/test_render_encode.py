@@ -88,3 +88,17 @@ def test_encoder_settings_reach_x264(
     assert (video_rate < 0.95 * default_rate) if smaller else (video_rate > 1.05 * default_rate), (
         video_rate, default_rate,
     )
+
+
+def test_lossless_crf_0_is_a_usage_error(clips: tuple[Path, Path], tmp_path: Path) -> None:
+    """x264's CRF 0 is lossless, which the High profile (and browsers) cannot take: it was an
+    unexpected error from the encoder, after the sound had been read. Now a one-line usage
+    error up front, from the command line and from a preset."""
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", *clips, "-o", out, "--crf", "0", check=False)
+    assert proc.returncode == 2 and "--crf" in proc.stderr and "1<=x<=51" in proc.stderr
+    preset = tmp_path / "lossless.toml"
+    preset.write_text("[encode]\ncrf = 0\n")
+    proc = run_cli("render", *clips, "-o", out, "-p", preset, check=False)
+    assert proc.returncode == 2 and "crf" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not out.exists()

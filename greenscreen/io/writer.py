@@ -29,7 +29,10 @@ class EncodeSettings:
     preset: str = setting(
         "veryfast", choices=X264_PRESETS, help="x264 speed preset: slower presets give smaller files."
     )
-    crf: int = setting(23, min=0, max=51, help="x264 quality: lower is better and larger.")
+    crf: int = setting(
+        23, min=1, max=51,
+        help="x264 quality: lower is better and larger (0, lossless, needs a profile browsers cannot play).",
+    )
     audio_bitrate: int = setting(128, min=32, max=320, help="AAC bitrate in kbit/s.")
     max_bitrate: int = setting(
         0, min=0, max=100_000,
