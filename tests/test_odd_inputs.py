@@ -790,3 +790,20 @@ def test_a_recording_that_cannot_seek_is_read_from_its_start(tmp_path: Path) -> 
         seekable.close()
     proc = run_cli("check", mkv, "--no-sheet", "--lang", "en")
     assert "Overall:" in proc.stdout
+
+
+def test_the_default_sound_track_of_several_is_used(clips: dict[str, Path], tmp_path: Path) -> None:
+    """A multi-track recording (OBS, a phone's) whose first track is silent and whose voice is
+    the track marked default: the voice was ignored and the tutorial came out silent."""
+    from conftest import audio_samples
+
+    two = tmp_path / "two tracks.mkv"
+    run_ffmpeg("-i", clips["speaker"], "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-map", "0:v",
+               "-map", "1:a", "-map", "0:a", "-c:v", "copy", "-c:a", "aac", "-shortest",
+               "-disposition:a:0", "0", "-disposition:a:1", "default", two)
+    out = tmp_path / "o.mp4"
+    run_cli("render", two, clips["screen"], "-o", out, "-q")
+    voice = audio_samples(clips["speaker"])
+    got = audio_samples(out)
+    assert np.sqrt(np.mean(voice**2)) > 0.01
+    assert np.sqrt(np.mean(got**2)) > 0.5 * np.sqrt(np.mean(voice**2)), "the voice, not the silent track"

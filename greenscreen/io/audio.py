@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import ffmpeg_reason, open_container, video_stream
+from greenscreen.io.probe import audio_stream, ffmpeg_reason, open_container, video_stream
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
@@ -68,10 +68,10 @@ class _SampleStream:
         src = self._source
         container = open_container(src.path)
         try:
-            if not container.streams.audio:
+            stream = audio_stream(container)
+            if stream is None:
                 return
             video_start = _stream_start(video_stream(container))
-            stream = container.streams.audio[0]
             stream.thread_type = "AUTO"
             rate = round(SAMPLE_RATE * src.stretch)
             decoding = _Decoding(container, stream, format="fltp", layout="stereo", rate=rate)
@@ -157,10 +157,10 @@ def iter_mono(
     its timestamps, filled with silence) as the blocks are read."""
     path = Path(path)
     container = open_container(path)
-    if not container.streams.audio:
+    stream = audio_stream(container)
+    if stream is None:
         container.close()
         return None
-    stream = container.streams.audio[0]
     rate = int(rate or stream.codec_context.sample_rate or SAMPLE_RATE)
     return _mono_blocks(container, stream, rate, path, holes), rate
 

@@ -80,6 +80,9 @@ ATTACHED_PIC = 0x0400
 """FFmpeg's AV_DISPOSITION_ATTACHED_PIC: a "video" stream that is an album cover or a
 thumbnail (a voice memo's picture, an MP4's cover art), not a recording."""
 
+DEFAULT_TRACK = 0x0001
+"""FFmpeg's AV_DISPOSITION_DEFAULT: the track a player picks among several."""
+
 
 def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
     """The recording's video stream: the first one that is not an attached picture."""
@@ -87,6 +90,16 @@ def video_stream(container: av.container.InputContainer) -> av.video.stream.Vide
         if not int(getattr(stream, "disposition", 0) or 0) & ATTACHED_PIC:
             return stream
     return None
+
+
+def audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream | None:
+    """The recording's sound: the track marked default if there are several (a multi-track
+    recording whose first track is a silent or a desktop one), else the first; None if none."""
+    tracks = list(container.streams.audio)
+    for stream in tracks:
+        if int(getattr(stream, "disposition", 0) or 0) & DEFAULT_TRACK:
+            return stream
+    return tracks[0] if tracks else None
 
 
 def probe(path: str | Path) -> MediaInfo:
