@@ -807,3 +807,38 @@ def test_the_default_sound_track_of_several_is_used(clips: dict[str, Path], tmp_
     got = audio_samples(out)
     assert np.sqrt(np.mean(voice**2)) > 0.01
     assert np.sqrt(np.mean(got**2)) > 0.5 * np.sqrt(np.mean(voice**2)), "the voice, not the silent track"
+
+
+def test_a_screen_recording_with_a_few_dropped_frames_keeps_its_rate(clips: dict[str, Path], tmp_path: Path) -> None:
+    """A recorder under load drops a frame now and then, its timestamps staying on the 30 fps
+    grid: 1 in 25 gone made the output 28.8 fps, skipping and repeating frames all through.
+    The output runs at 30 fps and each output frame shows its own source frame (the one
+    before where a frame is missing)."""
+    import av
+    from fractions import Fraction
+
+    screen = tmp_path / "dropped.mp4"
+    dropped = {i for i in range(60) if i % 25 == 24}
+    with av.open(str(screen), "w") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 192, 108, "yuv420p"
+        video.time_base = Fraction(1, 30)
+        video.options = {"preset": "ultrafast", "crf": "10"}
+        for i in range(60):
+            if i in dropped:
+                continue
+            picture = np.full((108, 192, 3), 30 + 3 * i, np.uint8)
+            frame = av.VideoFrame.from_ndarray(picture, format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    assert probe(screen).output_fps == 30
+    out = tmp_path / "o.mp4"
+    run_cli("render", clips["speaker"], screen, "-o", out, "-q", "--offset", "0")
+    frames = decode_frames(out)
+    assert streams_of(out)["fps"] == 30 and len(frames) == 60
+    kept = [i for i in range(60) if i not in dropped]
+    source = dict(zip(kept, (float(p[:20, :20].mean()) for _, p in decode_frames(screen)), strict=True))
+    for i, (_, picture) in enumerate(frames):
+        shown = i - 1 if i in dropped else i
+        assert abs(float(picture[:20, :20].mean()) - source[shown]) < 0.5, (i, picture[:20, :20].mean())

@@ -245,6 +245,12 @@ def _average_fps(stream: av.video.stream.VideoStream, duration: float) -> Fracti
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate and stream.frames and duration > 0:
         rate = Fraction(stream.frames) / Fraction(duration).limit_denominator(1000)
+    nominal = stream.base_rate
+    if rate and nominal and 0.95 * nominal <= rate < nominal:
+        # A few frames dropped (a recorder under load leaves gaps, its timestamps on the grid):
+        # the recording runs at its own rate, not at a rate like 29.5 that would skip and
+        # repeat frames all through the output. More than that is variable (see _is_variable).
+        rate = nominal
     if not rate or rate <= 0 or rate > 1000:
         rate = Fraction(30)
     return Fraction(rate).limit_denominator(1001)
