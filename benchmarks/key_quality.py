@@ -567,7 +567,8 @@ def run_camera_drift() -> None:
     while the camera's white balance swings 20-30 % per channel within half a second, or its
     exposure pumps. Prints, over all frames, the worst 99th percentile of alpha on the sheet (4 px
     clear of the speaker) and on the sheet the speaker covered in an earlier frame (a ghost of
-    old positions); both must stay <= 0.02. Writes contact sheets to ``benchmarks/out/drift_*.png``:
+    old positions); both must stay <= 0.02. The "interrupted" clips show one flat colour for half
+    a second (the lens covered, the sheet alone), then the speaker again. Writes contact sheets to ``benchmarks/out/drift_*.png``:
     every fifth frame, the input above its alpha amplified 4x (a 0.05 veil shows as 0.2 grey).
     """
     import camera_drift
@@ -584,6 +585,10 @@ def run_camera_drift() -> None:
              for w, h in ((320, 180), (632, 356))]
     clips += [(f"exposure pump {w}x{h}", (w, h), lambda size: camera_drift.exposure_pump(size=size))
               for w, h in ((320, 180), (632, 356))]
+    # Half a second of something else: the lens covered, the sheet alone filling the picture.
+    clips += [(f"interrupted {name} {w}x{h}", (w, h), lambda size, f=fill: camera_drift.interrupted(f, size=size))
+              for name, fill in (("black", (0, 0, 0)), ("flat-green", (64, 177, 0)))
+              for w, h in ((320, 180), (632, 356))]
     for name, size, make in clips:
         clip = make(size)
         keyer = Keyer()
@@ -594,8 +599,9 @@ def run_camera_drift() -> None:
             alpha = keyer.key(frame).alpha
             sheet = camera_drift.sheet_mask(truth)
             ghost = sheet & covered
-            sheet_worst = max(sheet_worst, float(np.percentile(alpha[sheet], 99)))
-            mean_worst = max(mean_worst, float(alpha[sheet].mean()))
+            if sheet.any():  # (none while the lens is covered)
+                sheet_worst = max(sheet_worst, float(np.percentile(alpha[sheet], 99)))
+                mean_worst = max(mean_worst, float(alpha[sheet].mean()))
             if ghost.sum() > 50:
                 ghost_worst = max(ghost_worst, float(np.percentile(alpha[ghost], 99)))
             covered |= truth > 0.5
