@@ -73,6 +73,7 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     segment_chapters,
     source_frame,
 )
+from greenscreen.text import missing_characters
 from greenscreen.title_cards import CardFrames, card_picture, card_problems
 
 if TYPE_CHECKING:
@@ -158,6 +159,26 @@ class RenderResult:
     loudness_after: Loudness | None = None
     warnings: list[str] = field(default_factory=list)
     """Things that are probably not what the user meant (e.g. the speaker is never shown)."""
+
+
+def undrawable_text_warning(
+    settings: RenderSettings, lower_thirds: Sequence[LowerThird], burned: Sequence[Cue], intro: bool, outro: bool
+) -> list[str]:
+    """A warning naming the characters of the text drawn into the picture (cards, lower
+    thirds, burned-in captions) that the shipped font has no glyphs for, if any: they are
+    left out of the picture (the captions track, the .vtt and the title keep them)."""
+    places = {
+        "the title card": [settings.cards.title, settings.cards.subtitle] if intro else [],
+        "the outro card": [settings.cards.outro] if outro else [],
+        "a lower third": [t for third in lower_thirds for t in (third.name, third.role)],
+        "the burned-in captions": [cue.text for cue in burned],
+    }
+    found = {where: missing_characters(texts) for where, texts in places.items()}
+    missing = missing_characters(found.values())
+    if not missing:
+        return []
+    where = ", ".join(w for w, chars in found.items() if chars)
+    return [f"the font has no letters for {' '.join(missing)} (in {where}); they are left out of the picture"]
 
 
 def speaker_never_shown(timeline: Timeline, speaker: MediaInfo, offset: float) -> str | None:
@@ -337,6 +358,9 @@ def render(
         f"({_clock(clip_start)}-{_clock(clip_end)}); it shows nothing"
         for seg in segments if seg.end <= clip_start or seg.start >= clip_end
     ]
+    warnings += undrawable_text_warning(
+        settings, lower_thirds, cues if settings.captions.burn else [], intro is not None, outro is not None
+    )
     crop = crop_of(settings)
     try:
         x0, y0, x1, y1 = crop.box(speaker_info.width, speaker_info.height)

@@ -1,14 +1,19 @@
 """Text drawn with a real font: captions burned into the picture (and, later, title cards).
 
 OpenCV's built-in Hershey fonts have no umlauts, no „German quotes“ and no €; the package ships
-DejaVu Sans (``greenscreen/fonts``, cut down to the Latin characters) and draws it with Pillow's
-FreeType renderer. Text comes out as a BGR picture with straight alpha, the same contract as a
-keyed speaker, so the compositor blends it like any other layer.
+DejaVu Sans (``greenscreen/fonts``, cut down to the Latin, Greek and Cyrillic alphabets) and draws
+it with Pillow's FreeType renderer. Text comes out as a BGR picture with straight alpha, the same
+contract as a keyed speaker, so the compositor blends it like any other layer. Characters the
+font has no glyph for (Chinese, emoji) are left out rather than drawn as gaps; see
+:func:`missing_characters` for warning about them.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +30,52 @@ def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_DIR / name), max(int(size), 1))
 
 
+@functools.lru_cache(maxsize=4)
+def _reference(path: str) -> tuple[ImageFont.FreeTypeFont, tuple[object, float]]:
+    """The font file at one size, and how it draws a character it has no glyph for."""
+    face = ImageFont.truetype(path, 40)
+    return face, _drawn("\uffff", face)
+
+
+def _drawn(char: str, face: ImageFont.FreeTypeFont) -> tuple[object, float]:
+    mask = face.getmask(char)
+    return (face.getbbox(char), bytes(mask) if mask.size[1] else b""), face.getlength(char)
+
+
+@functools.lru_cache(maxsize=8192)
+def _has_glyph(path: str, char: str) -> bool:
+    category = unicodedata.category(char)
+    if category[0] in "CZ":  # spaces, line breaks and invisible format characters
+        return True
+    face, missing = _reference(path)
+    # Pillow has no "has glyph" query: a character without one is drawn as the font's empty
+    # placeholder glyph, as a character that exists nowhere (U+FFFF) is.
+    return _drawn(char, face) != missing
+
+
+def drawable(text: str, face: ImageFont.FreeTypeFont) -> str:
+    """``text`` without the characters ``face`` has no glyph for."""
+    path = str(face.path)
+    kept = "".join(c for c in text if _has_glyph(path, c))
+    # "Hallo 😀 Welt" would keep both spaces around the gap.
+    return kept if len(kept) == len(text) else re.sub(r" {2,}", " ", kept).strip()
+
+
+def missing_characters(texts: Iterable[str], *, bold: bool = False) -> str:
+    """The distinct characters of ``texts`` the shipped font cannot draw, in order of first
+    appearance (empty if it draws them all)."""
+    path = str(font(40, bold=bold).path)
+    seen: dict[str, None] = {}
+    for text in texts:
+        for c in text:
+            if c not in seen and not _has_glyph(path, c):
+                seen[c] = None
+    return "".join(seen)
+
+
 def text_width(text: str, face: ImageFont.FreeTypeFont) -> float:
-    """Width in pixels of ``text`` set in ``face``."""
-    return float(face.getlength(text))
+    """Width in pixels of ``text`` set in ``face`` (as drawn: see :func:`drawable`)."""
+    return float(face.getlength(drawable(text, face)))
 
 
 def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: float, *, max_chars: int = 0) -> list[str]:
@@ -87,7 +135,7 @@ def render_lines(
     ink = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(ink)
     for i, (line, line_width) in enumerate(zip(lines, widths)):
-        draw.text(((width - line_width) / 2, padding + i * step), line, font=face, fill=255)
+        draw.text(((width - line_width) / 2, padding + i * step), drawable(line, face), font=face, fill=255)
     text_alpha = np.asarray(ink, np.float32) / 255.0
     bgr = np.empty((height, width, 3), np.uint8)
     bgr[...] = colour

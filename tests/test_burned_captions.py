@@ -12,7 +12,7 @@ from conftest import decode_frames, pip_box, run_cli
 from greenscreen.composite.captions import MAX_CHARS, CaptionBurner
 from greenscreen.io.captions import Cue
 from greenscreen.io.yuv import frame_planes, new_frame
-from greenscreen.text import font, render_lines, wrap
+from greenscreen.text import font, missing_characters, render_lines, text_width, wrap
 
 SIZE = (640, 360)
 SRT = (
@@ -33,6 +33,18 @@ def test_umlauts_and_german_punctuation_have_their_own_glyphs() -> None:
     top_a = np.flatnonzero(a.max(axis=1) > 0.5)[0]
     top_b = np.flatnonzero(b.max(axis=1) > 0.5)[0]
     assert top_a < top_b
+
+
+def test_greek_and_cyrillic_are_drawn_and_missing_letters_are_named() -> None:
+    """A colleague's name in Cyrillic or Greek is drawn; what the font has no glyph for
+    (Chinese, emoji) is named, and left out rather than drawn as a gap."""
+    face = font(40)
+    for word in ("Привет", "ΣΩ", "Łódź", "Nguyễn"):
+        assert render_lines([word], face).alpha.max() > 0.9, word
+    assert missing_characters(["Łódź → ✓ 😀 Привет 中文 Ω", "Ω 中"]) == "😀中文"
+    assert missing_characters(["Grüße „aus“ Köln – 5 €"]) == ""
+    assert text_width("Hallo 😀 Welt", face) == text_width("Hallo Welt", face)
+    assert np.array_equal(render_lines(["Hallo 中文 Welt"], face).alpha, render_lines(["Hallo Welt"], face).alpha)
 
 
 def test_long_captions_wrap_into_two_readable_lines() -> None:
@@ -98,3 +110,14 @@ def test_burn_captions_needs_captions(pair: tuple[Path, Path], tmp_path: Path) -
     speaker, screen = pair
     proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--burn-captions", check=False)
     assert proc.returncode == 2 and "--captions" in proc.stderr
+
+
+def test_render_names_the_letters_it_cannot_draw(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    captions = tmp_path / "c.srt"
+    captions.write_text("1\n00:00:00,500 --> 00:00:01,200\nДобрий день 😀\n", encoding="utf-8")
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "-q", "--captions", captions,
+                   "--burn-captions", "--title-card", "Willkommen 中文")
+    warning = [line for line in proc.stderr.splitlines() if "font has no letters" in line]
+    assert len(warning) == 1 and "😀" in warning[0] and "中" in warning[0] and "Д" not in warning[0]
+    assert "title card" in warning[0] and "captions" in warning[0]
