@@ -136,6 +136,33 @@ def test_pairing_reports_ambiguous_and_stray_files(tmp_path: Path) -> None:
     assert {u.path.name for u in found.unrecognised} == {"extra.mp4", "talk.mp4", "orphan.toml"}
 
 
+def test_names_in_either_unicode_form_are_one_tutorial(tmp_path: Path) -> None:
+    """macOS writes "ü" as u + combining diaeresis (NFD), Windows and Linux as one character
+    (NFC): a pair copied from both, and a batch.toml typed on either, belong together."""
+    import unicodedata
+
+    nfc, nfd = unicodedata.normalize("NFC", "Grüße"), unicodedata.normalize("NFD", "Grüße")
+    assert nfc != nfd
+    for name in (f"{nfd}.speaker.mp4", f"{nfc}.screen.mp4", f"{nfd}.de.srt", f"{nfc}.toml",
+                 f"Bäder/speaker.mp4", unicodedata.normalize("NFD", "Bäder") + ".screen.mp4"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    found = find_tutorials(tmp_path)
+    by_name = {t.name: t for t in found.tutorials}
+    assert set(by_name) == {nfc, "Bäder"} and not found.unrecognised
+    assert by_name[nfc].complete and by_name[nfc].get("captions") == tmp_path / f"{nfd}.de.srt"
+    assert by_name[nfc].settings_file == tmp_path / f"{nfc}.toml"
+    assert "both as" in by_name["Bäder"].problem(), "flat and folder of one name clash whatever the form"
+
+    # The table typed in the other form is no typo: it reaches the tutorial.
+    (tmp_path / "Bäder").rename(tmp_path / "Bad")
+    (tmp_path / "batch.toml").write_text(f'[tutorials."{nfd}".encode]\ncrf = 30\n', encoding="utf-8")
+    (tmp_path / f"{nfc}.toml").unlink()
+    plan = plan_batch(tmp_path, tmp_path / "out")
+    (entry,) = [e for e in plan.entries if e.name == nfc]
+    assert entry.action == "render" and entry.job.settings.encode.crf == 30
+
+
 def test_bad_settings_are_all_reported_before_rendering(recordings: Path, tmp_path: Path) -> None:
     (recordings / "batch.toml").write_text(
         'preset = "no-such-preset"\n'

@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             batch_file = entry
             continue
         if entry.suffix.lower() == ".toml":
-            flat_toml[entry.stem] = entry
+            flat_toml[tutorial_name(entry.stem)] = entry
             continue
         if _captions_stem(entry) is not None:
             flat_captions.append(entry)
@@ -214,7 +215,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             )
             unrecognised.append(Unrecognised(entry, why))
             continue
-        name, role = split
+        name, role = tutorial_name(split[0]), split[1]
         tutorial = tutorials.get(name)
         if tutorial is not None and tutorial.source != folder:
             tutorial.clash = True  # a sub-folder of the same name was found first
@@ -232,7 +233,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             )
 
     for path in flat_captions:
-        stem, base = _captions_stem(path)  # type: ignore[misc]
+        stem, base = (tutorial_name(n) for n in _captions_stem(path))  # type: ignore[union-attr]
         tutorial = next(
             (t for n in (stem, base) if (t := tutorials.get(n)) is not None and t.source == folder), None
         )
@@ -251,8 +252,16 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     )
 
 
+def tutorial_name(file_name: str) -> str:
+    """The tutorial name a file or folder name gives: in NFC form, so that names typed or
+    copied on different systems (macOS writes "ü" as u + a combining diaeresis, NFD; Windows
+    and Linux as one character, NFC) are one tutorial, not two that look alike."""
+    return unicodedata.normalize("NFC", file_name)
+
+
 def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: list[Unrecognised]) -> None:
-    tutorial = Tutorial(name=sub.name, source=sub)
+    name = tutorial_name(sub.name)
+    tutorial = Tutorial(name=name, source=sub)
     try:
         entries = _entries(sub)
     except OSError as exc:
@@ -286,8 +295,8 @@ def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: lis
         for path in tutorial.edit_files:
             unrecognised.append(Unrecognised(path, "tutorial folder holds no recordings"))
         return  # a folder with no recordings is not a tutorial (e.g. the output folder)
-    existing = tutorials.get(sub.name)
+    existing = tutorials.get(name)
     if existing is not None:  # flat files of the same name were found first
         existing.clash = True
         return
-    tutorials[sub.name] = tutorial
+    tutorials[name] = tutorial

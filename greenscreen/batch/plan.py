@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from greenscreen import __version__
-from greenscreen.batch.pairing import ROLES, Pairing, Tutorial, Unrecognised, find_tutorials
+from greenscreen.batch.pairing import ROLES, Pairing, Tutorial, Unrecognised, find_tutorials, tutorial_name
 from greenscreen.config import RenderSettings
 from greenscreen.edit import FILES, Edit, EditError, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
@@ -310,9 +310,10 @@ def parse_batch_file(path: Path | None, names: list[str], problems: list[Problem
         problems.append(Problem(path, "", f"{f'line {line}: ' if line else ''}'tutorials' must be tables: [tutorials.NAME]"))
         tables = {}
     headers = key_lines(text, ("tutorials",))
-    for name, table in tables.items():
-        within = ("tutorials", name)
-        line = headers.get((None, name))
+    for typed, table in tables.items():
+        name = tutorial_name(typed)  # typed in one Unicode form, the files named in another
+        within = ("tutorials", typed)
+        line = headers.get((None, typed))
         where = f"{f'line {line}: ' if line else ''}{table_name(within)}"
         if name not in names:
             problems.append(Problem(path, "", f"{where} no tutorial named '{name}' in the folder{did_you_mean(name, names)}"))
