@@ -263,6 +263,49 @@ class _Held:
         return self.current
 
 
+def check_render_request(
+    speaker: Path,
+    screen: Path,
+    output: Path,
+    settings: RenderSettings,
+    *,
+    plate: str | Path | None = None,
+    captions: str | Path | None = None,
+    logo: str | Path | None = None,
+    card_image: str | Path | None = None,
+    cuts: Sequence[Cut] = (),
+) -> None:
+    """Raise what :func:`render` finds wrong before reading any file: the cuts and cards, and
+    where the output, its captions and its poster go. The command line runs it before the
+    sound sync, which reads both soundtracks, so a mistyped output folder is reported at once
+    and alone."""
+    check_cuts(cuts)
+    for problem in card_problems(settings.cards).values():
+        raise SettingsError(problem)
+    # Every file read is a source the output must never overwrite, the plate included.
+    background = settings.layout.background
+    backdrop = Path(background) if not background.startswith("#") and background != "screen" else None
+    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo, card_image, backdrop) if p is not None)
+    check_output_path(output, inputs)
+    wanted = ((captions is not None, companion_path(output, ".vtt"), "captions"),
+              (settings.encode.poster, companion_path(output, ".jpg"), "poster"))
+    for asked, path, what in wanted:
+        if not asked:
+            continue
+        if path == output and not is_null_device(output):
+            # -o talk.jpg with a poster: the poster would be written over the video.
+            raise OutputError(
+                f"the {what} would be written to {path.name}, the output itself; name the output .mp4",
+                output,
+            )
+        check_output_path(path, inputs)
+    # Checked after the more telling problems above (a folder, an input as the output).
+    if not is_null_device(output) and output.suffix.lower() not in MP4_SUFFIXES:
+        raise OutputError(
+            f"the output is an MP4 video; name it .mp4 (got {output.suffix or 'no extension'!r})", output
+        )
+
+
 def render(
     speaker: str | Path,
     screen: str | Path,
@@ -300,37 +343,16 @@ def render(
     layout applies); a segment's title becomes a chapter.
     """
     settings = settings or RenderSettings()
-    check_cuts(cuts)
-    for problem in card_problems(settings.cards).values():
-        raise SettingsError(problem)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
+    check_render_request(speaker, screen, output, settings, plate=plate, captions=captions, logo=logo,
+                         card_image=card_image, cuts=cuts)
     return_large_buffers_to_os()
-    # Every file read is a source the output must never overwrite, the plate included.
-    background = settings.layout.background
-    backdrop = Path(background) if not background.startswith("#") and background != "screen" else None
-    inputs = (speaker, screen) + tuple(Path(p) for p in (plate, captions, logo, card_image, backdrop) if p is not None)
-    check_output_path(output, inputs)
     source_cues = read_captions(captions) if captions is not None else []
     logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
     card_picture_image = read_image(Path(card_image)) if card_image is not None else None
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
     sidecar = companion_path(output, ".vtt")
     poster_path = companion_path(output, ".jpg")
-    for wanted, path, what in ((source_cues, sidecar, "captions"), (settings.encode.poster, poster_path, "poster")):
-        if not wanted:
-            continue
-        if path == output and not is_null_device(output):
-            # -o talk.jpg with a poster: the poster would be written over the video.
-            raise OutputError(
-                f"the {what} would be written to {path.name}, the output itself; name the output .mp4",
-                output,
-            )
-        check_output_path(path, inputs)
-    # Checked after the more telling problems above (a folder, an input as the output).
-    if not is_null_device(output) and output.suffix.lower() not in MP4_SUFFIXES:
-        raise OutputError(
-            f"the output is an MP4 video; name it .mp4 (got {output.suffix or 'no extension'!r})", output
-        )
     screen_info = probe(screen)
     speaker_info = probe(speaker)
     notes: list[str] = []

@@ -842,3 +842,12 @@ def test_a_screen_recording_with_a_few_dropped_frames_keeps_its_rate(clips: dict
     for i, (_, picture) in enumerate(frames):
         shown = i - 1 if i in dropped else i
         assert abs(float(picture[:20, :20].mean()) - source[shown]) < 0.5, (i, picture[:20, :20].mean())
+
+
+def test_a_wrong_output_is_reported_before_the_sound_is_read(clips: dict[str, Path], tmp_path: Path) -> None:
+    """With sound on both sides render lines the recordings up first; a mistyped output folder
+    came out after that (seconds on a long recording) and under a sync warning."""
+    for out in (tmp_path / "no such folder" / "o.mp4", tmp_path / "o.mkv", clips["speaker"]):
+        proc = run_cli("render", clips["speaker"], clips["screen with sound"], "-o", out, check=False)
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("error: ") and "sync" not in proc.stderr

@@ -16,7 +16,7 @@ from greenscreen.cli.options import (
 from greenscreen.edit import Edit, read_edit
 from greenscreen.cli.progress import ProgressBar
 from greenscreen.io.atomic import is_null_device
-from greenscreen.pipeline import render
+from greenscreen.pipeline import check_render_request, render
 from greenscreen.sync import apply_sync, sync_wanted
 
 
@@ -51,6 +51,8 @@ def render_command(
     edit = read_edit(edit_file) if edit_file is not None else Edit()
     parts = with_edit(edit, params)
     settings = render_settings_from(preset, crop, out_size, params, edit)
+    check_render_request(speaker, screen, output, settings, plate=plate, captions=parts["captions"],
+                         logo=parts["logo"], card_image=parts["card_image"], cuts=parts["cuts"])
     if sync_wanted(settings, given=timing_given(params, edit)):
         settings, _, message = apply_sync(speaker, screen, settings)
         if message:
