@@ -122,6 +122,22 @@ def test_sync_command_prints_offset_drift_confidence(tmp_path: Path) -> None:
     assert data["confidence"] >= MIN_CONFIDENCE
 
 
+def test_a_microphone_with_one_channel_inverted_is_heard(tmp_path: Path) -> None:
+    """A miswired stereo microphone (right = -left): the channels' mean is silence, so sync
+    said "silent" and check called the sound track silent, while the tutorial plays it fine."""
+    from conftest import run_ffmpeg
+
+    speaker, screen = _clap_pair(tmp_path, 1.25)
+    inverted = tmp_path / "inverted.mp4"
+    run_ffmpeg("-i", speaker, "-c:v", "copy", "-af", "pan=stereo|c0=c0|c1=-1*c0", "-c:a", "aac", inverted)
+    mono, rate = read_mono(inverted)
+    assert np.sqrt(np.mean(mono**2)) > 0.5 * np.sqrt(np.mean(read_mono(speaker)[0] ** 2))
+    data = json.loads(run_cli("sync", inverted, screen, "--json").stdout)
+    assert data["usable"] is True and abs(data["offset"] - 1.25) < FRAME
+    report = json.loads(run_cli("check", inverted, "--json", "--no-sheet", "--lang", "en").stdout)
+    assert "silent" not in json.dumps(report)
+
+
 def test_render_lines_the_speaker_up_by_sound(tmp_path: Path) -> None:
     speaker, screen = _clap_pair(tmp_path, 0.8)
     out = tmp_path / "out.mp4"

@@ -133,7 +133,7 @@ def _stream_start(stream: av.stream.Stream) -> float:
 
 
 def read_mono(path: str | Path, rate: int | None = None) -> tuple[np.ndarray, int] | None:
-    """Decode the first audio stream of ``path`` whole, as mono float32 at ``rate`` Hz.
+    """Decode the sound of ``path`` (see :func:`~greenscreen.io.probe.audio_stream`) whole, as mono float32 at ``rate`` Hz.
 
     Sample 0 is the start of the video (as in the render), so two recordings' sounds can be
     compared on their pictures' timelines. ``rate`` None keeps the stream's own rate (no
@@ -171,7 +171,9 @@ def _mono_blocks(
 ) -> Iterator[np.ndarray]:
     try:
         video_start = _stream_start(video_stream(container))
-        decoding = _Decoding(container, stream, format="flt", layout="mono", rate=rate, holes=holes)
+        # Two or more channels are mixed here rather than by the resampler: see _downmix.
+        layout = "mono" if _channels(stream) == 1 else "stereo"
+        decoding = _Decoding(container, stream, format="fltp", layout=layout, rate=rate, holes=holes)
         skip: int | None = None  # samples to drop when the sound starts before the video
         try:
             for out in decoding:
@@ -181,7 +183,8 @@ def _mono_blocks(
                     if lead > 0:
                         yield np.zeros(lead, np.float32)
                     skip = max(-lead, 0)
-                block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                planes = out.to_ndarray().astype(np.float32, copy=False)
+                block = planes[0] if len(planes) == 1 else _downmix(planes)
                 drop = min(skip, len(block))
                 skip -= drop
                 if len(block) > drop:
@@ -192,6 +195,29 @@ def _mono_blocks(
             ) from None
     finally:
         container.close()
+
+
+CANCELLED = 0.1
+"""Power of the two channels' mean, as a fraction of the louder channel's, below which they
+cancel out: one channel in inverted polarity (a miswired microphone or adapter). Two equal
+channels give 1, unrelated ones about 0.5, one channel alone 0.25."""
+
+
+def _channels(stream: av.stream.Stream) -> int:
+    """How many channels ``stream`` has (2 if it does not say)."""
+    layout = getattr(stream.codec_context, "layout", None)
+    return int(getattr(layout, "nb_channels", 0) or getattr(stream.codec_context, "channels", 0) or 2)
+
+
+def _downmix(pair: np.ndarray) -> np.ndarray:
+    """Mono of a float32 ``(2, n)`` block: the channels' mean, or the louder channel where the
+    mean cancels out (see :data:`CANCELLED`), which the resampler's mix would have heard as
+    silence, so that sync and check called such a recording silent."""
+    mono = (pair[0] + pair[1]) * np.float32(0.5)
+    loudest = max(float(np.dot(pair[0], pair[0])), float(np.dot(pair[1], pair[1])))
+    if float(np.dot(mono, mono)) < CANCELLED * loudest:
+        return pair[0] if np.dot(pair[0], pair[0]) >= np.dot(pair[1], pair[1]) else pair[1]
+    return mono
 
 
 class _Decoding:
