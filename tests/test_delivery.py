@@ -90,6 +90,13 @@ def test_poster_at_a_chosen_second_and_none_by_default(pair: tuple[Path, Path], 
     diffs = {round(t, 3): float(np.abs(f.astype(int) - poster.astype(int)).mean()) for t, f in frames}
     assert min(diffs, key=diffs.get) == 1.5
 
+    # A second past the end takes the last frame, with a warning (there was no poster at all).
+    late = tmp_path / "late.mp4"
+    proc = run_cli("render", speaker, screen, "-o", late, "-q", "--poster", "true", "--poster-at", "99")
+    assert "warning: the poster's time 1:39.0 is past the clip's end (0:02.0)" in proc.stderr
+    poster = cv2.imread(str(late.with_suffix(".jpg")))
+    assert poster is not None and float(np.abs(frames[-1][1].astype(int) - poster.astype(int)).mean()) < 3
+
 
 def test_full_hd_preset(pair: tuple[Path, Path], tmp_path: Path) -> None:
     speaker, screen = pair

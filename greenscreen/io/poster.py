@@ -19,9 +19,12 @@ class PosterPicker:
     first frame from :data:`AUTO_AFTER` s (or a quarter of a shorter clip) on that shows the
     speaker; the frame at that time if the speaker never shows."""
 
-    def __init__(self, at: float, duration: float, matrix: Matrix):
+    def __init__(self, at: float, duration: float, matrix: Matrix, *, last_frame: float | None = None):
+        """``duration`` is the clip's length and ``last_frame`` the time of its last frame
+        (``duration`` if not given): an ``at`` past it takes the last frame."""
         self._auto = at <= 0
-        self._earliest = min(at, duration) if at > 0 else min(AUTO_AFTER, duration / 4)
+        last = duration if last_frame is None else last_frame
+        self._earliest = min(at, last) if at > 0 else min(AUTO_AFTER, duration / 4)
         self._matrix = matrix
         self._fallback: bytes | None = None
         self.jpeg: bytes | None = None
