@@ -229,6 +229,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     for spelled in (tmp_path / "rec" / ".." / "rec", tmp_path / "link"):
         code, text = run_cli("batch", tmp_path / "rec", "-o", spelled)
         assert code == 2 and "separate folder" in text, spelled
+    code, text = run_cli("batch", tmp_path / "rec", "-o", tmp_path / "out", "--scheduler", "nonsense")
+    assert code == 2 and "tcp://HOST:PORT" in text
 
 
 def test_scheduler_without_dask_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -486,7 +486,7 @@ def dask_executor(address: str, *, wait_seconds: float = 60.0) -> Iterator[tuple
         ) from None
     try:
         client = Client(address, timeout=wait_seconds)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an address Dask cannot parse
         # (address is not passed as the error's path: Path() would turn tcp:// into tcp:/)
         raise GreenscreenError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
     try:

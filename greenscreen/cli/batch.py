@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -144,6 +145,16 @@ def print_summary(report: BatchReport, plan: BatchPlan) -> None:
     )
 
 
+SCHEDULER_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}")
+"""A Dask scheduler's address: [PROTOCOL://]HOST:PORT."""
+
+
+def _scheduler_address(value: str | None) -> str | None:
+    if value is not None and not SCHEDULER_ADDRESS.fullmatch(value.strip()):
+        raise click.BadParameter(f"{value!r} is not a scheduler address: give tcp://HOST:PORT, e.g. tcp://render01:8786")
+    return value.strip() if value is not None else None
+
+
 @click.command("batch")
 @click.argument("recordings", type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True,
@@ -155,7 +166,7 @@ def print_summary(report: BatchReport, plan: BatchPlan) -> None:
               "'preset' replaces these.")
 @click.option("-n", "--dry-run", is_flag=True, help="Show what would be rendered, skipped and why; render nothing.")
 @click.option("-f", "--force", is_flag=True, help="Re-render every tutorial, even if up to date.")
-@click.option("--scheduler", metavar="tcp://HOST:8786",
+@click.option("--scheduler", metavar="tcp://HOST:8786", callback=lambda ctx, param, value: _scheduler_address(value),
               help="Render on a Dask cluster instead of this machine (needs greenscreen[cluster]).")
 @click.option("--check", "check_first", is_flag=True,
               help="Check each tutorial's recordings first (as 'greenscreen check') and list the poor ones.")
