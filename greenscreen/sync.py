@@ -132,6 +132,30 @@ def onset_envelope(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
     return np.where(std > 1e-6, onset / np.maximum(std, 1e-6), 0.0).astype(np.float32)
 
 
+EDGE_SECONDS = 0.1
+"""Onsets this close to a recording's start or end are left out: the encoder's start-up (a
+click on a DC offset) and a cut-off end are no sounds of the room."""
+
+MIN_EVENTS = 2
+"""Distinct sounds (strong onsets a quarter of a second apart) each recording needs for a match."""
+
+
+def _without_edges(envelope: np.ndarray) -> np.ndarray:
+    edge = int(round(EDGE_SECONDS / HOP))
+    envelope[:, :edge] = 0.0
+    envelope[:, max(envelope.shape[1] - edge, 0):] = 0.0
+    return envelope
+
+
+def _events(envelope: np.ndarray, level: float = 3.0, gap: float = 0.25) -> int:
+    """How many distinct sounds ``envelope`` holds: runs of onsets above ``level`` (in standard
+    deviations) that start more than ``gap`` seconds after the one before."""
+    strong = np.flatnonzero(np.abs(envelope).max(axis=0) > level)
+    if len(strong) == 0:
+        return 0
+    return 1 + int(np.count_nonzero(np.diff(strong) > gap / HOP))
+
+
 def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     """Box-smooth every band of ``x`` over ``width`` envelope values."""
     return cv2.blur(x, (width, 1), borderType=cv2.BORDER_CONSTANT)
@@ -192,10 +216,16 @@ def estimate(
         rms = float(np.sqrt(np.mean(np.square(sound, dtype=np.float64)))) if len(sound) else 0.0
         if rms <= 10 ** (SILENT_DBFS / 20):
             return SyncResult(0.0, 0.0, 0.0, reason=f"the {name} recording's sound is silent")
-    a = onset_envelope(speaker, rate)
-    b = onset_envelope(screen, rate)
+    a = _without_edges(onset_envelope(speaker, rate))
+    b = _without_edges(onset_envelope(screen, rate))
     if not a.any() or not b.any():
         return SyncResult(0.0, 0.0, 0.0, reason="a soundtrack has no distinct sounds to match")
+    heard = _events(a), _events(b)
+    if min(heard) < MIN_EVENTS:
+        # One sound on each side always "matches", whatever it is: no evidence of anything.
+        return SyncResult(0.0, 0.0, 0.0, reason=(
+            f"too few distinct sounds to line up: {heard[0]} in the speaker's recording, {heard[1]} in the screen's"
+        ))
     reach = int(round(max_offset / HOP))
     lo, hi = max(-reach, -a.shape[1] + 1), min(reach, b.shape[1] - 1)
     # Coarse: smoothed envelopes, so a drifting pair's smeared peak still stands out.

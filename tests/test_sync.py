@@ -10,7 +10,7 @@ import pytest
 
 from conftest import decode_frames, pip_box, run_cli
 from greenscreen.io.audio import AudioSource, AudioTrack, read_mono
-from greenscreen.sync import MIN_CONFIDENCE, estimate, sync
+from greenscreen.sync import MIN_CONFIDENCE, RATE, estimate, sync
 from recordings import burst_sound, heard_by, write_clip
 
 FRAME = 1 / 30
@@ -120,6 +120,21 @@ def test_sync_command_prints_offset_drift_confidence(tmp_path: Path) -> None:
     data = json.loads(run_cli("sync", speaker, screen, "--json").stdout)
     assert abs(data["offset"] - 1.25) < FRAME and data["usable"] is True
     assert data["confidence"] >= MIN_CONFIDENCE
+
+
+def test_one_sound_on_each_side_is_no_evidence() -> None:
+    """A click in one recording and another in the other always line up, whatever they are;
+    and a DC offset's start-up click is no sound at all. Both were trusted (confidence 0.9)."""
+    rng = np.random.default_rng(3)
+    speaker = (rng.standard_normal(RATE * 4) * 0.002).astype(np.float32)
+    screen = (rng.standard_normal(RATE * 5) * 0.002).astype(np.float32)
+    speaker[RATE : RATE + 200] += 0.8
+    screen[int(RATE * 2.5) : int(RATE * 2.5) + 200] -= 0.8
+    result = estimate(speaker, screen)
+    assert not result.usable and "too few distinct sounds" in result.reason
+    dc = np.full(RATE * 3, 0.3, np.float32)  # a constant offset only
+    result = estimate(dc, screen)
+    assert not result.usable
 
 
 def test_a_microphone_with_one_channel_inverted_is_heard(tmp_path: Path) -> None:
