@@ -851,3 +851,18 @@ def test_a_wrong_output_is_reported_before_the_sound_is_read(clips: dict[str, Pa
         proc = run_cli("render", clips["speaker"], clips["screen with sound"], "-o", out, check=False)
         assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith("error: ") and "sync" not in proc.stderr
+
+
+def test_anamorphic_recordings_are_shown_with_square_pixels(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Pixels stored narrower than they are shown (a sample aspect ratio of 4:3, 144x108 shown
+    as 192x108): the screen came out 144x108 and 4:3, the speaker squeezed."""
+    speaker, screen = tmp_path / "speaker.mp4", tmp_path / "screen.mp4"
+    run_ffmpeg("-i", clips["speaker"], "-vf", "scale=96:72,setsar=4/3", "-c:v", "libx264", "-c:a", "copy", speaker)
+    run_ffmpeg("-i", clips["screen"], "-vf", "scale=144:108,setsar=4/3", "-c:v", "libx264", screen)
+    assert (probe(speaker).width, probe(speaker).height) == (128, 72)
+    assert (probe(screen).width, probe(screen).height) == (192, 108)
+    out = tmp_path / "o.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--offset", "0")
+    assert streams_of(out)["size"] == (192, 108)
+    shown, square = decode_frames(out)[10][1], decode_frames(clips["screen"])[10][1]
+    assert mean_diff(shown[:40, :80], square[:40, :80]) < 8, "the screen as it is shown, not stretched"

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from greenscreen.composite.layout import CORNERS, LayoutSettings, place_speaker
-from greenscreen.io.orientation import upright
-from greenscreen.io.probe import MediaInfo, open_container
+from greenscreen.io.orientation import pixel_aspect, upright
+from greenscreen.io.probe import MediaInfo, open_container, video_stream
 from greenscreen.io.reader import frame_to_bgr
 
 SAMPLES = 12
@@ -65,12 +65,13 @@ def sample_frames(path: Path, times: list[float], size: tuple[int, int]) -> list
     frames: list[np.ndarray] = []
     container = open_container(path)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
+        aspect = pixel_aspect(stream)
         for t in times:
             container.seek(int(t * av.time_base), backward=True)  # in AV_TIME_BASE units: any stream
             for frame in container.decode(stream):
                 if frame.time is None or frame.time >= t - 0.05:
-                    frames.append(frame_to_bgr(upright(frame), size))
+                    frames.append(frame_to_bgr(upright(frame, aspect), size))
                     break
     except av.error.FFmpegError:
         pass  # a damaged file: judge by the frames read so far (the render reports the damage)

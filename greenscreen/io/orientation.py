@@ -1,11 +1,15 @@
-"""Turn decoded frames upright by their display rotation.
+"""Give decoded frames the shape they are shown in: turned upright, and anamorphic pixels made square.
 
 Phones and some webcam apps store a portrait (or upside-down) recording as landscape pictures
-plus a display matrix that tells players to turn them. FFmpeg's decoder hands out the pictures
-as stored, so every frame is turned here, before anything crops or scales it.
+plus a display matrix that tells players to turn them; some cameras and capture cards store
+pixels that are shown wider or narrower than tall (a sample aspect ratio, e.g. 480x360 shown
+as 640x360). FFmpeg's decoder hands out the pictures as stored, so every frame is shaped here,
+before anything crops or scales it.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import av
 import cv2
@@ -17,13 +21,29 @@ from greenscreen.io.yuv import frame_planes, is_i420, planes_to_frame
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
 
 
-def upright(frame: av.VideoFrame) -> av.VideoFrame:
-    """``frame`` turned as its display rotation says, or ``frame`` itself if it has none.
+def pixel_aspect(stream: av.video.stream.VideoStream | None) -> Fraction | None:
+    """The shape of ``stream``'s pixels (width over height) if they are not square, else None."""
+    sar = getattr(stream, "sample_aspect_ratio", None) if stream is not None else None
+    if not sar or sar <= 0 or sar == 1 or not 0.25 <= sar <= 4:  # unset, square, or nonsense
+        return None
+    return Fraction(sar)
+
+
+def upright(frame: av.VideoFrame, aspect: Fraction | None = None) -> av.VideoFrame:
+    """``frame`` as it is shown: stretched to square pixels by its stream's pixel ``aspect``
+    (see :func:`pixel_aspect`), then turned as its display rotation says; ``frame`` itself if
+    neither applies.
 
     A 4:2:0 frame is turned plane by plane; any other format goes through BGR. The result keeps
     the picture's colour matrix and range tags. Rotations other than quarter turns are ignored.
     """
-    turn = _UPRIGHT.get(round(frame.rotation) % 360)
+    turn = _UPRIGHT.get(round(frame.rotation) % 360)  # read first: a new frame has no rotation
+    if aspect is not None:
+        width = max(2, round(frame.width * aspect) // 2 * 2)
+        if width != frame.width:
+            tags = frame.colorspace, frame.color_range
+            frame = frame.reformat(width=width, height=frame.height, interpolation="BICUBIC")
+            frame.colorspace, frame.color_range = tags
     if turn is None:
         return frame
     if is_i420(frame):

@@ -12,7 +12,7 @@ import av
 from greenscreen.errors import MediaError
 from greenscreen.io.colour import Matrix, frame_matrix
 from greenscreen.io.files import check_input_file, os_reason
-from greenscreen.io.orientation import upright
+from greenscreen.io.orientation import pixel_aspect, upright
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def probe(path: str | Path) -> MediaInfo:
             raise MediaError(f"video stream cannot be decoded ({ffmpeg_reason(exc)})", path) from None
         if first is None:
             raise MediaError("contains no video frames", path)
-        first = upright(first)  # a phone's portrait video is as tall as it is shown
+        first = upright(first, pixel_aspect(stream))  # as it is shown: a phone's portrait video is tall
         duration = _duration(container, stream)
         _check_not_truncated(container, stream, duration, path)
         fps = _average_fps(stream, duration)

@@ -19,7 +19,7 @@ from av.video.reformatter import VideoReformatter
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
-from greenscreen.io.orientation import upright
+from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
 
 
@@ -95,6 +95,7 @@ def read_frames(
         # One scaler for the whole stream: swscale then sets up its filters once, not per frame
         # (~0.5 ms a frame at 720p).
         scaler = VideoReformatter()
+        aspect = pixel_aspect(stream)
         try:
             for frame in container.decode(stream):
                 t = frame.time if frame.time is not None else count / float(stream.average_rate or 30)
@@ -103,7 +104,7 @@ def read_frames(
                 last_t = t - start
                 count += 1
                 wanted = size(last_t) if callable(size) else size
-                yield last_t, convert(upright(frame), wanted, crop, scaler)
+                yield last_t, convert(upright(frame, aspect), wanted, crop, scaler)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path

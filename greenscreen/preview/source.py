@@ -31,7 +31,7 @@ from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_stream
-from greenscreen.io.orientation import upright
+from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p
 from greenscreen.io.stills import load_plate, read_image, read_image_with_alpha
@@ -122,12 +122,12 @@ class VideoFrames:
 
     def bgr(self, index: int, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
         """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does."""
-        return frame_to_bgr(upright(self.frame(index)), size, crop)
+        return frame_to_bgr(upright(self.frame(index), pixel_aspect(self._stream)), size, crop)
 
     def i420(self, index: int, size: tuple[int, int]) -> Planes:
         """Frame ``index`` as read-only I420 planes scaled to ``size``, exactly as render's
         reader passes a screen recording to the compositor."""
-        return frame_planes(frame_to_yuv420p(upright(self.frame(index)), size))
+        return frame_planes(frame_to_yuv420p(upright(self.frame(index), pixel_aspect(self._stream)), size))
 
     def close(self) -> None:
         """Release the file."""
