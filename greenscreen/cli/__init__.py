@@ -63,7 +63,7 @@ class _Group(click.Group):
             sys.exit(EXIT_SETTINGS if isinstance(exc, SettingsError) else EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted: no output was written", err=True)
-            sys.exit(130)
+            sys.exit(interrupted_exit_code())
         except click.UsageError as exc:
             # One line like every other error, instead of click's usage banner.
             where = (exc.ctx or ctx).command_path
@@ -98,8 +98,21 @@ def main(ctx: click.Context, debug: bool) -> None:
     _stop_cleanly_on_signals()
 
 
+_stopped_by = int(signal.SIGINT)
+"""The signal that stopped the command (Ctrl-C's unless a handler below saw another)."""
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
+    global _stopped_by
+    _stopped_by = signum
     raise KeyboardInterrupt
+
+
+def interrupted_exit_code() -> int:
+    """The exit code of a command that was stopped: 128 plus the signal's number, as a shell
+    reports a process the signal ended (130 for Ctrl-C, 143 for ``kill``, 129 for a closed
+    terminal), so scripts and service managers see what stopped it."""
+    return 128 + _stopped_by
 
 
 def _stop_cleanly_on_signals() -> None:
@@ -111,7 +124,8 @@ def _stop_cleanly_on_signals() -> None:
     """
     if threading.current_thread() is not threading.main_thread():
         return  # called from a thread (a test's CliRunner, an app): signals are the app's business
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(number) == signal.SIG_DFL:
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) == signal.SIG_DFL:
             signal.signal(number, _raise_interrupt)
 

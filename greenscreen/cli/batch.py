@@ -21,6 +21,7 @@ from greenscreen.batch import (
     run_plan,
 )
 from greenscreen.batch.runner import Event, dask_executor
+from greenscreen.cli import interrupted_exit_code
 from greenscreen.errors import GreenscreenError, printable
 
 EXIT_USAGE = 2
@@ -258,4 +259,4 @@ def batch_command(
         for o in report.outcomes:
             if o.detail:
                 click.echo(f"--- {o.name}\n{o.detail}", err=True)
-    sys.exit(report.exit_code)
+    sys.exit(interrupted_exit_code() if report.interrupted else report.exit_code)
