@@ -51,3 +51,14 @@ def test_a_bad_logo_is_one_line(media_pair: tuple[Path, Path, Path], tmp_path: P
     proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--logo", text, check=False)
     assert proc.returncode == 1 and "logo.png: not a readable image" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_broken_png_is_one_line_too(media_pair: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """A file that starts like a PNG and then breaks off: OpenCV printed its own two log lines
+    ("[ERROR:0@0.2] ... readHeader IHDR chunk shall be first") above the error."""
+    speaker, screen, _ = media_pair
+    broken = tmp_path / "logo.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nGARBAGEGARBAGE")
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--logo", broken, check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "logo.png: not a readable image" in proc.stderr

@@ -55,10 +55,16 @@ def _decode(path: Path, flags: int) -> np.ndarray:
         raise MediaError(os_reason(exc), path) from None
     if not data.size:
         raise MediaError("file is empty (0 bytes), expected an image", path)
+    # OpenCV's decoders print their complaints about a broken file themselves ("[ERROR:0@0.2]
+    # ... readHeader"); the one-line message below says it for the user.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
         image = cv2.imdecode(data, flags)
     except cv2.error:  # e.g. a header declaring a picture too large to decode
         image = None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if image is None:
         raise MediaError("not a readable image", path)
     return image
