@@ -98,6 +98,47 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: float, *, max_chars
     return lines
 
 
+def fit(
+    text: str, size: float, max_width: float, *, bold: bool = False, max_lines: int = 3, smallest: float = 0.5
+) -> tuple[list[str], ImageFont.FreeTypeFont]:
+    """``text`` wrapped to lines no wider than ``max_width``, and the face to draw them in: the
+    largest size from ``size`` down to ``smallest`` times it at which it takes at most
+    ``max_lines`` lines. A word still too wide at the smallest size is broken where the line
+    ends (a long German compound in a title ran off both sides of the card)."""
+    scale = 1.0
+    while True:
+        face = font(round(size * scale), bold=bold)
+        lines = wrap(text, face, max_width)
+        fits = len(lines) <= max_lines and all(text_width(line, face) <= max_width for line in lines)
+        if fits or scale * 0.9 < smallest:
+            break
+        scale *= 0.9
+    return [part for line in lines for part in _broken(line, face, max_width)], face
+
+
+def _broken(line: str, face: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    """``line`` cut into pieces no wider than ``max_width``, at characters."""
+    if text_width(line, face) <= max_width:
+        return [line]
+    pieces, piece = [], ""
+    for char in line:
+        if piece and text_width(piece + char, face) > max_width:
+            pieces.append(piece.rstrip())
+            piece = char.lstrip()
+        else:
+            piece += char
+    return pieces + ([piece] if piece else [])
+
+
+def ellipsized(text: str, face: ImageFont.FreeTypeFont, max_width: float) -> str:
+    """``text`` cut short with "…" so that it is no wider than ``max_width`` (as it is, if it fits)."""
+    if text_width(text, face) <= max_width:
+        return text
+    while text and text_width(text.rstrip() + "…", face) > max_width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 @dataclass(frozen=True)
 class TextLayer:
     """Rendered text: BGR uint8 ``(h, w, 3)`` and straight alpha float32 ``(h, w)``."""

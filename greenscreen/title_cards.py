@@ -85,7 +85,7 @@ def card_picture(
     the left part of the card when the speaker stands on its right.
     """
     # Pillow is imported only for a render that draws text (start-up time counts per render).
-    from greenscreen.text import font, render_lines, wrap
+    from greenscreen.text import fit, render_lines
 
     width, height = size
     picture = np.empty((height, width, 3), np.uint8)
@@ -98,12 +98,13 @@ def card_picture(
     layers: list[tuple[np.ndarray, np.ndarray]] = []
     if logo is not None:
         layers.append(fit_image(*logo, (round(width * 0.4), round(height * 0.18))))
-    title_face = font(round(height * 0.085), bold=True)
-    text = render_lines(wrap(title, title_face, room), title_face, colour=colour)
+    # A long title (or one long word) gets a smaller size rather than running off the card.
+    lines, face = fit(title, height * 0.085, room, bold=True, max_lines=3)
+    text = render_lines(lines, face, colour=colour)
     layers.append((text.bgr, text.alpha))
     if subtitle:
-        sub_face = font(round(height * 0.045))
-        text = render_lines(wrap(subtitle, sub_face, room), sub_face, colour=colour)
+        lines, face = fit(subtitle, height * 0.045, room, max_lines=3)
+        text = render_lines(lines, face, colour=colour)
         layers.append((text.bgr, text.alpha))
     gap = round(height * 0.04)
     total = sum(bgr.shape[0] for bgr, _ in layers) + gap * (len(layers) - 1)

@@ -170,3 +170,30 @@ def test_an_edit_files_subtitle_stands_under_the_command_lines_title(pair: tuple
     with av.open(str(tmp_path / "x.mp4")) as out, av.open(str(screen)) as recording:
         card = (out.duration - recording.duration) / av.time_base
     assert card == pytest.approx(1.0, abs=0.05)  # the title card came before the recordings
+
+
+def test_a_title_too_long_for_the_card_is_made_smaller_not_cut_off() -> None:
+    """One long German compound ran off both sides of the card; a sentence of them took more
+    lines than the card has."""
+    size = (640, 360)
+    background = np.array([0x5F, 0x3A, 0x1F])  # the default card background #1f3a5f, BGR
+    for title in ("Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenhersteller",
+                  " ".join(["Dienstanweisung zur Bearbeitung"] * 6)):
+        picture = card_picture(size, title, "Amt für Informationstechnik", CardSettings())
+        ink = np.abs(picture.astype(int) - background).max(axis=2) > 60
+        columns, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+        assert columns.min() > 0.05 * size[0] and columns.max() < 0.95 * size[0], title
+        assert rows.min() > 0 and rows.max() < size[1] - 1, title
+
+
+def test_a_lower_third_too_long_is_cut_short_with_an_ellipsis() -> None:
+    from greenscreen.composite.lower_third import LowerThird, LowerThirds
+    from greenscreen.text import ellipsized, font
+
+    face = font(30)
+    assert ellipsized("Maria Muster", face, 1000) == "Maria Muster"
+    short = ellipsized("Maximiliane " * 25, face, 300)
+    assert short.endswith("…") and len(short) < 60
+    thirds = LowerThirds([LowerThird("Maximiliane " * 25, "Rolle " * 40, 0.0, 1.0)], (640, 360), speaker_left=False)
+    bgr, _ = thirds._layers[0][:2]
+    assert bgr.shape[1] < 0.6 * 640

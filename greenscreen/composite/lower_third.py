@@ -82,15 +82,18 @@ class LowerThirds:
     """
 
     def __init__(self, items: Sequence[LowerThird], output: tuple[int, int], *, speaker_left: bool):
-        from greenscreen.text import font, render_lines  # Pillow only when there is text
+        from greenscreen.text import ellipsized, font, render_lines  # Pillow only when there is text
 
         width, height = output
         self._items = list(items)
         self._layers = []
         pad = max(round(height * 0.02), 2)
+        # At most half the picture wide: a name that long is cut short with "…", not run off it.
+        room = width * 0.5
+        name_face, role_face = font(round(height * 0.045), bold=True), font(round(height * 0.032))
         for item in self._items:
-            name = render_lines([item.name], font(round(height * 0.045), bold=True))
-            role = render_lines([item.role], font(round(height * 0.032))) if item.role else None
+            name = render_lines([ellipsized(item.name, name_face, room)], name_face)
+            role = render_lines([ellipsized(item.role, role_face, room)], role_face) if item.role else None
             parts = [name] + ([role] if role is not None else [])
             bar = max(round(height * 0.008), 2)
             w = max(p.size[0] for p in parts) + 2 * pad + bar
