@@ -347,7 +347,8 @@ def render(
     check_render_request(speaker, screen, output, settings, plate=plate, captions=captions, logo=logo,
                          card_image=card_image, cuts=cuts)
     return_large_buffers_to_os()
-    source_cues = read_captions(captions) if captions is not None else []
+    caption_notes: list[str] = []
+    source_cues = read_captions(captions, caption_notes) if captions is not None else []
     logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
     card_picture_image = read_image(Path(card_image)) if card_image is not None else None
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
@@ -355,7 +356,7 @@ def render(
     poster_path = companion_path(output, ".jpg")
     screen_info = probe(screen)
     speaker_info = probe(speaker)
-    notes: list[str] = []
+    notes: list[str] = caption_notes
     timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
     intro, outro = title_and_outro_cards(
         settings, timeline, screen_info.matrix, image=card_picture_image, logo=logo_image

@@ -81,8 +81,14 @@ def test_every_problem_at_once_and_encoding(tmp_path: Path) -> None:
     text = "1\n00:00:01 --> 00:00:02,000\nx\n\n2\n00:00:05,000 --> 00:00:04,000\ny\n"
     with pytest.raises(MediaError, match=r"2 problems: line 2: .*; line 6: the cue ends"):
         read_captions(write(tmp_path / "bad.srt", text))
-    with pytest.raises(MediaError, match="not UTF-8"):
-        read_captions(write(tmp_path / "latin1.srt", "1\n00:00:01,000 --> 00:00:02,000\nGrüße\n", "latin-1"))
+    # Notepad's "ANSI" on a German Windows, and its "Unicode" (UTF-16 with a byte order mark).
+    notes: list[str] = []
+    cues = read_captions(write(tmp_path / "ansi.srt", "1\n00:00:01,000 --> 00:00:02,000\nGrüße – 5 €\n", "cp1252"), notes)
+    assert [c.text for c in cues] == ["Grüße – 5 €"] and "Windows-1252" in notes[0] and "ansi.srt" in notes[0]
+    cues = read_captions(write(tmp_path / "utf16.srt", "\ufeff1\n00:00:01,000 --> 00:00:02,000\nGrüße\n", "utf-16-le"))
+    assert [c.text for c in cues] == ["Grüße"]
+    with pytest.raises(MediaError, match="not UTF-8"):  # bytes Windows-1252 does not have either
+        read_captions(write(tmp_path / "binary.srt", "1\n00:00:01,000 --> 00:00:02,000\n\x81\x8d\n", "latin-1"))
     with pytest.raises(MediaError, match="starts with 'WEBVTT'"):
         read_captions(write(tmp_path / "bad.vtt", SRT))
 

@@ -55,22 +55,41 @@ def _seconds(groups: tuple[str | None, ...]) -> float:
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0) + int(millis or 0) / 1000
 
 
-def read_captions(path: str | Path) -> list[Cue]:
+def _decoded(data: bytes, path: Path, notes: list[str] | None) -> str:
+    """The text of a captions file (see :func:`read_captions` for the encodings taken)."""
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise MediaError("captions are not UTF-8 text (save the file as UTF-8)", path) from None
+    if notes is not None:
+        notes.append(f"{path.name} is not UTF-8; read as Windows-1252 (check its umlauts, or save it as UTF-8)")
+    return text
+
+
+def read_captions(path: str | Path, notes: list[str] | None = None) -> list[Cue]:
     """The cues of an .srt or .vtt file, in file order.
 
-    Raises :class:`MediaError` if the file cannot be read, is not UTF-8, or holds no cue, naming
-    every malformed line (times that cannot be read, a cue that ends before it starts) at once.
+    The file is UTF-8 (with or without a byte order mark) or UTF-16 with one; a file that is
+    neither is read as Windows-1252 (what Notepad on a German Windows saves as "ANSI"), and
+    ``notes`` gets a line saying so. Raises :class:`MediaError` if the file cannot be read or
+    holds no cue, naming every malformed line (times that cannot be read, a cue that ends
+    before it starts) at once.
     """
     path = Path(path)
     if path.suffix.lower() not in CAPTION_SUFFIXES:
         raise SettingsError(f"captions must be a .srt or .vtt file, got '{path.suffix or path.name}'", path)
     check_input_file(path, what="captions file")  # a named pipe would hang the read
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise MediaError("captions are not UTF-8 text (save the file as UTF-8)", path) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise MediaError(f"cannot be read ({exc.strerror})", path) from None
+    text = _decoded(data, path, notes)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     vtt = path.suffix.lower() == ".vtt"
     problems: list[str] = []
