@@ -100,6 +100,10 @@ MIN_OUTPUT_SIDE = 2
 """Pixels of the output's shorter side at least: 4:2:0 needs whole 2x2 blocks."""
 
 
+END_SLACK = 0.1
+"""Fraction of a frame by which the recordings may run past the output's last frame."""
+
+
 def plan_timeline(
     screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings, cuts: Sequence[Cut] = ()
 ) -> Timeline:
@@ -133,7 +137,10 @@ def plan_timeline(
     if tl.end:
         end = min(end, tl.end)
     first = math.ceil(tl.start * fps - 1e-6)
-    last = math.ceil(end * fps - 1e-6)
+    # A recording that ends a hair past a frame boundary (an offset found by sound to the
+    # millisecond, a duration rounded up by the container) adds no frame of its own: its last
+    # frame is already shown. A trim's end is taken as given.
+    last = math.ceil(end * fps - (END_SLACK if end == end_of_recordings else 1e-6))
     if last <= first:
         trim = f"{tl.start:g}-{tl.end:g} s" if tl.end else f"from {tl.start:g} s"
         raise SettingsError(

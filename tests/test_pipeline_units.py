@@ -69,6 +69,19 @@ def test_timeline_follows_screen_and_longer_source() -> None:
         plan_timeline(_info(10.0), _info(4.0), RenderSettings(timeline=TimelineSettings(start=20.0)))
 
 
+def test_a_hair_past_the_last_frame_adds_no_frame() -> None:
+    """The speaker, moved by an offset found by sound to the millisecond, ended 0.4 ms after
+    the screen recording: the output got a 241st frame (8.033 s) holding the last one."""
+    def frames(offset: float) -> int:
+        settings = RenderSettings(timeline=TimelineSettings(offset=offset))
+        return plan_timeline(_info(8.0), _info(6.5), settings).frame_count
+
+    assert frames(1.5004) == 240
+    assert frames(1.51) == 241, "a third of a frame more is a frame of its own"
+    trimmed = RenderSettings(timeline=TimelineSettings(end=7.0004))
+    assert plan_timeline(_info(8.0), _info(6.5), trimmed).frame_count == 211, "a trim is taken as given"
+
+
 def test_atomic_path_keeps_old_file_on_failure(tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
     out.write_text("old")
