@@ -470,3 +470,17 @@ def test_dask_cluster_renders_the_same(batch_clips: dict[str, Path], tmp_path: P
         assert code == 0 and set(statuses(dask_out).values()) == {"skipped"}
     for name in ("d0.mp4", "d1.mp4", "d2.mp4"):
         assert video_info(local_out / name) == video_info(dask_out / name)
+
+
+def test_report_is_strict_json_with_names_that_are_not_utf8(batch_clips: dict[str, Path], tmp_path: Path) -> None:
+    """A tutorial named in Latin-1 (an old ZIP, a Samba share) renders; its name went into
+    report.json as a lone surrogate ("\\udcfc"), which strict JSON readers refuse."""
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    name = os.fsdecode(b"B\xfcro")
+    _copy(batch_clips["speaker.mp4"], rec / f"{name}.speaker.mp4")
+    _copy(batch_clips["screen.mkv"], rec / f"{name}.screen.mkv")
+    code, text = run_cli("batch", rec, "-o", out, "-q")
+    assert code == 0, text
+    raw = (out / "report.json").read_bytes().decode("utf-8")  # strict
+    assert "\\udc" not in raw and "B\ufffdro" in json.loads(raw)["tutorials"][0]["name"]
+    assert (out / f"{name}.mp4").exists()

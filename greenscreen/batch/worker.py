@@ -59,11 +59,26 @@ class JobOutcome:
     """With ``batch --check``: the check's verdict and its poor topics (see :func:`check_summary`)."""
 
 
+def valid_unicode(data: Any) -> Any:
+    """``data`` (JSON-like) with every string made valid Unicode: a file name that is not UTF-8
+    keeps its undecodable bytes as lone surrogates, which strict JSON readers refuse; they
+    become U+FFFD, as a file manager shows them."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(data, dict):
+        return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [valid_unicode(v) for v in data]
+    return data
+
+
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
     """Write JSON to a temp file in the same folder, then rename: readers never see half a file.
 
     ``durable`` also flushes it to disk first (skipped for the throwaway progress files).
+    Strings are made valid Unicode first (see :func:`valid_unicode`).
     """
+    data = valid_unicode(json.loads(json.dumps(data, default=str)))
     prefix, suffix = temp_affixes(path.parent, path.name, ".partial")
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     try:
