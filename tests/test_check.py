@@ -158,6 +158,9 @@ def test_cli_sheet_names_and_places(clips, tmp_path: Path) -> None:
     assert cv2.imdecode(np.fromfile(tmp_path / os.fsdecode(b"r\xe4port.png"), np.uint8), cv2.IMREAD_COLOR) is not None
     run_cli("check", latin1, "--lang", "en")
     assert (tmp_path / os.fsdecode(b"B\xfcro.check.png")).stat().st_size > 10_000
+    raw = subprocess.run([sys.executable, "-m", "greenscreen", "check", latin1, "--json", "--no-sheet"],
+                         capture_output=True, check=True).stdout
+    assert json.loads(raw.decode("utf-8"))["speaker"].endswith("B\ufffdro.mp4"), "strict UTF-8 JSON"
 
     proc = run_cli("check", latin1, "-o", tmp_path / "report.txt", check=False)
     assert proc.returncode == 2 and ".png" in proc.stderr and "Traceback" not in proc.stderr

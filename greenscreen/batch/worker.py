@@ -24,6 +24,7 @@ from typing import Any, Literal
 from greenscreen.batch.plan import Job
 from greenscreen.errors import GreenscreenError, unexpected_line
 from greenscreen.io.atomic import temp_affixes, temp_pattern
+from greenscreen.io.files import valid_unicode
 
 Status = Literal["rendered", "skipped", "failed", "interrupted"]
 
@@ -57,19 +58,6 @@ class JobOutcome:
     """How the recordings were lined up by sound (offset, drift_ppm, confidence, used), if they were."""
     check: dict[str, Any] = field(default_factory=dict)
     """With ``batch --check``: the check's verdict and its poor topics (see :func:`check_summary`)."""
-
-
-def valid_unicode(data: Any) -> Any:
-    """``data`` (JSON-like) with every string made valid Unicode: a file name that is not UTF-8
-    keeps its undecodable bytes as lone surrogates, which strict JSON readers refuse; they
-    become U+FFFD, as a file manager shows them."""
-    if isinstance(data, str):
-        return data.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if isinstance(data, dict):
-        return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [valid_unicode(v) for v in data]
-    return data
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:

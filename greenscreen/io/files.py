@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from greenscreen.errors import GreenscreenError, MediaError
 
@@ -85,3 +86,16 @@ def name_max(folder: str | Path) -> int:
 def name_bytes(name: str) -> int:
     """Length of a file name as the file system counts it (bytes, UTF-8 as Linux stores it)."""
     return len(os.fsencode(name))
+
+
+def valid_unicode(data: Any) -> Any:
+    """``data`` (JSON-like) with every string made valid Unicode: a file name that is not UTF-8
+    keeps its undecodable bytes as lone surrogates, which strict JSON readers refuse; they
+    become U+FFFD, as a file manager shows them."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(data, dict):
+        return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [valid_unicode(v) for v in data]
+    return data
