@@ -161,6 +161,20 @@ class RenderResult:
     """Things that are probably not what the user meant (e.g. the speaker is never shown)."""
 
 
+PLAYABLE_MACROBLOCKS = 36864
+"""The largest frame of H.264 level 5.1/5.2 (4096x2304) in 16x16 blocks: what browsers and
+hardware decoders play; larger pictures need level 6, which many do not."""
+
+
+def too_large_to_play(size: tuple[int, int]) -> list[str]:
+    """A warning if an output of ``size`` is larger than most players decode, else none."""
+    w, h = size
+    if -(-w // 16) * -(-h // 16) <= PLAYABLE_MACROBLOCKS:
+        return []
+    return [f"the output is {w}x{h}, larger than most browsers and players can play (4096x2304); "
+            "--size 1920x1080 scales it down"]
+
+
 def undrawable_text_warning(
     settings: RenderSettings, lower_thirds: Sequence[LowerThird], burned: Sequence[Cue], intro: bool, outro: bool
 ) -> list[str]:
@@ -381,6 +395,7 @@ def render(
         f"({_clock(clip_start)}-{_clock(clip_end)}); it shows nothing"
         for seg in segments if seg.end <= clip_start or seg.start >= clip_end
     ]
+    warnings += too_large_to_play(timeline.size)
     warnings += undrawable_text_warning(
         settings, lower_thirds, cues if settings.captions.burn else [], intro is not None, outro is not None
     )

@@ -220,3 +220,11 @@ def test_jittering_sound_timestamps_do_not_add_up_to_a_drift() -> None:
         if jump_at == 100:
             # The jitter once, then the real hole (the late stamps around it take their share of it).
             assert sum(s for _, s in holes) == pytest.approx(0.015 + 1.0, abs=1e-6) and len(holes) <= 3
+
+
+def test_an_output_too_large_to_play_is_warned_about() -> None:
+    from greenscreen.pipeline import too_large_to_play
+
+    assert too_large_to_play((1920, 1080)) == [] and too_large_to_play((4096, 2304)) == []
+    (warning,) = too_large_to_play((5120, 2880))
+    assert "5120x2880" in warning and "--size" in warning
