@@ -23,6 +23,7 @@ from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.files import check_input_file
+from greenscreen.io.stills import IMAGE_SUFFIXES, is_image
 from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
 from greenscreen.presets import (
     GROUPS,
@@ -128,6 +129,9 @@ def edit_from_table(
                 check_input_file(named, what="file", error=SettingsError)
             except SettingsError as exc:
                 problems.append(f"{line}'{key}' {exc}")
+                continue
+            if FILES[key] in ("logo", "card_image") and not is_image(named):
+                problems.append(f"{line}'{key}' must be a picture ({', '.join(sorted(IMAGE_SUFFIXES))}), not {named.name}")
                 continue
             setattr(edit, FILES[key], named)
         elif key in TEXT:

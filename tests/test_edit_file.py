@@ -75,6 +75,15 @@ def test_a_bad_edit_names_every_problem_with_its_line(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stderr.startswith(f"error: {path}: ") and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.mp4").exists()
 
+    # A video given as the logo or the cards' picture is a mistake of the edit file, with its line.
+    (tmp_path / "talk.mp4").write_bytes(b"")
+    path.write_text('title = "x"\nlogo = "talk.mp4"\ncard_image = "talk.mp4"\n', encoding="utf-8")
+    with pytest.raises(EditError) as caught:
+        read_edit(path)
+    text = "\n".join(caught.value.problems)  # type: ignore[attr-defined]
+    assert "line 2: 'logo' must be a picture (" in text and "not talk.mp4" in text
+    assert "line 3: 'card_image' must be a picture" in text
+
 
 def test_a_lower_third_without_times_introduces_the_speaker(tmp_path: Path) -> None:
     from greenscreen.composite.lower_third import LowerThird
