@@ -273,6 +273,15 @@ def _problems(
         return f"line {line}: " if line else ""
 
     for group, values in data.items():
+        if group not in GROUPS and not isinstance(values, dict):
+            # A setting outside any section ("crf = 30" at the top): say where it belongs.
+            owner = [g for g in GROUPS if group in {f.name for f in dataclasses.fields(getattr(settings, g))}]
+            hint = f" (it belongs in [{owner[0]}])" if owner else ""
+            problems.append(
+                f"{at(None, group)}unknown key '{group}'{hint}; settings go in sections: "
+                + ", ".join(f"[{g}]" for g in GROUPS)
+            )
+            continue
         if group not in GROUPS:
             close = difflib.get_close_matches(group, GROUPS, n=1)
             hint = f" (did you mean [{close[0]}]?)" if close else ""

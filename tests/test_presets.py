@@ -128,6 +128,17 @@ def test_every_problem_is_reported_once_with_file_key_line_and_range(tmp_path: P
     assert text.count("\n") == 5
 
 
+def test_a_setting_outside_any_section_says_where_it_belongs(tmp_path: Path) -> None:
+    path = write(tmp_path / "flat.toml", "crf = 30\nbogus = 1\n")
+    with pytest.raises(PresetError) as info:
+        load_preset(str(path))
+    sections = "[key], [layout], [timeline], [encode], [sound], [captions], [cards]"
+    assert info.value.problems == [
+        f"line 1: unknown key 'crf' (it belongs in [encode]); settings go in sections: {sections}",
+        f"line 2: unknown key 'bogus'; settings go in sections: {sections}",
+    ]
+
+
 def test_one_problem_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path / "one.toml", "[layout]\nsize = 3.0\n")
     with pytest.raises(PresetError) as info:
