@@ -23,7 +23,6 @@ from greenscreen.io.atomic import (
     atomic_dir,
     atomic_path,
     check_output_path,
-    check_replaceable_folder,
     is_null_device,
 )
 from greenscreen.io.probe import probe
@@ -123,8 +122,7 @@ def key_video(
             "or a new folder name",
             out,
         )
-    check_replaceable_folder(out, FRAME_NAME)
-    with atomic_dir(out, FRAME_NAME) as folder:
+    with atomic_dir(out, FRAME_NAME, sources) as folder:
         count = 0
         for _, frame in read_frames(path, crop=crop):
             (folder / f"{count:06d}.png").write_bytes(_png_bytes(keyer.key(frame)))

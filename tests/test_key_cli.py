@@ -78,11 +78,17 @@ def test_key_never_replaces_a_folder_of_other_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["videos"], "no temporary folder left"
 
     frames = tmp_path / "frames"
-    frames.mkdir(mode=0o755)
+    frames.mkdir()
+    frames.chmod(0o750)  # not what a new folder gets
     (frames / "000099.png").write_bytes(b"an earlier key's frame")
     run_cli("key", clip, "-o", frames, "-q")
     assert sorted(p.name for p in frames.iterdir()) == [f"{i:06d}.png" for i in range(6)]
-    assert frames.stat().st_mode & 0o777 == 0o755, "the folder keeps its permissions"
+    assert frames.stat().st_mode & 0o777 == 0o750, "the folder keeps its permissions"
+
+    # A plate kept among an earlier key's frames would go with them.
+    plate = frames / "000002.png"
+    proc = run_cli("key", clip, "-o", frames, "-q", "--plate", plate, check=False)
+    assert proc.returncode == 1 and "000002.png" in proc.stderr and plate.exists()
 
     proc = subprocess.run([sys.executable, "-m", "greenscreen", "key", str(clip), "-o", ".", "-q"],
                           cwd=frames, capture_output=True, text=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenscreen.io.captions import CAPTION_SUFFIXES
-from greenscreen.io.files import kind_of, os_reason
+from greenscreen.io.files import kind_of, os_reason, same_file
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm")
 ROLES = ("speaker", "screen", "plate")
@@ -178,7 +178,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     other machines that mount the same share at the same place.
     """
     folder = Path(folder).absolute()
-    skip = {os.path.realpath(p) for p in exclude}
+    skip = [p for p in exclude if p.exists()]
     tutorials: dict[str, Tutorial] = {}
     unrecognised: list[Unrecognised] = []
     batch_file: Path | None = None
@@ -194,7 +194,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             unrecognised.append(Unrecognised(entry, odd))
             continue
         if entry.is_dir():
-            if os.path.realpath(entry) not in skip:
+            if not any(same_file(entry, p) for p in skip):
                 _scan_subfolder(entry, tutorials, unrecognised)
             continue
         if entry.name.lower() == BATCH_FILE:

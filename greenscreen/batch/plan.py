@@ -34,6 +34,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.edit import FILES, Edit, EditError, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
+from greenscreen.io.files import same_file
 from greenscreen.presets import (
     CardError,
     PresetError,
@@ -552,8 +553,9 @@ def plan_batch(
     output = Path(output).absolute()
     if not folder.is_dir():
         raise GreenscreenError("recordings folder not found", folder)
-    # Compared as the file system sees them: rec/../rec or a link to rec is still rec.
-    if os.path.realpath(output) == os.path.realpath(folder):
+    # Compared as the file system sees them: rec/../rec, a link to rec, or Rec on a disk that
+    # ignores letter case is still rec.
+    if same_file(output, folder) or os.path.realpath(output) == os.path.realpath(folder):
         raise GreenscreenError("write the outputs to a separate folder, not into the recordings folder", output)
     if output.exists() and not output.is_dir():
         raise GreenscreenError("output must be a folder", output)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from greenscreen.errors import OutputError, printable
-from greenscreen.io.files import kind_of, name_bytes, name_max, os_reason
+from greenscreen.io.files import kind_of, name_bytes, name_max, os_reason, same_file
 
 
 def is_null_device(path: Path) -> bool:
@@ -174,24 +174,25 @@ def atomic_path(output: Path) -> Iterator[Path]:
         raise
 
 
-def check_replaceable_folder(output: Path, replaceable: re.Pattern[str]) -> None:
+def check_replaceable_folder(output: Path, replaceable: re.Pattern[str], inputs: tuple[Path, ...] = ()) -> None:
     """Raise :class:`OutputError` unless an existing folder at ``output`` may be replaced whole:
     every entry in it is a file whose name matches ``replaceable`` (what an earlier run wrote),
-    and it is not the current folder or one that holds it. Nothing to check if it does not exist.
+    none of them is one of ``inputs``, and it is not the current folder or one that holds it.
+    Nothing to check if it does not exist.
 
     Replacing a folder deletes what it held; a user's own files (or the very recording being
     keyed) must never go with it.
     """
     if not output.is_dir() or is_null_device(output):
         return
-    here = os.path.realpath(Path.cwd())
-    real = os.path.realpath(output)
-    if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+    here = Path.cwd()
+    if any(same_file(folder, output) for folder in (here, *here.parents)):
         raise OutputError("is the current folder (or holds it); give a new folder name", output)
     try:
         foreign = sorted(e.name for e in os.scandir(output) if not (replaceable.fullmatch(e.name) and e.is_file()))
     except OSError as exc:
         raise OutputError(f"output folder {os_reason(exc)}", output) from None
+    foreign += sorted(p.name for p in inputs if same_file(Path(p).parent, output))
     if foreign:
         shown = ", ".join(printable(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise OutputError(
@@ -201,7 +202,7 @@ def check_replaceable_folder(output: Path, replaceable: re.Pattern[str]) -> None
 
 
 @contextlib.contextmanager
-def atomic_dir(output: Path, replaceable: re.Pattern[str]) -> Iterator[Path]:
+def atomic_dir(output: Path, replaceable: re.Pattern[str], inputs: tuple[Path, ...] = ()) -> Iterator[Path]:
     """Yield a temporary folder beside ``output``; on success it replaces ``output``.
 
     A folder of frames is only ever seen complete: an earlier folder at ``output`` is swapped out
@@ -222,7 +223,7 @@ def atomic_dir(output: Path, replaceable: re.Pattern[str]) -> Iterator[Path]:
                 raise error from None
             raise
         return
-    check_replaceable_folder(output, replaceable)
+    check_replaceable_folder(output, replaceable, inputs)
     parent = output.parent if str(output.parent) else Path(".")
     prefix, suffix = temp_affixes(parent, output.name, ".partial")
     try:
@@ -240,7 +241,7 @@ def atomic_dir(output: Path, replaceable: re.Pattern[str]) -> Iterator[Path]:
         old = None
         if output.exists():
             # Checked again: files may have been put there while the frames were written.
-            check_replaceable_folder(output, replaceable)
+            check_replaceable_folder(output, replaceable, inputs)
             old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(output, old / output.name)
         os.replace(tmp, output)

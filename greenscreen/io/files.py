@@ -99,3 +99,13 @@ def valid_unicode(data: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return [valid_unicode(v) for v in data]
     return data
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` are the same file or folder as the file system sees them: through
+    "..", links, and the letter case of a case-insensitive disk (macOS, a USB stick, a share),
+    which comparing resolved names misses. False if either does not exist."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
