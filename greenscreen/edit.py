@@ -23,7 +23,7 @@ from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.files import check_input_file
-from greenscreen.io.stills import IMAGE_SUFFIXES, is_image
+from greenscreen.io.stills import read_image_with_alpha
 from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
 from greenscreen.presets import (
     GROUPS,
@@ -130,9 +130,12 @@ def edit_from_table(
             except SettingsError as exc:
                 problems.append(f"{line}'{key}' {exc}")
                 continue
-            if FILES[key] in ("logo", "card_image") and not is_image(named):
-                problems.append(f"{line}'{key}' must be a picture ({', '.join(sorted(IMAGE_SUFFIXES))}), not {named.name}")
-                continue
+            if FILES[key] in ("logo", "card_image"):
+                try:  # read as render will read it: any picture OpenCV decodes, nothing else
+                    read_image_with_alpha(named)
+                except GreenscreenError as exc:
+                    problems.append(f"{line}'{key}' {exc}")
+                    continue
             setattr(edit, FILES[key], named)
         elif key in TEXT:
             if not isinstance(value, str):

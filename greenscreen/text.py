@@ -45,7 +45,7 @@ def _drawn(char: str, face: ImageFont.FreeTypeFont) -> tuple[object, float]:
 @functools.lru_cache(maxsize=8192)
 def _has_glyph(path: str, char: str) -> bool:
     category = unicodedata.category(char)
-    if category[0] in "CZ":  # spaces, line breaks and invisible format characters
+    if category in ("Cc", "Cf") or category[0] == "Z":  # spaces, line breaks, invisible format characters
         return True
     face, missing = _reference(path)
     # Pillow has no "has glyph" query: a character without one is drawn as the font's empty
@@ -56,6 +56,9 @@ def _has_glyph(path: str, char: str) -> bool:
 def drawable(text: str, face: ImageFont.FreeTypeFont) -> str:
     """``text`` without the characters ``face`` has no glyph for."""
     path = str(face.path)
+    # Composed first: macOS writes "ř" as r + a combining caron, which the font has no glyph
+    # of its own for, though it has "ř".
+    text = unicodedata.normalize("NFC", text)
     kept = "".join(c for c in text if _has_glyph(path, c))
     # "Hallo 😀 Welt" would keep both spaces around the gap.
     return kept if len(kept) == len(text) else re.sub(r" {2,}", " ", kept).strip()
@@ -67,7 +70,7 @@ def missing_characters(texts: Iterable[str], *, bold: bool = False) -> str:
     path = str(font(40, bold=bold).path)
     seen: dict[str, None] = {}
     for text in texts:
-        for c in text:
+        for c in unicodedata.normalize("NFC", text):
             if c not in seen and not _has_glyph(path, c):
                 seen[c] = None
     return "".join(seen)

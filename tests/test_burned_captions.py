@@ -43,6 +43,12 @@ def test_greek_and_cyrillic_are_drawn_and_missing_letters_are_named() -> None:
         assert render_lines([word], face).alpha.max() > 0.9, word
     assert missing_characters(["Łódź → ✓ 😀 Привет 中文 Ω", "Ω 中"]) == "😀中文"
     assert missing_characters(["Grüße „aus“ Köln – 5 €"]) == ""
+    import unicodedata
+
+    for word in ("Dvořák", "Ångström"):  # as macOS spells them: letters + combining marks
+        decomposed = unicodedata.normalize("NFD", word)
+        assert missing_characters([decomposed]) == ""
+        assert np.array_equal(render_lines([decomposed], face).alpha, render_lines([word], face).alpha)
     assert text_width("Hallo 😀 Welt", face) == text_width("Hallo Welt", face)
     assert np.array_equal(render_lines(["Hallo 中文 Welt"], face).alpha, render_lines(["Hallo Welt"], face).alpha)
 
