@@ -292,8 +292,10 @@ class Keyer:
             if cv2.countNonZero(seen) < self.min_sheet_seen and self._model is not None:
                 # No sheet in view (the lens covered, the lights out, the speaker filling the
                 # picture): the model would be a guess, and learning from it would write that
-                # guess into the plate wherever the sheet was never seen. Keep the last one.
-                return self._model
+                # guess into the plate wherever the sheet was never seen. Keep the last one, in
+                # the camera's colour as followed above (later gains are measured against it).
+                model, d_screen = self._follow_exposure(gain, self._model[0], self._model[1])
+                return model, d_screen, self._model[2]
             if learning:
                 self._learnt, self._seen = screen_model.update_learnt_plate(
                     self._learnt, self._seen, small, model, sheet, rate=rate
@@ -348,10 +350,7 @@ class Keyer:
         if cv2.countNonZero(ok) < self.min_sheet_seen:
             return None
         now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
-        # Two levels added on both sides: a channel near 0 on either side is a large change
-        # (0 -> 40 levels), not an unknown one; both near 0 is none.
-        floor = 2.0 / 255.0
-        return tuple((a + floor) / (b + floor) for a, b in zip(now, then)) + (1.0,)
+        return tuple(_ratio(a, b) for a, b in zip(now, then)) + (1.0,)
 
     def _follow_exposure(
         self, gain: tuple[float, float, float, float] | None, model: np.ndarray, d_screen: np.ndarray
@@ -628,6 +627,15 @@ class Keyer:
         if (y1 - y0) * (x1 - x0) > self.crop_max_fraction * h * w:
             return None
         return y0, y1, x0, x1
+
+
+def _ratio(now: float, then: float, floor: float = 2.0 / 255.0) -> float:
+    """``now / then`` for a channel's level; near 0 (below ``floor``) on either side, the
+    levels get ``floor`` added first, so 0 -> 40 levels reads as a large change rather than as
+    an unknown one (and both near 0 as none)."""
+    if min(now, then) < floor:
+        return (now + floor) / (then + floor)
+    return now / then
 
 
 def _resize_box(
