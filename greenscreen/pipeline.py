@@ -361,8 +361,8 @@ def render(
     check_render_request(speaker, screen, output, settings, plate=plate, captions=captions, logo=logo,
                          card_image=card_image, cuts=cuts)
     return_large_buffers_to_os()
-    caption_notes: list[str] = []
-    source_cues = read_captions(captions, caption_notes) if captions is not None else []
+    caption_warnings: list[str] = []
+    source_cues = read_captions(captions, caption_warnings) if captions is not None else []
     logo_image = read_image_with_alpha(Path(logo)) if logo is not None else None
     card_picture_image = read_image(Path(card_image)) if card_image is not None else None
     language = caption_language_tag(captions, caption_language) if captions is not None else "und"
@@ -370,7 +370,7 @@ def render(
     poster_path = companion_path(output, ".jpg")
     screen_info = probe(screen)
     speaker_info = probe(speaker)
-    notes: list[str] = caption_notes
+    notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
     intro, outro = title_and_outro_cards(
         settings, timeline, screen_info.matrix, image=card_picture_image, logo=logo_image
@@ -380,7 +380,7 @@ def render(
                        intro_seconds=intro_seconds)
     output_frames = timeline.frame_count + sum(c.frames for c in (intro, outro) if c is not None)
     offset = settings.timeline.offset
-    warnings = [
+    warnings = caption_warnings + [
         w for w in (speaker_never_shown(timeline, speaker_info, offset) or speaker_after_screen(screen_info, offset),)
         if w
     ]

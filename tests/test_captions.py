@@ -87,8 +87,12 @@ def test_every_problem_at_once_and_encoding(tmp_path: Path) -> None:
     assert [c.text for c in cues] == ["Grüße – 5 €"] and "Windows-1252" in notes[0] and "ansi.srt" in notes[0]
     cues = read_captions(write(tmp_path / "utf16.srt", "\ufeff1\n00:00:01,000 --> 00:00:02,000\nGrüße\n", "utf-16-le"))
     assert [c.text for c in cues] == ["Grüße"]
-    with pytest.raises(MediaError, match="not UTF-8"):  # bytes Windows-1252 does not have either
+    cues = read_captions(write(tmp_path / "utf16be.srt", "1\n00:00:01,000 --> 00:00:02,000\nGrüße\n", "utf-16-be"))
+    assert [c.text for c in cues] == ["Grüße"], "UTF-16 without a byte order mark"
+    with pytest.raises(MediaError, match="not UTF-8"):  # bytes Windows-1252 does not have
         read_captions(write(tmp_path / "binary.srt", "1\n00:00:01,000 --> 00:00:02,000\n\x81\x8d\n", "latin-1"))
+    with pytest.raises(MediaError, match="not UTF-8"):  # Cyrillic in Windows-1251: not read as gibberish
+        read_captions(write(tmp_path / "cp1251.srt", "1\n00:00:01,000 --> 00:00:02,000\nДобрий день\n", "cp1251"))
     with pytest.raises(MediaError, match="starts with 'WEBVTT'"):
         read_captions(write(tmp_path / "bad.vtt", SRT))
 

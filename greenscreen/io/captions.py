@@ -55,29 +55,35 @@ def _seconds(groups: tuple[str | None, ...]) -> float:
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0) + int(millis or 0) / 1000
 
 
-def _decoded(data: bytes, path: Path, notes: list[str] | None) -> str:
+def _decoded(data: bytes, path: Path, warnings: list[str] | None) -> str:
     """The text of a captions file (see :func:`read_captions` for the encodings taken)."""
     try:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return data.decode("utf-16")
+        if data.count(0) > len(data) // 4:  # UTF-16 without a byte order mark: every other byte 0
+            return data.decode("utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        raise MediaError("captions are not UTF-8 text (save the file as UTF-8)", path) from None
-    if notes is not None:
-        notes.append(f"{path.name} is not UTF-8; read as Windows-1252 (check its umlauts, or save it as UTF-8)")
+    text = data.decode("cp1252", errors="replace")
+    # German, French or Spanish in Windows-1252 has an accented letter here and there ("Grüße");
+    # another code page's text (Cyrillic, Greek) read as 1252 is whole words of accented
+    # gibberish ("Äîáðèé"), which is refused rather than shown.
+    accented = sum(1 for c in text if ord(c) > 127 and c.isalpha())
+    in_runs = sum(len(run) for run in re.findall(r"[^\x00-\x7f]{3,}", text) if run.isalpha())
+    if "\ufffd" in text or in_runs > 0.2 * accented:
+        raise MediaError("captions are not UTF-8 text (save the file as UTF-8)", path)
+    if warnings is not None:
+        warnings.append(f"{path.name} is not UTF-8; read as Windows-1252 (check its umlauts, or save it as UTF-8)")
     return text
 
 
-def read_captions(path: str | Path, notes: list[str] | None = None) -> list[Cue]:
+def read_captions(path: str | Path, warnings: list[str] | None = None) -> list[Cue]:
     """The cues of an .srt or .vtt file, in file order.
 
-    The file is UTF-8 (with or without a byte order mark) or UTF-16 with one; a file that is
-    neither is read as Windows-1252 (what Notepad on a German Windows saves as "ANSI"), and
-    ``notes`` gets a line saying so. Raises :class:`MediaError` if the file cannot be read or
+    The file is UTF-8 (with or without a byte order mark) or UTF-16; a file that is neither but
+    reads as Western text in Windows-1252 (what Notepad on a German Windows saves as "ANSI") is
+    read so, and ``warnings`` gets a line saying so. Raises :class:`MediaError` if the file cannot be read or
     holds no cue, naming every malformed line (times that cannot be read, a cue that ends
     before it starts) at once.
     """
@@ -89,7 +95,7 @@ def read_captions(path: str | Path, notes: list[str] | None = None) -> list[Cue]
         data = path.read_bytes()
     except OSError as exc:
         raise MediaError(f"cannot be read ({exc.strerror})", path) from None
-    text = _decoded(data, path, notes)
+    text = _decoded(data, path, warnings)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     vtt = path.suffix.lower() == ".vtt"
     problems: list[str] = []
