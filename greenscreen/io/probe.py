@@ -148,36 +148,39 @@ def truncation_tolerance(promised: float) -> float:
 
 def _has_data_at(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream | None, t: float
-) -> bool | None:
+) -> tuple[bool | None, float | None]:
     """Whether the file holds a packet at ``t`` seconds: of ``stream``, or with None of any
-    stream (None if the container cannot seek, e.g. a stream format without an index)."""
+    stream (None if the container cannot seek, e.g. a stream format without an index); and, when
+    there is none, the time (on the same clock as ``t``) of the last packet read before the
+    data ended, if any was."""
     try:
         # Any frame, not the keyframe before: only packets are read, nothing is decoded.
         if stream is not None:
-            target = (stream.start_time or 0) + int(t / stream.time_base)
-            wanted = float(target * stream.time_base)
-            container.seek(target, stream=stream, any_frame=True, backward=True)
+            start = float((stream.start_time or 0) * stream.time_base)
+            container.seek((stream.start_time or 0) + int(t / stream.time_base), stream=stream,
+                           any_frame=True, backward=True)
             packets = container.demux(stream)
         else:
-            target = (container.start_time or 0) + int(t * av.time_base)
-            wanted = target / av.time_base
-            container.seek(target, any_frame=True, backward=True)
+            start = (container.start_time or 0) / av.time_base
+            container.seek((container.start_time or 0) + int(t * av.time_base), any_frame=True, backward=True)
             packets = container.demux()
         # The seek may land well before ``t``: on the keyframe before it (a format that only
         # indexes keyframes), or at the very start (a Matroska file cut off before its index,
         # whose demuxer then falls back there silently). Only a packet at ``t`` counts.
-        untimed = False
+        untimed, last = False, None
         for packet in packets:
             stamp = packet.pts if packet.pts is not None else packet.dts
             if not packet.size:
                 continue
             if stamp is None or not packet.time_base:
                 untimed = True
-            elif float(stamp * packet.time_base) >= wanted - _SEEK_SLACK:
-                return True
-        return None if untimed else False
+                continue
+            last = float(stamp * packet.time_base) - start
+            if last >= t - _SEEK_SLACK:
+                return True, None
+        return (None, None) if untimed else (False, last)
     except av.error.FFmpegError:
-        return None
+        return None, None
 
 
 def _check_not_truncated(
@@ -199,16 +202,22 @@ def _check_not_truncated(
         return
     which = stream if stream.duration is not None else None
     last_needed = promised - truncation_tolerance(promised)
-    if _has_data_at(container, which, last_needed) is not False:
+    found, last = _has_data_at(container, which, last_needed)
+    if found is not False:
         return
-    lo, hi = 0.0, last_needed  # data found at lo, none at hi
-    for _ in range(TRUNCATION_STEPS):
-        mid = (lo + hi) / 2
-        if _has_data_at(container, which, mid):
-            lo = mid
-        else:
-            hi = mid
-    raise MediaError(f"video is truncated: frames stop at {lo:.1f} s of {promised:.1f} s", path)
+    if last is None:
+        # Nothing read before the end: find where the data stops by halving.
+        lo, hi = 0.0, last_needed  # data found at lo, none at hi
+        for _ in range(TRUNCATION_STEPS):
+            mid = (lo + hi) / 2
+            if _has_data_at(container, which, mid)[0]:
+                lo = mid
+            else:
+                hi = mid
+        last = lo
+    # (Otherwise the read ran through to where the data stops: a Matroska file cut off before
+    # its index is read once, not once per halving.)
+    raise MediaError(f"video is truncated: frames stop at {last:.1f} s of {promised:.1f} s", path)
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
