@@ -228,3 +228,14 @@ def test_an_output_too_large_to_play_is_warned_about() -> None:
     assert too_large_to_play((1920, 1080)) == [] and too_large_to_play((4096, 2304)) == []
     (warning,) = too_large_to_play((5120, 2880))
     assert "5120x2880" in warning and "--size" in warning
+
+
+def test_text_is_made_valid_unicode_for_json_and_metadata() -> None:
+    """Undecodable bytes of a Linux name (surrogate-escaped) and a Windows name's lone
+    surrogate both become U+FFFD; valid text is untouched."""
+    from greenscreen.io.files import valid_text, valid_unicode
+
+    assert valid_text("Grüße") == "Grüße"
+    assert valid_text("B\udcfcro") == "B\ufffdro"
+    assert valid_text("a\ud800b") == "a\ufffdb"
+    assert valid_unicode({"n": ["B\udcfcro", 3]}) == {"n": ["B\ufffdro", 3]}

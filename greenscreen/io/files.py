@@ -88,12 +88,22 @@ def name_bytes(name: str) -> int:
     return len(os.fsencode(name))
 
 
+def valid_text(text: str) -> str:
+    """``text`` as valid Unicode: the undecodable bytes of a name that is not UTF-8 (kept as
+    lone surrogates) become U+FFFD, as a file manager shows them; so does a lone surrogate that
+    a Windows file name may hold."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
 def valid_unicode(data: Any) -> Any:
     """``data`` (JSON-like) with every string made valid Unicode: a file name that is not UTF-8
     keeps its undecodable bytes as lone surrogates, which strict JSON readers refuse; they
     become U+FFFD, as a file manager shows them."""
     if isinstance(data, str):
-        return data.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return valid_text(data)
     if isinstance(data, dict):
         return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):

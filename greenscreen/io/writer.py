@@ -14,6 +14,7 @@ import numpy as np
 from greenscreen.io.audio import SAMPLE_RATE
 from greenscreen.io.captions import Cue, mov_text_sample
 from greenscreen.io.colour import X264_TAGS, Matrix, bgr_to_i420
+from greenscreen.io.files import valid_text
 from greenscreen.io.yuv import i420_to_frame
 from greenscreen.settings import setting
 
@@ -56,16 +57,6 @@ class EncodeSettings:
 _MILLISECONDS = Fraction(1, 1000)
 
 
-def printable_title(title: str) -> str:
-    """``title`` as valid UTF-8 for the file's metadata.
-
-    A title taken from a file name that is not valid UTF-8 (a batch names untitled tutorials
-    after their files) holds the undecodable bytes as lone surrogates, which the muxer cannot
-    store; they become U+FFFD, as a file manager shows them.
-    """
-    return title.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 class VideoWriter:
     """Writes one MP4: call :meth:`write_video` per frame, :meth:`write_audio` in between.
 
@@ -101,12 +92,12 @@ class VideoWriter:
             str(path), mode="w", format="mp4", options={"movflags": "+faststart"}
         )
         if title:
-            self._container.metadata["title"] = printable_title(title)
+            self._container.metadata["title"] = valid_text(title)
         if chapters:
             # MP4 chapters (players list them; ffprobe -show_chapters), in milliseconds.
             self._container.set_chapters([
                 {"id": i + 1, "start": round(start * 1000), "end": round(end * 1000),
-                 "time_base": _MILLISECONDS, "metadata": {"title": printable_title(name)}}
+                 "time_base": _MILLISECONDS, "metadata": {"title": valid_text(name)}}
                 for i, (start, end, name) in enumerate(chapters)
             ])
         video = self._container.add_stream("libx264", rate=fps)
