@@ -107,7 +107,8 @@ def fit(
     """``text`` wrapped to lines no wider than ``max_width``, and the face to draw them in: the
     largest size from ``size`` down to ``smallest`` times it at which it takes at most
     ``max_lines`` lines. A word still too wide at the smallest size is broken where the line
-    ends (a long German compound in a title ran off both sides of the card)."""
+    ends (a long German compound in a title ran off both sides of the card), and text still too
+    long for ``max_lines`` lines then ends in "…" on the last."""
     scale = 1.0
     while True:
         face = font(round(size * scale), bold=bold)
@@ -116,7 +117,10 @@ def fit(
         if fits or scale * 0.9 < smallest:
             break
         scale *= 0.9
-    return [part for line in lines for part in _broken(line, face, max_width)], face
+    pieces = [part for line in lines for part in _broken(line, face, max_width)]
+    if len(pieces) > max_lines:
+        pieces[max_lines - 1:] = [ellipsized(" ".join(pieces[max_lines - 1:]), face, max_width)]
+    return pieces, face
 
 
 def _broken(line: str, face: ImageFont.FreeTypeFont, max_width: float) -> list[str]:

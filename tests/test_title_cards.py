@@ -178,7 +178,8 @@ def test_a_title_too_long_for_the_card_is_made_smaller_not_cut_off() -> None:
     size = (640, 360)
     background = np.array([0x5F, 0x3A, 0x1F])  # the default card background #1f3a5f, BGR
     for title in ("Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenhersteller",
-                  " ".join(["Dienstanweisung zur Bearbeitung"] * 6)):
+                  " ".join(["Dienstanweisung zur Bearbeitung"] * 6),
+                  "Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenhersteller " * 8):
         picture = card_picture(size, title, "Amt für Informationstechnik", CardSettings())
         ink = np.abs(picture.astype(int) - background).max(axis=2) > 60
         columns, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
