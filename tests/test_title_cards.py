@@ -179,7 +179,7 @@ def test_a_title_too_long_for_the_card_is_made_smaller_not_cut_off() -> None:
     background = np.array([0x5F, 0x3A, 0x1F])  # the default card background #1f3a5f, BGR
     for title in ("Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenhersteller",
                   " ".join(["Dienstanweisung zur Bearbeitung"] * 6),
-                  "Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenhersteller " * 8):
+                  "Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenhersteller " * 20):
         picture = card_picture(size, title, "Amt für Informationstechnik", CardSettings())
         ink = np.abs(picture.astype(int) - background).max(axis=2) > 60
         columns, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
