@@ -95,6 +95,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    global _stopped_by
+    _stopped_by = int(signal.SIGINT)  # a fresh command (main may be called again in one process)
     _stop_cleanly_on_signals()
 
 
@@ -111,7 +113,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 def interrupted_exit_code() -> int:
     """The exit code of a command that was stopped: 128 plus the signal's number, as a shell
     reports a process the signal ended (130 for Ctrl-C, 143 for ``kill``, 129 for a closed
-    terminal), so scripts and service managers see what stopped it."""
+    terminal), so scripts see what stopped it."""
     return 128 + _stopped_by
 
 

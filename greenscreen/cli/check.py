@@ -72,13 +72,13 @@ def check_command(
     report = check_recording(speaker, screen, key=settings.key, crop=crop_of(settings))
     if sheet_path is not None:
         write_sheet(report, sheet_path, lang)
-    if sheet_skipped is not None:
-        click.echo(f"warning: no report sheet written ({sheet_skipped}); give -o to write it elsewhere", err=True)
     if as_json:
         data = report.to_json(lang)
         data["report_sheet"] = str(sheet_path) if sheet_path else None
         click.echo(json.dumps(valid_unicode(data), ensure_ascii=False, indent=2))
-        return
-    click.echo(report.to_text(lang))
-    if sheet_path is not None:
-        click.echo(("Berichtsbild: " if lang == "de" else "report sheet: ") + str(sheet_path))
+    else:
+        click.echo(report.to_text(lang))
+        if sheet_path is not None:
+            click.echo(("Berichtsbild: " if lang == "de" else "report sheet: ") + str(sheet_path))
+    if sheet_skipped is not None:
+        click.echo(f"warning: no report sheet written ({sheet_skipped}); give -o to write it elsewhere", err=True)
