@@ -66,7 +66,7 @@ class VideoFrames:
 
     def __init__(self, path: Path, *, cache_size: int = 16):
         self.path = Path(path)
-        self.times, self._pts, self._keyframes = _index(self.path)
+        self.times, self._pts, self._keyframes, self._untimed = _index(self.path)
         self._container = open_container(self.path)
         self._stream = video_stream(self._container)
         self._stream.thread_type = "AUTO"
@@ -138,12 +138,15 @@ class VideoFrames:
     def _seek(self, index: int) -> None:
         k = bisect.bisect_right(self._keyframes, self._pts[index]) - 1
         target = self._keyframes[max(k, 0)]
-        try:
-            self._container.seek(target, backward=True, any_frame=False, stream=self._stream)
-        except av.error.FFmpegError:
-            # A file the demuxer cannot seek in (packets without timestamps, no index) is read
-            # again from its start instead.
-            self._reopen()
+        if self._untimed:
+            self._reopen()  # frames without timestamps cannot be sought by one: from the start
+        else:
+            try:
+                self._container.seek(target, backward=True, any_frame=False, stream=self._stream)
+            except av.error.FFmpegError:
+                # A file the demuxer cannot seek in (no index, broken timestamps) is read again
+                # from its start instead.
+                self._reopen()
         self._decoder = self._container.decode(self._stream)
         self._next = 0  # unknown until the first frame comes out; _index_of finds it
 
@@ -167,8 +170,9 @@ class VideoFrames:
             self._cache.popitem(last=False)
 
 
-def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
-    """Read every video packet's timestamp: (times in seconds, sorted pts, keyframe pts)."""
+def _index(path: Path) -> tuple[list[float], list[int], list[int], bool]:
+    """Read every video packet's timestamp: (times in seconds, sorted pts, keyframe pts, and
+    whether the packets had no timestamps, so that these were made up at the stream's rate)."""
     container = open_container(path)
     try:
         stream = video_stream(container)
@@ -189,6 +193,7 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
                     keys.append(stamp)
         except av.error.FFmpegError as exc:
             raise MediaError(f"cannot read the video's packets ({ffmpeg_reason(exc)})", path) from None
+        timed = bool(pts)
         if not pts and untimed:
             # No timestamps at all: frames follow at the stream's rate, as the render reads them.
             step = 1 / (Fraction(stream.average_rate or 30) * tb)
@@ -201,7 +206,7 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int]]:
         if not keys or keys[0] > pts[0]:
             keys.insert(0, pts[0])
         times = [float((p - pts[0]) * tb) for p in pts]
-        return times, pts, keys
+        return times, pts, keys, not timed
     finally:
         container.close()
 
