@@ -161,6 +161,11 @@ def test_names_in_either_unicode_form_are_one_tutorial(tmp_path: Path) -> None:
     plan = plan_batch(tmp_path, tmp_path / "out")
     (entry,) = [e for e in plan.entries if e.name == nfc]
     assert entry.action == "render" and entry.job.settings.encode.crf == 30
+    # The same table twice, once in each form, is one too many.
+    (tmp_path / "batch.toml").write_text(
+        f'[tutorials."{nfd}".encode]\ncrf = 30\n[tutorials."{nfc}".encode]\ncrf = 20\n', encoding="utf-8")
+    with pytest.raises(BatchConfigError, match="a second table"):
+        plan_batch(tmp_path, tmp_path / "out")
 
 
 def test_bad_settings_are_all_reported_before_rendering(recordings: Path, tmp_path: Path) -> None:

@@ -183,7 +183,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
     unrecognised: list[Unrecognised] = []
     batch_file: Path | None = None
     # NAME.toml and NAME.srt files are matched to flat tutorials once all recordings are known.
-    flat_toml: dict[str, Path] = {}
+    flat_toml: dict[str, list[Path]] = {}
     flat_captions: list[Path] = []
 
     for entry in _entries(folder):
@@ -201,7 +201,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             batch_file = entry
             continue
         if entry.suffix.lower() == ".toml":
-            flat_toml[tutorial_name(entry.stem)] = entry
+            flat_toml.setdefault(tutorial_name(entry.stem), []).append(entry)
             continue
         if _captions_stem(entry) is not None:
             flat_captions.append(entry)
@@ -223,14 +223,15 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
         tutorial = tutorials.setdefault(name, Tutorial(name=name, source=folder))
         tutorial.files.setdefault(role, []).append(entry)
 
-    for stem, path in flat_toml.items():
+    for stem, paths in flat_toml.items():
         tutorial = tutorials.get(stem)
         if tutorial is not None and tutorial.source == folder:
-            tutorial.edit_files.append(path)
+            tutorial.edit_files += paths  # two (the name in two Unicode forms) clash
         else:
-            unrecognised.append(
+            unrecognised += [
                 Unrecognised(path, f"edit file for '{stem}', but there is no {stem}.speaker/.screen")
-            )
+                for path in paths
+            ]
 
     for path in flat_captions:
         stem, base = (tutorial_name(n) for n in _captions_stem(path))  # type: ignore[union-attr]

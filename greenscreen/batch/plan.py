@@ -322,6 +322,10 @@ def parse_batch_file(path: Path | None, names: list[str], problems: list[Problem
         if not isinstance(table, dict):
             problems.append(Problem(path, "", f"{where} must be a table of settings"))
             continue
+        if name in tutorials:
+            problems.append(Problem(path, "", f"{where} a second table for '{name}' (the name typed in "
+                                              "another Unicode form); keep one"))
+            continue
         tutorials[name] = parse_tutorial_table(table, file=path, text=text, within=within, problems=problems)
     return BatchFile(folder_wide, tutorials)
 
