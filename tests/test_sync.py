@@ -137,6 +137,18 @@ def test_one_sound_on_each_side_is_no_evidence() -> None:
     assert not result.usable
 
 
+def test_a_dc_offset_encoded_to_aac_is_no_sound(tmp_path: Path) -> None:
+    """AAC starts a constant offset with a click (its priming) at a few tens of milliseconds:
+    that click, matched with the screen's one sound, was a confident offset of -2.9 s."""
+    dc = write_clip(tmp_path / "dc.mp4", seconds=3.0, audio=np.full(48000 * 3, 0.3, np.float32))
+    rng = np.random.default_rng(4)
+    click = (rng.standard_normal(48000 * 3) * 0.002).astype(np.float32)
+    click[int(48000 * 1.7) : int(48000 * 1.7) + 400] += 0.8
+    screen = write_clip(tmp_path / "click.mp4", seconds=3.0, audio=click)
+    result = sync(dc, screen)
+    assert not result.usable, result
+
+
 def test_a_microphone_with_one_channel_inverted_is_heard(tmp_path: Path) -> None:
     """A miswired stereo microphone (right = -left): the channels' mean is silence, so sync
     said "silent" and check called the sound track silent, while the tutorial plays it fine."""
