@@ -163,6 +163,17 @@ def test_a_microphone_with_one_channel_inverted_is_heard(tmp_path: Path) -> None
     assert data["usable"] is True and abs(data["offset"] - 1.25) < FRAME
     report = json.loads(run_cli("check", inverted, "--json", "--no-sheet", "--lang", "en").stdout)
     assert "silent" not in json.dumps(report)
+    # An ordinary stereo recording is mixed exactly as FFmpeg's resampler mixes it (the levels
+    # check judges stay where they were).
+    import av
+
+    stereo = tmp_path / "stereo.mp4"
+    run_ffmpeg("-i", speaker, "-c:v", "copy", "-af", "pan=stereo|c0=c0|c1=0.5*c0", "-c:a", "aac", stereo)
+    with av.open(str(stereo)) as container:
+        mix = av.AudioResampler(format="flt", layout="mono", rate=16000)
+        expected = np.concatenate([f.to_ndarray().reshape(-1) for p in container.decode(audio=0) for f in mix.resample(p)])
+    got = read_mono(stereo, 16000)[0]
+    assert np.abs(got[: len(expected)] - expected[: len(got)]).max() < 1e-5
 
 
 def test_render_lines_the_speaker_up_by_sound(tmp_path: Path) -> None:

@@ -198,9 +198,9 @@ def _mono_blocks(
 
 
 CANCELLED = 0.1
-"""Power of the two channels' mean, as a fraction of the louder channel's, below which they
+"""Power of the two channels' mix, as a fraction of the louder channel's, below which they
 cancel out: one channel in inverted polarity (a miswired microphone or adapter). Two equal
-channels give 1, unrelated ones about 0.5, one channel alone 0.25."""
+channels give 2, unrelated ones about 1, one channel alone 0.5."""
 
 
 def _channels(stream: av.stream.Stream) -> int:
@@ -210,13 +210,14 @@ def _channels(stream: av.stream.Stream) -> int:
 
 
 def _downmix(pair: np.ndarray) -> np.ndarray:
-    """Mono of a float32 ``(2, n)`` block: the channels' mean, or the louder channel where the
-    mean cancels out (see :data:`CANCELLED`), which the resampler's mix would have heard as
-    silence, so that sync and check called such a recording silent."""
-    mono = (pair[0] + pair[1]) * np.float32(0.5)
-    loudest = max(float(np.dot(pair[0], pair[0])), float(np.dot(pair[1], pair[1])))
-    if float(np.dot(mono, mono)) < CANCELLED * loudest:
-        return pair[0] if np.dot(pair[0], pair[0]) >= np.dot(pair[1], pair[1]) else pair[1]
+    """Mono of a float32 ``(2, n)`` block: the channels mixed as FFmpeg's resampler mixes them,
+    ``(L + R) / sqrt(2)``, or the louder channel where the mix cancels out (see
+    :data:`CANCELLED`), which the resampler made silence, so that sync and check called such a
+    recording silent."""
+    mono = (pair[0] + pair[1]) * np.float32(np.sqrt(0.5))
+    left, right = float(np.dot(pair[0], pair[0])), float(np.dot(pair[1], pair[1]))
+    if float(np.dot(mono, mono)) < CANCELLED * max(left, right):
+        return pair[0] if left >= right else pair[1]
     return mono
 
 
