@@ -866,3 +866,11 @@ def test_anamorphic_recordings_are_shown_with_square_pixels(clips: dict[str, Pat
     assert streams_of(out)["size"] == (192, 108)
     shown, square = decode_frames(out)[10][1], decode_frames(clips["screen"])[10][1]
     assert mean_diff(shown[:40, :80], square[:40, :80]) < 8, "the screen as it is shown, not stretched"
+
+
+def test_notes_name_a_file_that_is_not_utf8_as_errors_do(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Errors print such a name's odd byte as \\xef; notes printed the raw surrogate (\\udcef)."""
+    speaker = tmp_path / os.fsdecode(b"st\xefll.mp4")
+    shutil.copy(clips["speaker"], speaker)
+    proc = run_cli("render", speaker, clips["screen"], "-o", tmp_path / "o.mp4", "-q", "--audio", "screen")
+    assert "using the sound of st\\xefll.mp4" in proc.stderr and "\\udc" not in proc.stderr

@@ -10,6 +10,7 @@ import click
 
 from greenscreen.cli.options import render_settings_from, render_settings_options, timing_given, with_edit
 from greenscreen.edit import Edit, read_edit
+from greenscreen.errors import printable
 from greenscreen.presets import preset_name
 from greenscreen.sync import apply_sync, sync_wanted
 
@@ -82,7 +83,7 @@ def preview_command(
     if screen is not None and sync_wanted(settings, given=timing_given(params, edit)):
         timing, _, message = apply_sync(speaker, screen, settings)
         if message:
-            click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
+            click.echo(printable(message if message.startswith("warning:") else f"note: {message}"), err=True)
     source = PreviewSource.open(speaker, screen, timing, plate=plate, **parts)
     try:
         if screen is not None:

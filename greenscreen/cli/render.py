@@ -15,6 +15,7 @@ from greenscreen.cli.options import (
 )
 from greenscreen.edit import Edit, read_edit
 from greenscreen.cli.progress import ProgressBar
+from greenscreen.errors import printable
 from greenscreen.io.atomic import is_null_device
 from greenscreen.pipeline import check_render_request, render
 from greenscreen.sync import apply_sync, sync_wanted
@@ -56,15 +57,15 @@ def render_command(
     if sync_wanted(settings, given=timing_given(params, edit)):
         settings, _, message = apply_sync(speaker, screen, settings)
         if message:
-            click.echo(message if message.startswith("warning:") else f"note: {message}", err=True)
+            click.echo(printable(message if message.startswith("warning:") else f"note: {message}"), err=True)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, progress=bar.update, **parts,
         )
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(printable(f"warning: {warning}"), err=True)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(printable(f"note: {note}"), err=True)
     if not quiet:
         w, h = result.size
         picture = f"{w}x{h}, {float(result.fps):.3g} fps, {result.duration:.1f} s"
