@@ -73,7 +73,6 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     segment_chapters,
     source_frame,
 )
-from greenscreen.text import missing_characters
 from greenscreen.title_cards import CardFrames, card_picture, card_problems
 
 if TYPE_CHECKING:
@@ -187,6 +186,11 @@ def undrawable_text_warning(
         "a lower third": [t for third in lower_thirds for t in (third.name, third.role)],
         "the burned-in captions": [cue.text for cue in burned],
     }
+    if not any(text for texts in places.values() for text in texts):
+        return []
+    # Pillow is imported only for a render that draws text (start-up time counts per render).
+    from greenscreen.text import missing_characters
+
     found = {where: missing_characters(texts) for where, texts in places.items()}
     missing = missing_characters(found.values())
     if not missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -68,3 +69,18 @@ def test_every_subpackage_and_its_data_is_installed() -> None:
     assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"
     data = tool["package-data"]
     assert "*.ttf" in data["greenscreen.fonts"] and "LICENSE" in data["greenscreen.fonts"]
+
+
+def test_a_plain_render_does_not_import_pillow() -> None:
+    """Pillow draws text only: a render without cards, lower thirds or burned captions must not
+    pay for importing it at every start (it once came in through a warning's helper)."""
+    code = (
+        "import sys\n"
+        "from greenscreen.pipeline import undrawable_text_warning\n"
+        "from greenscreen.config import RenderSettings\n"
+        "assert undrawable_text_warning(RenderSettings(), [], [], False, False) == []\n"
+        "import greenscreen.cli.render\n"
+        "print(sorted(m for m in sys.modules if m == 'PIL' or m.startswith('PIL.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
