@@ -453,14 +453,15 @@ def render(
     if cues and settings.captions.burn:
         burner = caption_burners(cues, timeline.size, compositor.matrix, settings.captions.size)
     marks = _output_chapters(chapters, timeline, intro, outro, settings, warnings, speaker_intro=intro_shot is not None)
+    clip_seconds = float(output_frames / timeline.fps)
     poster = PosterPicker(
-        settings.encode.poster_at, float(output_frames / timeline.fps), compositor.matrix,
+        settings.encode.poster_at, clip_seconds, compositor.matrix,
         last_frame=float((output_frames - 1) / timeline.fps),
     ) if settings.encode.poster else None
-    if poster is not None and settings.encode.poster_at >= float(output_frames / timeline.fps):
+    if poster is not None and settings.encode.poster_at >= clip_seconds:
         warnings.append(
             f"the poster's time {_clock(settings.encode.poster_at)} is past the clip's end "
-            f"({_clock(float(output_frames / timeline.fps))}); the poster shows its last frame"
+            f"({_clock(clip_seconds)}); the poster shows its last frame"
         )
     # The keyer belongs to the speaker lane: its learnt state carries across layout changes.
     keyer = Keyer(settings.key, plate=load_plate(Path(plate), crop) if plate is not None else None)

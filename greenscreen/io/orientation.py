@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import av
 import cv2
+from av.video.reformatter import VideoReformatter
 
 from greenscreen.io.yuv import frame_planes, is_i420, planes_to_frame
 
@@ -29,10 +30,12 @@ def pixel_aspect(stream: av.video.stream.VideoStream | None) -> Fraction | None:
     return Fraction(sar)
 
 
-def upright(frame: av.VideoFrame, aspect: Fraction | None = None) -> av.VideoFrame:
+def upright(
+    frame: av.VideoFrame, aspect: Fraction | None = None, scaler: VideoReformatter | None = None
+) -> av.VideoFrame:
     """``frame`` as it is shown: stretched to square pixels by its stream's pixel ``aspect``
     (see :func:`pixel_aspect`), then turned as its display rotation says; ``frame`` itself if
-    neither applies.
+    neither applies. Pass one ``scaler`` for every frame of a stream to set swscale up once.
 
     A 4:2:0 frame is turned plane by plane; any other format goes through BGR. The result keeps
     the picture's colour matrix and range tags. Rotations other than quarter turns are ignored.
@@ -42,7 +45,8 @@ def upright(frame: av.VideoFrame, aspect: Fraction | None = None) -> av.VideoFra
         width = max(2, round(frame.width * aspect) // 2 * 2)
         if width != frame.width:
             tags = frame.colorspace, frame.color_range
-            frame = frame.reformat(width=width, height=frame.height, interpolation="BICUBIC")
+            frame = (scaler or VideoReformatter()).reformat(
+                frame, width=width, height=frame.height, interpolation="BICUBIC")
             frame.colorspace, frame.color_range = tags
     if turn is None:
         return frame

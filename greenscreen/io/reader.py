@@ -95,7 +95,8 @@ def read_frames(
         # One scaler for the whole stream: swscale then sets up its filters once, not per frame
         # (~0.5 ms a frame at 720p).
         scaler = VideoReformatter()
-        aspect = pixel_aspect(stream)
+        # Anamorphic pixels are made square by a scaler of their own (one size to another).
+        aspect, shaper = pixel_aspect(stream), VideoReformatter()
         try:
             for frame in container.decode(stream):
                 t = frame.time if frame.time is not None else count / float(stream.average_rate or 30)
@@ -104,7 +105,7 @@ def read_frames(
                 last_t = t - start
                 count += 1
                 wanted = size(last_t) if callable(size) else size
-                yield last_t, convert(upright(frame, aspect), wanted, crop, scaler)
+                yield last_t, convert(upright(frame, aspect, shaper), wanted, crop, scaler)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path

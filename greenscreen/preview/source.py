@@ -67,9 +67,8 @@ class VideoFrames:
     def __init__(self, path: Path, *, cache_size: int = 16):
         self.path = Path(path)
         self.times, self._pts, self._keyframes, self._untimed = _index(self.path)
-        self._container = open_container(self.path)
-        self._stream = video_stream(self._container)
-        self._stream.thread_type = "AUTO"
+        self._open()
+        self._aspect = pixel_aspect(self._stream)
         self._decoder: object | None = None
         self._next = 0  # index the decoder will output next (when _decoder is not None)
         self._cache: OrderedDict[int, av.VideoFrame] = OrderedDict()
@@ -122,12 +121,12 @@ class VideoFrames:
 
     def bgr(self, index: int, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
         """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does."""
-        return frame_to_bgr(upright(self.frame(index), pixel_aspect(self._stream)), size, crop)
+        return frame_to_bgr(upright(self.frame(index), self._aspect), size, crop)
 
     def i420(self, index: int, size: tuple[int, int]) -> Planes:
         """Frame ``index`` as read-only I420 planes scaled to ``size``, exactly as render's
         reader passes a screen recording to the compositor."""
-        return frame_planes(frame_to_yuv420p(upright(self.frame(index), pixel_aspect(self._stream)), size))
+        return frame_planes(frame_to_yuv420p(upright(self.frame(index), self._aspect), size))
 
     def close(self) -> None:
         """Release the file."""
@@ -150,11 +149,14 @@ class VideoFrames:
         self._decoder = self._container.decode(self._stream)
         self._next = 0  # unknown until the first frame comes out; _index_of finds it
 
-    def _reopen(self) -> None:
-        self._container.close()
+    def _open(self) -> None:
         self._container = open_container(self.path)
         self._stream = video_stream(self._container)
         self._stream.thread_type = "AUTO"
+
+    def _reopen(self) -> None:
+        self._container.close()
+        self._open()
 
     def _index_of(self, frame: av.VideoFrame) -> int:
         pts = frame.pts
