@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,20 +75,15 @@ class _SampleStream:
             stream.thread_type = "AUTO"
             rate = round(SAMPLE_RATE * src.stretch)
             decoding = _Decoding(container, stream, format="fltp", layout="stereo", rate=rate)
-            skip: int | None = None  # samples to drop when the shift moves the start before zero
+            blocks = (out.to_ndarray().astype(np.float32, copy=False) for out in decoding)
+
+            def lead(first: float) -> int:
+                # The offset (and the drift's stretch) shift the sound on the output's clock.
+                return round(((first - video_start) * src.stretch + src.offset) * SAMPLE_RATE)
+
             try:
-                for out in decoding:
-                    if skip is None:
-                        first = decoding.first if decoding.first is not None else video_start
-                        lead = round(((first - video_start) * src.stretch + src.offset) * SAMPLE_RATE)
-                        if lead > 0:
-                            yield np.zeros((CHANNELS, lead), np.float32)
-                        skip = max(-lead, 0)
-                    samples = out.to_ndarray().astype(np.float32, copy=False)
-                    drop = min(skip, samples.shape[1])
-                    skip -= drop
-                    if samples.shape[1] > drop:
-                        yield samples[:, drop:] * np.float32(src.gain)
+                for samples in _from_video_start(decoding, blocks, video_start, lead):
+                    yield samples * np.float32(src.gain)
             except av.error.FFmpegError as exc:
                 raise MediaError(
                     f"sound cannot be decoded after {decoding.latest or 0.0:.1f} s: the file is corrupt or cut off "
@@ -174,27 +169,36 @@ def _mono_blocks(
         # Two or more channels are mixed here rather than by the resampler: see _downmix.
         layout = "mono" if _channels(stream) == 1 else "stereo"
         decoding = _Decoding(container, stream, format="fltp", layout=layout, rate=rate, holes=holes)
-        skip: int | None = None  # samples to drop when the sound starts before the video
+        planes = (out.to_ndarray().astype(np.float32, copy=False) for out in decoding)
+        blocks = (p[0] if len(p) == 1 else _downmix(p) for p in planes)
         try:
-            for out in decoding:
-                if skip is None:
-                    first = decoding.first if decoding.first is not None else video_start
-                    lead = round((first - video_start) * rate)
-                    if lead > 0:
-                        yield np.zeros(lead, np.float32)
-                    skip = max(-lead, 0)
-                planes = out.to_ndarray().astype(np.float32, copy=False)
-                block = planes[0] if len(planes) == 1 else _downmix(planes)
-                drop = min(skip, len(block))
-                skip -= drop
-                if len(block) > drop:
-                    yield block[drop:]
+            yield from _from_video_start(decoding, blocks, video_start, lambda first: round((first - video_start) * rate))
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"sound cannot be decoded: the file is corrupt or cut off ({ffmpeg_reason(exc)})", path
             ) from None
     finally:
         container.close()
+
+
+def _from_video_start(
+    decoding: _Decoding, blocks: Iterator[np.ndarray], video_start: float, lead: Callable[[float], int]
+) -> Iterator[np.ndarray]:
+    """``blocks`` of ``decoding``'s sound (samples on the last axis) with sample 0 at the
+    video's start: silence first where the sound starts later, the samples before it dropped
+    where it starts earlier. ``lead(first)`` is how many samples the sound starting at time
+    ``first`` (the video's start if unknown) comes after sample 0 (negative: before it)."""
+    skip: int | None = None
+    for block in blocks:
+        if skip is None:
+            ahead = lead(decoding.first if decoding.first is not None else video_start)
+            if ahead > 0:
+                yield np.zeros((*block.shape[:-1], ahead), np.float32)
+            skip = max(-ahead, 0)
+        drop = min(skip, block.shape[-1])
+        skip -= drop
+        if block.shape[-1] > drop:
+            yield block[..., drop:]
 
 
 CANCELLED = 0.1
