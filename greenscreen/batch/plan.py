@@ -559,7 +559,7 @@ def plan_batch(
         raise GreenscreenError("recordings folder not found", folder)
     # Compared as the file system sees them: rec/../rec, a link to rec, or Rec on a disk that
     # ignores letter case is still rec.
-    if same_file(output, folder) or os.path.realpath(output) == os.path.realpath(folder):
+    if same_file(output, folder):
         raise GreenscreenError("write the outputs to a separate folder, not into the recordings folder", output)
     if output.exists() and not output.is_dir():
         raise GreenscreenError("output must be a folder", output)
