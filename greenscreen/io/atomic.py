@@ -137,6 +137,13 @@ def temp_pattern(output: Path) -> re.Pattern[str]:
     return re.compile(re.escape(prefix) + r"[^.]+" + re.escape(suffix))
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(output: Path) -> Iterator[Path]:
     """Yield a temporary path in ``output``'s folder; rename it to ``output`` on success.
@@ -160,9 +167,7 @@ def atomic_path(output: Path) -> Iterator[Path]:
         # Inside the try, so an interrupt (Ctrl-C, SIGTERM) this early still removes the file.
         os.close(fd)
         # mkstemp creates the file private (0600); give the output the permissions of a normal file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         yield tmp
         os.replace(tmp, output)
     except BaseException as exc:
@@ -207,8 +212,9 @@ def atomic_dir(output: Path, replaceable: re.Pattern[str], inputs: tuple[Path, .
 
     A folder of frames is only ever seen complete: an earlier folder at ``output`` is swapped out
     only after the new one is finished, and removed after the swap. It is replaced only if it
-    holds nothing but files named like ``replaceable`` (see :func:`check_replaceable_folder`,
-    which callers should also run before the work); the new folder keeps its permissions.
+    holds nothing but files named like ``replaceable`` and none of ``inputs`` (see
+    :func:`check_replaceable_folder`), checked on entry, before any work, and again before the
+    swap; the new folder keeps its permissions.
     """
     import shutil
 
@@ -233,10 +239,7 @@ def atomic_dir(output: Path, replaceable: re.Pattern[str], inputs: tuple[Path, .
     try:
         # mkdtemp makes the folder private (0700): give it the old folder's permissions, or a
         # new folder's.
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = stat.S_IMODE(os.stat(output).st_mode) if output.is_dir() else 0o777 & ~umask
-        os.chmod(tmp, mode)
+        os.chmod(tmp, stat.S_IMODE(os.stat(output).st_mode) if output.is_dir() else 0o777 & ~_umask())
         yield tmp
         old = None
         if output.exists():
