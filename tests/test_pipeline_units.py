@@ -95,6 +95,26 @@ def test_atomic_path_keeps_old_file_on_failure(tmp_path: Path) -> None:
     assert out.read_text() == "new"
 
 
+def test_atomic_path_writes_through_a_link(tmp_path: Path) -> None:
+    """A link named as the output kept pointing at the file it named; that file got the new
+    content. (Renaming over the link replaced the link with a file and left the target stale.)"""
+    (tmp_path / "week").mkdir()
+    target = tmp_path / "week" / "tutorial.mp4"
+    target.write_text("old")
+    link = tmp_path / "latest.mp4"
+    link.symlink_to(Path("week") / "tutorial.mp4")
+    with atomic_path(link) as tmp:
+        assert tmp.parent == target.parent
+        tmp.write_text("new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["tutorial.mp4"]
+    dangling = tmp_path / "next.mp4"
+    dangling.symlink_to(tmp_path / "week" / "later.mp4")
+    with atomic_path(dangling) as tmp:
+        tmp.write_text("made")
+    assert dangling.is_symlink() and (tmp_path / "week" / "later.mp4").read_text() == "made"
+
+
 def test_prefetch_passes_items_and_errors() -> None:
     def produce():
         yield 1

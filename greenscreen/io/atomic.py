@@ -150,12 +150,17 @@ def atomic_path(output: Path) -> Iterator[Path]:
 
     On any exception (including ``KeyboardInterrupt``) the temporary file is removed and an existing
     ``output`` is left untouched. The temporary name keeps the suffix so muxers pick the right
-    container.
+    container. An ``output`` that is a symbolic link is written through: the file it points to
+    is replaced (in that file's folder) and the link stays, as ffmpeg and editors do.
     """
     if is_null_device(output):
         # Written to for real (timing a render); renaming over it would replace the device.
         yield output
         return
+    if output.is_symlink():
+        # A link such as "latest.mp4" kept pointing at this week's file: renaming over the
+        # link would turn it into a copy of its own and leave the file it named as it was.
+        output = Path(os.path.realpath(output))
     folder = output.parent if str(output.parent) else Path(".")
     prefix, suffix = temp_affixes(folder, output.stem, f".partial{output.suffix}")
     try:
