@@ -31,6 +31,14 @@ an install that did not compile them or into a read-only folder) and warm. ``--p
 instead measures the preview's frame rate (composite view, playing, window drawing left out) on
 the 1080p pair.
 
+``--instructions`` instead counts the instructions each contender executes (valgrind's
+callgrind; needs ``valgrind`` installed) on two short cuts of the clips, and splits them into
+a fixed part and a part per frame, as the timed runs are split. Counted, not timed: the
+figures are the same on a busy and on a quiet machine (to a few tenths of a percent), so
+they show a change to the per-frame work that the timed rounds' scatter on a shared machine
+hides. They leave out what counting cannot see: how fast the instructions run (memory
+traffic, cache misses, a second core's contention) and waiting.
+
 ``--profile`` instead shows where one render's CPU time goes (per thread and stage) next to the
 LIMIT's. ``--memory`` instead renders a 1-minute and a 10-minute 1080p tutorial (inputs made by looping
 the generated clips, stream copy) and compares their peak memory: it must stay flat.
@@ -44,6 +52,7 @@ Examples::
     python benchmarks/render_speed.py --layouts --small-file --no-moviepy
     python benchmarks/render_speed.py --memory
     python benchmarks/render_speed.py --profile
+    python benchmarks/render_speed.py --instructions --sizes 720 --no-key
 """
 
 from __future__ import annotations
@@ -52,8 +61,10 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -652,6 +663,59 @@ def run_profile(args: argparse.Namespace, work: Path) -> None:
         print(f"    {'main thread, all':40s} {cpu['main thread, all']:6.2f} s")
 
 
+#: Lengths in seconds of the two cuts --instructions counts: the difference of the two is the
+#: cost of the frames between, the rest the fixed cost (start-up, opening, flushing).
+INSTRUCTION_CUTS = (2.0, 6.0)
+
+
+def run_instructions(args: argparse.Namespace, work: Path) -> None:
+    """Instructions executed by the LIMIT and greenscreen (and gs-no-key with ``--no-key``),
+    counted by callgrind on two cuts of the short clips: fixed and per frame, and both
+    projected onto the headline length."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        sys.exit("render_speed: --instructions needs valgrind (Debian: apt-get install valgrind)")
+    names = ("LIMIT", "greenscreen", "gs-no-key")
+    for height in args.sizes:
+        speaker, screen = make_inputs(work, height, args.short_seconds)
+        counts: dict[str, list[tuple[int, int]]] = {}
+        for seconds in INSTRUCTION_CUTS:
+            spk = loop_clip(speaker, work / f"speaker_{height}p_{seconds:g}s_cut.mp4", seconds)
+            scr = loop_clip(screen, work / f"screen_{height}p_{seconds:g}s_cut.mp4", seconds)
+            for c in contenders(spk, scr, work, f"{height}p_{seconds:g}s_counted", layouts=False,
+                                small_file=False, no_key=args.no_key, moviepy=False, moviepy_reps=0):
+                if c.name in names:
+                    counts.setdefault(c.name, []).append((instructions(valgrind, c.command), output_stats(c.out)[1]))
+        headline = round(args.seconds * FPS)
+        rows = []
+        for name in names:
+            if name not in counts:
+                continue
+            (short, n_short), (long, n_long) = counts[name]
+            per_frame = (long - short) / (n_long - n_short)
+            rows.append((name, short - per_frame * n_short, per_frame))
+        _, limit_fixed, limit_frame = rows[0]
+        print(f"\n{height}p: instructions counted by callgrind on {INSTRUCTION_CUTS[0]:g} s and "
+              f"{INSTRUCTION_CUTS[1]:g} s cuts (not timed: the same on a busy machine)")
+        print(f"{'':18s} {'fixed (G)':>10s} {'per frame (M)':>14s} {'x LIMIT':>8s} | "
+              f"{f'{args.seconds:g} s tutorial (G)':>22s} {'x LIMIT':>8s}")
+        for name, fixed, per_frame in rows:
+            total = fixed + per_frame * headline
+            print(f"{name:18s} {fixed / 1e9:10.2f} {per_frame / 1e6:14.1f} {per_frame / limit_frame:8.2f} | "
+                  f"{total / 1e9:22.1f} {total / (limit_fixed + limit_frame * headline):8.2f}", flush=True)
+
+
+def instructions(valgrind: str, command: list[str]) -> int:
+    """Instructions ``command`` executes, all threads (callgrind runs them one at a time)."""
+    proc = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                          capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{shlex.join(command)} failed under valgrind ({proc.returncode}):\n{tail}")
+    return int(found.group(1))
+
+
 def warm_bytecode(work: Path) -> None:
     """Let every greenscreen run find its modules compiled, as after ``pip install .`` (which
     compiles them): an editable install has no ``.pyc`` of its own, and where
@@ -686,6 +750,8 @@ def main() -> None:
                         help="instead: CPU seconds per thread and stage of one render, beside the LIMIT's")
     parser.add_argument("--memory-minutes", default="1,10", help="tutorial lengths for --memory")
     parser.add_argument("--startup", action="store_true", help="instead: cold and warm start of a 1 s render")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instead: instructions counted by valgrind, fixed and per frame (not timed)")
     parser.add_argument("--preview", action="store_true", help="instead: the preview's frame rate, 1080p pair")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "greenscreen-render-speed",
                         help="folder for inputs (kept and reused) and outputs")
@@ -704,6 +770,8 @@ def main() -> None:
         run_preview(args, args.work)
     elif args.profile:
         run_profile(args, args.work)
+    elif args.instructions:
+        run_instructions(args, args.work)
     else:
         run_speed(args, args.work)
 

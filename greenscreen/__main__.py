@@ -1,5 +1,5 @@
 """``python -m greenscreen`` runs the command line."""
 
-from greenscreen.cli import main
+from greenscreen.cli import run
 
-main(prog_name="greenscreen")
+run()

@@ -7,6 +7,7 @@ not pay for importing batch's process pools (startup time is part of every rende
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -115,6 +116,28 @@ def interrupted_exit_code() -> int:
     reports a process the signal ended (130 for Ctrl-C, 143 for ``kill``, 129 for a closed
     terminal), so scripts see what stopped it."""
     return 128 + _stopped_by
+
+
+def run() -> None:
+    """The ``greenscreen`` program: :func:`main`, and a command stopped by a signal (Ctrl-C,
+    ``kill``, a closed terminal) ends by that same signal once it has cleaned up.
+
+    A shell tells a program that was killed from one that exited with 130 by itself: a loop
+    such as ``for f in *.mp4; do greenscreen render ...; done`` stops at Ctrl-C only when the
+    program died of the SIGINT, and went on with the next file after an exit. The shell still
+    shows 128 plus the signal's number as the exit status. ``main`` itself keeps exiting
+    (tests and apps call it in their own process).
+    """
+    try:
+        main(prog_name="greenscreen")
+    except SystemExit as exc:
+        stopped = _stopped_by
+        if exc.code == interrupted_exit_code() and hasattr(signal, "SIGHUP"):  # not on Windows
+            sys.stdout.flush()
+            sys.stderr.flush()
+            signal.signal(stopped, signal.SIG_DFL)
+            os.kill(os.getpid(), stopped)
+        raise
 
 
 def _stop_cleanly_on_signals() -> None:
