@@ -388,16 +388,16 @@ def render(
         w for w in (speaker_never_shown(timeline, speaker_info, offset) or speaker_after_screen(screen_info, offset),)
         if w
     ]
-    clip_start, clip_end = timeline.time(timeline.first_frame), timeline.time(timeline.kept[-1][1])
+    clip_start, clip_end = timeline.trimmed_times
     warnings += [
         f"the cut {_clock(cut.start)}-{_clock(cut.end)} lies outside the clip "
         f"({_clock(clip_start)}-{_clock(clip_end)}); nothing was cut there"
         for cut in cuts if cut.end <= clip_start or cut.start >= clip_end
     ]
     warnings += [
-        f"the segment {_clock(seg.start)}-{_clock(seg.end)} lies outside the clip "
-        f"({_clock(clip_start)}-{_clock(clip_end)}); it shows nothing"
-        for seg in segments if seg.end <= clip_start or seg.start >= clip_end
+        f"the segment {_clock(seg.start)}-{_clock(seg.end)} " + _where_not_shown(seg.start, seg.end, timeline)
+        + "; it shows nothing"
+        for seg in segments if not timeline.shows(seg.start, seg.end)
     ]
     warnings += too_large_to_play(timeline.size)
     warnings += undrawable_text_warning(
@@ -416,7 +416,7 @@ def render(
     plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments, intro_shot)
     # A lower third without times introduces the speaker where the plan first shows them.
     lower_thirds = timed_lower_thirds(lower_thirds, plan.speaker_introduced())
-    warnings += lower_thirds_never_shown(lower_thirds, clip_start, clip_end)
+    warnings += lower_thirds_never_shown(lower_thirds, timeline.shows)
     chapters = [*chapters, *segment_chapters(segments)]
     compositor = Compositor(
         settings,
@@ -646,6 +646,14 @@ def resolve_segment_corners(
 
 OPENING_CHAPTER = "Start"
 """The chapter before the first one given, when that starts after 0:00 and the file has no title."""
+
+
+def _where_not_shown(start: float, end: float, timeline: Timeline) -> str:
+    """Why source time ``start``-``end`` never plays: outside the trimmed clip, or cut out."""
+    first, last = timeline.trimmed_times
+    if end <= first or start >= last:
+        return f"lies outside the clip ({_clock(first)}-{_clock(last)})"
+    return "lies inside what the cuts take out"
 
 
 def _output_chapters(

@@ -45,6 +45,8 @@ class Timeline:
     kept: tuple[tuple[int, int], ...]
     recordings_end: float = math.inf
     """Seconds at which the later of the two recordings ends (before the trim), on this clock."""
+    trimmed: tuple[int, int] | None = None
+    """The run of frames the trim leaves, before the cuts take parts out (``kept``'s span if None)."""
 
     @property
     def first_frame(self) -> int:
@@ -59,6 +61,18 @@ class Timeline:
     def time(self, index: int) -> float:
         """Time in seconds of source frame ``index``."""
         return float(index / self.fps)
+
+    @property
+    def trimmed_times(self) -> tuple[float, float]:
+        """Start and end in seconds of the clip the trim leaves, before the cuts: what a cut can
+        cut from (a cut of the clip's first seconds lies inside it, not outside the clip)."""
+        first, end = self.trimmed or (self.kept[0][0], self.kept[-1][1])
+        return self.time(first), self.time(end)
+
+    def shows(self, start: float, end: float) -> bool:
+        """Whether any of the source time ``start``-``end`` plays in the output (is neither
+        trimmed nor cut away)."""
+        return any(start < self.time(b) and end > self.time(a) for a, b in self.kept)
 
     def source_frame(self, n: int) -> int:
         """The source frame output frame ``n`` shows."""
@@ -158,7 +172,7 @@ def plan_timeline(
             f"nothing to render: the cuts remove every frame of the {tl.start:g}-{end:.1f} s the output would show",
             screen.path,
         )
-    return Timeline(fps=fps, size=size, kept=tuple(kept), recordings_end=end_of_recordings)
+    return Timeline(fps=fps, size=size, kept=tuple(kept), recordings_end=end_of_recordings, trimmed=(first, last))
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,31 @@ def test_a_cut_outside_the_clip_is_a_warning(pair: tuple[Path, Path], tmp_path: 
     assert streams_of(out)["frames"] == 48
 
 
+def test_cuts_at_the_clips_ends_are_no_warning(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """Cutting the fluff at the start (and the end) is the commonest cut; the clip's range was
+    taken after the cuts, so such a cut "lay outside the clip" and was said to cut nothing."""
+    speaker, screen = pair
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "-q", "--cut", "0-1", "--cut", "3-4",
+                   "--speaker-size", "0.2")
+    assert "warning" not in proc.stderr, proc.stderr
+    shown = [cards.index_of(float(np.median(y[:10, :10]))) for y, _, _ in cards.yuv(out)]
+    assert shown == list(range(12, 36))
+    # A cut beside a trim is measured against the trimmed clip: 3-4 s lies past a clip
+    # ending at 2 s, 1-2 s does not.
+    proc = run_cli("render", speaker, screen, "-o", out, "-q", "--end", "2", "--cut", "1-2", "--cut", "3-4")
+    assert proc.stderr.count("warning") == 1 and "the cut 0:03.0-0:04.0 lies outside the clip (0:00.0-0:02.0)" in proc.stderr
+
+
+def test_a_segment_inside_a_cut_is_a_warning(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", speaker, screen, "-o", out, "-q", "--cut", "1-2.5", "--segment", "1.2-2=full",
+                   "--segment", "3-3.5=full")
+    assert proc.stderr.count("warning") == 1, proc.stderr
+    assert "the segment 0:01.2-0:02.0 lies inside what the cuts take out; it shows nothing" in proc.stderr
+
+
 def test_preview_shows_the_frames_render_keeps(pair: tuple[Path, Path]) -> None:
     from greenscreen.config import RenderSettings
     from greenscreen.pipeline import Cut

@@ -10,7 +10,7 @@ appears in a picture-in-picture window (see :func:`timed`). The text is set once
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,11 +135,12 @@ class LowerThirds:
             blend_over_i420(planes, bgr, alpha, x=x, y=y, matrix=matrix)
 
 
-def never_shown(items: Sequence[LowerThird], start: float, end: float) -> list[str]:
-    """Warnings for lower thirds wholly outside ``start``-``end`` (the clip, screen clock)."""
+def never_shown(items: Sequence[LowerThird], shown: Callable[[float, float], bool]) -> list[str]:
+    """Warnings for lower thirds whose time never plays: ``shown(start, end)`` says whether
+    any of a stretch of source time (the screen's clock) plays (not trimmed or cut away)."""
     return [
         f"the lower third '{item.name}' ({item.start:g}-{item.end:g} s) lies outside the clip; not shown"
         for item in items
         if item.start is not None and item.end is not None
-        and (item.end <= start or item.start >= end or math.isclose(item.start, item.end))
+        and (math.isclose(item.start, item.end) or not shown(item.start, item.end))
     ]
