@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from greenscreen.io.atomic import (
 )
 from greenscreen.io.probe import probe
 from greenscreen.io.reader import Crop, read_frames
-from greenscreen.io.stills import is_image, load_plate, read_image
+from greenscreen.io.stills import IMAGE_SUFFIXES, is_image, load_plate, read_image
 from greenscreen.key import Keyer, KeyResult, KeySettings
 
 VIDEO_OUTPUTS = {
@@ -35,6 +35,18 @@ VIDEO_OUTPUTS = {
     ".webm": ("libvpx-vp9", "yuva420p", {"crf": "20", "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}),
     ".mov": ("prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"}),
 }
+
+#: Names that promise a media file, which a folder of frames must not be given (the next program
+#: to open ``out.mp4`` would find a folder). MP4 and the rest cannot carry the alpha channel.
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | {
+    ".mp4", ".m4v", ".mkv", ".avi", ".gif", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".mxf",
+    ".3gp", ".ogv", ".apng", ".exr",
+}
+
+#: A jump of the timestamps by more than this many seconds is a break in the clock (a camera
+#: restarted, a laptop that slept), closed up rather than filled with copies of one frame; the
+#: sound's reader draws the same line (``io.audio``).
+LONGEST_HOLD = 30.0
 
 FRAME_NAME = re.compile(r"\d{6,}\.png")
 """The frames a folder output holds (``000000.png`` on): an earlier key into the same folder,
@@ -109,36 +121,62 @@ def key_video(
     expected = max(round(info.duration * float(info.fps)), 1)
     keyer = _keyer(settings, plate, crop)
     sources = _sources(path, plate)
+    # Keyed once per decoded frame, written at the recording's constant rate: a webcam that
+    # dropped frames (variable rate) would otherwise come out shorter, drifting from its sound.
+    keyed = on_frame_grid(((t, keyer.key(frame)) for t, frame in read_frames(path, crop=crop)), info.fps)
     if out.suffix.lower() in VIDEO_OUTPUTS:
         check_output_path(out, sources)
         with atomic_path(out) as tmp:
-            return _encode_with_alpha(path, tmp, out.suffix.lower(), info.fps, keyer, crop, expected, progress)
+            return _encode_with_alpha(keyed, tmp, out.suffix.lower(), info.fps, expected, progress)
     check_output_path(out / "000000.png" if out.is_dir() else out, sources)
-    if not out.is_dir() and os.path.lexists(out) and not is_null_device(out):
+    if not out.is_dir() and not is_null_device(out) and (os.path.lexists(out) or out.suffix.lower() in MEDIA_SUFFIXES):
         # A folder of frames would replace the file (a typo'd name such as notes.txt, or a
-        # video with another extension): never throw away a file to make a folder.
+        # video with another extension), or be named like a file (out.mp4): never throw away
+        # a file to make a folder, nor make a folder that programs will take for a video.
+        what = "is a file" if os.path.lexists(out) else f"names a {out.suffix} file, which cannot hold transparency"
         raise OutputError(
-            "is a file; a video keys into a .webm, a .mov or a folder of PNGs: give one of those "
+            f"{what}; a video keys into a .webm, a .mov or a folder of PNGs: give one of those "
             "or a new folder name",
             out,
         )
     with atomic_dir(out, FRAME_NAME, sources) as folder:
         count = 0
-        for _, frame in read_frames(path, crop=crop):
-            (folder / f"{count:06d}.png").write_bytes(_png_bytes(keyer.key(frame)))
+        for result in keyed:
+            (folder / f"{count:06d}.png").write_bytes(_png_bytes(result))
             count += 1
             if progress:
                 progress(count, expected)
     return count
 
 
+def on_frame_grid(items: Iterable[tuple[float, KeyResult]], fps: Fraction) -> Iterator[KeyResult]:
+    """``items`` (timestamped, in order, the first at 0) at a constant ``fps``: output frame
+    ``n`` is the newest item at or before ``n / fps`` (to the nearest frame). A gap (dropped
+    frames) is filled by repeating the item before it; items closer together than a frame
+    give way to the newest. A jump of more than :data:`LONGEST_HOLD` seconds is closed up.
+    A recording at a constant rate comes out frame for frame as it is."""
+    n = 0  # output frames so far
+    shift = 0  # slots taken out by closed-up jumps
+    pending: KeyResult | None = None
+    for t, item in items:
+        slot = round(t * float(fps)) - shift
+        after = n + (pending is not None)  # the next free slot: the pending item takes slot n
+        if slot - after > LONGEST_HOLD * float(fps):
+            shift += slot - after
+            slot = after
+        while pending is not None and n < slot:
+            yield pending
+            n += 1
+        pending = item
+    if pending is not None:
+        yield pending
+
+
 def _encode_with_alpha(
-    path: Path,
+    keyed: Iterable[KeyResult],
     tmp: Path,
     suffix: str,
     fps: Fraction,
-    keyer: Keyer,
-    crop: Crop,
     expected: int,
     progress: Callable[[int, int], None] | None,
 ) -> int:
@@ -146,8 +184,7 @@ def _encode_with_alpha(
     count = 0
     with av.open(str(tmp), "w", format="webm" if suffix == ".webm" else "mov") as container:
         stream = None
-        for _, frame in read_frames(path, crop=crop):
-            result = keyer.key(frame)
+        for result in keyed:
             rgba = cv2.cvtColor(to_rgba8(result.foreground, result.alpha), cv2.COLOR_BGRA2RGBA)
             if stream is None:
                 stream = container.add_stream(codec, rate=fps, options=options)

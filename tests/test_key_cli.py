@@ -162,3 +162,75 @@ def test_key_crops_video_frames_and_plate_alike(tmp_path: Path) -> None:
         assert rgba.shape == (170, 240, 4)
         assert (rgba[square][..., 3] > 250).all(), png.name
         assert rgba[..., 3][stains].max() < 10, f"{png.name}: stains keyed with the cropped plate"
+
+
+def _dropped_frames_clip(path: Path, frames: int, dropped: set[int]) -> Path:
+    """A webcam clip at 30 fps that dropped the ``dropped`` frames (its timestamps jump over
+    them): a sheet with a grey block whose level is 40 + 3 * the frame's number."""
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        video.time_base = Fraction(1, 30)
+        video.options = {"preset": "ultrafast", "crf": "8"}
+        for i in range(frames):
+            if i in dropped:
+                continue
+            picture = np.empty((64, 96, 3), np.uint8)
+            picture[:] = (60, 150, 70)
+            picture[16:48, 32:64] = 40 + 3 * i
+            frame = av.VideoFrame.from_ndarray(picture, format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_key_keeps_the_recordings_clock_over_dropped_frames(tmp_path: Path) -> None:
+    """A webcam that drops frames in dim light: the keyed clip held only the frames it got, one
+    after the other, so it ended early and drifted from the recording's sound (100 ms after
+    three drops). Each dropped frame is now the one before, repeated."""
+    dropped = {20, 40, 41}
+    clip = _dropped_frames_clip(tmp_path / "webcam.mkv", 64, dropped)
+    folder = tmp_path / "frames"
+    run_cli("key", clip, "-o", folder, "-q")
+    levels = [float(cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[24:40, 40:56, 1].mean())
+              for p in sorted(folder.glob("*.png"))]
+    shown = [max(j for j in range(i + 1) if j not in dropped) for i in range(64)]
+    assert len(levels) == 64
+    # Levels 3 apart per frame (2.6 in the video's studio range); the coding shifts them all alike.
+    residual = np.array(levels) - [40 + 3 * j for j in shown]
+    assert np.abs(residual - np.median(residual)).max() < 1.3
+    mov = tmp_path / "webcam.mov"
+    run_cli("key", clip, "-o", mov, "-q")
+    with av.open(str(mov)) as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == 64 and abs(float(frames[-1].time) - 63 / 30) < 0.002
+
+
+def test_key_refuses_a_folder_named_like_a_video(tmp_path: Path) -> None:
+    """``-o out.mp4`` made a folder called out.mp4 (MP4 cannot hold the alpha channel); the next
+    program to open it found a folder."""
+    clip = synthetic.write_speaker_clip(tmp_path / "s.mp4", size=(128, 72), seconds=0.2, seed=2)
+    for name in ("out.mp4", "out.MKV", "out.gif", "frame.png"):
+        proc = run_cli("key", clip, "-o", tmp_path / name, check=False)
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+        assert "cannot hold transparency" in proc.stderr and ".webm, a .mov or a folder" in proc.stderr
+        assert not (tmp_path / name).exists()
+    run_cli("key", clip, "-o", tmp_path / "frames.v2", "-q")  # a dot in a folder name is fine
+    assert len(list((tmp_path / "frames.v2").glob("*.png"))) == 6
+
+
+def test_frame_grid_fills_gaps_keeps_the_newest_and_closes_up_clock_breaks() -> None:
+    from fractions import Fraction
+
+    from greenscreen.key_export import on_frame_grid
+
+    def grid(items: list[tuple[float, str]]) -> list[str]:
+        return list(on_frame_grid(items, Fraction(30)))  # type: ignore[arg-type]
+
+    assert grid([(0.0, "a"), (0.1, "b")]) == ["a", "a", "a", "b"]  # two frames dropped
+    assert grid([(0.0, "a"), (0.01, "b"), (1 / 30, "c")]) == ["b", "c"]  # two in one frame's time
+    assert grid([(0.0, "a"), (1 / 30, "b"), (3600.0, "c")]) == ["a", "b", "c"], "an hour's jump is closed up"
+    assert grid([(0.0, "a"), (20.0, "b")]) == ["a"] * 600 + ["b"], "a 20 s gap is a gap"
