@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from greenscreen.config import RenderSettings
-from greenscreen.errors import SettingsError
+from greenscreen.errors import OutputError, SettingsError
 from greenscreen.io.files import check_input_file
 from greenscreen.io.atomic import atomic_path
 from greenscreen.settings import field_spec, replace_checked
@@ -457,12 +457,19 @@ def dumps_preset(
     return "\n".join(parts)
 
 
+#: Longest preset name in UTF-8 bytes: with ".toml" and the temporary file's affixes it stays
+#: well inside the 255 bytes a file name may have.
+MAX_NAME_BYTES = 120
+
+
 def preset_name(text: str) -> str:
-    """Turn ``text`` (e.g. a file stem) into a name that is safe as a file name."""
+    """Turn ``text`` (e.g. a file stem) into a name that is safe as a file name (and short
+    enough for one: a longer name is cut at :data:`MAX_NAME_BYTES`)."""
     text = text.strip()
     if text.lower().endswith(".toml"):
         text = text[: -len(".toml")]
     name = _SAFE_NAME.sub("-", text).strip(".-")
+    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(".-")
     return name or "preset"
 
 
@@ -489,7 +496,10 @@ def save_preset(
             n += 1
         name = f"{name}-{n}"
     folder = folder or user_preset_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only or locked profile, a file where the folder should be
+        raise OutputError(f"cannot create the preset folder ({exc.strerror})", folder) from None
     target = folder / f"{name}.toml"
     text = dumps_preset(settings, description=description)
     with atomic_path(target) as tmp:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from greenscreen.cli import main
 from greenscreen.config import RenderSettings
-from greenscreen.errors import SettingsError
+from greenscreen.errors import OutputError, SettingsError
 from greenscreen.presets import (
     PresetError,
     builtin_names,
@@ -180,6 +180,18 @@ def test_preset_names_are_safe_file_names() -> None:
     assert preset_name("../etc/passwd") == "etc-passwd"
     assert preset_name("kitchen.toml") == "kitchen"
     assert preset_name(" / ") == "preset"
+
+
+def test_save_cuts_an_over_long_name_and_names_an_unwritable_folder(user_dir: Path, tmp_path: Path) -> None:
+    """A 300-character name failed with "File name too long", an unwritable folder with a raw
+    PermissionError: both reached the user as "unexpected error"."""
+    path = save_preset(RenderSettings(), "Küche " * 50)
+    assert path.parent == user_dir and len(path.name.encode("utf-8")) <= 130
+    assert path.name.startswith("Küche-Küche") and load_preset(path.stem) == RenderSettings()
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    with pytest.raises(OutputError, match="cannot create the preset folder"):
+        save_preset(RenderSettings(), "x", folder=blocked / "presets")
 
 
 def test_save_never_overwrites_a_builtin_name(user_dir: Path) -> None:

@@ -252,6 +252,32 @@ def test_save_asks_for_a_name_when_it_can(user_dir: Path) -> None:
     assert asked == ["test"]
 
 
+def test_s_keeps_the_session_when_the_preset_folder_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked or read-only profile: pressing s ended the preview with an unexpected error,
+    and the whole tuning session was lost. The preset goes into the current folder instead,
+    the terminal is told why, and the window stays open."""
+    (tmp_path / "config").write_text("a file where the config folder should be")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    state = make_state()
+    state.set_slider("tolerance", state.slider_position("tolerance") + 10)
+    state.handle_key(ord("s"))
+    assert not state.quit and state.saved == [work / "test.toml"]
+    assert tomllib.loads((work / "test.toml").read_text(encoding="utf-8"))["key"]["tolerance"] == 0.2
+    assert len(state.problems) == 1 and "cannot create the preset folder" in state.problems[0]
+    assert "could not be written" in state.message
+    # Nowhere to write at all (the name taken by a folder): still open, and said so.
+    (work / "test.toml").unlink()
+    (work / "test.toml").mkdir()
+    state.handle_key(ord("s"))
+    assert not state.quit and len(state.saved) == 1 and len(state.problems) == 2
+    assert "could not save" in state.message
+
+
 # --- random-access frames -------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from greenscreen.composite.lower_third import timed as timed_lower_thirds
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
+from greenscreen.errors import GreenscreenError
 from greenscreen.frames import bgr_to_hex
 from greenscreen.io.colour import Matrix, bgr_to_i420, i420_to_bgr
 from greenscreen.io.yuv import Planes, i420_planes
@@ -157,6 +158,8 @@ class PreviewState:
         self.preset_folder = preset_folder
         self.description = description
         self.saved: list[Path] = []
+        #: Problems for the terminal (a preset that could not go where it belongs), in order.
+        self.problems: list[str] = []
         self.fps_measured = 0.0
         """Frames shown per second, measured by the window loop (shown in the status line)."""
         self._compositor: Compositor | None = None
@@ -266,8 +269,7 @@ class PreviewState:
             self.update("key", key_color="auto")
             self.message = "key colour: auto"
         elif char == "s":
-            path = self.save()
-            self.message = f"saved {path}"
+            self.message = self._save_keeping_the_session()
         elif char in ("q", "Q", "\x1b"):
             self.quit = True
 
@@ -300,12 +302,36 @@ class PreviewState:
 
     def save(self) -> Path:
         """Save the current settings as a user preset; return its path."""
+        return self._save(self._name_to_save())
+
+    def _name_to_save(self) -> str:
         name = self.save_name
         if self.ask_name is not None:
             name = self.ask_name(name).strip() or name
-        path = save_preset(self.settings, name, description=self.description, folder=self.preset_folder)
+        return name
+
+    def _save(self, name: str, folder: Path | None = None) -> Path:
+        path = save_preset(self.settings, name, description=self.description, folder=folder or self.preset_folder)
         self.saved.append(path)
         return path
+
+    def _save_keeping_the_session(self) -> str:
+        """:meth:`save`, and where the preset folder cannot be written (a read-only or full
+        profile) the preset goes into the current folder instead: the tuning is what the user
+        pressed ``s`` to keep, and the window stays open either way. Returns the status line;
+        a failure is also added to :attr:`problems`."""
+        name = self._name_to_save()
+        try:
+            return f"saved {self._save(name)}"
+        except (GreenscreenError, OSError) as exc:
+            problem = str(exc) if isinstance(exc, GreenscreenError) else f"{exc.strerror}: {exc.filename}"
+        try:
+            path = self._save(name, Path.cwd())
+        except (GreenscreenError, OSError):
+            self.problems.append(f"the preset could not be saved: {problem}")
+            return "could not save the preset (see the terminal); the window stays open"
+        self.problems.append(f"the preset folder could not be written ({problem}); saved {path} instead")
+        return f"saved {path} (the preset folder could not be written)"
 
     # --- rendering --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from greenscreen.errors import GreenscreenError
+from greenscreen.errors import GreenscreenError, printable
 from greenscreen.frames import hex_to_bgr
 from greenscreen.preview.state import PreviewState
 
@@ -125,7 +125,7 @@ def _loop(state: PreviewState) -> None:
     cv2.setMouseCallback(WINDOW, on_mouse)
 
     shown: tuple | None = None
-    saved = 0
+    saved = problems = 0
     last_shown = None
     played_frames, played_time = 0, 0.0
     while not state.quit:
@@ -149,6 +149,10 @@ def _loop(state: PreviewState) -> None:
             cv2.imshow(CONTROLS, _controls_header(state))
         key = cv2.waitKeyEx(1 if state.playing else 20)
         state.handle_key(key)
+        if len(state.problems) > problems:
+            for problem in state.problems[problems:]:
+                print(f"warning: {printable(problem)}", file=sys.stderr, flush=True)
+            problems = len(state.problems)
         if len(state.saved) > saved:
             saved = len(state.saved)
             print(f"saved preset {state.saved[-1]}", flush=True)
