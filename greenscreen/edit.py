@@ -34,7 +34,7 @@ from greenscreen.presets import (
     key_lines,
     read_settings_file,
 )
-from greenscreen.settings import did_you_mean, parse_clock
+from greenscreen.settings import clock_seconds, did_you_mean
 
 #: The lists an edit holds: TOML key -> the keys each entry takes (required first).
 LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -191,9 +191,7 @@ def _entry(kind: str, entry: dict[str, Any], where: str, problems: list[str]) ->
     for key in ("from", "to", "at"):
         if key in entry:
             value = entry[key]
-            seconds = parse_clock(value) if isinstance(value, str) else (
-                float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-            )
+            seconds = clock_seconds(value)
             if seconds is None or seconds < 0:
                 problems.append(f"{where}'{key}' must be seconds or a time such as 1:20.5, got {value!r}")
                 bad = True

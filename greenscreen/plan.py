@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenscreen.composite.layout import CORNERS, WINDOWS, LayoutSettings, Placement, place_speaker, speaker_source_size
 from greenscreen.errors import GreenscreenError, SettingsError
-from greenscreen.settings import did_you_mean, parse_clock
+from greenscreen.settings import clock_seconds, did_you_mean, parse_clock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -297,7 +297,7 @@ def segment_from(values: dict[str, Any], where: str, problems: list[str]) -> Seg
     if missing:
         problems.append(f"{where}needs {', '.join(missing)}")
         return None
-    start, end = _seconds(values["from"]), _seconds(values["to"])
+    start, end = clock_seconds(values["from"]), clock_seconds(values["to"])
     for key, seconds in (("from", start), ("to", end)):
         if seconds is None or seconds < 0:
             problems.append(f"{where}'{key}' must be seconds or a time such as 1:20.5, got {values[key]!r}")
@@ -346,14 +346,6 @@ def segment_chapters(segments: Sequence[Segment]) -> list[Chapter]:
 
 def _span(segment: Segment) -> str:
     return f"{_clock(segment.start)}-{_clock(segment.end)}"
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, str):
-        return parse_clock(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
 
 
 def _choice(values: dict[str, Any], key: str, allowed: Sequence[str], where: str, problems: list[str]) -> str | None:

@@ -8,6 +8,7 @@ the CLI options and the preview sliders all read, so a bound is written down exa
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import field
 from collections.abc import Sequence
@@ -60,12 +61,15 @@ _CLOCK = re.compile(r"(-?)(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)")
 
 
 def parse_clock(text: str) -> float | None:
-    """Seconds of a time written ``"83.5"``, ``"1:23.5"`` or ``"1:01:23"``; None if it is neither."""
+    """Seconds of a time written ``"83.5"``, ``"1:23.5"`` or ``"1:01:23"``; None if it is neither
+    (``"nan"`` and ``"inf"``, which ``float`` reads, are no time either)."""
     text = text.strip()
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         pass
+    else:
+        return value if math.isfinite(value) else None
     match = _CLOCK.fullmatch(text)
     if match is None:
         return None
@@ -74,6 +78,16 @@ def parse_clock(text: str) -> float | None:
         return None
     value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
     return -value if sign else value
+
+
+def clock_seconds(value: Any) -> float | None:
+    """Seconds of a time given in a file (TOML): a number, or a string :func:`parse_clock`
+    reads; None if it is neither, or not finite (TOML has ``nan`` and ``inf``)."""
+    if isinstance(value, str):
+        return parse_clock(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def field_spec(cls: type, name: str) -> dict[str, Any]:

@@ -402,3 +402,27 @@ def test_output_named_for_another_container_is_refused(media: dict[str, Path], t
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ") and "name it .mp4" in proc.stderr and proc.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", [
+    ["--cut", "nan-1"], ["--cut", "1-inf"], ["--segment", "0-nan=full"], ["--redact", "0,0,10,10@nan-1"],
+    ["--lower-third", "x@0-nan"], ["--offset", "nan"], ["--light-wrap", "nan"], ["--speaker-size", "inf"],
+])
+def test_not_a_number_is_a_usage_error(media: dict[str, Path], tmp_path: Path, option: list[str]) -> None:
+    """``nan`` and ``inf`` read as floats: in times they gave "unexpected error" after the sound
+    sync, or were taken silently (a redaction from nan); in a range they passed the check."""
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", *option, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: Invalid value for") and not (tmp_path / "o.mp4").exists()
+
+
+def test_not_a_number_in_an_edit_file_is_listed_with_its_line(media: dict[str, Path], tmp_path: Path) -> None:
+    edit = tmp_path / "edit.toml"
+    edit.write_text('[[cut]]\nfrom = 1.0\nto = inf\n\n[[chapter]]\nat = nan\ntitle = "x"\n\n'
+                    '[[lower_third]]\nname = "A"\nfrom = 0\nto = inf\n', encoding="utf-8")
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "--edit", edit, check=False)
+    assert proc.returncode == 1, proc.stderr  # a bad file, as any edit file mistake
+    assert "line 1: [[cut]] 'to' must be seconds" in proc.stderr and "line 5: [[chapter]] 'at'" in proc.stderr
+    assert "line 9: [[lower_third]] 'to'" in proc.stderr and "unexpected" not in proc.stderr
+    proc = run_cli("sync", media["speaker"], media["screen"], "--max-offset", "nan", check=False)
+    assert proc.returncode == 2 and "is not a number" in proc.stderr

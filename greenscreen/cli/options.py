@@ -9,6 +9,7 @@ that render writes), and ``key`` takes its presets, plate, crop and key options.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ class _WithAliases(click.ParamType):
         return self.base.convert(value, param, ctx)
 
 
+class FiniteRange(click.FloatRange):
+    """click's FloatRange without NaN and infinity, which it lets through (``nan`` compares
+    false with both ends of the range)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 def _click_type(cls: type, f: dataclasses.Field) -> Any:
     meta = f.metadata
     kind = f.type if isinstance(f.type, str) else f.type.__name__
@@ -47,7 +59,7 @@ def _click_type(cls: type, f: dataclasses.Field) -> Any:
     if meta.get("choices"):
         base = click.Choice(meta["choices"])
     elif kind == "float":
-        base = click.FloatRange(meta.get("min"), meta.get("max"))
+        base = FiniteRange(meta.get("min"), meta.get("max"))
     elif kind == "int":
         base = click.IntRange(meta.get("min"), meta.get("max"))
     elif kind == "bool":

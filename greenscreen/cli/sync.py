@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from greenscreen.cli.options import FiniteRange
 from greenscreen.sync import MAX_OFFSET, sync
 
 
 @click.command("sync")
 @click.argument("speaker", type=click.Path(path_type=Path))
 @click.argument("screen", type=click.Path(path_type=Path))
-@click.option("--max-offset", type=click.FloatRange(1.0, 3600.0), default=MAX_OFFSET, show_default=True,
+@click.option("--max-offset", type=FiniteRange(1.0, 3600.0), default=MAX_OFFSET, show_default=True,
               help="Largest offset to search, in seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sync_command(speaker: Path, screen: Path, max_offset: float, as_json: bool) -> None:
