@@ -210,3 +210,23 @@ def test_a_recording_without_a_green_sheet_says_so(tmp_path: Path) -> None:
     sheet = report.finding("sheet")
     assert sheet.verdict == "poor" and "no green sheet" in sheet.text()[0]
     assert report.finding("sound").text()[0] == "the recording has no sound"
+
+
+def test_json_of_a_pure_green_picture_is_valid_json(tmp_path: Path) -> None:
+    """A camera that sees only the sheet, clipped to pure green (no red, no blue): the tint
+    figure divided 0 by 0, and --json printed NaN, which strict readers (jq, JSON.parse) refuse,
+    with a numpy RuntimeWarning above it."""
+    def green(i: int) -> np.ndarray:
+        frame = np.zeros((240, 320, 3), np.uint8)
+        frame[:, :, 1] = 150 + i  # the exposure moves a little: the figures are measured, not skipped
+        return frame
+
+    clip = write_clip(tmp_path / "green.mp4", seconds=2.0, size=(320, 240), fps=10, frame=green)
+    proc = run_cli("check", clip, "--json", "--no-sheet", check=False)
+    assert "Warning" not in proc.stderr, proc.stderr
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    data = json.loads(proc.stdout, parse_constant=refuse)
+    assert data

@@ -250,12 +250,13 @@ def test_an_output_too_large_to_play_is_warned_about() -> None:
     assert "5120x2880" in warning and "--size" in warning
 
 
-def test_text_is_made_valid_unicode_for_json_and_metadata() -> None:
+def test_text_and_figures_are_made_valid_for_json_and_metadata() -> None:
     """Undecodable bytes of a Linux name (surrogate-escaped) and a Windows name's lone
     surrogate both become U+FFFD; valid text is untouched."""
-    from greenscreen.io.files import valid_text, valid_unicode
+    from greenscreen.io.files import valid_text, valid_json
 
     assert valid_text("Grüße") == "Grüße"
     assert valid_text("B\udcfcro") == "B\ufffdro"
     assert valid_text("a\ud800b") == "a\ufffdb"
-    assert valid_unicode({"n": ["B\udcfcro", 3]}) == {"n": ["B\ufffdro", 3]}
+    assert valid_json({"n": ["B\udcfcro", 3]}) == {"n": ["B\ufffdro", 3]}
+    assert valid_json({"tint": float("nan"), "x": [float("inf"), 0.5]}) == {"tint": None, "x": [None, 0.5]}

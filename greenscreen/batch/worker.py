@@ -24,7 +24,7 @@ from typing import Any, Literal
 from greenscreen.batch.plan import Job
 from greenscreen.errors import GreenscreenError, unexpected_line
 from greenscreen.io.atomic import temp_affixes, temp_pattern
-from greenscreen.io.files import valid_unicode
+from greenscreen.io.files import valid_json
 
 Status = Literal["rendered", "skipped", "failed", "interrupted"]
 
@@ -64,14 +64,14 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
     """Write JSON to a temp file in the same folder, then rename: readers never see half a file.
 
     ``durable`` also flushes it to disk first (skipped for the throwaway progress files).
-    Strings are made valid Unicode first (see :func:`valid_unicode`).
+    The data is made valid for strict readers first (see :func:`valid_json`).
     """
-    data = valid_unicode(json.loads(json.dumps(data, default=str)))
+    data = valid_json(json.loads(json.dumps(data, default=str)))
     prefix, suffix = temp_affixes(path.parent, path.name, ".partial")
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=False, default=str)
+            json.dump(data, f, indent=2, sort_keys=False, default=str, allow_nan=False)
             f.write("\n")
             if durable:
                 f.flush()

@@ -428,9 +428,11 @@ def _pumping(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
     sums = np.array([s.small[common].astype(np.float64).sum(axis=0) for s in samples])  # B, G, R
     gain = sums[:, 1] / np.median(sums[:, 1])
     exposure_range = float(np.percentile(gain, 95) - np.percentile(gain, 5))
-    tint = np.stack([sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 1]], axis=1)
-    tint = tint / np.median(tint, axis=0)
-    tint_range = float((np.percentile(tint, 95, axis=0) - np.percentile(tint, 5, axis=0)).max())
+    # Blue and red against green, each relative to its usual level. A channel that is about 0
+    # on the sheet (a pure green, clipped by the camera) shows no tint change to measure.
+    tints = [ratio / np.median(ratio) for ratio in (sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 1])
+             if np.median(ratio) > 1e-3]
+    tint_range = max((float(np.percentile(t, 95) - np.percentile(t, 5)) for t in tints), default=0.0)
     figures = {"exposure_range": exposure_range, "tint_range": tint_range}
     v_exp = grade(exposure_range, PUMP_USABLE, PUMP_POOR)
     v_wb = grade(tint_range, WB_USABLE, WB_POOR)

@@ -14,7 +14,7 @@ from greenscreen.cli.options import parse_crop, resolve_settings
 from greenscreen.compositor import crop_of
 from greenscreen.errors import OutputError
 from greenscreen.io.atomic import check_output_path
-from greenscreen.io.files import valid_unicode
+from greenscreen.io.files import valid_json
 
 
 @click.command("check")
@@ -75,7 +75,7 @@ def check_command(
     if as_json:
         data = report.to_json(lang)
         data["report_sheet"] = str(sheet_path) if sheet_path else None
-        click.echo(json.dumps(valid_unicode(data), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(valid_json(data), ensure_ascii=False, indent=2, allow_nan=False))
     else:
         click.echo(report.to_text(lang))
         if sheet_path is not None:

@@ -10,6 +10,7 @@ of deep inside a library.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import stat
 from pathlib import Path
@@ -98,16 +99,19 @@ def valid_text(text: str) -> str:
         return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
 
 
-def valid_unicode(data: Any) -> Any:
-    """``data`` (JSON-like) with every string made valid Unicode: a file name that is not UTF-8
-    keeps its undecodable bytes as lone surrogates, which strict JSON readers refuse; they
-    become U+FFFD, as a file manager shows them."""
+def valid_json(data: Any) -> Any:
+    """``data`` (JSON-like) made fit for strict JSON readers (``jq``, browsers' ``JSON.parse``):
+    every string valid Unicode (a file name that is not UTF-8 keeps its undecodable bytes as
+    lone surrogates; they become U+FFFD, as a file manager shows them), and a figure that could
+    not be measured (NaN, infinity, which Python writes as the invalid ``NaN``) ``null``."""
     if isinstance(data, str):
         return valid_text(data)
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
     if isinstance(data, dict):
-        return {valid_unicode(k): valid_unicode(v) for k, v in data.items()}
+        return {valid_json(k): valid_json(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [valid_unicode(v) for v in data]
+        return [valid_json(v) for v in data]
     return data
 
 
