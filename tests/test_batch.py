@@ -477,6 +477,42 @@ def test_dask_cluster_renders_the_same(batch_clips: dict[str, Path], tmp_path: P
         assert video_info(local_out / name) == video_info(dask_out / name)
 
 
+def test_stopped_dask_batch_stops_the_renders_on_the_cluster(batch_clips: dict[str, Path], tmp_path: Path) -> None:
+    """Ctrl-C reached only the batch: the render on the cluster went on writing into the output
+    folder after the batch had reported it interrupted and let go of its lock. Now the batch
+    puts the job's stop mark beside the output and waits for the render to unwind."""
+    distributed = pytest.importorskip("distributed")
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    rec.mkdir()
+    for role, clip in (("speaker", "speaker.mp4"), ("screen", "screen.mkv")):  # 40 s, by stream copy
+        run_ffmpeg("-stream_loop", "-1", "-i", str(batch_clips[clip]), "-t", "40", "-c", "copy",
+                   str(rec / f"c0.{role}{Path(clip).suffix}"))
+    (rec / "batch.toml").write_text('[encode]\npreset = "veryslow"\n')  # minutes of encoding
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(out), "--scheduler",
+             cluster.scheduler_address], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True, preexec_fn=signals_as_in_a_terminal,
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not list(out.glob(".c0.*.partial.mp4")):
+                assert proc.poll() is None, proc.communicate()[0]
+                time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGINT)  # the batch's group only: the cluster is elsewhere
+            output, _ = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == -signal.SIGINT, output
+        assert statuses(out) == {"c0": "interrupted"} and report(out)["interrupted"] is True
+        time.sleep(2.0)  # a render still running would go on writing meanwhile
+        left = sorted(p.name for p in out.iterdir())
+        assert left == [".greenscreen-batch.lock", "report.json"], left
+
+
 def test_report_is_strict_json_with_names_that_are_not_utf8(batch_clips: dict[str, Path], tmp_path: Path) -> None:
     """A tutorial named in Latin-1 (an old ZIP, a Samba share) renders; its name went into
     report.json as a lone surrogate ("\\udcfc"), which strict JSON readers refuse."""

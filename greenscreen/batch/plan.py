@@ -168,6 +168,12 @@ def progress_path(output: Path) -> Path:
     return side_file(output, ".progress")
 
 
+def stop_path(output: Path) -> Path:
+    """The mark by which a stopped batch asks the render of ``output`` to stop, where it cannot
+    send a signal (a worker on another machine of a Dask cluster)."""
+    return side_file(output, ".stop")
+
+
 # ---------------------------------------------------------------------------------------------
 # Settings files
 # ---------------------------------------------------------------------------------------------

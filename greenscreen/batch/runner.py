@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from greenscreen import __version__
-from greenscreen.batch.plan import BatchPlan, Job, progress_path, sidecar_path, why_render
+from greenscreen.batch.plan import BatchPlan, Job, progress_path, sidecar_path, stop_path, why_render
 from greenscreen.batch.worker import (
     JobOutcome,
     init_local_worker,
@@ -37,6 +37,8 @@ from greenscreen.io.atomic import temp_affixes
 REPORT_NAME = "report.json"
 LOCK_NAME = ".greenscreen-batch.lock"
 POLL_SECONDS = 0.25
+REMOTE_STOP_SECONDS = 60.0
+"""How long a stopped batch waits for the renders running on a cluster to stop."""
 MAX_WORKER_CRASHES = 2
 """A job running in a worker that died this many times fails; fewer, and it is retried."""
 
@@ -185,7 +187,7 @@ def output_lock(output: Path) -> Iterator[None]:
 
 
 def clean_stale_files(plan: BatchPlan) -> list[Path]:
-    """Remove temporary and progress files an interrupted run left behind; return them.
+    """Remove temporary, progress and stop files an interrupted run left behind; return them.
 
     Only hidden files that belong to this batch's tutorials (or its report) are touched, and only
     while :func:`output_lock` is held, so no running render can own them.
@@ -199,7 +201,7 @@ def clean_stale_files(plan: BatchPlan) -> list[Path]:
             temp_affixes(plan.output, sidecar_path(e.output).name, ".partial")[0],
         )
     ) + (f".{REPORT_NAME}.",)
-    progress_files = {progress_path(e.output).name for e in plan.entries}
+    progress_files = {path(e.output).name for e in plan.entries for path in (progress_path, stop_path)}
     removed = []
     for entry in plan.output.iterdir():
         name = entry.name
@@ -413,10 +415,43 @@ class _Runner:
             return True
         except KeyboardInterrupt:
             if local:
+                for future in running:
+                    future.cancel()
                 _stop_local_workers(executor)
-            for future in running:
-                future.cancel()
+            else:
+                self._stop_remote(running)
             raise
+
+    def _stop_remote(self, running: dict[Future, Job]) -> None:
+        """Stop the renders running on a cluster, whose workers no signal of ours reaches: put
+        their stop marks beside their outputs (the shared folder) and wait up to
+        :data:`REMOTE_STOP_SECONDS` for them to see one and unwind (another Ctrl-C stops the
+        waiting). Without this they went on writing into the folder after the batch had
+        reported them interrupted and let go of its lock. (Cancelling a Dask future does not
+        stop a task that runs, and it makes waiting for one impossible: only what is still
+        queued after the wait is cancelled.)"""
+        marks = [stop_path(job.output) for job in running.values()]
+        for mark in marks:
+            with contextlib.suppress(OSError):
+                mark.touch()
+        try:
+            done, still = wait(running, timeout=REMOTE_STOP_SECONDS)
+            for future in done:
+                with contextlib.suppress(Exception):
+                    self._finish(future.result())
+            for future in still:
+                future.cancel()
+                job = running[future]
+                self._finish(JobOutcome(
+                    job.name, "interrupted",
+                    f"still rendering on the cluster {REMOTE_STOP_SECONDS:g} s after the stop; its output may yet appear",
+                ))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for mark in marks:
+                with contextlib.suppress(OSError):
+                    mark.unlink()
 
     def _handle_break(self) -> None:
         """A local worker died (killed, out of memory, crashed): the whole pool went with it.

@@ -16,12 +16,11 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from greenscreen.batch.plan import Job
+from greenscreen.batch.plan import Job, stop_path
 from greenscreen.errors import GreenscreenError, unexpected_line
 from greenscreen.io.atomic import temp_affixes, temp_pattern
 from greenscreen.io.files import valid_json
@@ -84,11 +83,21 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
         raise
 
 
-class ProgressFile:
-    """Throttled ``{"done", "total", "pid", "host"}`` writes to the job's progress file."""
+class BatchStopped(Exception):
+    """The batch that gave this render asked it to stop (see :func:`stop_path`)."""
 
-    def __init__(self, path: Path):
+
+class ProgressFile:
+    """Throttled ``{"done", "total", "pid", "host"}`` writes to the job's progress file.
+
+    Each write first looks for the job's stop mark (``stop``) and raises :class:`BatchStopped`
+    if the batch has put it there: the render then unwinds as on Ctrl-C, removing its
+    temporary file. A batch stops its own workers with a signal; on a cluster this is the way.
+    """
+
+    def __init__(self, path: Path, stop: Path | None = None):
         self.path = path
+        self.stop = stop
         self._last = 0.0
         self._host = socket.gethostname()
 
@@ -97,6 +106,8 @@ class ProgressFile:
         if done < total and now - self._last < PROGRESS_INTERVAL:
             return
         self._last = now
+        if self.stop is not None and self.stop.exists():
+            raise BatchStopped
         with contextlib.suppress(OSError):  # progress is a nicety; never fail a render over it
             write_json_atomic(
                 self.path, {"done": done, "total": total, "pid": os.getpid(), "host": self._host},
@@ -162,7 +173,7 @@ def render_job(job: Job) -> JobOutcome:
 
     started = time.monotonic()
     host = socket.gethostname()
-    progress = ProgressFile(job.progress_file)
+    progress = ProgressFile(job.progress_file, stop_path(job.output))
     try:
         progress.update(0, 0)  # tells the batch this job is running
         settings, notes, synced = job.settings, [], {}
@@ -207,6 +218,10 @@ def render_job(job: Job) -> JobOutcome:
         )
     except GreenscreenError as exc:
         return JobOutcome(job.name, "failed", str(exc), round(time.monotonic() - started, 2), host=host)
+    except BatchStopped:
+        remove_own_temp_files(job)
+        return JobOutcome(job.name, "interrupted", "the batch was stopped", round(time.monotonic() - started, 2),
+                          host=host)
     except (KeyboardInterrupt, SystemExit):
         # render() has removed its temporary file on the way out. In our own pool the worker is
         # being shut down: leave at once instead of taking the next job.
