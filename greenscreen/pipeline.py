@@ -33,6 +33,7 @@ import av
 import cv2
 import numpy as np
 
+from greenscreen.backdrop import BackdropWatch
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.lower_third import never_shown as lower_thirds_never_shown
 from greenscreen.composite.lower_third import timed as timed_lower_thirds
@@ -467,19 +468,21 @@ def render(
     keyer = Keyer(settings.key, plate=load_plate(Path(plate), crop) if plate is not None else None)
     (sw, sh), (kw, kh) = timeline.size, plan.largest_key_size
     stretch = 1 + settings.timeline.drift * 1e-6
+    backdrop = BackdropWatch(settings.key.screen)
     with opencv_threads(1):
         screen_frames = Prefetch(
-            _screen_lane(
+            backdrop.screen_frames(_screen_lane(
                 # Each frame decoded at the size its layout shows it (the plan knows when).
                 read_frames(screen, size=plan.screen_size_at, pixel_format="frame"), timeline
-            ),
+            )),
             maxsize=queue_depth(sw * sh * 3 // 2),
             name="screen",
         )
         speaker_frames = Prefetch(
             _speaker_lane(
                 Prefetch(
-                    read_frames(speaker, size=lambda t: plan.speaker_size_at(t * stretch + offset), crop=crop),
+                    backdrop.speaker_frames(read_frames(
+                        speaker, size=lambda t: plan.speaker_size_at(t * stretch + offset), crop=crop)),
                     maxsize=queue_depth(kw * kh * 3),
                     name="speaker-decode",
                 ),
@@ -516,6 +519,9 @@ def render(
             screen_frames.close()
             speaker_frames.close()
     notes.extend(sound.notes)
+    swapped = backdrop.warning(speaker, screen)
+    if swapped:
+        warnings.append(swapped)
     poster_jpeg = poster.result() if poster is not None else None
     if poster_jpeg is not None:
         with atomic_path(poster_path) as tmp:

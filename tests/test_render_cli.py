@@ -426,3 +426,12 @@ def test_not_a_number_in_an_edit_file_is_listed_with_its_line(media: dict[str, P
     assert "line 9: [[lower_third]] 'to'" in proc.stderr and "unexpected" not in proc.stderr
     proc = run_cli("sync", media["speaker"], media["screen"], "--max-offset", "nan", check=False)
     assert proc.returncode == 2 and "is not a number" in proc.stderr
+
+
+def test_swapped_recordings_are_a_warning(media: dict[str, Path], tmp_path: Path) -> None:
+    """The screen recording given first: the webcam filled the picture and the screen was
+    "keyed" into a corner, with no word said. Nothing is refused (it renders as asked)."""
+    proc = run_cli("render", media["screen"], media["speaker"], "-o", tmp_path / "o.mp4", "-q")
+    assert "are the two swapped?" in proc.stderr and media["screen"].name in proc.stderr
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "-q")
+    assert "swapped" not in proc.stderr
