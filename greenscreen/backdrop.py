@@ -1,4 +1,5 @@
-"""Which recording shows the green sheet: a warning when speaker and screen look swapped.
+"""Which recording shows the green sheet: warnings when speaker and screen look swapped, and
+when a clean plate is not one.
 
 Both are usually ``.mp4`` files and nothing on screen says which comes first, so giving them in
 the wrong order is an easy mistake: the webcam then fills the picture and the screen recording
@@ -27,8 +28,12 @@ SCREEN_SHEET_AT_LEAST = 0.3
 FRAMES_LOOKED_AT = 30
 """Speaker frames looked at (the most sheet any of them shows counts): a speaker close to the
 camera may hide the sheet for a moment."""
-SCREEN_COLOURED = 25
-"""Levels (0-255) by which the screen channel must exceed the other two for a sheet pixel."""
+SHEET_LEAD = 0.15
+"""A sheet pixel's screen channel exceeds the larger other one by this fraction of itself (a
+dim sheet in a dark room is as much a sheet as a lit one) ...
+"""
+SHEET_LEAD_LEVELS = 8
+"""... and by at least this many levels (0-255), above sensor noise on black."""
 
 
 class BackdropWatch:
@@ -75,4 +80,34 @@ def sheet_share(bgr: np.ndarray, screen: str = "green") -> float:
     small = small.astype(np.int16)
     s, o1, o2 = CHANNELS[screen]
     lead = small[:, :, s] - np.maximum(small[:, :, o1], small[:, :, o2])
-    return float(np.count_nonzero(lead > SCREEN_COLOURED) / lead.size)
+    sheet = (lead > SHEET_LEAD_LEVELS) & (lead > SHEET_LEAD * small[:, :, s])
+    return float(np.count_nonzero(sheet) / lead.size)
+
+
+PLATE_SHEET_AT_LEAST = 0.5
+"""Share of sheet-coloured pixels a clean plate (the empty sheet) shows at least; below it the
+plate is more likely another file (the screen recording) ..."""
+PLATE_MIDDLE_AT_LEAST = 0.85
+"""... and the share in its middle (where the speaker stands; a room's corners may show at the
+edges), below which something stands in front of the sheet: most likely the speaker (the
+speaker recording given as its own plate)."""
+
+
+def plate_warning(plate: np.ndarray, path: Path, screen: str = "green") -> str | None:
+    """A warning naming ``path`` if the plate image ``plate`` (BGR) does not look like the
+    empty sheet. The keyer takes a plate for the sheet behind the speaker: a plate with the
+    speaker in it keys the speaker away where they stood, and one of something else spoils
+    the key."""
+    h, w = plate.shape[:2]
+    whole = sheet_share(plate, screen)
+    middle = sheet_share(plate[h // 5 : max(h * 4 // 5, 1), w // 4 : max(w * 3 // 4, 1)], screen)
+    if whole < PLATE_SHEET_AT_LEAST:
+        what = f"is only {whole:.0%} {screen} sheet"
+    elif middle < PLATE_MIDDLE_AT_LEAST:
+        what = f"shows something in front of the sheet ({1 - middle:.0%} of its middle: is the speaker in it?)"
+    else:
+        return None
+    return (
+        f"the plate {path.name} {what}. A plate is a few seconds of the empty sheet, and one with "
+        "the speaker (or anything else) in it spoils the key: leave --plate out if this is not one"
+    )

@@ -33,7 +33,7 @@ import av
 import cv2
 import numpy as np
 
-from greenscreen.backdrop import BackdropWatch
+from greenscreen.backdrop import BackdropWatch, plate_warning
 from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.lower_third import never_shown as lower_thirds_never_shown
 from greenscreen.composite.lower_third import timed as timed_lower_thirds
@@ -465,7 +465,10 @@ def render(
             f"({_clock(clip_seconds)}); the poster shows its last frame"
         )
     # The keyer belongs to the speaker lane: its learnt state carries across layout changes.
-    keyer = Keyer(settings.key, plate=load_plate(Path(plate), crop) if plate is not None else None)
+    plate_image = load_plate(Path(plate), crop) if plate is not None else None
+    if plate_image is not None:
+        warnings += [w for w in (plate_warning(plate_image, Path(plate), settings.key.screen),) if w]
+    keyer = Keyer(settings.key, plate=plate_image)
     (sw, sh), (kw, kh) = timeline.size, plan.largest_key_size
     stretch = 1 + settings.timeline.drift * 1e-6
     backdrop = BackdropWatch(settings.key.screen)

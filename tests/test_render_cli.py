@@ -215,7 +215,12 @@ def test_plate_lets_the_keyer_clear_stains_on_the_sheet(tmp_path: Path) -> None:
     options = ("-q", "--crop", ",".join(map(str, crop)))
     without, with_plate = tmp_path / "without.mp4", tmp_path / "with.mp4"
     run_cli("render", speaker, screen, "-o", without, *options)
-    run_cli("render", speaker, screen, "-o", with_plate, *options, "--plate", plate)
+    proc = run_cli("render", speaker, screen, "-o", with_plate, *options, "--plate", plate)
+    assert "warning" not in proc.stderr, "a stained empty sheet is a plate"
+    for wrong, said in ((screen, "is only 0% green sheet"), (speaker, "is the speaker in it?")):
+        # The screen recording, or the speaker recording itself, given as the plate: said so.
+        proc = run_cli("render", speaker, screen, "-o", tmp_path / "wrong.mp4", *options, "--plate", wrong)
+        assert f"warning: the plate {wrong.name} " in proc.stderr and said in proc.stderr, proc.stderr
     p = place_speaker(LayoutSettings(), output=(320, 180), speaker=(size[0] - 16, size[1] - 8))
     middle = np.s_[p.y + p.height // 2 - 3 : p.y + p.height // 2 + 3, p.x + p.width // 2 - 3 : p.x + p.width // 2 + 3]
     for i, ((y0, _, _), (y1, _, _)) in enumerate(zip(cards.yuv(without), cards.yuv(with_plate))):
