@@ -85,6 +85,9 @@ def key_image(
     """Key one image, cut by ``crop`` first, into an RGBA PNG with straight alpha and despilled
     colour."""
     path, out = Path(path), Path(out)
+    if out.suffix.lower() != ".png" and not is_null_device(out):
+        # A PNG under another name breaks the program it is meant for (a .jpg has no alpha).
+        raise OutputError("an image keys into an RGBA .png: give a name ending in .png", out)
     check_output_path(out, _sources(path, plate))
     image = read_image(path)
     x0, y0, x1, y1 = _crop_box(crop, image.shape[1], image.shape[0], path)

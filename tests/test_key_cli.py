@@ -234,3 +234,15 @@ def test_frame_grid_fills_gaps_keeps_the_newest_and_closes_up_clock_breaks() -> 
     assert grid([(0.0, "a"), (0.01, "b"), (1 / 30, "c")]) == ["b", "c"]  # two in one frame's time
     assert grid([(0.0, "a"), (1 / 30, "b"), (3600.0, "c")]) == ["a", "b", "c"], "an hour's jump is closed up"
     assert grid([(0.0, "a"), (20.0, "b")]) == ["a"] * 600 + ["b"], "a 20 s gap is a gap"
+
+
+def test_a_keyed_image_is_a_png_by_name_too(tmp_path: Path) -> None:
+    """``key photo -o x.jpg`` (or x.webm) wrote a PNG under that name: a .jpg with alpha that is
+    no JPEG, a "video" that is a picture."""
+    photo, _ = _truth(tmp_path)
+    for name in ("x.jpg", "x.webm", "x"):
+        proc = run_cli("key", photo, "-o", tmp_path / name, check=False)
+        assert proc.returncode == 1 and "give a name ending in .png" in proc.stderr, proc.stderr
+        assert not (tmp_path / name).exists()
+    run_cli("key", photo, "-o", tmp_path / "X.PNG", "-q")
+    assert cv2.imread(str(tmp_path / "X.PNG"), cv2.IMREAD_UNCHANGED).shape[2] == 4
