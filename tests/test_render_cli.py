@@ -440,3 +440,22 @@ def test_swapped_recordings_are_a_warning(media: dict[str, Path], tmp_path: Path
     assert "are the two swapped?" in proc.stderr and media["screen"].name in proc.stderr
     proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "-q")
     assert "swapped" not in proc.stderr
+
+
+def test_runs_with_its_error_stream_closed(media: dict[str, Path], tmp_path: Path) -> None:
+    """Started with stderr closed (``2>&-``, as some service managers and cron setups do),
+    render and batch exited 1 at their first progress line and rendered nothing, silently."""
+    def close_stderr() -> None:
+        os.close(2)
+
+    out = tmp_path / "o.mp4"
+    proc = subprocess.run([sys.executable, "-m", "greenscreen", "render", str(media["speaker"]), str(media["screen"]),
+                           "-o", str(out)], preexec_fn=close_stderr, stdout=subprocess.PIPE)
+    assert proc.returncode == 0 and out.stat().st_size > 0
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    shutil.copy(media["speaker"], rec / "t.speaker.mp4")
+    shutil.copy(media["screen"], rec / "t.screen.mp4")
+    proc = subprocess.run([sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(tmp_path / "out")],
+                          preexec_fn=close_stderr, stdout=subprocess.PIPE)
+    assert proc.returncode == 0 and (tmp_path / "out" / "t.mp4").stat().st_size > 0

@@ -94,11 +94,21 @@ def main(ctx: click.Context, debug: bool) -> None:
     Quick start:
       greenscreen render speaker.mp4 screen.mp4 -o tutorial.mp4
     """
+    _standard_streams_open()
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     global _stopped_by
     _stopped_by = int(signal.SIGINT)  # a fresh command (main may be called again in one process)
     _stop_cleanly_on_signals()
+
+
+def _standard_streams_open() -> None:
+    """Give a closed standard stream a sink. A job started with its output closed (``2>&-``,
+    as some service managers and cron setups start them) gets ``sys.stderr = None``, and the
+    first progress bar or message failed: the command rendered nothing and said nothing."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 (for the process's life)
 
 
 _stopped_by = int(signal.SIGINT)
