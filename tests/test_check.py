@@ -230,3 +230,19 @@ def test_json_of_a_pure_green_picture_is_valid_json(tmp_path: Path) -> None:
 
     data = json.loads(proc.stdout, parse_constant=refuse)
     assert data
+
+
+def test_a_blue_sheet_is_judged_as_blue(tmp_path: Path) -> None:
+    """Every blue backdrop was "POOR: no green sheet found", even with -p blue-screen, and the
+    advice named an option that does not exist (--screen blue)."""
+    import synthetic
+
+    clip = synthetic.write_speaker_clip(tmp_path / "blue.mp4", size=(320, 180), seconds=2.0, seed=3, sheet="blue")
+    for option in (["-p", "blue-screen"], ["--backdrop", "blue"]):
+        proc = run_cli("check", clip, "--json", "--no-sheet", *option)
+        topics = {t["topic"]: t for t in json.loads(proc.stdout)["topics"]}
+        assert "sheet" not in topics and "evenness" in topics, topics.get("sheet")  # found and measured
+        assert "blue" in topics["spill"]["message"] and "green" not in topics["spill"]["message"]
+    proc = run_cli("check", clip, "--no-sheet", "--lang", "de")  # judged as green: said in its words
+    assert "kein grünes Tuch im Bild gefunden" in proc.stdout and "--backdrop blue" in proc.stdout
+    assert "--screen" not in proc.stdout

@@ -56,7 +56,7 @@ def check_recording(
         raise SettingsError(str(exc), speaker) from None
     screen_info = probe(Path(screen)) if screen is not None else None
     frames = sample_frames(speaker, samples=samples, crop=crop, key=key)
-    picture = analyse_picture(frames, crop=crop)
+    picture = analyse_picture(frames, crop=crop, screen=(key or KeySettings()).screen)
     findings = [_format(info)] + picture.findings
     sound, levels = analyse_sound(speaker)
     if info.has_audio or screen_info is None or not screen_info.has_audio:

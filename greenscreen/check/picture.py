@@ -21,7 +21,7 @@ import numpy as np
 from greenscreen.check.report import Finding, grade
 from greenscreen.io.reader import Crop
 from greenscreen.key import Keyer, KeySettings
-from greenscreen.key.screen_model import push_pull_fill, screen_difference
+from greenscreen.key.screen_model import CHANNELS, push_pull_fill, screen_difference
 from greenscreen.preview.source import VideoFrames
 
 SAMPLES = 16
@@ -96,22 +96,24 @@ def sample_frames(
         frames.close()
 
 
-def _sheet_mask(sample: Sample) -> np.ndarray:
-    d = screen_difference(sample.small.astype(np.float32) / 255)
+def _sheet_mask(sample: Sample, screen: str) -> np.ndarray:
+    d = screen_difference(sample.small.astype(np.float32) / 255, screen)
     return (sample.alpha < SHEET_ALPHA) & (d > SHEET_GREEN)
 
 
-def _green(sample: Sample) -> np.ndarray:
-    return sample.small[:, :, 1].astype(np.float32) / 255
+def _screen_level(sample: Sample, screen: str) -> np.ndarray:
+    """The sheet's own channel (green, or blue for a blue sheet), 0..1."""
+    return sample.small[:, :, CHANNELS[screen][0]].astype(np.float32) / 255
 
 
-def analyse_picture(samples: list[Sample], *, crop: Crop = Crop()) -> PictureResult:
-    """Measure the sheet, the speaker and the camera on keyed ``samples``."""
+def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str = "green") -> PictureResult:
+    """Measure the sheet, the speaker and the camera on keyed ``samples``; ``screen`` is the
+    sheet's colour ("green" or "blue", the key settings' backdrop)."""
     first = samples[0]
     h, w = first.small.shape[:2]
     scale = first.full.shape[1] / w  # analysis pixels -> recording pixels
-    sheets = [_sheet_mask(s) for s in samples]
-    greens = [_green(s) for s in samples]
+    sheets = [_sheet_mask(s, screen) for s in samples]
+    greens = [_screen_level(s, screen) for s in samples]
     findings: list[Finding] = []
     images: dict[str, np.ndarray] = {}
 
@@ -136,7 +138,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop()) -> PictureRes
     sheet_any = seen > 0
     sheet_fraction = float(sheet_any.mean())
     if sheet_fraction < 0.05:
-        findings.append(Finding("sheet", "poor", "no_sheet", "no_sheet_advice",
+        findings.append(Finding("sheet", "poor", "no_sheet", "no_sheet_advice", params={"colour": screen},
                                 figures={"sheet_fraction": sheet_fraction}))
         return PictureResult(findings, None, {"frame": first.small}, len(samples))
 
@@ -150,17 +152,17 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop()) -> PictureRes
     far_mean = np.where(far_any, far_total / np.maximum(far_seen, 1), 0).astype(np.float32)
     expected = cv2.GaussianBlur(push_pull_fill(far_mean, far_any.astype(np.uint8)), (0, 0), 0.02 * w)
     findings.append(_shadow(sheets, greens, distances, expected, w))
-    fill, crop_px = _fill(samples, scale, crop)
+    fill, crop_px = _fill(samples, scale, crop, screen)
     findings.append(fill)
     if crop_px is not None:
         # The part the suggested crop adds, on the analysed (already cropped) frame.
         added = (crop_px[0] - crop.left, crop_px[1] - crop.top, crop_px[2] - crop.right, crop_px[3] - crop.bottom)
         images["crop_box"] = np.array([round(v / scale) for v in added])
-    findings.append(_spill(samples, images))
+    findings.append(_spill(samples, images, screen))
     findings.append(_exposure(samples))
     findings.append(_noise(samples, sheets))
     findings.append(_blur(samples, speakers))
-    findings.append(_pumping(samples, sheets))
+    findings.append(_pumping(samples, sheets, screen))
 
     images["frame"] = samples[len(samples) // 2].small
     images["matte"] = samples[len(samples) // 2].alpha
@@ -266,9 +268,11 @@ FILL_POOR = 0.5
 """Less than this much of the frame left after the crop: poor (the speaker will be small)."""
 
 
-def _fill(samples: list[Sample], scale: float, crop: Crop) -> tuple[Finding, tuple[int, int, int, int] | None]:
+def _fill(
+    samples: list[Sample], scale: float, crop: Crop, screen: str
+) -> tuple[Finding, tuple[int, int, int, int] | None]:
     not_sheet = np.stack([
-        screen_difference(s.small.astype(np.float32) / 255) <= SHEET_GREEN for s in samples
+        screen_difference(s.small.astype(np.float32) / 255, screen) <= SHEET_GREEN for s in samples
     ])
     h, w = not_sheet.shape[1:]
     columns = not_sheet.mean(axis=1).min(axis=0)  # worst moment's share of sheet per column
@@ -308,27 +312,28 @@ SPILL_USABLE, SPILL_POOR = 0.025, 0.06
 inside): a few levels are usual near a green sheet; 15 levels and more tint the face."""
 
 
-def _spill(samples: list[Sample], images: dict[str, np.ndarray]) -> Finding:
+def _spill(samples: list[Sample], images: dict[str, np.ndarray], screen: str) -> Finding:
+    channel = CHANNELS[screen][0]
     removed = []
     best_map, best = None, -1.0
     for s in samples:
         inside = cv2.erode((s.alpha > 0.98).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         if inside.sum() < 100:
             continue
-        diff = (s.small[:, :, 1].astype(np.float32) - s.foreground[:, :, 1].astype(np.float32)) / 255
+        diff = (s.small[:, :, channel].astype(np.float32) - s.foreground[:, :, channel].astype(np.float32)) / 255
         diff = np.maximum(diff, 0) * (s.alpha > 0.5)
         value = float(diff[inside].mean())
         removed.append(value)
         if value > best:
             best, best_map = value, diff
     if not removed:
-        return Finding("spill", "good", "spill_none", figures={"spill": 0.0})
+        return Finding("spill", "good", "spill_none", params={"colour": screen}, figures={"spill": 0.0})
     spill = float(np.median(removed))
     if best_map is not None:
         images["spill"] = best_map
     verdict = grade(spill, SPILL_USABLE, SPILL_POOR)
     return Finding("spill", verdict, "spill_" + ("good" if verdict == "good" else "bad"),
-                   "spill_advice", params={"levels": round(spill * 255)}, figures={"spill": spill})
+                   "spill_advice", params={"levels": round(spill * 255), "colour": screen}, figures={"spill": spill})
 
 
 CLIP_USABLE, CLIP_POOR = 0.01, 0.05
@@ -419,18 +424,19 @@ WB_USABLE, WB_POOR = 0.08, 0.16
 """Automatic white balance: range of the sheet's blue/green and red/green over the clip."""
 
 
-def _pumping(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
+def _pumping(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Finding:
+    s_idx, o1, o2 = CHANNELS[screen]
     # Compare like with like: the part of the sheet seen at every moment, so neither the
     # speaker moving over it nor the light's spread across it looks like a change.
     common = np.logical_and.reduce(sheets)
     if common.sum() < 200:
         return Finding("pumping", "good", "pumping_good", figures={"exposure_range": 0.0, "tint_range": 0.0})
     sums = np.array([s.small[common].astype(np.float64).sum(axis=0) for s in samples])  # B, G, R
-    gain = sums[:, 1] / np.median(sums[:, 1])
+    gain = sums[:, s_idx] / np.median(sums[:, s_idx])
     exposure_range = float(np.percentile(gain, 95) - np.percentile(gain, 5))
-    # Blue and red against green, each relative to its usual level. A channel that is about 0
-    # on the sheet (a pure green, clipped by the camera) shows no tint change to measure.
-    tints = [ratio / np.median(ratio) for ratio in (sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 1])
+    # The other two channels against the sheet's, each relative to its usual level. A channel
+    # that is about 0 on the sheet (a pure green, clipped by the camera) shows no tint change.
+    tints = [ratio / np.median(ratio) for ratio in (sums[:, o1] / sums[:, s_idx], sums[:, o2] / sums[:, s_idx])
              if np.median(ratio) > 1e-3]
     tint_range = max((float(np.percentile(t, 95) - np.percentile(t, 5)) for t in tints), default=0.0)
     figures = {"exposure_range": exposure_range, "tint_range": tint_range}

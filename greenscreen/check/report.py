@@ -64,10 +64,11 @@ class Finding:
         table = MESSAGES[lang]
         words = WORDS[lang]
         params = {k: words.get(v, v) if isinstance(v, str) else _number(v, lang) for k, v in self.params.items()}
-        # Direction words in their other grammatical forms ("links" beside "linke").
+        # Words in their other grammatical forms ("links" beside "linke", "Grün" beside "grünes").
         for k, v in self.params.items():
-            if isinstance(v, str) and f"{v}_adv" in words:
-                params[f"{k}_adv"] = words[f"{v}_adv"]
+            for form in ("adv", "noun"):
+                if isinstance(v, str) and f"{v}_{form}" in words:
+                    params[f"{k}_{form}"] = words[f"{v}_{form}"]
         message = table[self.message].format(**params)
         advice = table[self.advice].format(**params) if self.advice else ""
         return message, advice

@@ -91,7 +91,7 @@ def render_sheet(report: CheckReport, lang: str = "en") -> np.ndarray:
     if images.get("spill") is not None:
         spill = np.clip(images["spill"] / 0.1, 0, 1)
         tiles.append(_label(_fit(cv2.applyColorMap((spill * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)),
-                            "Gruenschimmer (entferntes Gruen)" if de else "green spill (green removed)"))
+                            "Farbschimmer (entfernte Tuchfarbe)" if de else "colour spill (sheet colour removed)"))
     tiles.append(_level_plot(np.asarray(images.get("levels", np.zeros(0))), lang))
     while len(tiles) % 3:
         tiles.append(np.full((TILE[1], TILE[0], 3), 40, np.uint8))

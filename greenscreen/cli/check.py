@@ -27,6 +27,8 @@ from greenscreen.io.files import valid_json
 @click.option("--no-sheet", is_flag=True, help="Do not write the PNG report sheet.")
 @click.option("-p", "--preset", multiple=True, help="Judge the sheet with this preset's key settings.")
 @click.option("--crop", help="Judge only this part of the webcam frame, LEFT,TOP,RIGHT,BOTTOM (as render's --crop).")
+@click.option("--backdrop", type=click.Choice(("green", "blue")),
+              help="Colour of the sheet, as render's --backdrop [default: the preset's, else green].")
 def check_command(
     speaker: Path,
     screen: Path | None,
@@ -36,6 +38,7 @@ def check_command(
     no_sheet: bool,
     preset: tuple[str, ...],
     crop: str | None,
+    backdrop: str | None,
 ) -> None:
     """Check a short test recording of SPEAKER (and SCREEN) before recording the real thing.
 
@@ -50,7 +53,10 @@ def check_command(
       greenscreen check test.mp4 screen.mp4 --lang de -o report.png
     """
     lang = lang or language_from_locale()
-    settings = resolve_settings(preset, {"layout": parse_crop(crop)})
+    overrides: dict = {"layout": parse_crop(crop)}
+    if backdrop is not None:
+        overrides["key"] = {"screen": backdrop}
+    settings = resolve_settings(preset, overrides)
     sheet_path = None
     sheet_skipped = None
     inputs = (speaker,) + ((screen,) if screen else ())
