@@ -1,5 +1,5 @@
-"""Which recording shows the green sheet: warnings when speaker and screen look swapped, and
-when a clean plate is not one.
+"""Which recording shows the green sheet: warnings when speaker and screen look swapped, when
+the sheet is of the other colour than the backdrop set, and when a clean plate is not one.
 
 Both are usually ``.mp4`` files and nothing on screen says which comes first, so giving them in
 the wrong order is an easy mistake: the webcam then fills the picture and the screen recording
@@ -42,7 +42,10 @@ class BackdropWatch:
     def __init__(self, screen: str = "green"):
         self.screen = screen
         self.speaker_sheet: float | None = None
-        """The largest share of sheet-coloured pixels in the speaker's first frames."""
+        """The largest share of sheet-coloured pixels in the speaker's first frames ..."""
+        self.other = "blue" if screen == "green" else "green"
+        self.speaker_other: float | None = None
+        """... and of pixels of the other backdrop colour."""
         self.screen_sheet: float | None = None
         """The share of sheet-coloured pixels in the screen recording's first frame."""
 
@@ -51,6 +54,7 @@ class BackdropWatch:
         for looked, item in enumerate(frames):
             if looked < FRAMES_LOOKED_AT:
                 self.speaker_sheet = max(self.speaker_sheet or 0.0, sheet_share(item[1], self.screen))
+                self.speaker_other = max(self.speaker_other or 0.0, sheet_share(item[1], self.other))
             yield item
 
     def screen_frames(self, frames: Iterator[T]) -> Iterator[T]:
@@ -62,10 +66,17 @@ class BackdropWatch:
             yield item
 
     def warning(self, speaker: Path, screen: Path) -> str | None:
-        """A warning naming both files if they look swapped, else None."""
-        if self.speaker_sheet is None or self.screen_sheet is None:
+        """A warning naming the files if they look swapped, or if the speaker's sheet is of the
+        other colour than the backdrop set (a blue-screen preset on a green sheet keys the
+        speaker away rather than the sheet); else None."""
+        if self.speaker_sheet is None or self.speaker_sheet > SPEAKER_SHEET_AT_MOST:
             return None
-        if self.speaker_sheet <= SPEAKER_SHEET_AT_MOST and self.screen_sheet >= SCREEN_SHEET_AT_LEAST:
+        if (self.speaker_other or 0.0) >= SCREEN_SHEET_AT_LEAST:
+            return (
+                f"{speaker.name} shows a {self.other} sheet, but the backdrop is set to {self.screen} "
+                f"(--backdrop or a preset): render with --backdrop {self.other}"
+            )
+        if self.screen_sheet is not None and self.screen_sheet >= SCREEN_SHEET_AT_LEAST:
             return (
                 f"{speaker.name} (given as the speaker) shows no {self.screen} sheet, and {screen.name} "
                 f"(given as the screen recording) is mostly {self.screen}: are the two swapped? "

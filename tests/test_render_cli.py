@@ -439,7 +439,10 @@ def test_swapped_recordings_are_a_warning(media: dict[str, Path], tmp_path: Path
     proc = run_cli("render", media["screen"], media["speaker"], "-o", tmp_path / "o.mp4", "-q")
     assert "are the two swapped?" in proc.stderr and media["screen"].name in proc.stderr
     proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "-q")
-    assert "swapped" not in proc.stderr
+    assert "swapped" not in proc.stderr and "warning" not in proc.stderr
+    # The blue-screen preset on a green sheet keyed the speaker away instead of the sheet.
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "-q", "-p", "blue-screen")
+    assert "shows a green sheet, but the backdrop is set to blue" in proc.stderr, proc.stderr
 
 
 def test_runs_with_its_error_stream_closed(media: dict[str, Path], tmp_path: Path) -> None:
