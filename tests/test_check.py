@@ -246,3 +246,27 @@ def test_a_blue_sheet_is_judged_as_blue(tmp_path: Path) -> None:
     proc = run_cli("check", clip, "--no-sheet", "--lang", "de")  # judged as green: said in its words
     assert "kein grünes Tuch im Bild gefunden" in proc.stdout and "--backdrop blue" in proc.stdout
     assert "--screen" not in proc.stdout
+
+
+def test_no_crop_is_offered_through_the_speaker(tmp_path: Path) -> None:
+    """A sheet hung too low, the head above its edge in front of the wall: check offered a
+    --crop along the sheet's edge, "ready to paste into render", which cut the head off."""
+    import synthetic
+
+    w, h, wall_rows = 320, 180, 55
+
+    def frame(i: int) -> np.ndarray:
+        picture, alpha = synthetic.speaker_frame(i / 10, (w, h), seed=1)
+        wall = np.zeros((h, 1), np.float32)
+        wall[:wall_rows] = 1
+        behind = wall * (1 - alpha)  # the wall behind, the speaker in front of it
+        out = picture.astype(np.float32) * (1 - behind[..., None]) + np.float32([175, 190, 205]) * behind[..., None]
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    clip = write_clip(tmp_path / "low sheet.mp4", seconds=2.0, size=(w, h), fps=10, frame=frame)
+    assert frame(0)[wall_rows - 5, :, 1].min() < 200 and (synthetic.speaker_frame(0, (w, h), seed=1)[1][:wall_rows] > 0.5).any(), \
+        "the head reaches above the sheet"
+    report = check_recording(clip)
+    fill = report.finding("fill")
+    assert fill.verdict == "poor" and "--crop" not in " ".join(fill.text()) and "cut you off" in fill.text()[1]
+    assert report.to_json()["crop"] is None

@@ -287,6 +287,15 @@ def _fill(
     sides = [run(columns), run(rows), run(columns[::-1]), run(rows[::-1])]
     if not any(sides):
         return Finding("fill", "good", "fill_good", figures={"outside": 0.0}), None
+    names = ["left", "top", "right", "bottom"]
+    reaching = [name for name, n, i in zip(names, sides, range(4)) if n and _reaches_across(samples, i, sides)]
+    if reaching:
+        # The speaker stands in front of the room there (the head above a sheet hung too low):
+        # a crop along the sheet's edge would cut them, so none is offered.
+        px = max(int(np.ceil(n * scale)) for n in sides)
+        return Finding("fill", "poor", "fill_reaching", "fill_reaching_advice",
+                       params={"sides": reaching[0] if len(reaching) == 1 else "edges", "px": px},
+                       figures={f"outside_{n}": int(np.ceil(k * scale)) for n, k in zip(names, sides)}), None
     margin = 0.01  # a little more than measured: the sheet's edge is not straight
     px = [0 if n == 0 else int(np.ceil((n + margin * (w if i % 2 == 0 else h)) * scale)) for i, n in enumerate(sides)]
     px = [p + p % 2 for p in px]
@@ -294,13 +303,39 @@ def _fill(
     total = [px[0] + crop.left, px[1] + crop.top, px[2] + crop.right, px[3] + crop.bottom]
     kept = (1 - sides[0] / w - sides[2] / w) * (1 - sides[1] / h - sides[3] / h)
     verdict = "poor" if kept < FILL_POOR else "usable"
-    names = ["left", "top", "right", "bottom"]
     where = [n for n, p in zip(names, px) if p]
     figures = {f"outside_{n}": p for n, p in zip(names, px)} | {"kept": kept}
     return Finding("fill", verdict, "fill_bad", "fill_advice",
                    params={"sides": where[0] if len(where) == 1 else "edges", "px": max(px),
                            "crop": ",".join(map(str, total))},
                    figures=figures), (total[0], total[1], total[2], total[3])
+
+
+REACH_INTO = 0.15
+"""How far into the kept picture (a share of its width or height) the speaker must go on from
+the crop line for a crop there to cut them rather than pass beside them."""
+
+
+def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
+    """Whether the speaker crosses the crop line of ``side`` (0 left, 1 top, 2 right, 3 bottom),
+    ``bands[side]`` analysis pixels in, at any moment: opaque on the line and, in the same
+    column (or row), still opaque :data:`REACH_INTO` further in. The room beyond a sheet's edge
+    keys opaque too, but ends at the line; the line's ends, inside the bands of the sides
+    across it (a ceiling over a side wall), are left out."""
+    n = bands[side]
+    across = (bands[1], bands[3]) if side % 2 == 0 else (bands[0], bands[2])
+    for s in samples:
+        opaque = s.alpha > 0.5
+        if side % 2 == 1:  # top or bottom: look along columns
+            opaque = opaque.T
+        if side >= 2:  # right or bottom: count from the far edge
+            opaque = opaque[:, ::-1]
+        opaque = opaque[across[0] : opaque.shape[0] - across[1]]
+        width = opaque.shape[1]
+        deeper = min(n + max(1, int(REACH_INTO * width)), width - 1)
+        if n < width and np.any(opaque[:, n] & opaque[:, deeper]):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
