@@ -117,6 +117,7 @@ def _preview_frames(args: list[str], monkeypatch: pytest.MonkeyPatch) -> list[np
             shown.append(state.render().copy())
 
     monkeypatch.setenv("DISPLAY", ":0")  # what check_display looks for; no window is opened
+    monkeypatch.setattr(window, "_check_window_opens", lambda: None)
     monkeypatch.setattr(window, "run", play)
     result = CliRunner().invoke(main, ["preview", *args])
     assert result.exit_code == 0, result.output + str(result.exception)
@@ -190,6 +191,7 @@ def test_preview_without_a_screen_says_the_timeline_options_do_nothing(
     speaker = cards.write_clip(tmp_path / "speaker.mp4", cards.timecode_speaker((192, 108)), fps=20, seconds=0.5)
     counts: list[int] = []
     monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(window, "_check_window_opens", lambda: None)
     monkeypatch.setattr(window, "run", lambda state: counts.append(state.frame_count))
     result = CliRunner().invoke(main, ["preview", str(speaker), "--offset", "1", "--start", "0.2", "--speaker-size", "0.5"])
     assert result.exit_code == 0, result.output

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
 import sys
 import tomllib
 from fractions import Fraction
@@ -413,6 +415,19 @@ def test_preview_without_a_display_says_what_to_do(monkeypatch: pytest.MonkeyPat
     result = CliRunner().invoke(main, ["preview", str(tmp_path / "speaker.mp4")])
     assert result.exit_code == 1
     assert "the preview needs a display" in result.stderr and "greenscreen render" in result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the DISPLAY check is for X11/Wayland")
+def test_preview_on_a_display_that_is_gone_is_one_line(tmp_path: Path) -> None:
+    """A stale DISPLAY (an SSH session's forwarding gone, an X server stopped): OpenCV's Qt
+    aborted the process with exit 134 and four lines of Qt's own advice to reinstall."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = ":9876"  # no X server there
+    proc = subprocess.run([sys.executable, "-m", "greenscreen", "preview", str(tmp_path / "speaker.mp4")],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("error: the preview cannot open a window on the display ':9876'")
+    assert proc.stderr.count("\n") == 1 and "Reinstalling" not in proc.stderr
 
 
 def test_preview_rejects_a_bad_preset_before_opening_anything(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ quits, like ``q``.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,36 @@ def check_display() -> None:
             "this OpenCV has no window support (opencv-python-headless?); "
             "run 'pip uninstall opencv-python-headless' and 'pip install --force-reinstall opencv-python'"
         )
+    if sys.platform.startswith("linux"):
+        _check_window_opens()
+
+
+WINDOW_PROBE = "import cv2; cv2.namedWindow('greenscreen-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+"""Opens and closes a window: what the preview does first."""
+
+
+def _check_window_opens() -> None:
+    """Raise a :class:`GreenscreenError` if no window opens on this display.
+
+    OpenCV's Qt ends the whole process (abort, exit 134, four lines of Qt's own) when the display
+    it is given cannot be reached: a stale DISPLAY after an SSH session, an X server that is
+    gone, ``sudo`` without the user's X authority. So a child process tries first (about 0.3 s).
+    """
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or ""
+    try:
+        probe = subprocess.run([sys.executable, "-c", WINDOW_PROBE], capture_output=True, text=True,
+                               errors="replace", timeout=30)
+    except subprocess.TimeoutExpired:
+        reason = "the display did not answer within 30 s"
+    else:
+        if probe.returncode == 0:
+            return
+        said = [line.strip() for line in probe.stderr.splitlines() if "connect to display" in line]
+        reason = said[0] if said else f"the window system refused (exit {probe.returncode})"
+    raise GreenscreenError(
+        f"the preview cannot open a window on the display {display!r} ({reason}); run it on your "
+        "desktop, or use 'greenscreen render' to make a video"
+    )
 
 
 def _controls_header(state: PreviewState) -> np.ndarray:
