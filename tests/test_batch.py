@@ -513,6 +513,27 @@ def test_stopped_dask_batch_stops_the_renders_on_the_cluster(batch_clips: dict[s
         assert left == [".greenscreen-batch.lock", "report.json"], left
 
 
+def test_two_recordings_folders_never_share_an_output_folder(batch_clips: dict[str, Path], tmp_path: Path) -> None:
+    """Two departments' folders batched into one output folder: the second replaced the first's
+    tutorials of the same name (and its report) on every run, as "recording changed"."""
+    a, b, out = tmp_path / "recA", tmp_path / "recB", tmp_path / "out"
+    _copy(batch_clips["speaker.mp4"], a / "intro.speaker.mp4")
+    _copy(batch_clips["screen.mkv"], a / "intro.screen.mkv")
+    _copy(batch_clips["speaker.mov"], b / "intro.speaker.mov")
+    _copy(batch_clips["screen.mkv"], b / "intro.screen.mkv")
+    code, text = run_cli("batch", a, "-o", out, "-q")
+    assert code == 0, text
+    first = (out / "intro.mp4").stat().st_mtime_ns
+    for extra in ([], ["--dry-run"]):
+        code, text = run_cli("batch", b, "-o", out, *extra)
+        assert code == 2 and "holds the tutorials of another recordings folder" in text and str(a) in text, text
+    assert (out / "intro.mp4").stat().st_mtime_ns == first and report(out)["folder"] == str(a)
+    # The same recordings moved to a new place keep their outputs: nothing to render.
+    a.rename(tmp_path / "recA moved")
+    code, text = run_cli("batch", tmp_path / "recA moved", "-o", out, "-q")
+    assert code == 0 and statuses(out) == {"intro": "skipped"}, text
+
+
 def test_report_is_strict_json_with_names_that_are_not_utf8(batch_clips: dict[str, Path], tmp_path: Path) -> None:
     """A tutorial named in Latin-1 (an old ZIP, a Samba share) renders; its name went into
     report.json as a lone surrogate ("\\udcfc"), which strict JSON readers refuse."""

@@ -546,6 +546,32 @@ def why_render(output: Path, record: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
+REPORT_NAME = "report.json"
+"""The batch's report in the output folder; it names the recordings folder it was made from."""
+
+
+def _check_same_recordings(folder: Path, output: Path) -> None:
+    """Raise if ``output`` holds the tutorials of another recordings folder that still exists.
+
+    Two recordings folders batched into one output folder (two departments' cron jobs) replaced
+    each other's tutorials on every run: the fingerprints name the recordings relative to their
+    folder, so the other folder's ``intro`` looked like this one's, changed. A folder that has
+    moved (the old one is gone) takes its outputs along.
+    """
+    try:
+        earlier = json.loads((output / REPORT_NAME).read_text(encoding="utf-8")).get("folder")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(earlier, str) or same_file(earlier, folder) or not Path(earlier).is_dir():
+        return
+    raise GreenscreenError(
+        f"holds the tutorials of another recordings folder, {earlier} (see its {REPORT_NAME}); give each "
+        f"recordings folder an output folder of its own, or delete {REPORT_NAME} there if those "
+        "tutorials should be replaced",
+        output,
+    )
+
+
 def plan_batch(
     folder: str | Path,
     output: str | Path,
@@ -569,6 +595,7 @@ def plan_batch(
         raise GreenscreenError("write the outputs to a separate folder, not into the recordings folder", output)
     if output.exists() and not output.is_dir():
         raise GreenscreenError("output must be a folder", output)
+    _check_same_recordings(folder, output)
     problems: list[Problem] = []
     cli_presets = (preset,) if isinstance(preset, str) else tuple(preset or ())
     for name in cli_presets:

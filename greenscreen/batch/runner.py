@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from greenscreen import __version__
-from greenscreen.batch.plan import BatchPlan, Job, progress_path, sidecar_path, stop_path, why_render
+from greenscreen.batch.plan import REPORT_NAME, BatchPlan, Job, progress_path, sidecar_path, stop_path, why_render
 from greenscreen.batch.worker import (
     JobOutcome,
     init_local_worker,
@@ -34,7 +34,6 @@ from greenscreen.batch.worker import (
 from greenscreen.errors import GreenscreenError
 from greenscreen.io.atomic import temp_affixes
 
-REPORT_NAME = "report.json"
 LOCK_NAME = ".greenscreen-batch.lock"
 POLL_SECONDS = 0.25
 REMOTE_STOP_SECONDS = 60.0
