@@ -874,3 +874,57 @@ def test_notes_name_a_file_that_is_not_utf8_as_errors_do(clips: dict[str, Path],
     shutil.copy(clips["speaker"], speaker)
     proc = run_cli("render", speaker, clips["screen"], "-o", tmp_path / "o.mp4", "-q", "--audio", "screen")
     assert "using the sound of st\\xefll.mp4" in proc.stderr and "\\udc" not in proc.stderr
+
+
+def _interlaced_clip(path: Path, frames: int = 20) -> Path:
+    """A camcorder-style clip flagged interlaced (top field first): a dark bar moving 8 px per
+    field over a light wall, its odd lines 1/60 s after its even ones."""
+    import av
+    from fractions import Fraction
+
+    def picture(t: float) -> np.ndarray:
+        img = np.full((144, 192, 3), 200, np.uint8)
+        x = int(20 + 480 * t)
+        img[:, x : x + 24] = 40
+        return img
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 192, 144, "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "12", "x264-params": "interlaced=1:tff=1"}
+        for i in range(frames):
+            even, odd = picture(i / 30), picture(i / 30 + 1 / 60)
+            even[1::2] = odd[1::2]
+            frame = av.VideoFrame.from_ndarray(even, format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return path
+
+
+def _comb(gray: np.ndarray) -> float:
+    """How far each line is from the mean of its neighbours: high where fields disagree."""
+    y = gray.astype(np.float32)
+    return float(np.abs(y[1:-1] - (y[:-2] + y[2:]) / 2).mean())
+
+
+def test_interlaced_footage_is_deinterlaced(tmp_path: Path) -> None:
+    """Camcorder and capture-card footage (1080i) was keyed with both fields woven together:
+    every moving edge combed line by line into the output, and the matte followed the comb."""
+    import av
+
+    from greenscreen.io.reader import read_frames
+
+    clip = _interlaced_clip(tmp_path / "camcorder.mp4")
+    with av.open(str(clip)) as c:
+        woven = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    read = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for _, f in read_frames(clip)]
+    assert len(read) == len(woven) == 20
+    assert np.mean([_comb(f) for f in woven[2:]]) > 4 * np.mean([_comb(f) for f in read[2:]])
+    # A progressive recording passes through untouched: the decoder's own frames.
+    from greenscreen.io.reader import progressive
+
+    webcam = synthetic.write_speaker_clip(tmp_path / "webcam.mp4", size=(128, 72), seconds=0.3, seed=4)
+    with av.open(str(webcam)) as c:
+        decoded = list(c.decode(video=0))
+        assert [id(f) for f in progressive(iter(decoded), c.streams.video[0])] == [id(f) for f in decoded]
