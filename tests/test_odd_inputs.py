@@ -928,3 +928,15 @@ def test_interlaced_footage_is_deinterlaced(tmp_path: Path) -> None:
     with av.open(str(webcam)) as c:
         decoded = list(c.decode(video=0))
         assert [id(f) for f in progressive(iter(decoded), c.streams.video[0])] == [id(f) for f in decoded]
+
+
+def test_a_wmv_recording_is_as_long_as_its_frames(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Windows Media (ASF) counts its duration from 0 with the first frame at its preroll: a 3 s
+    speaker recording came out as a 3.067 s tutorial, one frame held too long."""
+    wmv = tmp_path / "webcam.wmv"
+    run_ffmpeg("-i", str(clips["speaker"]), "-c:v", "wmv2", "-c:a", "wmav2", str(wmv))
+    source = probe(clips["speaker"])
+    assert probe(wmv).duration == pytest.approx(source.duration, abs=0.002)
+    out = tmp_path / "o.mp4"
+    run_cli("render", wmv, clips["screen"], "-o", out, "-q", "--offset", "0")
+    assert streams_of(out)["frames"] == round(source.duration * source.fps) == 50

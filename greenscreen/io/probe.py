@@ -224,7 +224,12 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
     """Seconds from the video's first frame to the end of its last."""
     # PyAV 19 gives an unset rational as a falsy AVRational(0, 1), never None.
     if stream.duration is not None and stream.time_base:
-        return float(stream.duration * stream.time_base)
+        seconds = float(stream.duration * stream.time_base)
+        if container.format.name == "asf" and stream.start_time:
+            # ASF (WMV) counts its duration from 0 with the first frame at its preroll, so the
+            # output was a frame longer than the recording (3.067 s for 3 s).
+            seconds -= float(stream.start_time * stream.time_base)
+        return seconds
     end = container.duration / av.time_base if container.duration is not None else None
     if "matroska" in container.format.name:
         # Matroska states where the video ends (its DURATION tag), or where the file does,
