@@ -34,9 +34,9 @@ the 1080p pair.
 ``--instructions`` instead counts the instructions each contender executes (valgrind's
 callgrind; needs ``valgrind`` installed) on two short cuts of the clips, and splits them into
 a fixed part and a part per frame, as the timed runs are split. Counted, not timed: the
-figures are the same on a busy and on a quiet machine (to a few tenths of a percent), so
-they show a change to the per-frame work that the timed rounds' scatter on a shared machine
-hides. They leave out what counting cannot see: how fast the instructions run (memory
+figures are the same on a busy and on a quiet machine (to within about 1 %: how x264's and the
+decoders' threads interleave moves their work a little), so they show a change to the
+per-frame work that the timed rounds' scatter on a shared machine hides. They leave out what counting cannot see: how fast the instructions run (memory
 traffic, cache misses, a second core's contention) and waiting.
 
 ``--profile`` instead shows where one render's CPU time goes (per thread and stage) next to the
