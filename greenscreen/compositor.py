@@ -262,7 +262,10 @@ class Compositor:
         planes = self._backdrops.get(background)
         if planes is None:
             w, h = self.output_size
-            if background.startswith("#"):
+            # A word such as "red" (no "#", no file of that name, no extension) is a colour
+            # meant by name: say what a colour looks like rather than "file not found".
+            word = not background.strip() or (not Path(background).suffix and not Path(background).exists())
+            if background.startswith("#") or word:
                 if not re.fullmatch(HEX_COLOUR, background):
                     raise SettingsError(f"layout.background: {background!r} is neither a colour \"#rrggbb\", "
                                         "an image file nor \"screen\"")

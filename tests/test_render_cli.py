@@ -462,3 +462,14 @@ def test_runs_with_its_error_stream_closed(media: dict[str, Path], tmp_path: Pat
     proc = subprocess.run([sys.executable, "-m", "greenscreen", "batch", str(rec), "-o", str(tmp_path / "out")],
                           preexec_fn=close_stderr, stdout=subprocess.PIPE)
     assert proc.returncode == 0 and (tmp_path / "out" / "t.mp4").stat().st_size > 0
+
+
+@pytest.mark.parametrize("background", ["red", "", "#12345"])
+def test_a_background_that_is_no_colour_says_what_a_colour_is(
+    media: dict[str, Path], tmp_path: Path, background: str
+) -> None:
+    """``--background red`` said "red: file not found" and ``''`` "is a folder": a colour was meant."""
+    proc = run_cli("render", media["speaker"], media["screen"], "-o", tmp_path / "o.mp4", "--layout", "full",
+                   "--background", background, check=False)
+    assert proc.returncode == 2 and 'is neither a colour "#rrggbb", an image file nor "screen"' in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "o.mp4").exists()
