@@ -26,7 +26,7 @@ from typing import Any
 
 from greenscreen.config import RenderSettings
 from greenscreen.errors import OutputError, SettingsError
-from greenscreen.io.files import check_input_file
+from greenscreen.io.files import check_input_file, os_reason
 from greenscreen.io.atomic import atomic_path
 from greenscreen.settings import field_spec, replace_checked
 from greenscreen.title_cards import asks_for_card, card_problems
@@ -167,7 +167,9 @@ def _read_text(path: Path, what: str = "preset file") -> str:
     check_input_file(path, what=what, error=SettingsError)
     try:
         return path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # the error names the path again, with its errno: say why, once
+        raise SettingsError(f"{what}: {os_reason(exc)}", path) from None
+    except UnicodeDecodeError as exc:
         raise SettingsError(f"cannot read {what} ({exc})", path) from None
 
 

@@ -309,3 +309,20 @@ def test_builtins_load_from_a_source_checkout_that_is_not_installed(tmp_path: Pa
     names, layout = proc.stdout.splitlines()
     assert REQUIRED_BUILTINS <= set(names.split())
     assert layout == "circle"
+
+
+def test_an_unreadable_preset_is_named_once_with_the_reason(
+    user_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'mine.toml: cannot read preset file ([Errno 13] Permission denied: 'mine.toml')': the
+    path twice and a raw errno (tests run as root, so the refusal is simulated)."""
+    path = save_preset(RenderSettings(), "mine")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(SettingsError) as caught:
+        load_preset("mine")
+    message = str(caught.value)
+    assert message == f"{path}: preset file: file is not readable (permission denied)", message

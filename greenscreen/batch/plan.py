@@ -34,7 +34,7 @@ from greenscreen.config import RenderSettings
 from greenscreen.edit import FILES, Edit, EditError, edit_from_table
 from greenscreen.errors import GreenscreenError, SettingsError
 from greenscreen.io.atomic import side_file
-from greenscreen.io.files import same_file
+from greenscreen.io.files import os_reason, same_file
 from greenscreen.presets import (
     CardError,
     PresetError,
@@ -651,7 +651,8 @@ def plan_batch(
         try:
             record = make_record(inputs, folder, settings, sync_by_sound=by_sound, edit=edit)
         except OSError as exc:
-            entries.append(PlanEntry(tutorial.name, "fail", f"cannot read recording ({exc})", target, inputs=inputs))
+            entries.append(PlanEntry(tutorial.name, "fail", f"recording {exc.filename}: {os_reason(exc)}", target,
+                                     inputs=inputs))
             continue
         job = Job(
             name=tutorial.name,
