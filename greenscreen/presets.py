@@ -443,8 +443,9 @@ def _toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)  # shortest text that reads back as the same float
     if isinstance(value, str):
-        # A JSON string with non-ASCII kept is a valid TOML basic string.
-        return json.dumps(value, ensure_ascii=False)
+        # A JSON string with non-ASCII kept is a valid TOML basic string, but for DEL, which
+        # JSON leaves as it is and TOML refuses (the preset could not be read back).
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     raise TypeError(f"cannot write {type(value).__name__} {value!r} to a preset")
 
 

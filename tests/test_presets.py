@@ -326,3 +326,12 @@ def test_an_unreadable_preset_is_named_once_with_the_reason(
         load_preset("mine")
     message = str(caught.value)
     assert message == f"{path}: preset file: file is not readable (permission denied)", message
+
+
+def test_a_saved_preset_with_any_character_reads_back(user_dir: Path) -> None:
+    """A DEL (0x7f) in a text setting was written raw, and TOML refuses it: 'not valid TOML'."""
+    from greenscreen.config import CardSettings
+
+    settings = RenderSettings(cards=CardSettings(title="del\x7fx \t tab \u00e4 \"quoted\" \\ back"))
+    save_preset(settings, "odd text")
+    assert load_preset("odd-text").cards.title == settings.cards.title
