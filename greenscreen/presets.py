@@ -70,7 +70,10 @@ def user_preset_dir() -> Path:
     if sys.platform == "win32":
         base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
     else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        # The XDG spec: a relative XDG_CONFIG_HOME is invalid and ignored (it would make the
+        # presets depend on the folder greenscreen is started in).
+        xdg = os.environ.get("XDG_CONFIG_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
     return base / "greenscreen" / "presets"
 
 

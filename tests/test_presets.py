@@ -335,3 +335,14 @@ def test_a_saved_preset_with_any_character_reads_back(user_dir: Path) -> None:
     settings = RenderSettings(cards=CardSettings(title="del\x7fx \t tab \u00e4 \"quoted\" \\ back"))
     save_preset(settings, "odd text")
     assert load_preset("odd-text").cards.title == settings.cards.title
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="XDG folders are for Linux and macOS")
+def test_a_relative_xdg_config_home_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The XDG spec calls a relative XDG_CONFIG_HOME invalid: it made the presets depend on the
+    folder greenscreen was started in."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/config")
+    assert user_preset_dir() == tmp_path / ".config" / "greenscreen" / "presets"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    assert user_preset_dir() == tmp_path / "cfg" / "greenscreen" / "presets"
