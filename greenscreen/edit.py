@@ -22,6 +22,7 @@ from greenscreen.composite.lower_third import LowerThird
 from greenscreen.composite.redact import Redaction
 from greenscreen.config import RenderSettings
 from greenscreen.errors import GreenscreenError, SettingsError
+from greenscreen.io.captions import CAPTION_SUFFIXES
 from greenscreen.io.files import check_input_file
 from greenscreen.io.stills import read_image_with_alpha
 from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
@@ -136,6 +137,9 @@ def edit_from_table(
                 except GreenscreenError as exc:
                     problems.append(f"{line}'{key}' {exc}")
                     continue
+            elif named.suffix.lower() not in CAPTION_SUFFIXES:  # told now, not when its render starts
+                problems.append(f"{line}'{key}' must be a .srt or .vtt file, got {value!r}")
+                continue
             setattr(edit, FILES[key], named)
         elif key in TEXT:
             if not isinstance(value, str):

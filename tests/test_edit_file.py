@@ -124,3 +124,13 @@ def test_a_card_without_text_is_judged_with_every_layer(tmp_path: Path) -> None:
     assert str(refused.value.path) == str(path)
     assert refused.value.problems == [
         "line 2: [cards] cards.subtitle needs a title to stand under (--title-card / [cards] title)"]
+
+
+def test_a_captions_file_that_is_no_subtitle_file_is_listed_up_front(tmp_path: Path) -> None:
+    """``captions_file = "notes.txt"`` passed the edit check (batch's up-front list included) and
+    failed only when that tutorial's render started."""
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    path = tmp_path / "edit.toml"
+    path.write_text('captions_file = "notes.txt"\n', encoding="utf-8")
+    with pytest.raises(EditError, match=r"line 1: 'captions_file' must be a \.srt or \.vtt file, got 'notes.txt'"):
+        read_edit(path)
