@@ -229,7 +229,8 @@ def test_json_of_a_pure_green_picture_is_valid_json(tmp_path: Path) -> None:
         raise AssertionError(f"{constant} is not JSON")
 
     data = json.loads(proc.stdout, parse_constant=refuse)
-    assert data
+    pumping = next(t for t in data["topics"] if t["topic"] == "pumping")  # the tint was measured
+    assert pumping["figures"]["tint_range"] == 0.0 and pumping["figures"]["exposure_range"] > 0
 
 
 def test_a_blue_sheet_is_judged_as_blue(tmp_path: Path) -> None:
@@ -270,3 +271,13 @@ def test_no_crop_is_offered_through_the_speaker(tmp_path: Path) -> None:
     fill = report.finding("fill")
     assert fill.verdict == "poor" and "--crop" not in " ".join(fill.text()) and "cut you off" in fill.text()[1]
     assert report.to_json()["crop"] is None
+
+    # A desk across the bottom, in front of the body: the body always runs on past the picture's
+    # bottom edge, so a crop through it there is framing, and is offered.
+    def desk(i: int) -> np.ndarray:
+        picture = synthetic.speaker_frame(i / 10, (w, h), seed=1)[0].copy()
+        picture[h - 30 :] = (60, 90, 140)
+        return picture
+
+    report = check_recording(write_clip(tmp_path / "desk.mp4", seconds=2.0, size=(w, h), fps=10, frame=desk))
+    assert report.finding("fill").verdict == "usable" and report.to_json()["crop"] == "0,0,0,32"

@@ -113,7 +113,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     h, w = first.small.shape[:2]
     scale = first.full.shape[1] / w  # analysis pixels -> recording pixels
     sheets = [_sheet_mask(s, screen) for s in samples]
-    greens = [_screen_level(s, screen) for s in samples]
+    levels = [_screen_level(s, screen) for s in samples]
     findings: list[Finding] = []
     images: dict[str, np.ndarray] = {}
 
@@ -124,7 +124,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     far_total = np.zeros((h, w), np.float32)
     reach = max(3, int(0.08 * w))  # "far from the speaker": beyond a shadow's usual width
     speakers, distances = [], []
-    for s, sheet, g in zip(samples, sheets, greens):
+    for s, sheet, g in zip(samples, sheets, levels):
         seen += sheet
         total += g * sheet
         body = (s.alpha > 0.5).astype(np.uint8)
@@ -151,7 +151,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     far_any = far_seen > 0
     far_mean = np.where(far_any, far_total / np.maximum(far_seen, 1), 0).astype(np.float32)
     expected = cv2.GaussianBlur(push_pull_fill(far_mean, far_any.astype(np.uint8)), (0, 0), 0.02 * w)
-    findings.append(_shadow(sheets, greens, distances, expected, w))
+    findings.append(_shadow(sheets, levels, distances, expected, w))
     fill, crop_px = _fill(samples, scale, crop, screen)
     findings.append(fill)
     if crop_px is not None:
@@ -243,11 +243,11 @@ SHADOW_USABLE, SHADOW_POOR = 0.2, 0.35
 shadow measures 0.1); deep ones key as holes."""
 
 
-def _shadow(sheets: list[np.ndarray], greens: list[np.ndarray], distances: list[np.ndarray],
+def _shadow(sheets: list[np.ndarray], levels: list[np.ndarray], distances: list[np.ndarray],
             expected: np.ndarray, width: int) -> Finding:
     inner, outer = max(2, int(0.01 * width)), max(4, int(0.07 * width))
     ratios = []
-    for sheet, g, distance in zip(sheets, greens, distances):
+    for sheet, g, distance in zip(sheets, levels, distances):
         ring = (distance > inner) & (distance <= outer) & sheet
         if ring.sum() < 50:
             continue
@@ -288,13 +288,15 @@ def _fill(
     if not any(sides):
         return Finding("fill", "good", "fill_good", figures={"outside": 0.0}), None
     names = ["left", "top", "right", "bottom"]
-    reaching = [name for name, n, i in zip(names, sides, range(4)) if n and _reaches_across(samples, i, sides)]
+    # The body runs on past the picture's bottom edge in every webcam picture: a desk or the
+    # floor there is cropped through it, as framing does. Not so at the top and the sides.
+    reaching = [i for i, n in enumerate(sides[:3]) if n and _reaches_across(samples, i, sides)]
     if reaching:
         # The speaker stands in front of the room there (the head above a sheet hung too low):
         # a crop along the sheet's edge would cut them, so none is offered.
-        px = max(int(np.ceil(n * scale)) for n in sides)
+        px = max(int(np.ceil(sides[i] * scale)) for i in reaching)
         return Finding("fill", "poor", "fill_reaching", "fill_reaching_advice",
-                       params={"sides": reaching[0] if len(reaching) == 1 else "edges", "px": px},
+                       params={"sides": names[reaching[0]] if len(reaching) == 1 else "edges", "px": px},
                        figures={f"outside_{n}": int(np.ceil(k * scale)) for n, k in zip(names, sides)}), None
     margin = 0.01  # a little more than measured: the sheet's edge is not straight
     px = [0 if n == 0 else int(np.ceil((n + margin * (w if i % 2 == 0 else h)) * scale)) for i, n in enumerate(sides)]
@@ -317,7 +319,7 @@ the crop line for a crop there to cut them rather than pass beside them."""
 
 
 def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
-    """Whether the speaker crosses the crop line of ``side`` (0 left, 1 top, 2 right, 3 bottom),
+    """Whether the speaker crosses the crop line of ``side`` (0 left, 1 top, 2 right),
     ``bands[side]`` analysis pixels in, at any moment: opaque on the line and, in the same
     column (or row), still opaque :data:`REACH_INTO` further in. The room beyond a sheet's edge
     keys opaque too, but ends at the line; the line's ends, inside the bands of the sides
@@ -328,7 +330,7 @@ def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
         opaque = s.alpha > 0.5
         if side % 2 == 1:  # top or bottom: look along columns
             opaque = opaque.T
-        if side >= 2:  # right or bottom: count from the far edge
+        if side == 2:  # right: count from the far edge
             opaque = opaque[:, ::-1]
         opaque = opaque[across[0] : opaque.shape[0] - across[1]]
         width = opaque.shape[1]
