@@ -501,6 +501,7 @@ def test_stopped_dask_batch_stops_the_renders_on_the_cluster(batch_clips: dict[s
             while time.monotonic() < deadline and not list(out.glob(".c0.*.partial.mp4")):
                 assert proc.poll() is None, proc.communicate()[0]
                 time.sleep(0.05)
+            assert list(out.glob(".c0.*.partial.mp4")), "the render on the cluster never started writing"
             os.killpg(proc.pid, signal.SIGINT)  # the batch's group only: the cluster is elsewhere
             output, _ = proc.communicate(timeout=90)
         finally:

@@ -335,6 +335,18 @@ def run_plan(
     return report
 
 
+def _outcome(future: Future, job: Job) -> JobOutcome:
+    """The outcome of ``job``'s finished ``future``: what the worker returned, or a failure
+    for a worker that raised (Dask's KilledWorker after its own retries). A broken local pool
+    (BrokenProcessPool) is raised: the job is run again."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:
+        return JobOutcome(job.name, "failed", f"worker failed: {type(exc).__name__}: {exc}")
+
+
 def _finished_during(job: Job, since: float) -> bool:
     """True if ``job``'s output is complete and its fingerprint was written after ``since``."""
     try:
@@ -396,13 +408,11 @@ class _Runner:
                 for future in done:
                     job = running.pop(future)
                     try:
-                        outcome = future.result()
+                        outcome = _outcome(future, job)
                     except BrokenProcessPool:
                         broken = True
                         queue.insert(0, job)
                         continue
-                    except Exception as exc:  # e.g. Dask's KilledWorker after its own retries
-                        outcome = JobOutcome(job.name, "failed", f"worker failed: {type(exc).__name__}: {exc}")
                     self._finish(outcome)
                 if broken and local:
                     for future in running:  # they all fail with the pool; run them again
@@ -427,30 +437,31 @@ class _Runner:
         :data:`REMOTE_STOP_SECONDS` for them to see one and unwind (another Ctrl-C stops the
         waiting). Without this they went on writing into the folder after the batch had
         reported them interrupted and let go of its lock. (Cancelling a Dask future does not
-        stop a task that runs, and it makes waiting for one impossible: only what is still
-        queued after the wait is cancelled.)"""
-        marks = [stop_path(job.output) for job in running.values()]
-        for mark in marks:
+        stop a task that runs, and it makes waiting for one impossible: only what is left
+        after the wait is cancelled, which keeps queued tasks from starting.) The marks of
+        renders that have not stopped stay, so they stop whenever they see them; the next
+        batch into the folder removes what is left."""
+        marks = {future: stop_path(job.output) for future, job in running.items()}
+        for mark in marks.values():
             with contextlib.suppress(OSError):
                 mark.touch()
+        done: set[Future] = set()
         try:
-            done, still = wait(running, timeout=REMOTE_STOP_SECONDS)
-            for future in done:
-                with contextlib.suppress(Exception):
-                    self._finish(future.result())
-            for future in still:
-                future.cancel()
-                job = running[future]
-                self._finish(JobOutcome(
-                    job.name, "interrupted",
-                    f"still rendering on the cluster {REMOTE_STOP_SECONDS:g} s after the stop; its output may yet appear",
-                ))
+            done = wait(running, timeout=REMOTE_STOP_SECONDS).done
         except KeyboardInterrupt:
             pass
-        finally:
-            for mark in marks:
+        for future, job in running.items():
+            if future in done:
+                self._finish(_outcome(future, job))
                 with contextlib.suppress(OSError):
-                    mark.unlink()
+                    marks[future].unlink()
+            else:
+                future.cancel()
+                self._finish(JobOutcome(
+                    job.name, "interrupted",
+                    "still rendering on the cluster when the batch stopped waiting for it; it stops when it "
+                    "sees its stop mark, or its output may yet appear",
+                ))
 
     def _handle_break(self) -> None:
         """A local worker died (killed, out of memory, crashed): the whole pool went with it.
