@@ -25,6 +25,7 @@ from greenscreen.io.atomic import (
     check_output_path,
     is_null_device,
 )
+from greenscreen.io.audio import CLOCK_BREAK
 from greenscreen.io.probe import probe
 from greenscreen.io.reader import Crop, read_frames
 from greenscreen.io.stills import IMAGE_SUFFIXES, is_image, load_plate, read_image
@@ -42,11 +43,6 @@ MEDIA_SUFFIXES = IMAGE_SUFFIXES | {
     ".mp4", ".m4v", ".mkv", ".avi", ".gif", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".mxf",
     ".3gp", ".ogv", ".apng", ".exr",
 }
-
-#: A jump of the timestamps by more than this many seconds is a break in the clock (a camera
-#: restarted, a laptop that slept), closed up rather than filled with copies of one frame; the
-#: sound's reader draws the same line (``io.audio``).
-LONGEST_HOLD = 30.0
 
 FRAME_NAME = re.compile(r"\d{6,}\.png")
 """The frames a folder output holds (``000000.png`` on): an earlier key into the same folder,
@@ -156,7 +152,8 @@ def on_frame_grid(items: Iterable[tuple[float, KeyResult]], fps: Fraction) -> It
     """``items`` (timestamped, in order, the first at 0) at a constant ``fps``: output frame
     ``n`` is the newest item at or before ``n / fps`` (to the nearest frame). A gap (dropped
     frames) is filled by repeating the item before it; items closer together than a frame
-    give way to the newest. A jump of more than :data:`LONGEST_HOLD` seconds is closed up.
+    give way to the newest. A jump of more than :data:`CLOCK_BREAK` seconds, or back by more
+    than a frame, is closed up.
     A recording at a constant rate comes out frame for frame as it is."""
     n = 0  # output frames so far
     shift = 0  # slots taken out by closed-up jumps
@@ -164,7 +161,8 @@ def on_frame_grid(items: Iterable[tuple[float, KeyResult]], fps: Fraction) -> It
     for t, item in items:
         slot = round(t * float(fps)) - shift
         after = n + (pending is not None)  # the next free slot: the pending item takes slot n
-        if slot - after > LONGEST_HOLD * float(fps):
+        if slot - after > CLOCK_BREAK * float(fps) or slot < after - 1:
+            # A jump ahead or back (a clock reset): the clock broke, not the frames.
             shift += slot - after
             slot = after
         while pending is not None and n < slot:

@@ -234,6 +234,8 @@ def test_frame_grid_fills_gaps_keeps_the_newest_and_closes_up_clock_breaks() -> 
     assert grid([(0.0, "a"), (0.01, "b"), (1 / 30, "c")]) == ["b", "c"]  # two in one frame's time
     assert grid([(0.0, "a"), (1 / 30, "b"), (3600.0, "c")]) == ["a", "b", "c"], "an hour's jump is closed up"
     assert grid([(0.0, "a"), (20.0, "b")]) == ["a"] * 600 + ["b"], "a 20 s gap is a gap"
+    back = [(i / 30, c) for i, c in enumerate("abc")] + [(i / 30, c) for i, c in enumerate("defg")]
+    assert grid(back) == list("abcdefg"), "a clock that starts again loses no frame"
 
 
 def test_a_keyed_image_is_a_png_by_name_too(tmp_path: Path) -> None:

@@ -14,6 +14,10 @@ from greenscreen.io.probe import audio_stream, ffmpeg_reason, open_container, vi
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
+CLOCK_BREAK = 30.0
+"""Seconds by which a recording's timestamps may jump ahead and still be a gap in it (dropped
+sound, dropped frames); a larger jump is a break in the clock (a camera restarted, a broken
+timestamp), closed up rather than filled for hours."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +251,7 @@ class _Decoding:
     min_hole = 0.01
     #: ... and by more than this, a broken timestamp rather than lost sound (a dropout lasts
     #: moments): it is not filled, or one bad packet could add hours of silence.
-    max_hole = 30.0
+    max_hole = CLOCK_BREAK
 
     def __init__(self, container: av.container.InputContainer, stream: av.stream.Stream | None, *,
                  format: str, layout: str, rate: int, holes: list[tuple[float, float]] | None = None):
