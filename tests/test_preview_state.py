@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -265,16 +266,20 @@ def test_s_keeps_the_session_when_the_preset_folder_cannot_be_written(
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    (work / "test.toml").write_text("# the user's own edit file\n", encoding="utf-8")
     state = make_state()
     state.set_slider("tolerance", state.slider_position("tolerance") + 10)
     state.handle_key(ord("s"))
-    assert not state.quit and state.saved == [work / "test.toml"]
-    assert tomllib.loads((work / "test.toml").read_text(encoding="utf-8"))["key"]["tolerance"] == 0.2
+    assert not state.quit and state.saved == [work / "test-2.toml"]
+    assert (work / "test.toml").read_text(encoding="utf-8") == "# the user's own edit file\n", "not replaced"
+    assert tomllib.loads((work / "test-2.toml").read_text(encoding="utf-8"))["key"]["tolerance"] == 0.2
     assert len(state.problems) == 1 and "cannot create the preset folder" in state.problems[0]
     assert "could not be written" in state.message
-    # Nowhere to write at all (the name taken by a folder): still open, and said so.
-    (work / "test.toml").unlink()
-    (work / "test.toml").mkdir()
+    # Nowhere to write at all (the current folder gone): still open, and said so.
+    monkeypatch.chdir(tmp_path)
+    shutil.rmtree(work)
+    work.write_text("a file where the folder was")
+    monkeypatch.setattr(Path, "cwd", classmethod(lambda cls: work))
     state.handle_key(ord("s"))
     assert not state.quit and len(state.saved) == 1 and len(state.problems) == 2
     assert "could not save" in state.message

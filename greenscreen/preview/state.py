@@ -31,7 +31,7 @@ from greenscreen.io.yuv import Planes, i420_planes
 from greenscreen.key import KeyResult
 from greenscreen.pipeline import caption_burners, speaker_intro
 from greenscreen.plan import Plan, PlannedFrame, Shot, make_plan
-from greenscreen.presets import save_preset
+from greenscreen.presets import preset_name, save_preset
 from greenscreen.preview.sliders import Slider, preview_sliders
 from greenscreen.preview.source import Source
 
@@ -326,7 +326,9 @@ class PreviewState:
         except (GreenscreenError, OSError) as exc:
             problem = str(exc) if isinstance(exc, GreenscreenError) else f"{exc.strerror}: {exc.filename}"
         try:
-            path = self._save(name, Path.cwd())
+            # Under a free name: the current folder holds the user's own files (an edit file
+            # called tutorial.toml), which a preset must not replace.
+            path = self._save(_free_name(Path.cwd(), name), Path.cwd())
         except (GreenscreenError, OSError):
             self.problems.append(f"the preset could not be saved: {problem}")
             return "could not save the preset (see the terminal); the window stays open"
@@ -512,3 +514,13 @@ def _text_box(image: np.ndarray, lines: list[str], origin: tuple[int, int], scal
     for i, text in enumerate(lines):
         y = y0 + int(20 * scale) + i * line_h
         cv2.putText(image, text, (x0 + int(8 * scale), y), font, size, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+def _free_name(folder: Path, name: str) -> str:
+    """``name`` as a preset name, numbered (``NAME-2``, ...) if ``folder`` already holds a file
+    of that name."""
+    base = candidate = preset_name(name)
+    number = 2
+    while (folder / f"{candidate}.toml").exists():
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
