@@ -41,29 +41,38 @@ class BackdropWatch:
 
     def __init__(self, screen: str = "green"):
         self.screen = screen
-        self.speaker_sheet: float | None = None
-        """The largest share of sheet-coloured pixels in the speaker's first frames ..."""
         self.other = "blue" if screen == "green" else "green"
+        """The other backdrop colour (a sheet of it means the wrong backdrop was set)."""
+        self.speaker_sheet: float | None = None
+        """The largest share of sheet-coloured pixels in the speaker's first frames."""
         self.speaker_other: float | None = None
-        """... and of pixels of the other backdrop colour."""
+        """The largest share of pixels of the other backdrop colour in the same frames."""
         self.screen_sheet: float | None = None
         """The share of sheet-coloured pixels in the screen recording's first frame."""
 
     def speaker_frames(self, frames: Iterator[tuple[float, np.ndarray]]) -> Iterator[tuple[float, np.ndarray]]:
-        """``frames`` (the speaker's decoded ``(time, BGR frame)``), passed through."""
-        for looked, item in enumerate(frames):
-            if looked < FRAMES_LOOKED_AT:
-                self.speaker_sheet = max(self.speaker_sheet or 0.0, sheet_share(item[1], self.screen))
-                self.speaker_other = max(self.speaker_other or 0.0, sheet_share(item[1], self.other))
-            yield item
+        """``frames`` (the speaker's decoded ``(time, BGR frame)``), passed through; closing
+        this closes ``frames`` (its decoder)."""
+        try:
+            for looked, item in enumerate(frames):
+                if looked < FRAMES_LOOKED_AT:
+                    self.speaker_sheet = max(self.speaker_sheet or 0.0, sheet_share(item[1], self.screen))
+                    self.speaker_other = max(self.speaker_other or 0.0, sheet_share(item[1], self.other))
+                yield item
+        finally:
+            _close(frames)
 
     def screen_frames(self, frames: Iterator[T]) -> Iterator[T]:
-        """``frames`` (the screen lane's :class:`av.VideoFrame` or None per frame), passed through."""
-        for item in frames:
-            if self.screen_sheet is None and isinstance(item, av.VideoFrame):
-                small = item.reformat(width=64, height=36, format="bgr24").to_ndarray()
-                self.screen_sheet = sheet_share(small, self.screen)
-            yield item
+        """``frames`` (the screen lane's :class:`av.VideoFrame` or None per frame), passed
+        through; closing this closes ``frames``."""
+        try:
+            for item in frames:
+                if self.screen_sheet is None and isinstance(item, av.VideoFrame):
+                    small = item.reformat(width=64, height=36, format="bgr24").to_ndarray()
+                    self.screen_sheet = sheet_share(small, self.screen)
+                yield item
+        finally:
+            _close(frames)
 
     def warning(self, speaker: Path, screen: Path) -> str | None:
         """A warning naming the files if they look swapped, or if the speaker's sheet is of the
@@ -122,3 +131,10 @@ def plate_warning(plate: np.ndarray, path: Path, screen: str = "green") -> str |
         f"the plate {path.name} {what}. A plate is a few seconds of the empty sheet, and one with "
         "the speaker (or anything else) in it spoils the key: leave --plate out if this is not one"
     )
+
+
+def _close(frames: Iterator[object]) -> None:
+    """Close a wrapped frame source now (a generator holding a decoder), not when it is freed."""
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()

@@ -451,10 +451,16 @@ def test_runs_with_its_error_stream_closed(media: dict[str, Path], tmp_path: Pat
     def close_stderr() -> None:
         os.close(2)
 
+    def close_both() -> None:
+        os.close(1)
+        os.close(2)
+
     out = tmp_path / "o.mp4"
-    proc = subprocess.run([sys.executable, "-m", "greenscreen", "render", str(media["speaker"]), str(media["screen"]),
-                           "-o", str(out)], preexec_fn=close_stderr, stdout=subprocess.PIPE)
-    assert proc.returncode == 0 and out.stat().st_size > 0
+    for closing in (close_stderr, close_both):
+        proc = subprocess.run([sys.executable, "-m", "greenscreen", "render", str(media["speaker"]),
+                               str(media["screen"]), "-o", str(out)], preexec_fn=closing)
+        assert proc.returncode == 0 and out.stat().st_size > 0
+        out.unlink()
     rec = tmp_path / "rec"
     rec.mkdir()
     shutil.copy(media["speaker"], rec / "t.speaker.mp4")

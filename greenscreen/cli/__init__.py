@@ -6,6 +6,7 @@ not pay for importing batch's process pools (startup time is part of every rende
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -105,10 +106,17 @@ def main(ctx: click.Context, debug: bool) -> None:
 def _standard_streams_open() -> None:
     """Give a closed standard stream a sink. A job started with its output closed (``2>&-``,
     as some service managers and cron setups start them) gets ``sys.stderr = None``, and the
-    first progress bar or message failed: the command rendered nothing and said nothing."""
-    for name in ("stdout", "stderr"):
+    first progress bar or message failed: the command rendered nothing and said nothing.
+
+    The null device is put on the stream's own descriptor (1 or 2), where FFmpeg's and x264's
+    C code writes too: a file opened later would otherwise get that number and their lines."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 (for the process's life)
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))  # noqa: SIM115 (for the process's life)
 
 
 _stopped_by = int(signal.SIGINT)
@@ -143,8 +151,9 @@ def run() -> None:
     except SystemExit as exc:
         stopped = _stopped_by
         if exc.code == interrupted_exit_code() and hasattr(signal, "SIGHUP"):  # not on Windows
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):  # `| tee` that Ctrl-C ended too
+                    stream.flush()
             signal.signal(stopped, signal.SIG_DFL)
             os.kill(os.getpid(), stopped)
         raise
