@@ -113,6 +113,14 @@ def test_atomic_path_writes_through_a_link(tmp_path: Path) -> None:
     with atomic_path(dangling) as tmp:
         tmp.write_text("made")
     assert dangling.is_symlink() and (tmp_path / "week" / "later.mp4").read_text() == "made"
+    # A link into a folder that is gone is refused before any work, as a missing folder is.
+    from greenscreen.errors import OutputError
+    from greenscreen.io.atomic import check_output_path
+
+    nowhere = tmp_path / "gone.mp4"
+    nowhere.symlink_to(tmp_path / "no such folder" / "x.mp4")
+    with pytest.raises(OutputError, match="output folder does not exist"):
+        check_output_path(nowhere)
 
 
 def test_prefetch_passes_items_and_errors() -> None:

@@ -422,7 +422,13 @@ def test_preview_without_a_display_says_what_to_do(monkeypatch: pytest.MonkeyPat
     assert "the preview needs a display" in result.stderr and "greenscreen render" in result.stderr
 
 
+def _opencv_has_windows() -> bool:
+    gui = [line for line in cv2.getBuildInformation().splitlines() if "GUI:" in line]
+    return bool(gui) and gui[0].split(":", 1)[1].strip().upper() not in ("NONE", "NO", "")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the DISPLAY check is for X11/Wayland")
+@pytest.mark.skipif(not _opencv_has_windows(), reason="a headless OpenCV is refused before any display is tried")
 def test_preview_on_a_display_that_is_gone_is_one_line(tmp_path: Path) -> None:
     """A stale DISPLAY (an SSH session's forwarding gone, an X server stopped): OpenCV's Qt
     aborted the process with exit 134 and four lines of Qt's own advice to reinstall."""

@@ -188,6 +188,7 @@ def render_job(job: Job) -> JobOutcome:
                     "confidence": round(found.confidence, 3), "used": found.usable,
                 }
         edit = job.edit
+        progress.update(0, 0)  # stopped during the check or the sound sync: do not start
         result = render(
             job.speaker, job.screen, job.output, settings, plate=job.plate, captions=job.captions,
             caption_language=edit.caption_language, cuts=edit.cuts, chapters=edit.chapters,

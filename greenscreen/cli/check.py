@@ -15,6 +15,8 @@ from greenscreen.compositor import crop_of
 from greenscreen.errors import OutputError
 from greenscreen.io.atomic import check_output_path
 from greenscreen.io.files import valid_json
+from greenscreen.key.settings import KeySettings
+from greenscreen.settings import field_spec
 
 
 @click.command("check")
@@ -27,7 +29,7 @@ from greenscreen.io.files import valid_json
 @click.option("--no-sheet", is_flag=True, help="Do not write the PNG report sheet.")
 @click.option("-p", "--preset", multiple=True, help="Judge the sheet with this preset's key settings.")
 @click.option("--crop", help="Judge only this part of the webcam frame, LEFT,TOP,RIGHT,BOTTOM (as render's --crop).")
-@click.option("--backdrop", type=click.Choice(("green", "blue")),
+@click.option("--backdrop", type=click.Choice(field_spec(KeySettings, "screen")["choices"]),
               help="Colour of the sheet, as render's --backdrop [default: the preset's, else green].")
 def check_command(
     speaker: Path,

@@ -139,7 +139,7 @@ def never_shown(items: Sequence[LowerThird], shown: Callable[[float, float], boo
     """Warnings for lower thirds whose time never plays: ``shown(start, end)`` says whether
     any of a stretch of source time (the screen's clock) plays (not trimmed or cut away)."""
     return [
-        f"the lower third '{item.name}' ({item.start:g}-{item.end:g} s) lies outside the clip; not shown"
+        f"the lower third '{item.name}' ({item.start:g}-{item.end:g} s) lies outside the clip or inside a cut; not shown"
         for item in items
         if item.start is not None and item.end is not None
         and (math.isclose(item.start, item.end) or not shown(item.start, item.end))

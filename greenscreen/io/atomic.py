@@ -45,6 +45,8 @@ def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
     """
     if is_null_device(output):
         return
+    if output.is_symlink():  # written through (see atomic_path): its target's folder counts
+        output = Path(os.path.realpath(output))
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError("output folder does not exist", folder)
