@@ -95,7 +95,10 @@ class BackdropWatch:
 
 
 def sheet_share(bgr: np.ndarray, screen: str = "green") -> float:
-    """Share of a BGR uint8 picture's pixels clearly of the sheet's colour (looked at small)."""
+    """Share of a BGR uint8 picture's pixels clearly of the sheet's colour (looked at small).
+
+    Relative to the pixel's brightness, unlike ``check``'s fixed margin (which judges how good
+    a sheet is): here a dim sheet in a dark room must count as a sheet all the same."""
     small = cv2.resize(bgr, (64, 36), interpolation=cv2.INTER_AREA) if bgr.shape[1] > 64 else bgr
     small = small.astype(np.int16)
     s, o1, o2 = CHANNELS[screen]
