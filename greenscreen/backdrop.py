@@ -17,6 +17,7 @@ import av
 import cv2
 import numpy as np
 
+from greenscreen.io.prefetch import close_source
 from greenscreen.key.screen_model import CHANNELS
 
 T = TypeVar("T")
@@ -60,7 +61,7 @@ class BackdropWatch:
                     self.speaker_other = max(self.speaker_other or 0.0, sheet_share(item[1], self.other))
                 yield item
         finally:
-            _close(frames)
+            close_source(frames)
 
     def screen_frames(self, frames: Iterator[T]) -> Iterator[T]:
         """``frames`` (the screen lane's :class:`av.VideoFrame` or None per frame), passed
@@ -72,7 +73,7 @@ class BackdropWatch:
                     self.screen_sheet = sheet_share(small, self.screen)
                 yield item
         finally:
-            _close(frames)
+            close_source(frames)
 
     def warning(self, speaker: Path, screen: Path) -> str | None:
         """A warning naming the files if they look swapped, or if the speaker's sheet is of the
@@ -135,9 +136,3 @@ def plate_warning(plate: np.ndarray, path: Path, screen: str = "green") -> str |
         "the speaker (or anything else) in it spoils the key: leave --plate out if this is not one"
     )
 
-
-def _close(frames: Iterator[object]) -> None:
-    """Close a wrapped frame source now (a generator holding a decoder), not when it is freed."""
-    close = getattr(frames, "close", None)
-    if close is not None:
-        close()

@@ -49,7 +49,7 @@ from greenscreen.io.captions import Cue, read_captions, webvtt
 from greenscreen.io.captions import caption_language as caption_language_tag
 from greenscreen.io.colour import Matrix
 from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
-from greenscreen.io.prefetch import Prefetch
+from greenscreen.io.prefetch import Prefetch, close_source
 from greenscreen.io.poster import PosterPicker
 from greenscreen.io.probe import MediaInfo, probe
 from greenscreen.io.reader import read_frames
@@ -757,7 +757,7 @@ def _screen_lane(
         for index in timeline.source_frames():
             yield screen.at(timeline.time(index), half_frame)
     finally:
-        _close(frames)
+        close_source(frames)
 
 
 def _speaker_lane(
@@ -799,14 +799,7 @@ def _speaker_lane(
                 keyed_as = (speaker.serial, size)
             yield keyed if visible else None
     finally:
-        _close(frames)
-
-
-def _close(frames: Iterator[object]) -> None:
-    """Stop a frame source early (a generator or a :class:`Prefetch`), releasing its decoder."""
-    close = getattr(frames, "close", None)
-    if close is not None:
-        close()
+        close_source(frames)
 
 
 def _run(

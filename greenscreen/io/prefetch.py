@@ -53,9 +53,7 @@ class Prefetch(Iterator[T]):
         except BaseException as exc:  # handed to the consumer thread
             self._put(exc)
         finally:
-            close = getattr(self._source, "close", None)
-            if close is not None:
-                close()
+            close_source(self._source)
 
     def __next__(self) -> T:
         if self._finished:
@@ -78,3 +76,11 @@ class Prefetch(Iterator[T]):
         self._stop.set()
         self._finished = True
         self._thread.join(timeout=5)
+
+
+def close_source(frames: Iterator[object]) -> None:
+    """Stop a frame source early (a generator holding a decoder, or a :class:`Prefetch`), now
+    rather than whenever it is freed."""
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()
