@@ -162,7 +162,9 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     findings.append(_exposure(samples))
     findings.append(_noise(samples, sheets))
     findings.append(_blur(samples, speakers))
-    findings.append(_pumping(samples, sheets, screen))
+    flicker = _flicker(samples, sheets, screen)
+    findings.append(_pumping(samples, sheets, screen, flickering=flicker.verdict != "good"))
+    findings.append(flicker)
 
     images["frame"] = samples[len(samples) // 2].small
     images["matte"] = samples[len(samples) // 2].alpha
@@ -461,7 +463,48 @@ WB_USABLE, WB_POOR = 0.08, 0.16
 """Automatic white balance: range of the sheet's blue/green and red/green over the clip."""
 
 
-def _pumping(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Finding:
+FLICKER_USABLE, FLICKER_POOR = 0.02, 0.05
+"""Change of the sheet's brightness from one frame to the next (median over the moments): a
+camera's automatic exposure moves it by well under 1 % a frame; lamps on 50 Hz mains (100 Hz
+flicker) beating with a 30 fps camera by several percent."""
+
+
+FLICKER_SHARE = 0.25
+"""... and flicker changes it from one frame to the next by at least this share of its spread
+over the clip (an automatic exposure's swing moves it far less in a frame)."""
+
+
+def _flicker(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Finding:
+    """Light that flickers from frame to frame (mains lighting against the camera's rate)."""
+    channel = CHANNELS[screen][0]
+    changes, levels = [], []
+    for s, sheet in zip(samples, sheets):
+        if s.full_next is None or sheet.sum() < 200:
+            continue
+        h, w = s.full.shape[:2]
+        mask = cv2.resize(sheet.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        now = cv2.mean(s.full[:, :, channel], mask=mask)[0]
+        after = cv2.mean(s.full_next[:, :, channel], mask=mask)[0]
+        if now > 0:
+            changes.append(abs(after / now - 1))
+            levels.append(now)
+    if len(changes) < 3:
+        return Finding("flicker", "good", "flicker_good", figures={"flicker": 0.0})
+    flicker = float(np.median(changes))
+    # Flicker swings the light as far within a frame as over the whole clip; an exposure that
+    # drifts (however far) moves it a small part of its range from one frame to the next.
+    spread = float(np.percentile(levels, 95) - np.percentile(levels, 5)) / float(np.median(levels))
+    verdict = grade(flicker, FLICKER_USABLE, FLICKER_POOR) if flicker >= FLICKER_SHARE * spread else "good"
+    if verdict == "good":
+        return Finding("flicker", "good", "flicker_good", figures={"flicker": flicker})
+    return Finding("flicker", verdict, "flicker_bad", "flicker_advice",
+                   params={"pct": round(flicker * 100, 1)}, figures={"flicker": flicker})
+
+
+def _pumping(samples: list[Sample], sheets: list[np.ndarray], screen: str, *, flickering: bool = False) -> Finding:
+    """Automatic exposure and white balance changing over the clip. ``flickering``: the light
+    flickers from frame to frame (see :func:`_flicker`), which moves the brightness between the
+    moments too: that is not the camera's exposure, and is not called so."""
     s_idx, o1, o2 = CHANNELS[screen]
     # Compare like with like: the part of the sheet seen at every moment, so neither the
     # speaker moving over it nor the light's spread across it looks like a change.
@@ -477,7 +520,7 @@ def _pumping(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Fi
              if np.median(ratio) > 1e-3]
     tint_range = max((float(np.percentile(t, 95) - np.percentile(t, 5)) for t in tints), default=0.0)
     figures = {"exposure_range": exposure_range, "tint_range": tint_range}
-    v_exp = grade(exposure_range, PUMP_USABLE, PUMP_POOR)
+    v_exp = "good" if flickering else grade(exposure_range, PUMP_USABLE, PUMP_POOR)
     v_wb = grade(tint_range, WB_USABLE, WB_POOR)
     if v_exp == v_wb == "good":
         return Finding("pumping", "good", "pumping_good", figures=figures)
