@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import av
-import cv2
 import numpy as np
 
 from greenscreen.io.prefetch import close_source
@@ -100,8 +99,10 @@ def sheet_share(bgr: np.ndarray, screen: str = "green") -> float:
 
     Relative to the pixel's brightness, unlike ``check``'s fixed margin (which judges how good
     a sheet is): here a dim sheet in a dark room must count as a sheet all the same."""
-    small = cv2.resize(bgr, (64, 36), interpolation=cv2.INTER_AREA) if bgr.shape[1] > 64 else bgr
-    small = small.astype(np.int16)
+    # Every n-th pixel, about 64 across: a share needs no filtering, and an area resize at
+    # these odd ratios cost 8 M instructions a frame (0.1 s of every render's start).
+    h, w = bgr.shape[:2]
+    small = bgr[:: max(1, h // 36), :: max(1, w // 64)].astype(np.int16)
     s, o1, o2 = CHANNELS[screen]
     lead = small[:, :, s] - np.maximum(small[:, :, o1], small[:, :, o2])
     sheet = (lead > SHEET_LEAD_LEVELS) & (lead > SHEET_LEAD * small[:, :, s])
