@@ -36,6 +36,15 @@ def companion_path(output: Path, suffix: str) -> Path:
     return output if is_null_device(output) else output.with_suffix(suffix)
 
 
+def _link_target(output: Path) -> Path:
+    """The file a symbolic link ``output`` names, or ``output`` itself (also when it cannot be
+    looked at, such as a name too long for the file system: the checks after say so)."""
+    try:
+        return Path(os.path.realpath(output)) if output.is_symlink() else output
+    except OSError:
+        return output
+
+
 def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
     """Raise :class:`OutputError` if ``output`` cannot be written or would overwrite an input.
 
@@ -45,8 +54,7 @@ def check_output_path(output: Path, inputs: tuple[Path, ...] = ()) -> None:
     """
     if is_null_device(output):
         return
-    if output.is_symlink():  # written through (see atomic_path): its target's folder counts
-        output = Path(os.path.realpath(output))
+    output = _link_target(output)  # written through (see atomic_path): its target's folder counts
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError("output folder does not exist", folder)
@@ -159,10 +167,9 @@ def atomic_path(output: Path) -> Iterator[Path]:
         # Written to for real (timing a render); renaming over it would replace the device.
         yield output
         return
-    if output.is_symlink():
-        # A link such as "latest.mp4" kept pointing at this week's file: renaming over the
-        # link would turn it into a copy of its own and leave the file it named as it was.
-        output = Path(os.path.realpath(output))
+    # A link such as "latest.mp4" kept pointing at this week's file: renaming over the link
+    # would turn it into a copy of its own and leave the file it named as it was.
+    output = _link_target(output)
     folder = output.parent if str(output.parent) else Path(".")
     prefix, suffix = temp_affixes(folder, output.stem, f".partial{output.suffix}")
     try:
