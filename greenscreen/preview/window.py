@@ -64,6 +64,8 @@ def check_display() -> None:
 
 WINDOW_PROBE = "import cv2; cv2.namedWindow('greenscreen-probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
 """Opens and closes a window: what the preview does first."""
+PROBE_ATTEMPTS = 2
+"""Tries before the display counts as unreachable."""
 
 
 def _check_window_opens() -> None:
@@ -74,12 +76,16 @@ def _check_window_opens() -> None:
     gone, ``sudo`` without the user's X authority. So a child process tries first (about 0.3 s).
     """
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or ""
-    try:
-        probe = subprocess.run([sys.executable, "-c", WINDOW_PROBE], capture_output=True, text=True,
-                               errors="replace", timeout=30)
-    except subprocess.TimeoutExpired:
-        reason = "the display did not answer within 30 s"
-    else:
+    reason = ""
+    for attempt in range(PROBE_ATTEMPTS):
+        if attempt:
+            time.sleep(1.0)  # a display server that has only just started (a fresh Xvfb) may not answer yet
+        try:
+            probe = subprocess.run([sys.executable, "-c", WINDOW_PROBE], capture_output=True, text=True,
+                                   errors="replace", timeout=30)
+        except subprocess.TimeoutExpired:
+            reason = "the display did not answer within 30 s"
+            continue
         if probe.returncode == 0:
             return
         said = [line.strip() for line in probe.stderr.splitlines() if "connect to display" in line]
