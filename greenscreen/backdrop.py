@@ -22,7 +22,7 @@ from greenscreen.key.screen_model import CHANNELS
 T = TypeVar("T")
 
 SPEAKER_SHEET_AT_MOST = 0.05
-"""Share of the picture keyed as sheet below which a speaker recording shows no sheet ..."""
+"""Share of sheet-coloured pixels below which a speaker recording shows no sheet ..."""
 SCREEN_SHEET_AT_LEAST = 0.3
 """... and share of screen-coloured pixels above which a screen recording looks like one."""
 FRAMES_LOOKED_AT = 30

@@ -28,7 +28,6 @@ from greenscreen.io.stills import read_image_with_alpha
 from greenscreen.plan import SEGMENT_KEYS, Chapter, Cut, Segment, check_cuts, check_segments, segment_from
 from greenscreen.presets import (
     GROUPS,
-    PresetError,
     SettingsLayer,
     apply_settings_tables,
     array_lines,

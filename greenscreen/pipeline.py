@@ -41,7 +41,7 @@ from greenscreen.composite.quiet_corner import AUTO, quiet_corner
 from greenscreen.composite.redact import Redaction
 from greenscreen.compositor import Compositor, crop_of
 from greenscreen.config import RenderSettings
-from greenscreen.errors import GreenscreenError, MediaError, OutputError, SettingsError
+from greenscreen.errors import MediaError, OutputError, SettingsError
 from greenscreen.io.atomic import atomic_path, check_output_path, companion_path, is_null_device
 from greenscreen.io.audio import SAMPLE_RATE, AudioSource, AudioTrack
 from greenscreen.io.audio_filters import FilteredTrack, KeptSound, StopWhen

@@ -445,7 +445,6 @@ class PreviewState:
 
     def render(self) -> np.ndarray:
         """The current view, BGR uint8 at the output size, without overlays."""
-        comp = self.compositor
         size = self.source.output_size
         self._regions_for = (self.settings, self.view, self.index)
         if self.view == "composite":
