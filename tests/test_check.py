@@ -284,3 +284,29 @@ def test_no_crop_is_offered_through_the_speaker(tmp_path: Path) -> None:
 
     report = check_recording(write_clip(tmp_path / "desk.mp4", seconds=2.0, size=(w, h), fps=10, frame=desk))
     assert report.finding("fill").verdict == "usable" and report.to_json()["crop"] == "0,0,0,32"
+
+
+def test_a_shirt_of_the_sheets_colour_is_found(tmp_path: Path) -> None:
+    """The commonest beginner's mistake, a green shirt before the green sheet, was "usable":
+    the whole torso keys away and the head floats, which check exists to say before the
+    twenty-minute recording."""
+    import synthetic
+
+    w, h = 640, 360
+    plate = synthetic.speaker_frame(0.0, (w, h), seed=1)[0][:4].reshape(-1, 3).mean(axis=0)  # the sheet up top
+
+    def frame(i: int) -> np.ndarray:
+        picture, alpha = synthetic.speaker_frame(i / 10, (w, h), seed=1)
+        grey = cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        shirt = np.float32([40, 140, 45]) * np.clip(grey / 75, 0.3, 1.6)[..., None]  # forest green, shaded
+        mixed = alpha[..., None] * shirt + (1 - alpha[..., None]) * plate
+        out = picture.astype(np.float32)
+        below_neck = (alpha > 0) & (np.arange(h)[:, None] >= int(0.64 * h))
+        out[below_neck] = mixed[below_neck]
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    report = check_recording(write_clip(tmp_path / "green shirt.mp4", seconds=2.0, size=(w, h), fps=10, frame=frame))
+    clothes = report.finding("clothes")
+    assert clothes.verdict == "poor", report.to_text()
+    assert "your clothes are close to its colour" in clothes.text()[0] and "nothing green" in clothes.text()[1]
+    assert report.verdict == "poor"

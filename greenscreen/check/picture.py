@@ -162,6 +162,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     findings.append(_exposure(samples))
     findings.append(_noise(samples, sheets))
     findings.append(_blur(samples, speakers))
+    findings.append(_clothes(speakers, screen))
     flicker = _flicker(samples, sheets, screen)
     findings.append(_pumping(samples, sheets, screen, flickering=flicker.verdict != "good"))
     findings.append(flicker)
@@ -461,6 +462,45 @@ PUMP_USABLE, PUMP_POOR = 0.08, 0.2
 """Automatic exposure: range of the sheet's brightness over the clip, as a fraction."""
 WB_USABLE, WB_POOR = 0.08, 0.16
 """Automatic white balance: range of the sheet's blue/green and red/green over the clip."""
+
+
+CLOTHES_USABLE, CLOTHES_POOR = 0.25, 0.5
+"""Share of the moments in which the speaker floats: no part of them reaches the picture's
+bottom edge, as a body does, so everything below the head keyed away with the sheet."""
+
+
+FLOATS_ABOVE = 0.8
+"""... with their lowest part above this share of the picture's height (feet on a green floor
+reach lower)."""
+
+
+def _clothes(speakers: list[np.ndarray], screen: str) -> Finding:
+    """Clothes of the sheet's colour (a green shirt before a green sheet): the keyer takes the
+    body for sheet, and the head floats. Colour alone cannot tell a green shirt from the
+    sheet; the shape can: a seated or standing speaker's body runs off the picture's bottom."""
+    floating = looked = 0
+    for body in speakers:
+        if body.sum() < 0.01 * body.size:
+            continue
+        looked += 1
+        count, labels = cv2.connectedComponents(body)
+        sizes = np.bincount(labels.ravel(), minlength=count)
+        parts = {i for i in range(1, count) if sizes[i] > 0.005 * body.size}
+        if not parts or parts & set(np.unique(labels[-1][body[-1] > 0]).tolist()):
+            continue
+        # A whole figure standing on a sheet that runs on over the floor reaches near the
+        # bottom with its feet; a head over a keyed-away body ends well above it.
+        lowest = max(int(np.nonzero(np.isin(labels, list(parts)).any(axis=1))[0][-1]), 0)
+        if lowest < FLOATS_ABOVE * body.shape[0]:
+            floating += 1
+    if looked < 3:
+        return Finding("clothes", "good", "clothes_good", params={"colour": screen}, figures={"floating": 0.0})
+    share = floating / looked
+    verdict = grade(share, CLOTHES_USABLE, CLOTHES_POOR)
+    if verdict == "good":
+        return Finding("clothes", "good", "clothes_good", params={"colour": screen}, figures={"floating": share})
+    return Finding("clothes", verdict, "clothes_bad", "clothes_advice",
+                   params={"pct": round(share * 100), "colour": screen}, figures={"floating": share})
 
 
 FLICKER_USABLE, FLICKER_POOR = 0.02, 0.05
