@@ -25,6 +25,7 @@ import av.filter
 import numpy as np
 
 from greenscreen.io.audio import CHANNELS, SAMPLE_RATE
+from greenscreen.io.filter_graph import pulled
 
 Filter = tuple[str, str]
 """One filter: FFmpeg's name and its option string, e.g. ``("volume", "3dB")``."""
@@ -78,11 +79,7 @@ class FilterChain:
             frame.pts = self._pts
             self._pts += samples.shape[1]
             self._graph.push(frame)
-        while True:
-            try:
-                out = self._graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                break
+        for out in pulled(self._graph):
             if out.metadata:
                 self.metadata = dict(out.metadata)
             block = out.to_ndarray().astype(np.float32, copy=False)

@@ -20,6 +20,7 @@ from av.video.reformatter import VideoReformatter
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
+from greenscreen.io.filter_graph import pulled
 from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
 
@@ -144,19 +145,11 @@ def progressive(frames: Iterator[av.VideoFrame], stream: av.video.stream.VideoSt
             deinterlace.link_to(sink)
             graph.configure()
         graph.push(frame)
-        yield from _pulled(graph)
+        yield from pulled(graph)
     if graph is not None:
         graph.push(None)
-        yield from _pulled(graph)
+        yield from pulled(graph)
 
-
-def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
-    """The frames a filter graph has ready."""
-    while True:
-        try:
-            yield graph.pull()
-        except (BlockingIOError, EOFError):  # PyAV's own errors are subclasses of both
-            return
 
 
 def _check_complete(
