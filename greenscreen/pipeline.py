@@ -466,8 +466,8 @@ def render(
         )
     # The keyer belongs to the speaker lane: its learnt state carries across layout changes.
     plate_image = load_plate(Path(plate), crop) if plate is not None else None
-    if plate_image is not None:
-        warnings += [w for w in (plate_warning(plate_image, Path(plate), settings.key.screen),) if w]
+    if plate_image is not None and (warning := plate_warning(plate_image, Path(plate), settings.key.screen)):
+        warnings.append(warning)
     keyer = Keyer(settings.key, plate=plate_image)
     (sw, sh), (kw, kh) = timeline.size, plan.largest_key_size
     stretch = 1 + settings.timeline.drift * 1e-6
