@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from greenscreen.io.hdr import outside_bt709
 from greenscreen.io.yuv import i420_planes
 
 Matrix = Literal["bt601", "bt709"]
@@ -28,7 +29,7 @@ Matrix = Literal["bt601", "bt709"]
 _WEIGHTS: dict[str, tuple[float, float]] = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
 
 #: FFmpeg's AVColorSpace value for BT.709 (the frame's ``colorspace``).
-_AVCOL_SPC_BT709 = 1
+AVCOL_SPC_BT709 = 1
 
 #: x264's names for each matrix's primaries, transfer and matrix tags.
 X264_TAGS: dict[str, str] = {
@@ -38,8 +39,11 @@ X264_TAGS: dict[str, str] = {
 
 
 def frame_matrix(frame: av.VideoFrame) -> Matrix:
-    """The matrix a decoded frame's YUV was made with: BT.709 if tagged so, else BT.601."""
-    return "bt709" if int(frame.colorspace) == _AVCOL_SPC_BT709 else "bt601"
+    """The matrix a decoded frame's YUV was made with: BT.709 if tagged so, else BT.601.
+
+    A BT.2020 or HDR frame counts as BT.709: it is read as BT.709 SDR (see
+    :mod:`greenscreen.io.hdr`), and a screen recording of it is passed on as such."""
+    return "bt709" if int(frame.colorspace) == AVCOL_SPC_BT709 or outside_bt709(frame) else "bt601"
 
 
 def is_full_range(frame: av.VideoFrame) -> bool:

@@ -19,6 +19,7 @@ from av.video.reformatter import VideoReformatter
 
 from greenscreen.errors import MediaError
 from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
+from greenscreen.io import hdr
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.filter_graph import pulled
 from greenscreen.io.orientation import pixel_aspect, upright
@@ -178,11 +179,14 @@ def frame_to_bgr(
     """Convert one decoded frame to BGR uint8: cropped by ``crop``, then scaled to ``size``.
 
     Public so the preview converts the frames it seeks to exactly as a render does. Pass the
-    same ``scaler`` for every frame of a stream to save setting one up per frame.
+    same ``scaler`` for every frame of a stream to save setting one up per frame. A BT.2020 or
+    HDR frame (a phone's) comes out in BT.709 SDR colours (see :mod:`greenscreen.io.hdr`).
     """
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
+    if hdr.outside_bt709(frame):
+        return hdr.to_bgr(frame, target, (x0, y0, x1, y1), scaler)
     if is_i420(frame):
         # Scale in I420 (a quarter of the samples of BGR), then convert the small picture.
         even = (target[0] - target[0] % 2, target[1] - target[1] % 2)
@@ -212,14 +216,17 @@ def frame_to_yuv420p(
     recording) this is ``frame`` itself, not a copy: read it, never write to it. A 4:2:0
     source is cropped and scaled plane by plane without any colour conversion; the result
     keeps the source's matrix (see :func:`~greenscreen.io.colour.frame_matrix`) and is studio
-    range (16-235) whatever the source's. The output size must be even (4:2:0 has one chroma
-    sample per 2x2 pixels).
+    range (16-235) whatever the source's. A BT.2020 or HDR frame is mapped to BT.709 SDR (see
+    :mod:`greenscreen.io.hdr`). The output size must be even (4:2:0 has one chroma sample per 2x2
+    pixels).
     """
     width, height = frame.width, frame.height
     x0, y0, x1, y1 = crop.box(width, height)
     target = size or (x1 - x0, y1 - y0)
     if target[0] % 2 or target[1] % 2:
         raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
+    if hdr.outside_bt709(frame):
+        return i420_to_frame(bgr_to_i420(hdr.to_bgr(frame, target, (x0, y0, x1, y1), scaler), "bt709"))
     # Range and matrix are read before a crop makes a new, untagged frame.
     full_range = is_full_range(frame)
     if is_i420(frame):

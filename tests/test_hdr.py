@@ -1,0 +1,149 @@
+"""Phone recordings in BT.2020 colours or HDR (HLG, PQ) are read as the BT.709 SDR picture they show.
+
+The HDR clips are made from BT.709 pictures by FFmpeg's own colour management (swscale maps
+primaries, transfer and peak itself): an encoder independent of greenscreen's mapping back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from av.video.reformatter import VideoReformatter
+
+from conftest import mean_diff, pip_box, run_cli, run_ffmpeg
+import synthetic
+from greenscreen.io import hdr
+from greenscreen.io.colour import frame_matrix
+from greenscreen.io.probe import probe
+from greenscreen.io.reader import read_frames
+
+SIZE = (320, 180)
+FRAMES = 15
+#: FFmpeg's transfer values: HLG, PQ, BT.2020 10-bit SDR.
+HLG, PQ, SDR2020 = 18, 16, 14
+
+
+def _pictures() -> list[np.ndarray]:
+    return [synthetic.speaker_frame(i / 30, SIZE, seed=4)[0] for i in range(FRAMES)]
+
+
+def _write(path: Path, trc: int | None) -> Path:
+    """The pictures as a BT.709 SDR clip (``trc`` None) or, 10 bit, as BT.2020 with ``trc``."""
+    to_yuv, to_hdr = VideoReformatter(), VideoReformatter()  # two: each keeps its own setup
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"crf": "12", "preset": "veryfast"})
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p" if trc is None else "yuv420p10le"
+        tags = (1, 1, 1) if trc is None else (9, trc, 9)
+        cc = stream.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace = tags
+        for i, bgr in enumerate(_pictures()):
+            frame = to_yuv.reformat(av.VideoFrame.from_ndarray(bgr, format="bgr24"), format="yuv420p",
+                                    dst_colorspace=1)
+            frame.colorspace = 1
+            if trc is not None:
+                frame = to_hdr.reformat(frame, format="yuv420p10le", src_colorspace=1, dst_colorspace=9,
+                                        dst_color_trc=trc, dst_color_primaries=9)
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("hdr")
+    made = {"sdr": _write(d / "sdr.mp4", None), "hlg": _write(d / "iPhone HLG.mov", HLG),
+            "pq": _write(d / "pq.mp4", PQ), "sdr2020": _write(d / "sdr2020.mp4", SDR2020)}
+    made["hlg_portrait"] = d / "hlg portrait.mov"
+    run_ffmpeg("-display_rotation:v", "90", "-i", made["hlg"], "-c", "copy", made["hlg_portrait"])
+    return made
+
+
+def _read(path: Path, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    return [f for _, f in read_frames(path, size=size)]
+
+
+def _naive(path: Path) -> list[np.ndarray]:
+    """The frames as read before: the YUV turned into RGB, the colours taken as BT.709 SDR."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("kind", ["hlg", "pq", "sdr2020"])
+def test_bt2020_and_hdr_recordings_read_as_the_bt709_picture(clips: dict[str, Path], kind: str) -> None:
+    with av.open(str(clips[kind])) as c:
+        first = next(c.decode(video=0))
+    assert hdr.outside_bt709(first) and frame_matrix(first) == "bt709"
+    assert probe(clips[kind]).matrix == "bt709"
+    sdr, ours, naive = _read(clips["sdr"]), _read(clips[kind]), _naive(clips[kind])
+    assert len(ours) == FRAMES
+    for n in (0, 7, 14):
+        # Within coding noise and 10-bit rounding of the BT.709 picture; read as BT.709, the
+        # colours were 12-19 levels off (skin grey-green, the sheet olive).
+        assert mean_diff(ours[n], sdr[n]) < 3.0, (kind, n)
+        assert mean_diff(naive[n], sdr[n]) > 3 * mean_diff(ours[n], sdr[n]), (kind, n)
+        # No colour cast: each channel's mean within 2.5 levels.
+        assert np.abs(ours[n].reshape(-1, 3).mean(0) - sdr[n].reshape(-1, 3).mean(0)).max() < 2.5
+    # Scaled and cropped on the way, as a render reads a speaker.
+    small = _read(clips[kind], (160, 90))[7]
+    assert small.shape == (90, 160, 3)
+    assert mean_diff(small, _read(clips["sdr"], (160, 90))[7]) < 3.0
+
+
+def test_sdr_bt709_frames_are_not_mapped(clips: dict[str, Path]) -> None:
+    with av.open(str(clips["sdr"])) as c:
+        first = next(c.decode(video=0))
+    assert not hdr.outside_bt709(first)
+    # As FFmpeg reads it, up to how the two sample 4:2:0 chroma (see test_colour).
+    assert mean_diff(_read(clips["sdr"])[3], _naive(clips["sdr"])[3]) < 1.5
+
+
+def test_highlights_roll_off_below_white_keeping_their_hue() -> None:
+    """An HDR highlight far above SDR white (a window, a lamp) comes out bright but not clipped
+    flat: ordered by brightness, its hue kept (red stays red)."""
+    levels = [0.5, 0.75, 0.9, 1.0]  # PQ signal: about 92, 1000, 3900, 10000 cd/m²
+    rows = []
+    for v in levels:
+        rgb = np.zeros((2, 2, 3), np.uint16)
+        rgb[..., 0] = int(v * 65535)  # red only
+        rgb[..., 1] = rgb[..., 2] = int(v * 0.6 * 65535)
+        rows.append(hdr._map_rgb48(rgb, PQ, 1)[0, 0].astype(int))  # BGR
+    reds = [r[2] for r in rows]
+    assert reds == sorted(reds) and reds[-1] <= 255 and reds[0] < 250
+    assert all(r[2] > r[1] + 10 and r[2] > r[0] + 10 for r in rows[1:]), rows  # still red
+
+
+def test_portrait_hdr_recording_is_turned_and_mapped(clips: dict[str, Path]) -> None:
+    assert probe(clips["hlg_portrait"]).matrix == "bt709"
+    turned = _read(clips["hlg_portrait"])[5]
+    assert turned.shape == (SIZE[0], SIZE[1], 3)
+    flat = _read(clips["hlg"])[5]
+    assert mean_diff(np.rot90(turned, -1), flat) < 1.0  # the same picture, turned a quarter
+
+
+@pytest.mark.slow
+def test_render_of_an_hdr_speaker_and_screen_looks_like_the_sdr_one(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Through the real command line: an iPhone's HLG speaker over an HDR screen recording gives
+    the tutorial the BT.709 recordings give, tagged BT.709."""
+    sdr_out, hdr_out = tmp_path / "sdr.mp4", tmp_path / "hdr.mp4"
+    screen = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(640, 360), fps=30.0, seconds=0.5, seed=2)
+    run_cli("render", clips["sdr"], screen, "-o", sdr_out, "-q", "--offset", "0")
+    run_cli("render", clips["hlg"], clips["pq"], "-o", hdr_out, "-q", "--offset", "0", "--layout", "full")
+    run_cli("render", clips["sdr"], clips["sdr"], "-o", tmp_path / "ref.mp4", "-q", "--offset", "0",
+            "--layout", "full")
+    ours, ref = _naive(hdr_out), _naive(tmp_path / "ref.mp4")
+    with av.open(str(hdr_out)) as c:
+        first = next(c.decode(video=0))
+    assert frame_matrix(first) == "bt709" and int(first.color_trc) in (1, 2)
+    assert len(ours) == len(ref) and len(ours) >= FRAMES - 1
+    for n in (2, 8):
+        assert mean_diff(ours[n], ref[n]) < 3.5, n
+    # The keyed speaker in the picture-in-picture layout too.
+    x, y, w, h = pip_box((640, 360), SIZE)
+    run_cli("render", clips["hlg"], screen, "-o", tmp_path / "pip.mp4", "-q", "--offset", "0")
+    pip, want = _naive(tmp_path / "pip.mp4")[8], _naive(sdr_out)[8]
+    assert mean_diff(pip[y : y + h, x : x + w], want[y : y + h, x : x + w]) < 3.5
