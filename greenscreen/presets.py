@@ -77,6 +77,23 @@ def user_preset_dir() -> Path:
     return base / "greenscreen" / "presets"
 
 
+def unreadable_folder_reason(folder: Path) -> str | None:
+    """Why the presets ``folder`` cannot be listed, in words; None if it can or does not exist.
+
+    ``Path.glob`` lists an unreadable folder (a locked profile, wrong permissions) as empty, so
+    the user's presets would vanish from ``presets list`` and be "unknown" without a word.
+    """
+    try:
+        with os.scandir(folder):
+            return None
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return "it is a file, not a folder"
+    except OSError as exc:
+        return os_reason(exc)
+
+
 def builtin_preset_dir() -> Path:
     """The folder of presets that ship with greenscreen.
 
@@ -153,7 +170,9 @@ def find_preset(name: str | Path) -> Path:
     names = sorted(available_presets())
     close = difflib.get_close_matches(text, names, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    raise SettingsError(f"unknown preset '{text}' ({hint}available: {', '.join(names) or 'none'})")
+    unreadable = unreadable_folder_reason(user_preset_dir())
+    note = f"; your presets folder {user_preset_dir()} cannot be read: {unreadable}" if unreadable else ""
+    raise SettingsError(f"unknown preset '{text}' ({hint}available: {', '.join(names) or 'none'}){note}")
 
 
 def read_preset_text(path: Path) -> str:

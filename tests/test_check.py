@@ -310,3 +310,13 @@ def test_a_shirt_of_the_sheets_colour_is_found(tmp_path: Path) -> None:
     assert clothes.verdict == "poor", report.to_text()
     assert "your clothes are close to its colour" in clothes.text()[0] and "nothing green" in clothes.text()[1]
     assert report.verdict == "poor"
+
+
+def test_a_report_in_a_language_it_is_not_written_in_says_which_there_are() -> None:
+    from greenscreen.check.report import CheckReport, Finding
+
+    report = CheckReport("speaker.mp4", None, [Finding("evenness", "good", "even_good", params={"pct": 4})])
+    assert "speaker.mp4" in report.to_text("de")
+    for write in (report.to_text, report.to_json, lambda lang: report.findings[0].text(lang)):
+        with pytest.raises(ValueError, match="'en' or 'de', not 'fr'"):
+            write("fr")

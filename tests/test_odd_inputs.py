@@ -940,3 +940,19 @@ def test_a_wmv_recording_is_as_long_as_its_frames(clips: dict[str, Path], tmp_pa
     out = tmp_path / "o.mp4"
     run_cli("render", wmv, clips["screen"], "-o", out, "-q", "--offset", "0")
     assert streams_of(out)["frames"] == round(source.duration * source.fps) == 50
+
+
+def test_ctrl_c_in_the_preview_does_not_claim_nothing_was_written(
+    monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path]
+) -> None:
+    """A preset saved with 's' before Ctrl-C is kept: "no output was written" would be wrong."""
+    from greenscreen.cli import main
+
+    def interrupted(state: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("greenscreen.preview.window.check_display", lambda: None)
+    monkeypatch.setattr("greenscreen.preview.window.run", interrupted)
+    result = CliRunner().invoke(main, ["preview", str(clips["speaker"]), str(clips["screen"]), "--offset", "0"])
+    assert result.exit_code == 130
+    assert result.output.splitlines() == ["interrupted: the preview was closed; presets saved with 's' are kept"]

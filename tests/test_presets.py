@@ -346,3 +346,18 @@ def test_a_relative_xdg_config_home_is_ignored(monkeypatch: pytest.MonkeyPatch, 
     assert user_preset_dir() == tmp_path / ".config" / "greenscreen" / "presets"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     assert user_preset_dir() == tmp_path / "cfg" / "greenscreen" / "presets"
+
+
+def test_an_unreadable_presets_folder_is_named_not_passed_over() -> None:
+    """Listed as empty, the user's presets vanished and were "unknown" without a word (a locked
+    profile, wrong permissions, a file where the folder should be)."""
+    folder = user_preset_dir()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")
+    code, out, err = run("presets", "list")
+    assert code == 0 and "studio-green" in out  # the built-in ones are still listed
+    assert "your presets folder cannot be read, so your presets are not listed: it is a file, not a folder" in err
+    code, _, err = run("presets", "show", "mine")
+    assert code == 2
+    assert err.strip().startswith("error: unknown preset 'mine'")
+    assert err.strip().endswith(f"your presets folder {folder} cannot be read: it is a file, not a folder")

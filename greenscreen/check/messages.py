@@ -226,3 +226,11 @@ WORDS: dict[str, dict[str, str]] = {
 }
 """Words filled into the sentences: directions in their adjective and adverb (``_adv``) forms,
 the sheet's colour as the adjective before "Tuch"/"Licht" and as a noun (``_noun``)."""
+
+
+def in_language(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The messages and words in ``lang``; a ValueError that names the languages there are
+    for any other (the reports are written in English and German)."""
+    if lang not in MESSAGES:
+        raise ValueError(f"the check report is written in {' or '.join(map(repr, MESSAGES))}, not {lang!r}")
+    return MESSAGES[lang], WORDS[lang]

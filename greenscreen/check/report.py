@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from greenscreen.check.messages import MESSAGES, WORDS
+from greenscreen.check.messages import MESSAGES, in_language
 
 Verdict = Literal["good", "usable", "poor"]
 VERDICTS: tuple[Verdict, ...] = ("good", "usable", "poor")
-LANGUAGES = ("en", "de")
+LANGUAGES = tuple(MESSAGES)
 
 
 def grade(value: float, usable: float, poor: float) -> Verdict:
@@ -61,8 +61,7 @@ class Finding:
 
     def text(self, lang: str = "en") -> tuple[str, str]:
         """The finding and its advice ("" if none) as sentences in ``lang``."""
-        table = MESSAGES[lang]
-        words = WORDS[lang]
+        table, words = in_language(lang)
         params = {k: words.get(v, v) if isinstance(v, str) else _number(v, lang) for k, v in self.params.items()}
         # Words in their other grammatical forms ("links" beside "linke", "Grün" beside "grünes").
         for k, v in self.params.items():
@@ -121,7 +120,7 @@ class CheckReport:
 
     def to_text(self, lang: str = "en") -> str:
         """The terminal report: one line per topic, advice indented below, overall verdict last."""
-        table = MESSAGES[lang]
+        table = in_language(lang)[0]
         label = {v: table[f"verdict_{v}"] for v in VERDICTS}
         width = max(len(s) for s in label.values())
         lines = [table["header"].format(name=self.speaker)]

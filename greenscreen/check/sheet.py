@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from greenscreen.check.messages import MESSAGES
+from greenscreen.check.messages import in_language
 from greenscreen.check.report import CheckReport
 from greenscreen.errors import OutputError
 from greenscreen.io.atomic import atomic_path
@@ -101,7 +101,7 @@ def render_sheet(report: CheckReport, lang: str = "en") -> np.ndarray:
 
 
 def _text_panel(report: CheckReport, lang: str, width: int) -> np.ndarray:
-    table = MESSAGES[lang]
+    table = in_language(lang)[0]
     lines: list[tuple[str | None, str]] = []
     for f in report.findings:
         message, advice = f.text(lang)

@@ -41,6 +41,11 @@ def _debug(ctx: click.Context) -> bool:
     return bool(ctx.obj and ctx.obj.get("debug"))
 
 
+#: What a command stopped by Ctrl-C leaves, where it is not "no output was written" (every
+#: output is written whole or not at all).
+_INTERRUPTED = {"preview": "the preview was closed; presets saved with 's' are kept"}
+
+
 class _Group(click.Group):
     """Loads commands on demand; turns every error into one line and an exit code (1 for bad
     input, 2 for settings, 1 and "unexpected error" for anything else), with a traceback only
@@ -64,7 +69,7 @@ class _Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_SETTINGS if isinstance(exc, SettingsError) else EXIT_ERROR)
         except KeyboardInterrupt:
-            click.echo("interrupted: no output was written", err=True)
+            click.echo(f"interrupted: {_INTERRUPTED.get(ctx.invoked_subcommand, 'no output was written')}", err=True)
             sys.exit(interrupted_exit_code())
         except click.UsageError as exc:
             # One line like every other error, instead of click's usage banner.

@@ -16,6 +16,7 @@ from greenscreen.presets import (
     list_presets,
     load_preset,
     read_preset_text,
+    unreadable_folder_reason,
     user_preset_dir,
 )
 
@@ -42,6 +43,10 @@ def list_command() -> None:
         source = "built-in, hidden by your preset" if p.shadowed else p.source
         click.echo(f"{p.name:<{width}}  {source:<8}  {p.description}")
     click.echo(f"\nYour presets folder: {user_preset_dir()}")
+    unreadable = unreadable_folder_reason(user_preset_dir())
+    if unreadable:
+        click.echo(f"warning: your presets folder cannot be read, so your presets are not listed: {unreadable}",
+                   err=True)
     click.echo(f"Built-in presets:    {builtin_preset_dir()}")
 
 
