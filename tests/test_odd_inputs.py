@@ -910,7 +910,8 @@ def _comb(gray: np.ndarray) -> float:
 
 def test_interlaced_footage_is_deinterlaced(tmp_path: Path) -> None:
     """Camcorder and capture-card footage (1080i) was keyed with both fields woven together:
-    every moving edge combed line by line into the output, and the matte followed the comb."""
+    every moving edge combed line by line into the output, and the matte followed the comb.
+    The preview and check showed it so too."""
     import av
 
     from greenscreen.io.reader import read_frames
@@ -921,6 +922,18 @@ def test_interlaced_footage_is_deinterlaced(tmp_path: Path) -> None:
     read = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for _, f in read_frames(clip)]
     assert len(read) == len(woven) == 20
     assert np.mean([_comb(f) for f in woven[2:]]) > 4 * np.mean([_comb(f) for f in read[2:]])
+    # The preview and check read the frames by index, seeking: deinterlaced as the render reads
+    # them (they showed the comb).
+    from greenscreen.preview.source import VideoFrames
+
+    frames = VideoFrames(clip)
+    try:
+        for i in (9, 3, 6):  # a seek back, then forward (the bar crosses the picture by frame 10)
+            shown = frames.frame(i).to_ndarray(format="gray")
+            assert _comb(shown) < _comb(woven[i]) / 4, i
+            assert np.abs(shown.astype(int) - read[i]).mean() < 2.0, i
+    finally:
+        frames.close()
     # A progressive recording passes through untouched: the decoder's own frames.
     from greenscreen.io.reader import progressive
 

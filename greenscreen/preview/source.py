@@ -33,7 +33,7 @@ from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_stream
 from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.colour import Matrix, bgr_to_i420
-from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p
+from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p, progressive
 from greenscreen.io.stills import load_plate, read_image, read_image_with_alpha
 from greenscreen.io.yuv import Planes, frame_planes, i420_planes
 from greenscreen.composite.lower_third import LowerThird
@@ -146,7 +146,8 @@ class VideoFrames:
                 # A file the demuxer cannot seek in (no index, broken timestamps) is read again
                 # from its start instead.
                 self._reopen()
-        self._decoder = self._container.decode(self._stream)
+        # Deinterlaced as the render reads them (from the keyframe sought to on).
+        self._decoder = progressive(self._container.decode(self._stream), self._stream)
         self._next = 0  # unknown until the first frame comes out; _index_of finds it
 
     def _open(self) -> None:
@@ -162,6 +163,9 @@ class VideoFrames:
         pts = frame.pts
         if pts is None:
             return self._next
+        if frame.time_base and self._stream.time_base and frame.time_base != self._stream.time_base:
+            # The deinterlacer counts in fields: half the stream's time base.
+            pts = round(pts * Fraction(frame.time_base) / Fraction(self._stream.time_base))
         i = bisect.bisect_left(self._pts, pts)
         return min(i, len(self._pts) - 1)
 
