@@ -185,7 +185,7 @@ def undrawable_text_warning(
         "the title card": [settings.cards.title, settings.cards.subtitle] if intro else [],
         "the outro card": [settings.cards.outro] if outro else [],
         "a lower third": [t for third in lower_thirds for t in (third.name, third.role)],
-        "the burned-in captions": [cue.text for cue in burned],
+        "the burned-in captions": [cue.plain for cue in burned],
     }
     if not any(text for texts in places.values() for text in texts):
         return []

@@ -127,3 +127,36 @@ def test_render_names_the_letters_it_cannot_draw(pair: tuple[Path, Path], tmp_pa
     warning = [line for line in proc.stderr.splitlines() if "font has no letters" in line]
     assert len(warning) == 1 and "😀" in warning[0] and "中" in warning[0] and "Д" not in warning[0]
     assert "title card" in warning[0] and "captions" in warning[0]
+
+
+def _burned(cues: list[Cue], t: float) -> np.ndarray:
+    frame = new_frame(*SIZE)
+    planes = frame_planes(frame)
+    for plane, value in zip(planes, (16, 128, 128)):
+        plane[...] = value
+    CaptionBurner(cues, SIZE, avoid=None, matrix="bt601").draw(t, planes)
+    return planes[0].copy()
+
+
+def test_markup_is_not_drawn() -> None:
+    marked = _burned([Cue(0.0, 1.0, "<i>Hallo</i> &amp; <font color=\"red\">mehr</font>")], 0.5)
+    assert np.array_equal(marked, _burned([Cue(0.0, 1.0, "Hallo & mehr")], 0.5))
+
+
+def test_a_long_cue_is_shown_two_lines_at_a_time() -> None:
+    """A three-line cue of long lines, and a cue overlapping it, were drawn on four and five
+    lines, over half the picture. Subtitlers split such a cue; the burner shows it two lines at
+    a time, in turn."""
+    long = Cue(0.0, 4.0, "Klicken Sie oben rechts auf Ihr Profilbild und dann\n"
+                         "auf Einstellungen, dort finden Sie den Punkt Sicherheit\nund darunter das Passwort")
+    two_lines = _burned([Cue(0.0, 4.0, "Klicken Sie oben rechts auf Ihr Profilbild und wählen Sie dann")], 0.5)
+    height = np.ptp(np.flatnonzero((two_lines > 40).any(axis=1)))  # the box of two lines
+    pages = []
+    for cues in ([long], [long, Cue(2.0, 3.0, "Zweite Stimme: ja, genau so")]):
+        for t in (0.2, 1.4, 2.6, 3.8):
+            y = _burned(cues, t)
+            rows = np.flatnonzero((y > 40).any(axis=1))
+            assert np.ptp(rows) <= height + 2, (len(cues), t)
+            pages.append(y)
+    # The single cue's text is all shown: it turns pages.
+    assert not np.array_equal(pages[0], pages[3])

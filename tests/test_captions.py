@@ -197,3 +197,53 @@ def test_batch_picks_up_captions_beside_the_recordings(pair: tuple[Path, Path], 
     write(rec / "b" / "captions.vtt", webvtt([Cue(1.0, 2.0, "korrigiert")]))
     dry = run_cli("batch", rec, "-o", out, "--dry-run", check=False)
     assert "captions changed" in dry.stdout
+
+
+def test_markup_is_kept_for_the_sidecar_and_left_out_of_the_text() -> None:
+    """Subtitle Edit, Aegisub and YouTube write tags into SRT files; WebVTT has its own. The
+    picture and the MP4 track showed them character for character."""
+    from greenscreen.io.captions import plain_text
+
+    cases = {
+        '<i>Überlappend</i> mit <b>fett</b> und <font color="red">Farbe</font>': "Überlappend mit fett und Farbe",
+        "<v Maria>Hallo <c.yellow>gelb</c> und <ruby>漢<rt>kan</rt></ruby></v>": "Hallo gelb und 漢",
+        "&lt;tag&gt; &amp; Entities&nbsp;!": "<tag> & Entities !",
+        "{\\an8}oben": "oben",
+        "if a < b & c > d": "if a < b & c > d",  # not tags
+        "x <00:00:01.500>y": "x y",
+    }
+    for marked, plain in cases.items():
+        assert plain_text(marked) == plain == Cue(0, 1, marked).plain
+    vtt = webvtt([Cue(0, 1, t) for t in cases])
+    assert "<i>Überlappend</i> mit <b>fett</b> und Farbe" in vtt  # <font> is not WebVTT
+    assert "<v Maria>Hallo <c.yellow>gelb</c> und <ruby>漢<rt>kan</rt></ruby></v>" in vtt
+    assert "&lt;tag&gt; &amp; Entities\xa0!" in vtt and "if a &lt; b &amp; c &gt; d" in vtt
+    assert [c.plain for c in read_captions_text(vtt)] == list(cases.values())
+
+
+def read_captions_text(text: str) -> list[Cue]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        return read_captions(write(Path(d) / "c.vtt", text))
+
+
+def test_overlapping_cues_keep_their_times_in_the_mp4_track(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """Speech-to-text tools run each cue a little into the next. Muxed as they were, each
+    overlap pushed every later cue of the MP4 track back by its length, past the video's end."""
+    speaker, screen = pair
+    words = [(round(0.1 + 0.2 * i, 3), round(0.4 + 0.2 * i, 3), f"<i>Wort</i> {i + 1}") for i in range(18)]
+    srt = "".join(f"{i + 1}\n00:00:0{a:.3f} --> 00:00:0{b:.3f}\n{t}\n\n".replace(".", ",")
+                  for i, (a, b, t) in enumerate(words))
+    captions = write(tmp_path / "whisper.srt", srt)
+    out = tmp_path / "o.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--captions", captions, "--offset", "0")
+    _, track = soft_track(out)
+    # One sample after another, never overlapping; where two cues overlap, both show.
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(track, track[1:]))
+    assert track[0] == Cue(0.1, 0.3, "Wort 1")
+    assert Cue(0.3, 0.4, "Wort 1\nWort 2") in track
+    assert track[-1] == Cue(3.6, 3.8, "Wort 18")
+    assert max(c.end for c in track) <= 4.0
+    # The sidecar keeps the cues as given.
+    assert [(c.start, c.end) for c in read_captions(out.with_suffix(".vtt"))] == [(a, b) for a, b, _ in words]

@@ -2,20 +2,26 @@
 
 The style follows common subtitle guidelines (EBU, Netflix): at most two lines of about 42
 characters, a font about 1/20 of the picture's height, white on a dark translucent box, centred
-near the bottom. Where the speaker's window covers that place, the captions move beside it, or
-to the top of the picture when there is not room beside it.
+near the bottom. A longer cue (or cues that overlap) is rewrapped and shown two lines at a time,
+its time shared out between them, as a subtitler would split it. Where the speaker's window
+covers that place, the captions move beside it, or to the top of the picture when there is not
+room beside it. Markup (``<i>``, ``&amp;``) is not drawn: the cue's plain text is.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from greenscreen.composite.blend import blend_over_i420
 from greenscreen.io.captions import Cue
 from greenscreen.io.colour import Matrix
 from greenscreen.io.yuv import Planes
 from greenscreen.text import TextLayer, font, render_lines, wrap
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 MAX_CHARS = 42
 MAX_LINES = 2
@@ -55,9 +61,10 @@ class CaptionBurner:
         self._margin = max(round(self._height * 0.04), 4)
         self._padding = max(round(self._size * 0.3), 2)
         self._top, self._span = self._place(avoid)
-        # Only the cue on screen is kept set: a layer is about a megabyte at 1080p, and a long
+        # Only the page on screen is kept set: a layer is about a megabyte at 1080p, and a long
         # tutorial has hundreds of cues (memory must not grow with clip length).
-        self._shown: tuple[tuple[int, ...], tuple[TextLayer, int, int]] | None = None
+        self._pages: tuple[tuple[int, ...], list[list[str]], ImageFont.FreeTypeFont] | None = None
+        self._shown: tuple[tuple[tuple[int, ...], int], tuple[TextLayer, int, int]] | None = None
         self._first = 0
         """Cues before this one have ended (time only moves forward in a render)."""
         self._last_t = float("-inf")
@@ -75,15 +82,20 @@ class CaptionBurner:
                 return top, widest
         return False, (0, self._width)  # the speaker fills the picture: bottom, over them
 
-    def _layer(self, key: tuple[int, ...]) -> tuple[TextLayer, int, int]:
-        text = "\n".join(self._cues[i].text for i in key)
+    def _paged(self, key: tuple[int, ...]) -> tuple[list[list[str]], ImageFont.FreeTypeFont]:
+        """The lines of the cues ``key``, :data:`MAX_LINES` to a page, and the face."""
+        # Each cue one paragraph: its own line breaks would make three lines of a long cue.
+        text = "\n".join(" ".join(self._cues[i].plain.split()) for i in key)
         room = self._span[1] - self._span[0] - 2 * self._margin - 2 * self._padding
-        # Shrink the font a little rather than spill onto a third line.
+        # Shrink the font a little rather than spill onto another page.
         for scale in (1.0, 0.85, 0.7):
             face = font(round(self._size * scale))
             lines = wrap(text, face, room, max_chars=MAX_CHARS)
-            if len(lines) <= MAX_LINES * len(key):
+            if len(lines) <= MAX_LINES:
                 break
+        return [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)], face
+
+    def _layer(self, lines: list[str], face: ImageFont.FreeTypeFont) -> tuple[TextLayer, int, int]:
         layer = render_lines(lines, face, box=BOX, padding=self._padding)
         w, h = layer.size
         x = self._span[0] + (self._span[1] - self._span[0] - w) // 2
@@ -102,8 +114,14 @@ class CaptionBurner:
         key = tuple(i for i in range(self._first, started) if self._cues[i].end > t)
         if not key:
             return False
-        if self._shown is None or self._shown[0] != key:
-            self._shown = (key, self._layer(key))
+        if self._pages is None or self._pages[0] != key:
+            self._pages = (key, *self._paged(key))
+        pages, face = self._pages[1], self._pages[2]
+        # The pages share the time these cues show together, in equal parts.
+        start, end = max(self._cues[i].start for i in key), min(self._cues[i].end for i in key)
+        page = min(int((t - start) / max(end - start, 1e-9) * len(pages)), len(pages) - 1)
+        if self._shown is None or self._shown[0] != (key, page):
+            self._shown = ((key, page), self._layer(pages[page], face))
         layer, x, y = self._shown[1]
         blend_over_i420(planes, layer.bgr, layer.alpha, x=x, y=y, matrix=self._matrix)
         return True

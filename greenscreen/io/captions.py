@@ -1,13 +1,16 @@
 """Captions: read SubRip (.srt) and WebVTT (.vtt) files, and write them out as WebVTT (the
 sidecar web players load) or as MP4 ``mov_text`` samples.
 
-Only the text and times of a cue are kept: styling tags pass through as written, cue settings
-(``align:start`` after the times) are dropped. Times are checked line by line, and every problem
-of a file is reported at once, with its line.
+Only the text and times of a cue are kept; cue settings (``align:start`` after the times) are
+dropped. Styling tags (``<i>``, ``<font color=...>``, ``<v Maria>``) and character references
+(``&amp;``) stay in :attr:`Cue.text` for the WebVTT sidecar, which knows them; the picture and
+the MP4 track, which do not, get :attr:`Cue.plain`. Times are checked line by line, and every
+problem of a file is reported at once, with its line.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import struct
 from dataclasses import dataclass
@@ -48,6 +51,39 @@ class Cue:
     start: float
     end: float
     text: str
+
+    @property
+    def plain(self) -> str:
+        """The text as it reads: tags and ruby annotations left out, ``&amp;`` and friends
+        turned into their characters, an SRT's ``{\\an8}`` overrides dropped."""
+        return plain_text(self.text)
+
+
+#: A tag (``<i>``, ``</font>``, ``<v Maria>``, ``<00:01.500>``) or an ASS override (``{\an8}``).
+_TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d[\d:.]*>|\{\\[^{}\n]*\}")
+#: Ruby annotations (the reading above a character): not part of the line's text.
+_RUBY_TEXT = re.compile(r"<rt>.*?</rt>", re.DOTALL)
+#: The tags WebVTT knows (the rest, such as SRT's ``<font>``, is dropped from the sidecar).
+_VTT_TAG = re.compile(r"</?(?:b|i|u|c|v|lang|ruby|rt)(?:[.\s][^<>\n]*)?>|<\d[\d:.]*>")
+
+
+def plain_text(text: str) -> str:
+    """``text`` of a cue without its markup (see :attr:`Cue.plain`)."""
+    text = _TAG.sub("", _RUBY_TEXT.sub("", text))
+    return html.unescape(text).replace("\xa0", " ")
+
+
+def _vtt_text(text: str) -> str:
+    """``text`` of a cue for a WebVTT file: the tags WebVTT knows kept, others dropped, and the
+    characters that would read as markup (``&``, ``<``, ``>``) escaped."""
+    parts, at = [], 0
+    for tag in _TAG.finditer(text):
+        parts.append(html.escape(html.unescape(text[at : tag.start()]), quote=False))
+        if _VTT_TAG.fullmatch(tag.group()):
+            parts.append(tag.group())
+        at = tag.end()
+    parts.append(html.escape(html.unescape(text[at:]), quote=False))
+    return "".join(parts)
 
 
 def _seconds(groups: tuple[str | None, ...]) -> float:
@@ -165,9 +201,31 @@ def webvtt(cues: list[Cue]) -> str:
     parts = ["WEBVTT", ""]
     for cue in cues:
         # "-->" would end a cue's text early in a reader; a blank line would end the cue.
-        text = "\n".join(line for line in cue.text.replace("-->", "->").split("\n") if line.strip())
+        text = "\n".join(line for line in _vtt_text(cue.text).replace("-->", "->").split("\n") if line.strip())
         parts += [f"{_stamp(cue.start)} --> {_stamp(cue.end)}", text, ""]
     return "\n".join(parts)
+
+
+def one_at_a_time(cues: list[Cue]) -> list[Cue]:
+    """``cues`` as a sequence that never overlaps, in :attr:`Cue.plain` text: where cues
+    overlap (two speakers at once; speech-to-text tools run each cue a little into the next),
+    the overlap shows both texts, each in its own lines.
+
+    An MP4 subtitle track holds one sample after another: muxed as they were, every overlap
+    pushed all later cues back by its length (minutes, over a long tutorial).
+    """
+    cuts = sorted({t for cue in cues for t in (cue.start, cue.end)})
+    out: list[Cue] = []
+    for start, end in zip(cuts, cuts[1:]):
+        shown = [cue.plain for cue in sorted(cues, key=lambda c: c.start) if cue.start < end and cue.end > start]
+        text = "\n".join(t for t in shown if t.strip())
+        if not text:
+            continue
+        if out and out[-1].text == text and out[-1].end == start:
+            out[-1] = Cue(out[-1].start, end, text)
+        else:
+            out.append(Cue(start, end, text))
+    return out
 
 
 def mov_text_sample(text: str) -> bytes:

@@ -12,7 +12,7 @@ import av
 import numpy as np
 
 from greenscreen.io.audio import SAMPLE_RATE
-from greenscreen.io.captions import Cue, mov_text_sample
+from greenscreen.io.captions import Cue, mov_text_sample, one_at_a_time
 from greenscreen.io.colour import X264_TAGS, Matrix, bgr_to_i420
 from greenscreen.io.files import valid_text
 from greenscreen.io.yuv import i420_to_frame
@@ -136,7 +136,7 @@ class VideoWriter:
         # A soft subtitle track: players such as VLC and QuickTime offer it (browsers ignore
         # MP4 text tracks and load the sidecar .vtt instead). The samples are written by hand,
         # so the stream needs no encoder.
-        self._captions = deque(sorted(captions, key=lambda cue: cue.start))
+        self._captions = deque(one_at_a_time(list(captions)))
         self._text = None
         if self._captions:
             self._text = self._container.add_mux_stream("mov_text")
