@@ -118,7 +118,7 @@ class Compositor:
         """Make what ``shots`` draw with (backgrounds, windows, overlays) now, so that a missing
         background image is reported before anything is rendered and no frame waits for it."""
         for shot in shots:
-            if shot.screen_box is None:
+            if shot.screen_box is None and shot.picture is None:
                 self._backdrop(shot.style.background)
             self._window(shot)
             self._overlays_for(shot)

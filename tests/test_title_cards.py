@@ -109,17 +109,19 @@ def test_cards_take_a_background_picture_and_the_logo(pair: tuple[Path, Path], t
         assert abs((xs.min() + xs.max()) / 2 - w / 2) <= 4  # and centred
 
 
-def test_speaker_intro_stands_the_speaker_on_the_title_card(tmp_path: Path) -> None:
+@pytest.mark.parametrize("background", [(), ("--background", "screen")])
+def test_speaker_intro_stands_the_speaker_on_the_title_card(tmp_path: Path, background: tuple[str, ...]) -> None:
     """--speaker-intro: the title card covers the recordings' first seconds, with the keyed
     speaker standing on its right and the title on its left; the sound plays from the start (no
-    card in front), the title is the first chapter, and the card crossfades into the tutorial."""
+    card in front), the title is the first chapter, and the card crossfades into the tutorial.
+    The card is the card whatever the layouts' background (``screen`` was refused)."""
     speaker = cards.write_clip(tmp_path / "speaker.mp4", cards.marked_speaker((160, 96), (60, 30, 110, 96)),
                                seconds=3.0, sound=cards.beeps([0.5], tone=700))
     screen = cards.write_clip(tmp_path / "screen.mp4", cards.flat(SIZE, cards.RED), seconds=3.0)
     out = tmp_path / "out.mp4"
     run_cli("render", speaker, screen, "-o", out, "-q", "--title-card", "Grüße", "--speaker-intro", "true",
             "--card-seconds", "1.5", "--card-fade", "0.4", "--crop", "50,0,15,0", "--loudness", "off",
-            "--chapter", "2 Los geht's")
+            "--chapter", "2 Los geht's", *background)
     assert streams_of(out)["frames"] == 75  # the recordings' 3 s and nothing more
     frames = decode_frames(out)
     card = frames[20][1].astype(int)
