@@ -969,3 +969,53 @@ def test_ctrl_c_in_the_preview_does_not_claim_nothing_was_written(
     result = CliRunner().invoke(main, ["preview", str(clips["speaker"]), str(clips["screen"]), "--offset", "0"])
     assert result.exit_code == 130
     assert result.output.splitlines() == ["interrupted: the preview was closed; presets saved with 's' are kept"]
+
+
+def _resizing_speaker(path: Path) -> Path:
+    """A webcam recording that drops from 320x180 to 160x90 after 1 s, as a browser or video-call
+    recorder does under load: two MPEG-TS parts of the same speaker, one after the other."""
+    import av
+    from fractions import Fraction
+
+    parts = []
+    for k, size in enumerate(((320, 180), (160, 90))):
+        part = path.with_name(f"{path.stem}.{k}.ts")
+        with av.open(str(part), "w", format="mpegts") as out:
+            video = out.add_stream("libx264", rate=30)
+            video.width, video.height, video.pix_fmt = *size, "yuv420p"
+            video.options = {"preset": "ultrafast", "crf": "18"}
+            for i in range(30 * k, 30 * k + 30):
+                frame = av.VideoFrame.from_ndarray(synthetic.speaker_frame(i / 30, size, seed=2)[0], format="bgr24")
+                frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
+                out.mux(video.encode(frame))
+            out.mux(video.encode(None))
+        parts.append(part.read_bytes())
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_a_crop_follows_a_recording_that_changes_its_size(tmp_path: Path) -> None:
+    """--crop is given in pixels of the picture as it starts; after the recording dropped to a
+    lower resolution the same pixels were cut from the smaller picture: the speaker zoomed in,
+    head cut off, or an unexpected error halfway when the crop left nothing."""
+    from greenscreen.io.reader import Crop, read_frames
+    from greenscreen.preview.source import VideoFrames
+
+    clip = _resizing_speaker(tmp_path / "webrtc.ts")
+    crop = Crop(80, 20, 80, 0)
+    frames = [f for _, f in read_frames(clip, crop=crop, size=(160, 160))]
+    assert len(frames) == 60
+    # The same picture either side of the change, up to the lower resolution's detail.
+    assert mean_diff(frames[29], frames[30]) < 6
+    seen = VideoFrames(clip)
+    try:
+        assert mean_diff(seen.bgr(45, (160, 160), crop), frames[45]) < 1
+    finally:
+        seen.close()
+    # A crop that leaves 2 of the first picture's columns would leave 1 of the half-size one:
+    # it leaves 2 (an error halfway through the render threw the work away).
+    assert Crop(160, 0, 158, 10).scaled((320, 180), (160, 90)) == Crop(79, 0, 79, 5)
+    out = tmp_path / "o.mp4"
+    screen = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(320, 180), fps=30.0, seconds=2.0, seed=1)
+    run_cli("render", clip, screen, "-o", out, "-q", "--offset", "0", "--crop", "160,0,158,0")
+    assert streams_of(out)["frames"] == 60

@@ -42,6 +42,17 @@ class Crop:
     def __bool__(self) -> bool:
         return any((self.left, self.top, self.right, self.bottom))
 
+    def scaled(self, given_for: tuple[int, int], size: tuple[int, int]) -> Crop:
+        """This crop, given in pixels of a ``given_for`` = ``(width, height)`` picture, for a
+        picture of ``size``: the same share cut from each edge. A recording can change its size
+        midway (a browser or video-call recorder lowering the resolution under load)."""
+        if not self or tuple(size) == tuple(given_for):
+            return self
+        sx, sy = size[0] / given_for[0], size[1] / given_for[1]
+        left, right = _leaving(round(self.left * sx), round(self.right * sx), size[0])
+        top, bottom = _leaving(round(self.top * sy), round(self.bottom * sy), size[1])
+        return Crop(left, top, right, bottom)
+
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Return ``(x0, y0, x1, y1)`` of the kept area in a ``width`` x ``height`` frame.
 
@@ -61,6 +72,19 @@ class Crop:
         return x0, y0, x1, y1
 
 
+def _leaving(a: int, b: int, n: int) -> tuple[int, int]:
+    """Cuts ``a`` and ``b`` from the two ends of ``n`` pixels, made smaller (the larger first)
+    where they would leave fewer than :data:`MIN_CROPPED`: a crop the first picture allowed
+    must not fail on a smaller one midway."""
+    over = a + b - (n - MIN_CROPPED)
+    if over > 0:
+        take = min(over, max(a, b) - min(a, b))
+        a, b = (a - take, b) if a >= b else (a, b - take)
+        rest = over - take
+        a, b = max(a - (rest + 1) // 2, 0), max(b - rest // 2, 0)
+    return a, b
+
+
 PIXEL_FORMATS = ("bgr24", "i420", "frame")
 
 
@@ -77,7 +101,9 @@ def read_frames(
     timestamp so variable-frame-rate files keep their timing. ``frame`` is first turned upright
     (see :func:`~greenscreen.io.orientation.upright`), then cropped by ``crop``, then scaled to
     ``size`` = ``(width, height)`` if given; ``size`` may also be a function of the frame's
-    ``seconds`` giving the size for that frame (a layout that changes over time). With ``pixel_format``
+    ``seconds`` giving the size for that frame (a layout that changes over time). ``crop`` is in
+    pixels of the first frame; a later frame of another size (the recording changed its
+    resolution) is cut by the same shares (see :meth:`Crop.scaled`). With ``pixel_format``
     "bgr24" it is BGR uint8 ``(H, W, 3)``; with "i420" it is the I420 planes as uint8
     ``(H * 3 // 2, W)`` (see :func:`~greenscreen.io.yuv.i420_planes`; the size must then be
     even); with "frame" a yuv420p :class:`av.VideoFrame`, read-only (see
@@ -100,6 +126,7 @@ def read_frames(
         scaler = VideoReformatter()
         # Anamorphic pixels are made square by a scaler of their own (one size to another).
         aspect, shaper = pixel_aspect(stream), VideoReformatter()
+        first_size: tuple[int, int] | None = None
         try:
             for frame in progressive(container.decode(stream), stream):
                 t = frame.time if frame.time is not None else count / float(stream.average_rate or 30)
@@ -108,7 +135,9 @@ def read_frames(
                 last_t = t - start
                 count += 1
                 wanted = size(last_t) if callable(size) else size
-                yield last_t, convert(upright(frame, aspect, shaper), wanted, crop, scaler)
+                shown = upright(frame, aspect, shaper)
+                first_size = first_size or (shown.width, shown.height)
+                yield last_t, convert(shown, wanted, crop.scaled(first_size, (shown.width, shown.height)), scaler)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path

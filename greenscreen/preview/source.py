@@ -73,6 +73,7 @@ class VideoFrames:
         self._next = 0  # index the decoder will output next (when _decoder is not None)
         self._cache: OrderedDict[int, av.VideoFrame] = OrderedDict()
         self._cache_size = cache_size
+        self._first_size: tuple[int, int] | None = None  # as shown, what a crop is given in
 
     def __len__(self) -> int:
         return len(self.times)
@@ -120,8 +121,15 @@ class VideoFrames:
         return frame
 
     def bgr(self, index: int, size: tuple[int, int] | None, crop: Crop = Crop()) -> np.ndarray:
-        """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does."""
-        return frame_to_bgr(upright(self.frame(index), self._aspect), size, crop)
+        """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does
+        (``crop`` in pixels of the first frame, see :func:`~greenscreen.io.reader.read_frames`)."""
+        shown = upright(self.frame(index), self._aspect)
+        if crop:
+            if self._first_size is None:
+                first = shown if index == 0 else upright(self.frame(0), self._aspect)
+                self._first_size = (first.width, first.height)
+            crop = crop.scaled(self._first_size, (shown.width, shown.height))
+        return frame_to_bgr(shown, size, crop)
 
     def i420(self, index: int, size: tuple[int, int]) -> Planes:
         """Frame ``index`` as read-only I420 planes scaled to ``size``, exactly as render's
