@@ -9,7 +9,7 @@ from greenscreen.io.captions import CaptionSettings
 from greenscreen.io.loudness import SoundSettings
 from greenscreen.io.writer import EncodeSettings
 from greenscreen.key.settings import KeySettings
-from greenscreen.settings import setting
+from greenscreen.settings import check_fields, setting
 from greenscreen.title_cards import CardSettings
 
 AUDIO_CHOICES = ("speaker", "screen", "mix")
@@ -38,6 +38,9 @@ class TimelineSettings:
     height: int = setting(0, min=0, max=4320, help="Output height (0 = the screen recording's).")
     fps: float = setting(0.0, min=0.0, max=240.0, help="Output frame rate (0 = the screen recording's).")
     title: str = setting("", help="Title stored in the output file's metadata.")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)

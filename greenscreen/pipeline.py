@@ -325,6 +325,25 @@ def check_render_request(
         )
 
 
+def _check_argument_types(settings: object, *, progress: object, **items: Sequence[object]) -> None:
+    """A :class:`TypeError` saying what to pass where a script passed the command line's words
+    (a preset's name, ``"1-2"`` for a cut) to :func:`render`: they failed deep inside, with an
+    AttributeError about the str."""
+    if not isinstance(settings, RenderSettings):
+        raise TypeError(f"settings must be a RenderSettings, got {type(settings).__name__} {settings!r:.60}; "
+                        "a preset is greenscreen.presets.load_preset(name)")
+    kinds = {"cuts": Cut, "chapters": Chapter, "redactions": Redaction, "lower_thirds": LowerThird,
+             "segments": Segment}
+    for name, values in items.items():
+        kind = kinds[name]
+        wrong = next((v for v in values if not isinstance(v, kind)), None)
+        if wrong is not None:
+            how = f" (from text: {kind.__name__}.parse({wrong!r}))" if hasattr(kind, "parse") and isinstance(wrong, str) else ""
+            raise TypeError(f"{name} must be {kind.__name__} objects, got {type(wrong).__name__} {wrong!r:.60}{how}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function of (done, total), got {type(progress).__name__}")
+
+
 def render(
     speaker: str | Path,
     screen: str | Path,
@@ -362,6 +381,8 @@ def render(
     layout applies); a segment's title becomes a chapter.
     """
     settings = settings or RenderSettings()
+    _check_argument_types(settings, cuts=cuts, chapters=chapters, redactions=redactions,
+                          lower_thirds=lower_thirds, segments=segments, progress=progress)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     check_render_request(speaker, screen, output, settings, plate=plate, captions=captions, logo=logo,
                          card_image=card_image, cuts=cuts)
@@ -401,8 +422,10 @@ def render(
         for seg in segments if not timeline.shows(seg.start, seg.end)
     ]
     warnings += too_large_to_play(timeline.size)
+    # A speaker intro draws the title card into the plan (intro is None then), with its text.
+    title_drawn = intro is not None or (settings.cards.speaker and bool(settings.cards.title.strip()))
     warnings += undrawable_text_warning(
-        settings, lower_thirds, cues if settings.captions.burn else [], intro is not None, outro is not None
+        settings, lower_thirds, cues if settings.captions.burn else [], title_drawn, outro is not None
     )
     crop = crop_of(settings)
     try:
@@ -691,7 +714,13 @@ def _output_chapters(
         if at is None:
             warnings.append(f"the chapter '{chapter.title}' at {_clock(chapter.start)} lies outside the clip; left out")
             continue
-        starts[round(intro_seconds + at, 3)] = chapter.title  # a later chapter at the same moment wins
+        moment = round(intro_seconds + at, 3)
+        if moment in starts:
+            # Two chapters at one moment (at a cut's join, on a segment's start): a player shows
+            # one of them. The later one is kept, as before, and the other named.
+            warnings.append(f"the chapter '{starts[moment]}' starts where '{chapter.title}' does "
+                            f"({_clock(moment)} in the output); only '{chapter.title}' is kept")
+        starts[moment] = chapter.title
     if outro is not None:
         starts[round(main_end, 3)] = settings.cards.outro.strip().split("\n")[0]
     if starts and min(starts) > 0:

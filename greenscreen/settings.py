@@ -2,7 +2,9 @@
 
 Every settings group is a frozen dataclass whose fields are declared with :func:`setting`. The
 metadata on each field (range, choices, help text) is the single source that presets validation,
-the CLI options and the preview sliders all read, so a bound is written down exactly once.
+the CLI options and the preview sliders all read, so a bound is written down exactly once. Each
+group checks itself when it is made (:func:`check_fields`), so settings made in Python are held
+to the same bounds as a preset, an edit file or the command line.
 """
 
 from __future__ import annotations
@@ -117,6 +119,30 @@ def check_value(cls: type, name: str, value: Any) -> str | None:
     if lo is not None and hi is not None and not lo <= value <= hi:
         return f"must be between {lo:g} and {hi:g}, got {value!r}"
     return None
+
+
+def check_fields(instance: Any) -> None:
+    """Raise :class:`~greenscreen.errors.SettingsError` naming every field of the settings group
+    ``instance`` whose value its :func:`setting` does not allow (type, range, choices, pattern).
+
+    The groups call it as they are made: ``LayoutSettings(corner="bottom-lefft")`` or
+    ``KeySettings(tolerance=-1)`` rendered a wrong picture without a word.
+    """
+    cls = type(instance)
+    problems = []
+    for f in dataclasses.fields(instance):
+        if "help" not in f.metadata:
+            continue
+        value = getattr(instance, f.name)
+        reason = check_value(cls, f.name, value)
+        if reason:
+            choices = f.metadata["choices"]
+            hint = did_you_mean(value, choices) if choices and isinstance(value, str) else ""
+            problems.append(f"{f.name} {reason}{hint}")
+    if problems:
+        from greenscreen.errors import SettingsError  # errors imports nothing of ours; keeps this module light
+
+        raise SettingsError(f"{cls.__name__}: {'; '.join(problems)}")
 
 
 def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[str]]:

@@ -19,7 +19,7 @@ from greenscreen.composite.logo import fit_image
 from greenscreen.frames import cover, hex_to_bgr
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.yuv import Planes, i420_planes
-from greenscreen.settings import HEX_COLOUR, HEX_COLOUR_HINT, setting
+from greenscreen.settings import HEX_COLOUR, HEX_COLOUR_HINT, check_fields, setting
 
 
 
@@ -41,6 +41,9 @@ class CardSettings:
         "title beside them; the card then covers the recordings' first seconds (their sound plays) "
         "instead of coming before them, and crossfades into the tutorial.",
     )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def card_problems(settings: CardSettings) -> dict[str, str]:

@@ -127,6 +127,10 @@ def test_render_names_the_letters_it_cannot_draw(pair: tuple[Path, Path], tmp_pa
     warning = [line for line in proc.stderr.splitlines() if "font has no letters" in line]
     assert len(warning) == 1 and "😀" in warning[0] and "中" in warning[0] and "Д" not in warning[0]
     assert "title card" in warning[0] and "captions" in warning[0]
+    # With a speaker intro the title card is drawn into the plan: named all the same.
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "y.mp4", "-q", "--title-card", "Hallo 😀",
+                   "--speaker-intro", "true", "--card-seconds", "1")
+    assert any("font has no letters" in line and "😀" in line and "title card" in line for line in proc.stderr.splitlines())
 
 
 def _burned(cues: list[Cue], t: float) -> np.ndarray:

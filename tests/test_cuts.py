@@ -134,6 +134,11 @@ def test_chapters_land_where_their_moments_play(pair: tuple[Path, Path], tmp_pat
         (3.0, 4.0, "Abmelden"), (4.0, 5.0, "Danke"),
     ]
     assert "warning: the chapter 'zu spät' at 9:00.0 lies outside the clip; left out" in proc.stderr
+    # Two chapters on one moment (here, one in the cut lands on the join): one is kept, the other named.
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "same.mp4", "-q", "--cut", "1-2",
+                   "--chapter", "1.5 Im Schnitt", "--chapter", "2 Danach")
+    assert "warning: the chapter 'Im Schnitt' starts where 'Danach' does (0:01.0 in the output); only 'Danach' is kept" \
+        in proc.stderr
     bad = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "--chapter", "Anmelden", check=False)
     assert bad.returncode == 2 and "must be TIME TITLE" in bad.stderr
 

@@ -268,3 +268,43 @@ def test_text_and_figures_are_made_valid_for_json_and_metadata() -> None:
     assert valid_text("a\ud800b") == "a\ufffdb"
     assert valid_json({"n": ["B\udcfcro", 3]}) == {"n": ["B\ufffdro", 3]}
     assert valid_json({"tint": float("nan"), "x": [float("inf"), 0.5]}) == {"tint": None, "x": [None, 0.5]}
+
+
+@pytest.mark.parametrize(("make", "says"), [
+    (lambda: LayoutSettings(corner="bottom-lefft"),
+     "LayoutSettings: corner must be one of bottom-right, bottom-left, top-right, top-left, auto, got 'bottom-lefft' "
+     "(did you mean 'bottom-left'?)"),
+    (lambda: LayoutSettings(size=5), "LayoutSettings: size must be between 0.05 and 1, got 5.0"),
+    (lambda: LayoutSettings(size="0.3"), "LayoutSettings: size must be float, got str '0.3'"),
+    (lambda: TimelineSettings(fps=float("nan")), "TimelineSettings: fps must be between 0 and 240, got nan"),
+])
+def test_settings_made_in_python_are_held_to_the_presets_bounds(make: object, says: str) -> None:
+    """A misspelt corner or a size of 5 rendered a wrong picture without a word; the command
+    line, presets and edit files refuse them. Now the settings refuse them as they are made."""
+    from greenscreen.errors import SettingsError
+    from greenscreen.key.settings import KeySettings
+
+    with pytest.raises(SettingsError) as caught:
+        make()  # type: ignore[operator]
+    assert str(caught.value) == says
+    with pytest.raises(SettingsError, match="key_color must be .*; tolerance must be between 0 and 1, got -1.0"):
+        KeySettings(tolerance=-1, key_color="green")  # every problem at once
+    assert KeySettings(tolerance=0).tolerance == 0  # an int for a float is fine
+
+
+def test_render_says_what_to_pass_for_the_command_lines_words(tmp_path: Path) -> None:
+    from greenscreen.pipeline import render
+
+    calls = {
+        "settings must be a RenderSettings, got str 'dim-room'; a preset is greenscreen.presets.load_preset(name)":
+            {"settings": "dim-room"},
+        "cuts must be Cut objects, got str '1-2' (from text: Cut.parse('1-2'))": {"cuts": ["1-2"]},
+        "chapters must be Chapter objects, got str '1 Eins' (from text: Chapter.parse('1 Eins'))":
+            {"chapters": ["1 Eins"]},
+        "progress must be a function of (done, total), got int": {"progress": 5},
+    }
+    for says, kwargs in calls.items():
+        with pytest.raises(TypeError) as caught:
+            render(tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "o.mp4", **kwargs)  # type: ignore[arg-type]
+        assert str(caught.value) == says
+    assert list(tmp_path.iterdir()) == []

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from greenscreen.errors import SettingsError
-from greenscreen.settings import HEX_COLOUR, HEX_COLOUR_HINT, setting
+from greenscreen.settings import HEX_COLOUR, HEX_COLOUR_HINT, check_fields, setting
 
 LAYOUTS = ("pip", "circle", "side-by-side", "full")
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
@@ -60,6 +60,9 @@ class LayoutSettings:
     crop_top: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's top edge.")
     crop_right: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's right edge.")
     crop_bottom: int = setting(0, min=0, max=8192, help="Pixels cut from the webcam's bottom edge.")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)

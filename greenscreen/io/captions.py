@@ -18,7 +18,7 @@ from pathlib import Path
 
 from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.files import check_input_file
-from greenscreen.settings import setting
+from greenscreen.settings import check_fields, setting
 
 CAPTION_SUFFIXES = (".srt", ".vtt")
 
@@ -42,6 +42,9 @@ class CaptionSettings:
         False, help="Also draw the captions into the picture (open captions), for players that show no subtitles."
     )
     size: float = setting(0.05, min=0.02, max=0.12, help="Burned-in caption size as a share of the picture's height.")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)

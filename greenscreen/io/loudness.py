@@ -22,7 +22,7 @@ import numpy as np
 
 from greenscreen.io.audio import SAMPLE_RATE
 from greenscreen.io.audio_filters import Filter, FilterChain, FilteredTrack, SampleSource
-from greenscreen.settings import setting
+from greenscreen.settings import check_fields, setting
 
 DENOISE_LEVELS = ("off", "light", "strong")
 #: afftdn's noise reduction (dB) per denoise level.
@@ -48,6 +48,9 @@ class SoundSettings:
     denoise: str = setting(
         "off", choices=DENOISE_LEVELS, help="Reduce steady background noise (fan, laptop, street)."
     )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from greenscreen.io.captions import Cue, mov_text_sample, one_at_a_time
 from greenscreen.io.colour import X264_TAGS, Matrix, bgr_to_i420
 from greenscreen.io.files import valid_text
 from greenscreen.io.yuv import i420_to_frame
-from greenscreen.settings import setting
+from greenscreen.settings import check_fields, setting
 
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
@@ -52,6 +52,9 @@ class EncodeSettings:
         help="x264 rate-control lookahead in frames (0 = the x264 preset's own). Slow presets "
         "look 50 frames ahead; at 1080p each frame held costs about 5 MB of memory.",
     )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 _MILLISECONDS = Fraction(1, 1000)
@@ -116,10 +119,12 @@ class VideoWriter:
             "x264-params": X264_TAGS[matrix],
         }
         if settings.max_bitrate:
-            # Capped CRF: x264 keeps the quality target but its VBV buffer (two seconds' worth)
-            # never lets the rate go over the cap.
+            # Capped CRF: x264 keeps the quality target, and its VBV model holds the rate to the
+            # cap over any stretch, give or take one buffer. A buffer of one second's worth keeps
+            # every second under twice the cap (two seconds' let the first second of a busy
+            # screen run 63 % over a 4.5 Mbit/s cap).
             options["maxrate"] = f"{settings.max_bitrate}k"
-            options["bufsize"] = f"{2 * settings.max_bitrate}k"
+            options["bufsize"] = f"{settings.max_bitrate}k"
         if settings.lookahead:
             # Caps the frames x264 holds for rate control, the bulk of a slow preset's memory.
             options["rc-lookahead"] = str(settings.lookahead)

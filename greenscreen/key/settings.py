@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from greenscreen.settings import setting
+from greenscreen.settings import check_fields, setting
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,6 @@ class KeySettings:
         4, min=1, max=16,
         help="The sheet colour model is estimated at 1/model_scale resolution (speed vs detail).",
     )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
