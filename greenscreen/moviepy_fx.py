@@ -53,10 +53,20 @@ class KeySpeaker(Effect):
     plate: str | Path | np.ndarray | None = None
 
     def apply(self, clip: VideoClip) -> VideoClip:
-        """Return ``clip`` keyed, with the matte as its mask."""
+        """Return ``clip`` keyed, with the matte as its mask (times the clip's own mask, if it
+        has one: what was transparent stays so)."""
+        if self.settings is not None and not isinstance(self.settings, KeySettings):
+            raise TypeError(f"settings must be a KeySettings, got {type(self.settings).__name__}; "
+                            "for a few values: KeySettings(tolerance=0.2)")
         keyed = _KeyedFrames(Keyer(self._key_settings(), plate=self._plate()), clip.get_frame)
         picture = clip.with_updated_frame_function(lambda t: keyed(t)[0])
-        mask = VideoClip(lambda t: keyed(t)[1], is_mask=True, duration=clip.duration)
+        own = clip.mask
+
+        def matte(t: float) -> np.ndarray:
+            alpha = keyed(t)[1]
+            return alpha if own is None else alpha * np.asarray(own.get_frame(t), np.float32)
+
+        mask = VideoClip(matte, is_mask=True, duration=clip.duration)
         return picture.with_mask(mask)
 
     def _key_settings(self) -> KeySettings:

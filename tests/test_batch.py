@@ -547,3 +547,14 @@ def test_report_is_strict_json_with_names_that_are_not_utf8(batch_clips: dict[st
     raw = (out / "report.json").read_bytes().decode("utf-8")  # strict
     assert "\\udc" not in raw and "B\ufffdro" in json.loads(raw)["tutorials"][0]["name"]
     assert (out / f"{name}.mp4").exists()
+
+
+def test_dry_run_names_an_empty_recording(tmp_path: Path, batch_clips: dict[str, Path]) -> None:
+    """An upload that broke off leaves a 0-byte file: the dry run said "would render", the run
+    then failed it."""
+    rec = tmp_path / "rec"
+    _copy(batch_clips["screen.mkv"], rec / "kurs.screen.mkv")
+    (rec / "kurs.speaker.mp4").write_bytes(b"")
+    code, text = run_cli("batch", rec, "-o", tmp_path / "out", "--dry-run")
+    assert code == 0 and "would fail  kurs  kurs.speaker.mp4: file is empty (0 bytes)" in text, text
+    assert "0 to render" in text and "1 cannot be rendered" in text

@@ -30,14 +30,15 @@ def _pictures() -> list[np.ndarray]:
     return [synthetic.speaker_frame(i / 30, SIZE, seed=4)[0] for i in range(FRAMES)]
 
 
-def _write(path: Path, trc: int | None) -> Path:
-    """The pictures as a BT.709 SDR clip (``trc`` None) or, 10 bit, as BT.2020 with ``trc``."""
+def _write(path: Path, trc: int | None, *, matrix_tag: bool = True) -> Path:
+    """The pictures as a BT.709 SDR clip (``trc`` None) or, 10 bit, as BT.2020 with ``trc``
+    (without its matrix tag unless ``matrix_tag``, as some editors and muxers write it)."""
     to_yuv, to_hdr = VideoReformatter(), VideoReformatter()  # two: each keeps its own setup
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=30, options={"crf": "12", "preset": "veryfast"})
         stream.width, stream.height = SIZE
         stream.pix_fmt = "yuv420p" if trc is None else "yuv420p10le"
-        tags = (1, 1, 1) if trc is None else (9, trc, 9)
+        tags = (1, 1, 1) if trc is None else (9, trc, 9 if matrix_tag else 2)
         cc = stream.codec_context
         cc.color_primaries, cc.color_trc, cc.colorspace = tags
         for i, bgr in enumerate(_pictures()):
@@ -57,7 +58,8 @@ def _write(path: Path, trc: int | None) -> Path:
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("hdr")
     made = {"sdr": _write(d / "sdr.mp4", None), "hlg": _write(d / "iPhone HLG.mov", HLG),
-            "pq": _write(d / "pq.mp4", PQ), "sdr2020": _write(d / "sdr2020.mp4", SDR2020)}
+            "pq": _write(d / "pq.mp4", PQ), "sdr2020": _write(d / "sdr2020.mp4", SDR2020),
+            "hlg_no_matrix": _write(d / "no matrix.mp4", HLG, matrix_tag=False)}
     made["hlg_portrait"] = d / "hlg portrait.mov"
     run_ffmpeg("-display_rotation:v", "90", "-i", made["hlg"], "-c", "copy", made["hlg_portrait"])
     return made
@@ -73,7 +75,7 @@ def _naive(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
 
 
-@pytest.mark.parametrize("kind", ["hlg", "pq", "sdr2020"])
+@pytest.mark.parametrize("kind", ["hlg", "pq", "sdr2020", "hlg_no_matrix"])
 def test_bt2020_and_hdr_recordings_read_as_the_bt709_picture(clips: dict[str, Path], kind: str) -> None:
     with av.open(str(clips[kind])) as c:
         first = next(c.decode(video=0))

@@ -84,3 +84,20 @@ def test_write_videofile_end_to_end(speaker_clip: Path, tmp_path: Path) -> None:
     t, bgr = frames[5]
     sheet_px, _ = _regions(t, seed=7)
     assert np.median(np.abs(bgr.astype(np.int16) - np.array(MAGENTA[::-1])).max(axis=2)[sheet_px]) <= 8
+
+
+def test_the_clips_own_mask_is_kept(speaker_clip: Path) -> None:
+    """A clip that is already partly transparent (an RGBA overlay, a shape masked in the edit)
+    stays so: the matte was set as the mask in its place, showing what was hidden."""
+    from moviepy import ImageClip
+
+    with VideoFileClip(str(speaker_clip)) as source:
+        half = np.ones((SIZE[1], SIZE[0]), np.float32)
+        half[:, : SIZE[0] // 2] = 0
+        masked = source.with_mask(ImageClip(half, is_mask=True, duration=source.duration))
+        alpha = masked.with_effects([KeySpeaker()]).mask.get_frame(0.5)
+        plain = source.with_effects([KeySpeaker()]).mask.get_frame(0.5)
+        assert alpha[:, : SIZE[0] // 2].max() == 0
+        np.testing.assert_allclose(alpha[:, SIZE[0] // 2 :], plain[:, SIZE[0] // 2 :], atol=1e-6)
+    with pytest.raises(TypeError, match="settings must be a KeySettings, got dict"):
+        KeySpeaker(settings={"tolerance": 0.2}).apply(ColorClip(SIZE, color=MAGENTA, duration=0.1))  # type: ignore[arg-type]

@@ -646,6 +646,13 @@ def plan_batch(
             # (A missing one fails the tutorial with the render's own message.)
             inputs["background"] = Path(background)  # the full layout's picture: its content counts
             named.add(Path(background))
+        empty = next((p for p in inputs.values() if _is_empty(p)), None)
+        if empty is not None:
+            # Known now (an upload that broke off, a recorder that crashed): the dry run says
+            # so, rather than "would render" a tutorial the run then fails.
+            entries.append(PlanEntry(tutorial.name, "fail", f"{empty.name}: file is empty (0 bytes)", target,
+                                     inputs=inputs))
+            continue
         given = any(k in layer.layer.tables.get("timeline", {}) for layer in layers for k in ("offset", "drift"))
         by_sound = sync_wanted(settings, given=given)
         try:
@@ -682,3 +689,12 @@ def plan_batch(
         incomplete=incomplete,
         unrecognised=[u for u in pairing.unrecognised if u.path not in named],
     )
+
+
+def _is_empty(path: Path) -> bool:
+    """True for a file of 0 bytes; False for anything else (a missing or unreadable file is
+    the render's to name)."""
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False

@@ -36,6 +36,8 @@ _PRIMARIES_BT2020 = 9
 _TRC_PQ, _TRC_HLG = 16, 18
 #: FFmpeg's AVColorSpace values of the BT.2020 matrices (non-constant, constant luminance).
 _SPACES_BT2020 = (9, 10)
+#: AVColorSpace values that name a matrix (0 is RGB, 2 unspecified, 3 reserved).
+_TAGGED_MATRICES = (1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 
 #: Linear light (1 = SDR white) up to which a picture passes unchanged; above it, highlights are
 #: compressed into what is left below white.
@@ -78,12 +80,16 @@ def to_bgr(
     x0, y0, x1, y1 = box or (0, 0, width, height)
     target = size or (x1 - x0, y1 - y0)
     whole = (x0, y0, x1, y1) == (0, 0, width, height)
-    ranges = {"src_color_range": "JPEG"} if int(frame.color_range) == 2 else {}
+    options: dict[str, str] = {"src_color_range": "JPEG"} if int(frame.color_range) == 2 else {}
+    if int(frame.colorspace) not in _TAGGED_MATRICES:
+        # Tagged BT.2020 or HDR but with no matrix (some editors and muxers leave it out):
+        # BT.2020's, as players take it, not swscale's fallback to BT.601.
+        options["src_colorspace"] = "BT2020"
     # Scaled by swscale where nothing is cut off (one pass, the smallest picture to map).
     w, h = target if whole else (width, height)
     rgb = (scaler or VideoReformatter()).reformat(
         frame, width=w, height=h, format="rgb48le",
-        interpolation="AREA" if w < width else "BILINEAR", **ranges,
+        interpolation="AREA" if w < width else "BILINEAR", **options,
     ).to_ndarray()
     if not whole:
         rgb = rgb[y0:y1, x0:x1]
