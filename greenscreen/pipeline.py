@@ -398,8 +398,9 @@ def render(
     speaker_info = probe(speaker)
     notes: list[str] = []
     timeline = plan_timeline(screen_info, speaker_info, settings, cuts)
+    shortened: list[str] = []
     intro, outro = title_and_outro_cards(
-        settings, timeline, screen_info.matrix, image=card_picture_image, logo=logo_image
+        settings, timeline, screen_info.matrix, image=card_picture_image, logo=logo_image, shortened=shortened
     )
     intro_seconds = float(intro.frames / timeline.fps) if intro is not None else 0.0
     cues = output_cues(source_cues, timeline, settings, Path(captions) if captions else None, notes,
@@ -436,7 +437,10 @@ def render(
     segments = resolve_segment_corners(segments, settings, screen_info, (x1 - x0, y1 - y0), notes)
     settings = resolve_corner(settings, screen_info, (x1 - x0, y1 - y0), notes)
     # What every output frame shows, and in which layout: settled before anything is decoded.
-    intro_shot = speaker_intro(settings, timeline, (x1 - x0, y1 - y0), image=card_picture_image, logo=logo_image)
+    intro_shot = speaker_intro(settings, timeline, (x1 - x0, y1 - y0), image=card_picture_image, logo=logo_image,
+                               shortened=shortened)
+    warnings += [f"'{text[:40]}…' is too long for its card: shown cut short, ending in '…' (shorten it)"
+                 for text in shortened]
     plan = make_plan(timeline, settings, (x1 - x0, y1 - y0), segments, intro_shot)
     # A lower third without times introduces the speaker where the plan first shows them.
     lower_thirds = timed_lower_thirds(lower_thirds, plan.speaker_introduced())
@@ -595,9 +599,11 @@ def title_and_outro_cards(
     *,
     image: np.ndarray | None = None,
     logo: tuple[np.ndarray, np.ndarray] | None = None,
+    shortened: list[str] | None = None,
 ) -> tuple[CardFrames | None, CardFrames | None]:
     """The title and outro cards the settings ask for (None where there is no text), on the
-    background ``image`` if given and with the ``logo`` above their text."""
+    background ``image`` if given and with the ``logo`` above their text. Texts cut short to
+    fit go into ``shortened`` (see :func:`~greenscreen.title_cards.card_picture`)."""
     cards = settings.cards
     frames = max(round(cards.seconds * timeline.fps), 1)
     fade = round(cards.fade * timeline.fps)
@@ -608,7 +614,8 @@ def title_and_outro_cards(
         if not text.strip():
             made.append(None)
             continue
-        picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards, image=image, logo=logo)
+        picture = card_picture(timeline.size, text.strip(), subtitle.strip(), cards, image=image, logo=logo,
+                               shortened=shortened)
         made.append(CardFrames(picture, frames, fade, matrix))
     return made[0], made[1]
 
@@ -625,6 +632,7 @@ def speaker_intro(
     *,
     image: np.ndarray | None = None,
     logo: tuple[np.ndarray, np.ndarray] | None = None,
+    shortened: list[str] | None = None,
 ) -> tuple[Shot, int, int] | None:
     """The speaker intro ``[cards] speaker = true`` asks for (None without it or a title), for
     :func:`~greenscreen.plan.make_plan`: the shot of the speaker standing keyed on the title card
@@ -634,7 +642,7 @@ def speaker_intro(
     if not (cards.speaker and cards.title.strip()):
         return None
     picture = card_picture(timeline.size, cards.title.strip(), cards.subtitle.strip(), cards,
-                           image=image, logo=logo, text_area=(0.03, 0.58))
+                           image=image, logo=logo, text_area=(0.03, 0.58), shortened=shortened)
     stand = make_shot(dataclasses.replace(settings.layout, **INTRO_STAND), timeline.size, speaker)
     shot = dataclasses.replace(stand, layout="card", screen_box=None, picture=picture)
     frames = min(max(round(cards.seconds * timeline.fps), 1), timeline.frame_count)

@@ -78,6 +78,7 @@ def card_picture(
     image: np.ndarray | None = None,
     logo: tuple[np.ndarray, np.ndarray] | None = None,
     text_area: tuple[float, float] = (0.0, 1.0),
+    shortened: list[str] | None = None,
 ) -> np.ndarray:
     """The card as BGR uint8 ``(H, W, 3)``: ``title`` large and bold, ``subtitle`` under it,
     the pair centred; lines wrap to 80 % of the width.
@@ -85,7 +86,8 @@ def card_picture(
     ``image`` (BGR) fills the background, scaled to cover the card and veiled with the
     background colour; ``logo`` (BGR and alpha, e.g. the render's logo) stands above the title.
     ``text_area`` is the horizontal stretch (fractions of the width) the text is centred in:
-    the left part of the card when the speaker stands on its right.
+    the left part of the card when the speaker stands on its right. A text too long for three
+    lines even in a smaller size ends in "…"; it is added to ``shortened`` if given.
     """
     # Pillow is imported only for a render that draws text (start-up time counts per render).
     from greenscreen.text import fit, render_lines
@@ -102,11 +104,12 @@ def card_picture(
     if logo is not None:
         layers.append(fit_image(*logo, (round(width * 0.4), round(height * 0.18))))
     # A long title (or one long word) gets a smaller size rather than running off the card.
-    lines, face = fit(title, height * 0.085, room, bold=True, max_lines=3)
-    text = render_lines(lines, face, colour=colour)
-    layers.append((text.bgr, text.alpha))
-    if subtitle:
-        lines, face = fit(subtitle, height * 0.045, room, max_lines=3)
+    for words, size, bold in ((title, 0.085, True), (subtitle, 0.045, False)):
+        if not words:
+            continue
+        lines, face = fit(words, height * size, room, bold=bold, max_lines=3)
+        if shortened is not None and lines[-1].endswith("…") and not words.endswith("…"):
+            shortened.append(words)
         text = render_lines(lines, face, colour=colour)
         layers.append((text.bgr, text.alpha))
     gap = round(height * 0.04)

@@ -187,6 +187,17 @@ def test_a_title_too_long_for_the_card_is_made_smaller_not_cut_off() -> None:
         columns, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
         assert columns.min() > 0.05 * size[0] and columns.max() < 0.95 * size[0], title
         assert rows.min() > 0.05 * size[1] and rows.max() < 0.95 * size[1], title
+        shortened: list[str] = []
+        card_picture(size, title, "Amt für Informationstechnik", CardSettings(), shortened=shortened)
+        assert shortened == ([title] if title.count(" ") > 10 else []), title  # only the last is cut short
+
+
+def test_a_render_says_when_a_card_text_is_cut_short(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    speaker, screen = pair
+    title = "Wie man das Passwort im Intranet-Portal der Stadtverwaltung ändert " * 6
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "x.mp4", "-q", "--title-card", title,
+                   "--card-seconds", "1")
+    assert f"warning: '{title.strip()[:40]}…' is too long for its card: shown cut short" in proc.stderr
 
 
 def test_a_lower_third_too_long_is_cut_short_with_an_ellipsis() -> None:
