@@ -221,6 +221,13 @@ def test_markup_is_kept_for_the_sidecar_and_left_out_of_the_text() -> None:
     assert [c.plain for c in read_captions_text(vtt)] == list(cases.values())
 
 
+def test_cues_one_at_a_time() -> None:
+    from greenscreen.io.captions import one_at_a_time
+
+    assert one_at_a_time([Cue(0, 1, "a"), Cue(0, 1, "a"), Cue(0.5, 2, "<b>b</b>"), Cue(3, 4, "c")]) == [
+        Cue(0, 0.5, "a"), Cue(0.5, 1, "a\nb"), Cue(1, 2, "b"), Cue(3, 4, "c")]
+
+
 def read_captions_text(text: str) -> list[Cue]:
     import tempfile
 

@@ -221,7 +221,7 @@ def one_at_a_time(cues: list[Cue]) -> list[Cue]:
     out: list[Cue] = []
     for start, end in zip(cuts, cuts[1:]):
         shown = [cue.plain for cue in sorted(cues, key=lambda c: c.start) if cue.start < end and cue.end > start]
-        text = "\n".join(t for t in shown if t.strip())
+        text = "\n".join(dict.fromkeys(t for t in shown if t.strip()))  # a cue given twice shows once
         if not text:
             continue
         if out and out[-1].text == text and out[-1].end == start:
