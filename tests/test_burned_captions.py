@@ -150,17 +150,23 @@ def test_markup_is_not_drawn() -> None:
 def test_a_long_cue_is_shown_two_lines_at_a_time() -> None:
     """A three-line cue of long lines, and a cue overlapping it, were drawn on four and five
     lines, over half the picture. Subtitlers split such a cue; the burner shows it two lines at
-    a time, in turn."""
+    a time, in turn, and a second voice at once, a line each."""
     long = Cue(0.0, 4.0, "Klicken Sie oben rechts auf Ihr Profilbild und dann\n"
                          "auf Einstellungen, dort finden Sie den Punkt Sicherheit\nund darunter das Passwort")
     two_lines = _burned([Cue(0.0, 4.0, "Klicken Sie oben rechts auf Ihr Profilbild und wählen Sie dann")], 0.5)
     height = np.ptp(np.flatnonzero((two_lines > 40).any(axis=1)))  # the box of two lines
-    pages = []
-    for cues in ([long], [long, Cue(2.0, 3.0, "Zweite Stimme: ja, genau so")]):
-        for t in (0.2, 1.4, 2.6, 3.8):
-            y = _burned(cues, t)
-            rows = np.flatnonzero((y > 40).any(axis=1))
-            assert np.ptp(rows) <= height + 2, (len(cues), t)
-            pages.append(y)
-    # The single cue's text is all shown: it turns pages.
-    assert not np.array_equal(pages[0], pages[3])
+    alone = [_burned([long], t) for t in np.arange(0.0, 4.0, 0.1)]
+    for y in alone:
+        assert np.ptp(np.flatnonzero((y > 40).any(axis=1))) <= height + 2
+    # Its pages in turn, each shown once: the whole text, never a page again.
+    changes = [k for k in range(1, len(alone)) if not np.array_equal(alone[k], alone[k - 1])]
+    assert len(changes) >= 1
+    pages = [alone[0]] + [alone[k] for k in changes]
+    assert all(not np.array_equal(a, b) for i, a in enumerate(pages) for b in pages[i + 1 :])
+    # A second voice from 2.0 s shows from its first frame on, and the two keep to two lines.
+    voice = Cue(2.0, 3.0, "Zweite Stimme: ja, genau so")
+    for t in (2.04, 2.5, 2.96):
+        both = _burned([long, voice], t)
+        assert np.ptp(np.flatnonzero((both > 40).any(axis=1))) <= height + 2, t
+        assert not np.array_equal(both, _burned([long], t)), t
+        assert not np.array_equal(both, _burned([voice], t)), t

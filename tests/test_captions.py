@@ -211,6 +211,9 @@ def test_markup_is_kept_for_the_sidecar_and_left_out_of_the_text() -> None:
         "{\\an8}oben": "oben",
         "if a < b & c > d": "if a < b & c > d",  # not tags
         "x <00:00:01.500>y": "x y",
+        # Keys, menus and generics are text, not markup (a tutorial about software writes them).
+        "Drücken Sie <Strg>+<C>, dann <Enter>": "Drücken Sie <Strg>+<C>, dann <Enter>",
+        "Öffnen Sie <Datei> > <Speichern> (List<String>)": "Öffnen Sie <Datei> > <Speichern> (List<String>)",
     }
     for marked, plain in cases.items():
         assert plain_text(marked) == plain == Cue(0, 1, marked).plain
@@ -218,14 +221,20 @@ def test_markup_is_kept_for_the_sidecar_and_left_out_of_the_text() -> None:
     assert "<i>Überlappend</i> mit <b>fett</b> und Farbe" in vtt  # <font> is not WebVTT
     assert "<v Maria>Hallo <c.yellow>gelb</c> und <ruby>漢<rt>kan</rt></ruby></v>" in vtt
     assert "&lt;tag&gt; &amp; Entities\xa0!" in vtt and "if a &lt; b &amp; c &gt; d" in vtt
+    assert "Drücken Sie &lt;Strg&gt;+&lt;C&gt;, dann &lt;Enter&gt;" in vtt
     assert [c.plain for c in read_captions_text(vtt)] == list(cases.values())
 
 
-def test_cues_one_at_a_time() -> None:
+def test_cues_one_at_a_time(tmp_path: Path) -> None:
     from greenscreen.io.captions import one_at_a_time
 
-    assert one_at_a_time([Cue(0, 1, "a"), Cue(0, 1, "a"), Cue(0.5, 2, "<b>b</b>"), Cue(3, 4, "c")]) == [
+    assert one_at_a_time([Cue(0, 1, "a"), Cue(0.5, 2, "<b>b</b>"), Cue(3, 4, "c")]) == [
         Cue(0, 0.5, "a"), Cue(0.5, 1, "a\nb"), Cue(1, 2, "b"), Cue(3, 4, "c")]
+    # On the track's milliseconds: float noise makes no empty sample.
+    assert one_at_a_time([Cue(0, 1.0002, "a"), Cue(1.0001, 2, "b")]) == [Cue(0, 1.0, "a"), Cue(1.0, 2, "b")]
+    # A cue pasted twice is one cue, for the track, the picture and the .vtt alike.
+    srt = write(tmp_path / "twice.srt", "1\n00:00:00,000 --> 00:00:01,000\na\n\n2\n00:00:00,000 --> 00:00:01,000\na\n")
+    assert read_captions(srt) == [Cue(0, 1, "a")]
 
 
 def read_captions_text(text: str) -> list[Cue]:

@@ -2,8 +2,8 @@
 
 The style follows common subtitle guidelines (EBU, Netflix): at most two lines of about 42
 characters, a font about 1/20 of the picture's height, white on a dark translucent box, centred
-near the bottom. A longer cue (or cues that overlap) is rewrapped and shown two lines at a time,
-its time shared out between them, as a subtitler would split it. Where the speaker's window
+near the bottom. A longer cue is rewrapped and shown two lines at a time, its time shared out
+between them, as a subtitler would split it; cues that overlap (two speakers) take a line each. Where the speaker's window
 covers that place, the captions move beside it, or to the top of the picture when there is not
 room beside it. Markup (``<i>``, ``&amp;``) is not drawn: the cue's plain text is.
 """
@@ -61,10 +61,11 @@ class CaptionBurner:
         self._margin = max(round(self._height * 0.04), 4)
         self._padding = max(round(self._size * 0.3), 2)
         self._top, self._span = self._place(avoid)
-        # Only the page on screen is kept set: a layer is about a megabyte at 1080p, and a long
-        # tutorial has hundreds of cues (memory must not grow with clip length).
-        self._pages: tuple[tuple[int, ...], list[list[str]], ImageFont.FreeTypeFont] | None = None
-        self._shown: tuple[tuple[tuple[int, ...], int], tuple[TextLayer, int, int]] | None = None
+        self._per_page = _lines_per_page(self._cues)
+        # Only the cues and the layer on screen are kept set: a layer is about a megabyte at
+        # 1080p, and a long tutorial has hundreds of cues (memory must not grow with its length).
+        self._paged: dict[int, tuple[list[list[str]], float]] = {}
+        self._shown: tuple[tuple[tuple[int, int], ...], tuple[TextLayer, int, int]] | None = None
         self._first = 0
         """Cues before this one have ended (time only moves forward in a render)."""
         self._last_t = float("-inf")
@@ -82,18 +83,18 @@ class CaptionBurner:
                 return top, widest
         return False, (0, self._width)  # the speaker fills the picture: bottom, over them
 
-    def _paged(self, key: tuple[int, ...]) -> tuple[list[list[str]], ImageFont.FreeTypeFont]:
-        """The lines of the cues ``key``, :data:`MAX_LINES` to a page, and the face."""
-        # Each cue one paragraph: its own line breaks would make three lines of a long cue.
-        text = "\n".join(" ".join(self._cues[i].plain.split()) for i in key)
+    def _pages(self, index: int) -> tuple[list[list[str]], float]:
+        """Cue ``index`` rewrapped (its own line breaks would make three lines of a long cue),
+        its lines per page to a page, and the font scale they are set in."""
+        text = " ".join(self._cues[index].plain.split())
         room = self._span[1] - self._span[0] - 2 * self._margin - 2 * self._padding
+        per_page = self._per_page[index]
         # Shrink the font a little rather than spill onto another page.
         for scale in (1.0, 0.85, 0.7):
-            face = font(round(self._size * scale))
-            lines = wrap(text, face, room, max_chars=MAX_CHARS)
-            if len(lines) <= MAX_LINES:
+            lines = wrap(text, font(round(self._size * scale)), room, max_chars=MAX_CHARS)
+            if len(lines) <= per_page:
                 break
-        return [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)], face
+        return [lines[i : i + per_page] for i in range(0, len(lines), per_page)], scale
 
     def _layer(self, lines: list[str], face: ImageFont.FreeTypeFont) -> tuple[TextLayer, int, int]:
         layer = render_lines(lines, face, box=BOX, padding=self._padding)
@@ -111,17 +112,38 @@ class CaptionBurner:
             self._first += 1
         # Cues may overlap: every cue that has started and not ended is shown, stacked.
         started = bisect_right(self._starts, t)
-        key = tuple(i for i in range(self._first, started) if self._cues[i].end > t)
+        key = [i for i in range(self._first, started) if self._cues[i].end > t]
         if not key:
             return False
-        if self._pages is None or self._pages[0] != key:
-            self._pages = (key, *self._paged(key))
-        pages, face = self._pages[1], self._pages[2]
-        # The pages share the time these cues show together, in equal parts.
-        start, end = max(self._cues[i].start for i in key), min(self._cues[i].end for i in key)
-        page = min(int((t - start) / max(end - start, 1e-9) * len(pages)), len(pages) - 1)
-        if self._shown is None or self._shown[0] != (key, page):
-            self._shown = ((key, page), self._layer(pages[page], face))
+        # Each cue turns its own pages over its own time, whatever else is on screen.
+        shown = []
+        for i in key:
+            if i not in self._paged:
+                self._paged[i] = self._pages(i)
+            pages, _ = self._paged[i]
+            cue = self._cues[i]
+            shown.append((i, min(int((t - cue.start) / max(cue.end - cue.start, 1e-9) * len(pages)), len(pages) - 1)))
+        for gone in [i for i in self._paged if i not in key]:
+            del self._paged[gone]
+        if self._shown is None or self._shown[0] != tuple(shown):
+            lines = [line for i, page in shown for line in self._paged[i][0][page]]
+            face = font(round(self._size * min(self._paged[i][1] for i in key)))
+            self._shown = (tuple(shown), self._layer(lines, face))
         layer, x, y = self._shown[1]
         blend_over_i420(planes, layer.bgr, layer.alpha, x=x, y=y, matrix=self._matrix)
         return True
+
+
+def _lines_per_page(cues: Sequence[Cue]) -> list[int]:
+    """Lines a page of each cue (sorted by start) may take: :data:`MAX_LINES`, or one for a
+    cue that another overlaps, so two speakers at once still take two lines between them."""
+    per_page = [MAX_LINES] * len(cues)
+    on: list[tuple[float, int]] = []  # (end, index) of the cues still showing
+    for i, cue in enumerate(cues):
+        on = [(end, j) for end, j in on if end > cue.start]
+        if on:
+            per_page[i] = 1
+            for _, j in on:
+                per_page[j] = 1
+        on.append((cue.end, i))
+    return per_page

@@ -62,11 +62,14 @@ class Cue:
         return plain_text(self.text)
 
 
-#: A tag (``<i>``, ``</font>``, ``<v Maria>``, ``<00:01.500>``) or an ASS override (``{\an8}``).
-_TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d[\d:.]*>|\{\\[^{}\n]*\}")
+#: The styling tags of SRT (``<b> <i> <u> <s> <font ...>``) and WebVTT (``<c.yellow> <v Maria>
+#: <lang de> <ruby> <rt>``, timestamps ``<00:01.500>``), and an SRT's ASS overrides (``{\an8}``).
+#: Only these, in lower case as the tools write them, are markup: a tutorial writes keys and
+#: menus as ``<Strg>+<C>`` or ``<Datei>``, and those are text.
+_TAG = re.compile(r"</?(?:b|i|u|s|font|c|v|lang|ruby|rt)(?:[.\s][^<>\n]*)?>|<\d[\d:.]*>|\{\\[^{}\n]*\}")
 #: Ruby annotations (the reading above a character): not part of the line's text.
 _RUBY_TEXT = re.compile(r"<rt>.*?</rt>", re.DOTALL)
-#: The tags WebVTT knows (the rest, such as SRT's ``<font>``, is dropped from the sidecar).
+#: The tags WebVTT knows (SRT's ``<font>`` and ``<s>`` are dropped from the sidecar).
 _VTT_TAG = re.compile(r"</?(?:b|i|u|c|v|lang|ruby|rt)(?:[.\s][^<>\n]*)?>|<\d[\d:.]*>")
 
 
@@ -170,6 +173,7 @@ def read_captions(path: str | Path, warnings: list[str] | None = None) -> list[C
             cues.append(Cue(start, end, "\n".join(body)))
     if not cues and not problems:
         problems.append("holds no captions")
+    cues = list(dict.fromkeys(cues))  # a cue pasted twice is one cue (in the track, picture and .vtt)
     if problems:
         raise MediaError(
             problems[0] if len(problems) == 1 else f"{len(problems)} problems: " + "; ".join(problems), path
@@ -210,18 +214,24 @@ def webvtt(cues: list[Cue]) -> str:
 
 
 def one_at_a_time(cues: list[Cue]) -> list[Cue]:
-    """``cues`` as a sequence that never overlaps, in :attr:`Cue.plain` text: where cues
-    overlap (two speakers at once; speech-to-text tools run each cue a little into the next),
-    the overlap shows both texts, each in its own lines.
+    """``cues`` as a sequence that never overlaps, in :attr:`Cue.plain` text, on whole
+    milliseconds (the MP4 track's clock): where cues overlap (two speakers at once; speech-to-text
+    tools run each cue a little into the next), the overlap shows both texts, each in its own lines.
 
     An MP4 subtitle track holds one sample after another: muxed as they were, every overlap
     pushed all later cues back by its length (minutes, over a long tutorial).
     """
-    cuts = sorted({t for cue in cues for t in (cue.start, cue.end)})
+    items = sorted((round(c.start, 3), round(c.end, 3), c.plain) for c in cues)
+    cuts = sorted({t for start, end, _ in items for t in (start, end)})
     out: list[Cue] = []
-    for start, end in zip(cuts, cuts[1:]):
-        shown = [cue.plain for cue in sorted(cues, key=lambda c: c.start) if cue.start < end and cue.end > start]
-        text = "\n".join(dict.fromkeys(t for t in shown if t.strip()))  # a cue given twice shows once
+    active: list[tuple[float, float, str]] = []
+    k = 0
+    for start, end in zip(cuts, cuts[1:]):  # a sweep: each cue enters and leaves once
+        while k < len(items) and items[k][0] <= start:
+            active.append(items[k])
+            k += 1
+        active = [item for item in active if item[1] > start]
+        text = "\n".join(dict.fromkeys(t for _, _, t in active if t.strip()))
         if not text:
             continue
         if out and out[-1].text == text and out[-1].end == start:
