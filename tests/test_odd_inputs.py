@@ -1019,3 +1019,7 @@ def test_a_crop_follows_a_recording_that_changes_its_size(tmp_path: Path) -> Non
     screen = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(320, 180), fps=30.0, seconds=2.0, seed=1)
     run_cli("render", clip, screen, "-o", out, "-q", "--offset", "0", "--crop", "160,0,158,0")
     assert streams_of(out)["frames"] == 60
+    # check samples it at one size too (it failed in numpy, with or without a crop).
+    for crop_args in ((), ("--crop", "80,20,80,0")):
+        proc = run_cli("check", clip, "--json", *crop_args)
+        assert json.loads(proc.stdout)["samples"] > 1

@@ -83,9 +83,13 @@ def sample_frames(
         # smoothing: the samples are seconds apart.
         keyer = Keyer(dataclasses.replace(key or KeySettings(), temporal=0.0))
         out = []
+        # Every sample at the first one's size, as a render scales the speaker to one size: a
+        # recording can change its resolution midway (a browser or video-call recorder).
+        shape: tuple[int, int] | None = None
         for index in chosen:
-            full = frames.bgr(index, None, crop)
-            nxt = frames.bgr(index + 1, None, crop) if index + 1 < count else None
+            full = frames.bgr(index, shape, crop)
+            shape = shape or (full.shape[1], full.shape[0])
+            nxt = frames.bgr(index + 1, shape, crop) if index + 1 < count else None
             h, w = full.shape[:2]
             size = (ANALYSIS_WIDTH, max(2, round(h * ANALYSIS_WIDTH / w))) if w > ANALYSIS_WIDTH else (w, h)
             small = cv2.resize(full, size, interpolation=cv2.INTER_AREA) if size != (w, h) else full
