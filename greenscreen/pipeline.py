@@ -22,7 +22,7 @@ import dataclasses
 import math
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -325,23 +325,31 @@ def check_render_request(
         )
 
 
-def _check_argument_types(settings: object, *, progress: object, **items: Sequence[object]) -> None:
-    """A :class:`TypeError` saying what to pass where a script passed the command line's words
-    (a preset's name, ``"1-2"`` for a cut) to :func:`render`: they failed deep inside, with an
-    AttributeError about the str."""
+def _check_settings_type(settings: object, progress: object) -> None:
+    """A :class:`TypeError` saying what to pass where a script passed a preset's name for the
+    settings, or something else for the progress callback (they failed deep inside)."""
     if not isinstance(settings, RenderSettings):
         raise TypeError(f"settings must be a RenderSettings, got {type(settings).__name__} {settings!r:.60}; "
                         "a preset is greenscreen.presets.load_preset(name)")
-    kinds = {"cuts": Cut, "chapters": Chapter, "redactions": Redaction, "lower_thirds": LowerThird,
-             "segments": Segment}
-    for name, values in items.items():
-        kind = kinds[name]
-        wrong = next((v for v in values if not isinstance(v, kind)), None)
-        if wrong is not None:
-            how = f" (from text: {kind.__name__}.parse({wrong!r}))" if hasattr(kind, "parse") and isinstance(wrong, str) else ""
-            raise TypeError(f"{name} must be {kind.__name__} objects, got {type(wrong).__name__} {wrong!r:.60}{how}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a function of (done, total), got {type(progress).__name__}")
+
+
+def _items(name: str, values: object, kind: type) -> tuple:
+    """``values`` (any iterable, a generator too: read once) as a tuple of ``kind``, or a
+    :class:`TypeError` saying what to pass where a script passed the command line's words
+    (``"1-2"`` for a cut): they failed deep inside, with an AttributeError about the str."""
+    parse = f"{kind.__name__}.parse" if hasattr(kind, "parse") else None
+    if values is None or isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        hint = f"; use [{parse}({values!r})]" if parse and isinstance(values, str) else ""
+        raise TypeError(f"{name} must be a list of {kind.__name__} objects, got {type(values).__name__} "
+                        f"{values!r:.60}{hint}")
+    items = tuple(values)
+    wrong = next((v for v in items if not isinstance(v, kind)), None)
+    if wrong is not None:
+        hint = f" (from text: {parse}({wrong!r}))" if parse and isinstance(wrong, str) else ""
+        raise TypeError(f"{name} must be {kind.__name__} objects, got {type(wrong).__name__} {wrong!r:.60}{hint}")
+    return items
 
 
 def render(
@@ -381,8 +389,10 @@ def render(
     layout applies); a segment's title becomes a chapter.
     """
     settings = settings or RenderSettings()
-    _check_argument_types(settings, cuts=cuts, chapters=chapters, redactions=redactions,
-                          lower_thirds=lower_thirds, segments=segments, progress=progress)
+    _check_settings_type(settings, progress)
+    cuts, chapters = _items("cuts", cuts, Cut), _items("chapters", chapters, Chapter)
+    redactions, lower_thirds = _items("redactions", redactions, Redaction), _items("lower_thirds", lower_thirds, LowerThird)
+    segments = _items("segments", segments, Segment)
     speaker, screen, output = Path(speaker), Path(screen), Path(output)
     check_render_request(speaker, screen, output, settings, plate=plate, captions=captions, logo=logo,
                          card_image=card_image, cuts=cuts)

@@ -554,6 +554,22 @@ def raise_segment_problems(segments: Sequence[Segment], timeline: Timeline) -> N
         )
 
 
+def _segment_layout(layout: LayoutSettings, segment: Segment) -> LayoutSettings:
+    """``layout`` with ``segment``'s overrides; a value the layout does not allow names the
+    segment (one made in Python is not checked as an edit file's is)."""
+    try:
+        return dataclasses.replace(
+            layout,
+            layout=layout.layout if segment.layout == "screen" else segment.layout,
+            corner=layout.corner if segment.corner in (None, "auto") else segment.corner,
+            size=layout.size if segment.size is None else segment.size,
+            window=layout.window if segment.window is None else segment.window,
+        )
+    except SettingsError as exc:
+        where = segment.where or f"the segment {segment.start:g}-{segment.end:g}"
+        raise SettingsError(f"{where}: {exc}") from None
+
+
 def make_plan(
     timeline: Timeline,
     settings: RenderSettings,
@@ -571,16 +587,8 @@ def make_plan(
     layout, output, fps = settings.layout, timeline.size, timeline.fps
     default = make_shot(layout, output, speaker)
     ordered = sorted(segments, key=lambda s: s.start)
-    shots = [
-        make_shot(dataclasses.replace(
-            layout,
-            layout=layout.layout if s.layout == "screen" else s.layout,
-            corner=layout.corner if s.corner in (None, "auto") else s.corner,
-            size=layout.size if s.size is None else s.size,
-            window=layout.window if s.window is None else s.window,
-        ), output, speaker, screen_only=s.layout == "screen")
-        for s in ordered
-    ]
+    shots = [make_shot(_segment_layout(layout, s), output, speaker, screen_only=s.layout == "screen")
+             for s in ordered]
     bounds = [(math.ceil(s.start * fps - 1e-6), math.ceil(s.end * fps - 1e-6)) for s in ordered]
     # Cut the kept runs where segments begin and end: (out_first, src_first, length, segment).
     raw: list[tuple[int, int, int, int | None]] = []

@@ -10,11 +10,15 @@ to the same bounds as a preset, an edit file or the command line.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import numbers
 import re
 from dataclasses import field
 from collections.abc import Sequence
 from typing import Any
+
+from greenscreen.errors import SettingsError
 
 HEX_COLOUR = r"#[0-9a-fA-F]{6}"
 """The pattern of a colour setting, ``"#rrggbb"``."""
@@ -94,21 +98,45 @@ def clock_seconds(value: Any) -> float | None:
 
 def field_spec(cls: type, name: str) -> dict[str, Any]:
     """Return the metadata (help, min, max, choices) of settings field ``name`` of ``cls``."""
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            return dict(f.metadata)
-    raise KeyError(name)
+    spec = _fields(cls).get(name)
+    if spec is None:
+        raise KeyError(name)
+    return dict(spec[1])
+
+
+@functools.cache
+def _fields(cls: type) -> dict[str, tuple[str, Any]]:
+    """Each settings field of ``cls``: its type's name and its metadata (read once per class)."""
+    return {
+        f.name: (f.type if isinstance(f.type, str) else f.type.__name__, f.metadata)
+        for f in dataclasses.fields(cls) if "help" in f.metadata
+    }
+
+
+_KINDS = {"float": float, "int": int, "bool": bool, "str": str}
+
+
+def normalised(cls: type, name: str, value: Any) -> Any:
+    """``value`` for field ``name`` of ``cls`` in the field's own type where it means the same:
+    an alias word (``"off"``) as its value, an int or a NumPy number as a float or an int.
+    Anything else is returned as it is, for :func:`check_value` to refuse."""
+    kind, spec = _fields(cls)[name]
+    if isinstance(value, str):
+        value = spec["aliases"].get(value, value)
+    if isinstance(value, bool) or kind not in ("float", "int"):
+        return value
+    if kind == "float" and isinstance(value, numbers.Real):
+        return float(value)
+    if kind == "int" and isinstance(value, numbers.Integral):
+        return int(value)
+    return value
 
 
 def check_value(cls: type, name: str, value: Any) -> str | None:
     """Return why ``value`` is not allowed for field ``name`` of ``cls``, or None if it is."""
-    spec = field_spec(cls, name)
-    expected = {f.name: f.type for f in dataclasses.fields(cls)}[name]
-    expected = expected if isinstance(expected, str) else expected.__name__
-    if expected == "float" and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    kinds = {"float": float, "int": int, "bool": bool, "str": str}
-    kind = kinds.get(expected)
+    expected, spec = _fields(cls)[name]
+    value = normalised(cls, name, value)
+    kind = _KINDS.get(expected)
     if kind is not None and (type(value) is not kind):
         return f"must be {expected}, got {type(value).__name__} {value!r}"
     if spec["choices"] is not None and value not in spec["choices"]:
@@ -123,25 +151,25 @@ def check_value(cls: type, name: str, value: Any) -> str | None:
 
 def check_fields(instance: Any) -> None:
     """Raise :class:`~greenscreen.errors.SettingsError` naming every field of the settings group
-    ``instance`` whose value its :func:`setting` does not allow (type, range, choices, pattern).
+    ``instance`` whose value its :func:`setting` does not allow (type, range, choices, pattern),
+    and store the others in their field's own type (see :func:`normalised`).
 
     The groups call it as they are made: ``LayoutSettings(corner="bottom-lefft")`` or
     ``KeySettings(tolerance=-1)`` rendered a wrong picture without a word.
     """
     cls = type(instance)
     problems = []
-    for f in dataclasses.fields(instance):
-        if "help" not in f.metadata:
-            continue
-        value = getattr(instance, f.name)
-        reason = check_value(cls, f.name, value)
+    for name, (_, spec) in _fields(cls).items():
+        value = getattr(instance, name)
+        reason = check_value(cls, name, value)
         if reason:
-            choices = f.metadata["choices"]
+            choices = spec["choices"]
             hint = did_you_mean(value, choices) if choices and isinstance(value, str) else ""
-            problems.append(f"{f.name} {reason}{hint}")
+            problems.append(f"{name} {reason}{hint}")
+        else:
+            # The group is frozen: its constructor's own way round that.
+            object.__setattr__(instance, name, normalised(cls, name, value))
     if problems:
-        from greenscreen.errors import SettingsError  # errors imports nothing of ours; keeps this module light
-
         raise SettingsError(f"{cls.__name__}: {'; '.join(problems)}")
 
 
@@ -160,8 +188,7 @@ def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[st
             problems.append(f"unknown key '{key}'{did_you_mean(key, names)}")
             continue
         spec = field_spec(cls, key)
-        if isinstance(value, str):
-            value = spec["aliases"].get(value, value)
+        value = normalised(cls, key, value)
         if isinstance(value, str) and spec.get("clock"):
             seconds = parse_clock(value)
             if seconds is None:
@@ -172,6 +199,5 @@ def replace_checked(instance: Any, values: dict[str, Any]) -> tuple[Any, list[st
         if reason:
             problems.append(f"'{key}' {reason}")
             continue
-        expected = {f.name: f.type for f in dataclasses.fields(cls)}[key]
-        accepted[key] = float(value) if expected in ("float", float) else value
+        accepted[key] = value
     return dataclasses.replace(instance, **accepted), problems

@@ -289,7 +289,14 @@ def test_settings_made_in_python_are_held_to_the_presets_bounds(make: object, sa
     assert str(caught.value) == says
     with pytest.raises(SettingsError, match="key_color must be .*; tolerance must be between 0 and 1, got -1.0"):
         KeySettings(tolerance=-1, key_color="green")  # every problem at once
-    assert KeySettings(tolerance=0).tolerance == 0  # an int for a float is fine
+    # What means the same is taken, in the field's own type: an int or a NumPy number for a
+    # float (a size computed with NumPy), an alias word as in a preset.
+    assert type(KeySettings(tolerance=0).tolerance) is float
+    assert LayoutSettings(size=np.float64(0.3)).size == 0.3 and type(LayoutSettings(size=np.float32(0.5)).size) is float
+    assert type(LayoutSettings(crop_left=np.int64(10)).crop_left) is int
+    from greenscreen.io.loudness import SoundSettings
+
+    assert SoundSettings(loudness="off").loudness == 0.0
 
 
 def test_render_says_what_to_pass_for_the_command_lines_words(tmp_path: Path) -> None:
@@ -303,8 +310,19 @@ def test_render_says_what_to_pass_for_the_command_lines_words(tmp_path: Path) ->
             {"chapters": ["1 Eins"]},
         "progress must be a function of (done, total), got int": {"progress": 5},
     }
+    calls["cuts must be a list of Cut objects, got str '1-2'; use [Cut.parse('1-2')]"] = {"cuts": "1-2"}
+    calls["cuts must be a list of Cut objects, got NoneType None"] = {"cuts": None}
     for says, kwargs in calls.items():
         with pytest.raises(TypeError) as caught:
             render(tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "o.mp4", **kwargs)  # type: ignore[arg-type]
         assert str(caught.value) == says
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_segment_made_in_python_with_a_wrong_size_is_named() -> None:
+    from greenscreen.errors import SettingsError
+    from greenscreen.plan import Segment, make_plan
+
+    timeline = plan_timeline(_info(2.0, size=(640, 360)), _info(2.0, size=(320, 180)), RenderSettings())
+    with pytest.raises(SettingsError, match=r"^the segment 0-1: LayoutSettings: size must be between 0.05 and 1"):
+        make_plan(timeline, RenderSettings(), (320, 180), [Segment(0, 1, "pip", size=5)])
