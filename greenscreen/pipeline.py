@@ -74,7 +74,7 @@ from greenscreen.plan import (  # noqa: F401  (Timeline, source_frame, Cut, ...:
     segment_chapters,
     source_frame,
 )
-from greenscreen.title_cards import CardFrames, card_picture, card_problems
+from greenscreen.title_cards import CardFrames, card_picture, card_problems, has_speaker_intro
 
 if TYPE_CHECKING:
     from greenscreen.composite.captions import CaptionBurner
@@ -434,7 +434,7 @@ def render(
     ]
     warnings += too_large_to_play(timeline.size)
     # A speaker intro draws the title card into the plan (intro is None then), with its text.
-    title_drawn = intro is not None or (settings.cards.speaker and bool(settings.cards.title.strip()))
+    title_drawn = intro is not None or has_speaker_intro(settings.cards)
     warnings += undrawable_text_warning(
         settings, lower_thirds, cues if settings.captions.burn else [], title_drawn, outro is not None
     )
@@ -619,7 +619,7 @@ def title_and_outro_cards(
     fade = round(cards.fade * timeline.fps)
     made = []
     # With a speaker intro the title card is part of the plan (see speaker_intro), not before it.
-    title = "" if cards.speaker else cards.title
+    title = "" if has_speaker_intro(cards) else cards.title
     for text, subtitle in ((title, cards.subtitle), (cards.outro, "")):
         if not text.strip():
             made.append(None)
@@ -649,7 +649,7 @@ def speaker_intro(
     (its text on the left), the frames it covers (the recordings' first ``cards.seconds``) and
     the frames of the crossfade into the tutorial (``cards.fade``)."""
     cards = settings.cards
-    if not (cards.speaker and cards.title.strip()):
+    if not has_speaker_intro(cards):
         return None
     picture = card_picture(timeline.size, cards.title.strip(), cards.subtitle.strip(), cards,
                            image=image, logo=logo, text_area=(0.03, 0.58), shortened=shortened)

@@ -123,6 +123,8 @@ def normalised(cls: type, name: str, value: Any) -> Any:
     kind, spec = _fields(cls)[name]
     if isinstance(value, str):
         value = spec["aliases"].get(value, value)
+    if kind == "bool" and type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        return bool(value)  # NumPy's own bool, not a subclass of Python's
     if isinstance(value, bool) or kind not in ("float", "int"):
         return value
     if kind == "float" and isinstance(value, numbers.Real):

@@ -69,6 +69,12 @@ SCRIM = 0.55
 its contrast on any photo."""
 
 
+def has_speaker_intro(cards: CardSettings) -> bool:
+    """Whether ``cards`` ask for a speaker intro: ``speaker = true`` and a title to stand beside
+    (the title card is then drawn into the plan, not before the recordings)."""
+    return cards.speaker and bool(cards.title.strip())
+
+
 def card_picture(
     size: tuple[int, int],
     title: str,

@@ -211,9 +211,12 @@ def test_markup_is_kept_for_the_sidecar_and_left_out_of_the_text() -> None:
         "{\\an8}oben": "oben",
         "if a < b & c > d": "if a < b & c > d",  # not tags
         "x <00:00:01.500>y": "x y",
-        # Keys, menus and generics are text, not markup (a tutorial about software writes them).
+        # Keys, menus and generics are text, not markup (a tutorial about software writes them):
+        # a bare tag name is markup only with its partner.
         "Drücken Sie <Strg>+<C>, dann <Enter>": "Drücken Sie <Strg>+<C>, dann <Enter>",
+        "<Strg>+<c>, <Strg>+<v> oder <s>": "<Strg>+<c>, <Strg>+<v> oder <s>",
         "Öffnen Sie <Datei> > <Speichern> (List<String>)": "Öffnen Sie <Datei> > <Speichern> (List<String>)",
+        "<I>Alte</I> SRT-Dateien": "Alte SRT-Dateien",
     }
     for marked, plain in cases.items():
         assert plain_text(marked) == plain == Cue(0, 1, marked).plain
@@ -222,6 +225,7 @@ def test_markup_is_kept_for_the_sidecar_and_left_out_of_the_text() -> None:
     assert "<v Maria>Hallo <c.yellow>gelb</c> und <ruby>漢<rt>kan</rt></ruby></v>" in vtt
     assert "&lt;tag&gt; &amp; Entities\xa0!" in vtt and "if a &lt; b &amp; c &gt; d" in vtt
     assert "Drücken Sie &lt;Strg&gt;+&lt;C&gt;, dann &lt;Enter&gt;" in vtt
+    assert "&lt;Strg&gt;+&lt;c&gt;, &lt;Strg&gt;+&lt;v&gt; oder &lt;s&gt;" in vtt and "<i>Alte</i> SRT-Dateien" in vtt
     assert [c.plain for c in read_captions_text(vtt)] == list(cases.values())
 
 

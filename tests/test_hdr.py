@@ -18,7 +18,7 @@ import synthetic
 from greenscreen.io import hdr
 from greenscreen.io.colour import frame_matrix
 from greenscreen.io.probe import probe
-from greenscreen.io.reader import read_frames
+from greenscreen.io.reader import Crop, read_frames
 
 SIZE = (320, 180)
 FRAMES = 15
@@ -90,10 +90,18 @@ def test_bt2020_and_hdr_recordings_read_as_the_bt709_picture(clips: dict[str, Pa
         assert mean_diff(naive[n], sdr[n]) > 3 * mean_diff(ours[n], sdr[n]), (kind, n)
         # No colour cast: each channel's mean within 2.5 levels.
         assert np.abs(ours[n].reshape(-1, 3).mean(0) - sdr[n].reshape(-1, 3).mean(0)).max() < 2.5
-    # Scaled and cropped on the way, as a render reads a speaker.
+    # Scaled, and cropped to an odd size, on the way, as a render reads a speaker; and as the
+    # screen lane reads a screen recording (yuv420p, tagged BT.709).
     small = _read(clips[kind], (160, 90))[7]
     assert small.shape == (90, 160, 3)
     assert mean_diff(small, _read(clips["sdr"], (160, 90))[7]) < 3.0
+    crop = Crop(3, 5, 7, 9)
+    cut = [f for _, f in read_frames(clips[kind], size=(155, 83), crop=crop)][7]
+    assert cut.shape == (83, 155, 3)
+    assert mean_diff(cut, [f for _, f in read_frames(clips["sdr"], size=(155, 83), crop=crop)][7]) < 3.0
+    screen = [f for _, f in read_frames(clips[kind], size=(160, 90), pixel_format="frame")][7]
+    assert screen.format.name == "yuv420p" and frame_matrix(screen) == "bt709"
+    assert mean_diff(screen.to_ndarray(format="bgr24"), _read(clips["sdr"], (160, 90))[7]) < 3.5
 
 
 def test_sdr_bt709_frames_are_not_mapped(clips: dict[str, Path]) -> None:
@@ -120,7 +128,16 @@ def test_highlights_roll_off_below_white_keeping_their_hue() -> None:
 
 
 def test_portrait_hdr_recording_is_turned_and_mapped(clips: dict[str, Path]) -> None:
+    from greenscreen.io.orientation import upright
+
     assert probe(clips["hlg_portrait"]).matrix == "bt709"
+    # Turned as 16-bit R'G'B', still to be mapped at the size it is used (mapped whole first,
+    # a portrait iPhone video read 8x slower than a landscape one).
+    with av.open(str(clips["hlg_portrait"])) as c:
+        stored = next(c.decode(video=0))
+    shown = upright(stored)
+    assert shown.format.name == "rgb48le" and (shown.width, shown.height) == (SIZE[1], SIZE[0])
+    assert hdr.outside_bt709(shown)
     turned = _read(clips["hlg_portrait"])[5]
     assert turned.shape == (SIZE[0], SIZE[1], 3)
     flat = _read(clips["hlg"])[5]

@@ -294,6 +294,7 @@ def test_settings_made_in_python_are_held_to_the_presets_bounds(make: object, sa
     assert type(KeySettings(tolerance=0).tolerance) is float
     assert LayoutSettings(size=np.float64(0.3)).size == 0.3 and type(LayoutSettings(size=np.float32(0.5)).size) is float
     assert type(LayoutSettings(crop_left=np.int64(10)).crop_left) is int
+    assert KeySettings(learn_plate=np.bool_(False)).learn_plate is False
     from greenscreen.io.loudness import SoundSettings
 
     assert SoundSettings(loudness="off").loudness == 0.0

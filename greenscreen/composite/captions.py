@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 MAX_CHARS = 42
 MAX_LINES = 2
+BRIEF_OVERLAP = 0.5
+"""Seconds a cue may run into the next and still give way to it (not shown beside it)."""
 BOX = (16, 16, 16, 0.72)
 """Backing box: BGR and opacity."""
 
@@ -89,8 +91,8 @@ class CaptionBurner:
         text = " ".join(self._cues[index].plain.split())
         room = self._span[1] - self._span[0] - 2 * self._margin - 2 * self._padding
         per_page = self._per_page[index]
-        # Shrink the font a little rather than spill onto another page.
-        for scale in (1.0, 0.85, 0.7):
+        # Shrink the font a little where that saves a page; where it does not, full size.
+        for scale in (1.0, 0.85, 0.7, 1.0):
             lines = wrap(text, font(round(self._size * scale)), room, max_chars=MAX_CHARS)
             if len(lines) <= per_page:
                 break
@@ -112,7 +114,11 @@ class CaptionBurner:
             self._first += 1
         # Cues may overlap: every cue that has started and not ended is shown, stacked.
         started = bisect_right(self._starts, t)
-        key = [i for i in range(self._first, started) if self._cues[i].end > t]
+        on = [i for i in range(self._first, started) if self._cues[i].end > t]
+        # A cue that runs only briefly into the next (speech-to-text tools write them) gives
+        # way to it at once rather than crowd it.
+        key = [i for n, i in enumerate(on)
+               if not any(self._cues[i].end - self._cues[j].start < BRIEF_OVERLAP for j in on[n + 1 :])]
         if not key:
             return False
         # Each cue turns its own pages over its own time, whatever else is on screen.
@@ -136,11 +142,12 @@ class CaptionBurner:
 
 def _lines_per_page(cues: Sequence[Cue]) -> list[int]:
     """Lines a page of each cue (sorted by start) may take: :data:`MAX_LINES`, or one for a
-    cue that another overlaps, so two speakers at once still take two lines between them."""
+    cue that another overlaps for :data:`BRIEF_OVERLAP` or longer, so two speakers at once
+    still take two lines between them."""
     per_page = [MAX_LINES] * len(cues)
     on: list[tuple[float, int]] = []  # (end, index) of the cues still showing
     for i, cue in enumerate(cues):
-        on = [(end, j) for end, j in on if end > cue.start]
+        on = [(end, j) for end, j in on if end - cue.start >= BRIEF_OVERLAP]
         if on:
             per_page[i] = 1
             for _, j in on:

@@ -62,32 +62,67 @@ class Cue:
         return plain_text(self.text)
 
 
-#: The styling tags of SRT (``<b> <i> <u> <s> <font ...>``) and WebVTT (``<c.yellow> <v Maria>
-#: <lang de> <ruby> <rt>``, timestamps ``<00:01.500>``), and an SRT's ASS overrides (``{\an8}``).
-#: Only these, in lower case as the tools write them, are markup: a tutorial writes keys and
-#: menus as ``<Strg>+<C>`` or ``<Datei>``, and those are text.
-_TAG = re.compile(r"</?(?:b|i|u|s|font|c|v|lang|ruby|rt)(?:[.\s][^<>\n]*)?>|<\d[\d:.]*>|\{\\[^{}\n]*\}")
-#: Ruby annotations (the reading above a character): not part of the line's text.
-_RUBY_TEXT = re.compile(r"<rt>.*?</rt>", re.DOTALL)
-#: The tags WebVTT knows (SRT's ``<font>`` and ``<s>`` are dropped from the sidecar).
-_VTT_TAG = re.compile(r"</?(?:b|i|u|c|v|lang|ruby|rt)(?:[.\s][^<>\n]*)?>|<\d[\d:.]*>")
+#: What may be a styling tag of SRT (``<b> <i> <u> <s> <font ...>``, any case) or WebVTT
+#: (``<c.yellow> <v Maria> <lang de> <ruby> <rt>``, timestamps ``<00:01.500>``), or an SRT's ASS
+#: override (``{\an8}``). A tutorial also writes keys and menus in angle brackets (``<Strg>+<c>``,
+#: ``<Datei>``), so a bare ``<b>`` or ``</b>`` is markup only with its partner in the cue (see
+#: :func:`_markup`).
+_CANDIDATE = re.compile(
+    r"<(/?)(b|i|u|s|font|c|v|lang|ruby|rt)((?:[.\s][^<>\n]*)?)>|<\d[\d:.]*>|\{\\[^{}\n]*\}", re.IGNORECASE)
+#: The names only SRT uses in any case; WebVTT's are lower case.
+_ANY_CASE = ("b", "i", "u", "s", "font")
+#: Tags WebVTT knows (SRT's ``<font>`` and ``<s>`` are left out of the sidecar).
+_VTT_NAMES = ("b", "i", "u", "c", "v", "lang", "ruby", "rt")
+
+
+def _markup(text: str) -> list[tuple[int, int, str | None]]:
+    """``(start, end, webvtt)`` of each piece of markup in a cue's ``text``; ``webvtt`` is what
+    the sidecar keeps of it (an SRT's ``<I>`` as WebVTT's ``<i>``), or None. A tag with a class or an annotation (``<c.yellow>``, ``<v Maria>``,
+    ``<font color=red>``) is markup; a bare one only with its partner (``<i>`` before an
+    ``</i>``), so ``<Strg>+<c>`` stays text."""
+    found = []
+    for m in _CANDIDATE.finditer(text):
+        closing, name, rest = m.groups()
+        if name is None:  # a timestamp or an ASS override
+            found.append((m.start(), m.end(), m.group() if m.group().startswith("<") else None))
+            continue
+        lower = name.lower()
+        if name != lower and lower not in _ANY_CASE:
+            continue
+        if rest.strip(". ") and not closing:
+            tagged = True
+        elif closing:
+            tagged = re.search(rf"<{name}(?:[.\s][^<>\n]*)?>", text[: m.start()]) is not None
+        else:
+            tagged = f"</{name}>" in text[m.end() :]
+        if tagged:
+            found.append((m.start(), m.end(), f"<{closing}{lower}{rest}>" if lower in _VTT_NAMES else None))
+    return found
 
 
 def plain_text(text: str) -> str:
     """``text`` of a cue without its markup (see :attr:`Cue.plain`)."""
-    text = _TAG.sub("", _RUBY_TEXT.sub("", text))
-    return html.unescape(text).replace("\xa0", " ")
+    parts, at, ruby_text = [], 0, False
+    for start, end, _ in _markup(text):
+        if not ruby_text:
+            parts.append(text[at:start])
+        # A ruby annotation (the reading above a character) is not part of the line's text.
+        tag = text[start:end].lower()
+        ruby_text = tag == "<rt>" or (ruby_text and tag != "</rt>")
+        at = end
+    parts.append(text[at:])
+    return html.unescape("".join(parts)).replace("\xa0", " ")
 
 
 def _vtt_text(text: str) -> str:
-    """``text`` of a cue for a WebVTT file: the tags WebVTT knows kept, others dropped, and the
-    characters that would read as markup (``&``, ``<``, ``>``) escaped."""
+    """``text`` of a cue for a WebVTT file: the markup WebVTT knows kept, the rest dropped, and
+    the characters that would read as markup (``&``, ``<``, ``>``) escaped."""
     parts, at = [], 0
-    for tag in _TAG.finditer(text):
-        parts.append(html.escape(html.unescape(text[at : tag.start()]), quote=False))
-        if _VTT_TAG.fullmatch(tag.group()):
-            parts.append(tag.group())
-        at = tag.end()
+    for start, end, webvtt in _markup(text):
+        parts.append(html.escape(html.unescape(text[at:start]), quote=False))
+        if webvtt:
+            parts.append(webvtt)
+        at = end
     parts.append(html.escape(html.unescape(text[at:]), quote=False))
     return "".join(parts)
 

@@ -29,7 +29,7 @@ Matrix = Literal["bt601", "bt709"]
 _WEIGHTS: dict[str, tuple[float, float]] = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
 
 #: FFmpeg's AVColorSpace value for BT.709 (the frame's ``colorspace``).
-AVCOL_SPC_BT709 = 1
+_AVCOL_SPC_BT709 = 1
 
 #: x264's names for each matrix's primaries, transfer and matrix tags.
 X264_TAGS: dict[str, str] = {
@@ -39,11 +39,13 @@ X264_TAGS: dict[str, str] = {
 
 
 def frame_matrix(frame: av.VideoFrame) -> Matrix:
-    """The matrix a decoded frame's YUV was made with: BT.709 if tagged so, else BT.601.
+    """The matrix of a decoded frame's picture as greenscreen reads it: BT.709 if tagged so,
+    else BT.601 (what untagged video means to OpenCV and swscale).
 
-    A BT.2020 or HDR frame counts as BT.709: it is read as BT.709 SDR (see
-    :mod:`greenscreen.io.hdr`), and a screen recording of it is passed on as such."""
-    return "bt709" if int(frame.colorspace) == AVCOL_SPC_BT709 or outside_bt709(frame) else "bt601"
+    A BT.2020 or HDR frame is read in BT.709 SDR colours (see :mod:`greenscreen.io.hdr`), so it
+    answers BT.709: the matrix the reader's pictures of it, and a render's output, are in. Its
+    own YUV is BT.2020's: convert it with :mod:`~greenscreen.io.hdr`, never with this."""
+    return "bt709" if int(frame.colorspace) == _AVCOL_SPC_BT709 or outside_bt709(frame) else "bt601"
 
 
 def is_full_range(frame: av.VideoFrame) -> bool:

@@ -18,7 +18,10 @@ an HDR transfer is mapped to BT.709 SDR as it is read, in display light as BT.24
 5. the BT.1886 display gamma (2.4) gives the SDR signal.
 
 swscale can do the whole mapping itself (FFmpeg 8), but it spent 1.5 s setting up and 20 ms a
-frame even at picture-in-picture size; this costs about as much as a plain conversion.
+frame even at picture-in-picture size. This maps at the size a picture is used, and costs about
+4 ms a frame at picture-in-picture size (a plain conversion: 1 ms); a whole 1080p frame (the
+full or side-by-side layout, the preview's full view) takes about 100 ms, so a 1080p HDR speaker
+in the full layout renders several times slower than an SDR one.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from av.video.reformatter import VideoReformatter
 _PRIMARIES_BT2020 = 9
 #: FFmpeg's AVColorTransferCharacteristic values of the HDR transfers.
 _TRC_PQ, _TRC_HLG = 16, 18
+#: FFmpeg's value of an unspecified tag (primaries, transfer or matrix).
+_UNSPECIFIED = 2
 #: FFmpeg's AVColorSpace values of the BT.2020 matrices (non-constant, constant luminance).
 _SPACES_BT2020 = (9, 10)
 #: AVColorSpace values that name a matrix (0 is RGB, 2 unspecified, 3 reserved).
@@ -52,6 +57,13 @@ _LUMA_2020 = (0.2627, 0.6780, 0.0593)
 _BT2020_TO_BT709 = np.array(
     [[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]], np.float32
 )
+
+#: Steps of the tables that turn linear light into the 8-bit signal.
+_STEPS = 4096
+_LEVELS = (np.arange(_STEPS) / (_STEPS - 1)) ** 2
+#: The square root of display light in _STEPS steps -> 8-bit signal for the BT.1886 display's
+#: gamma (2.4).
+_DISPLAY_GAMMA = np.round(255.0 * _LEVELS ** (1 / 2.4)).astype(np.uint8)
 
 
 def outside_bt709(frame: av.VideoFrame) -> bool:
@@ -80,16 +92,11 @@ def to_bgr(
     x0, y0, x1, y1 = box or (0, 0, width, height)
     target = size or (x1 - x0, y1 - y0)
     whole = (x0, y0, x1, y1) == (0, 0, width, height)
-    options: dict[str, str] = {"src_color_range": "JPEG"} if int(frame.color_range) == 2 else {}
-    if int(frame.colorspace) not in _TAGGED_MATRICES:
-        # Tagged BT.2020 or HDR but with no matrix (some editors and muxers leave it out):
-        # BT.2020's, as players take it, not swscale's fallback to BT.601.
-        options["src_colorspace"] = "BT2020"
     # Scaled by swscale where nothing is cut off (one pass, the smallest picture to map).
     w, h = target if whole else (width, height)
     rgb = (scaler or VideoReformatter()).reformat(
         frame, width=w, height=h, format="rgb48le",
-        interpolation="AREA" if w < width else "BILINEAR", **options,
+        interpolation="AREA" if w < width else "BILINEAR", **_source_options(frame),
     ).to_ndarray()
     if not whole:
         rgb = rgb[y0:y1, x0:x1]
@@ -97,6 +104,27 @@ def to_bgr(
             shrink = target[0] < rgb.shape[1]
             rgb = cv2.resize(rgb, target, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return _map_rgb48(np.ascontiguousarray(rgb), int(frame.color_trc), int(frame.color_primaries))
+
+
+def turned(frame: av.VideoFrame, rotate_code: int, scaler: VideoReformatter | None = None) -> av.VideoFrame:
+    """A frame of :func:`outside_bt709` colours turned by ``cv2.rotate``'s ``rotate_code``, and
+    still to be mapped: its R'G'B' (16 bits a channel, the recording's matrix undone) as an
+    ``rgb48le`` frame that keeps the transfer and primaries tags, so that :func:`to_bgr` maps it
+    at the size it is used. (Mapped whole first, an iPhone's portrait video took 8x as long.)"""
+    rgb = (scaler or VideoReformatter()).reformat(frame, format="rgb48le", **_source_options(frame)).to_ndarray()
+    out = av.VideoFrame.from_ndarray(cv2.rotate(rgb, rotate_code), format="rgb48le")
+    out.color_trc, out.color_primaries = frame.color_trc, frame.color_primaries
+    return out
+
+
+def _source_options(frame: av.VideoFrame) -> dict[str, str]:
+    """swscale's reading of ``frame``'s YUV: its range, and BT.2020's matrix where the frame is
+    tagged BT.2020 or HDR but names no matrix (some editors and muxers leave it out; players
+    take BT.2020's, swscale would take BT.601's)."""
+    options = {"src_color_range": "JPEG"} if int(frame.color_range) == 2 else {}
+    if int(frame.colorspace) not in _TAGGED_MATRICES:
+        options["src_colorspace"] = "BT2020"
+    return options
 
 
 def _map_rgb48(rgb: np.ndarray, trc: int, primaries: int) -> np.ndarray:
@@ -107,7 +135,8 @@ def _map_rgb48(rgb: np.ndarray, trc: int, primaries: int) -> np.ndarray:
         luma = cv2.transform(linear, np.array([_LUMA_2020], np.float32))
         scale = cv2.pow(cv2.max(luma, 1e-6), _HLG_GAMMA - 1.0)
         linear = cv2.multiply(linear, cv2.merge([scale] * 3), scale=_HLG_PEAK / REFERENCE_WHITE)
-    if primaries == _PRIMARIES_BT2020:
+    # HDR is BT.2020 (BT.2100) even where the primaries tag was left out.
+    if primaries == _PRIMARIES_BT2020 or (primaries == _UNSPECIFIED and trc in (_TRC_PQ, _TRC_HLG)):
         linear = cv2.transform(linear, _BT2020_TO_BT709)
     np.maximum(linear, np.float32(0.0), out=linear)  # colours outside BT.709: clipped
     if trc in (_TRC_PQ, _TRC_HLG):
@@ -156,11 +185,3 @@ def _linear_table(trc: int) -> np.ndarray:
         table = table.astype(np.float32)
         _LINEAR[trc] = table
     return table
-
-
-#: Steps of the tables that turn linear light into the 8-bit signal.
-_STEPS = 4096
-_LEVELS = (np.arange(_STEPS) / (_STEPS - 1)) ** 2
-#: The square root of display light in _STEPS steps -> 8-bit signal for the BT.1886 display's
-#: gamma (2.4).
-_DISPLAY_GAMMA = np.round(255.0 * _LEVELS ** (1 / 2.4)).astype(np.uint8)

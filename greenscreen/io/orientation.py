@@ -16,7 +16,6 @@ import cv2
 from av.video.reformatter import VideoReformatter
 
 from greenscreen.io import hdr
-from greenscreen.io.colour import AVCOL_SPC_BT709
 from greenscreen.io.yuv import frame_planes, is_i420, planes_to_frame
 
 #: cv2.rotate code that shows a frame upright, by its display rotation (PyAV's
@@ -39,9 +38,10 @@ def upright(
     (see :func:`pixel_aspect`), then turned as its display rotation says; ``frame`` itself if
     neither applies. Pass one ``scaler`` for every frame of a stream to set swscale up once.
 
-    A 4:2:0 frame is turned plane by plane; any other format goes through BGR (a BT.2020 or HDR
-    one in BT.709 SDR colours, see :mod:`greenscreen.io.hdr`). The result keeps the picture's
-    colour matrix and range tags. Rotations other than quarter turns are ignored.
+    A 4:2:0 frame is turned plane by plane, keeping its colour matrix and range tags; a BT.2020
+    or HDR one becomes 16-bit R'G'B' with its transfer and primaries tags, still to be mapped
+    (see :func:`greenscreen.io.hdr.turned`); any other format goes through BGR, keeping its
+    tags. Rotations other than quarter turns are ignored.
     """
     turn = _UPRIGHT.get(round(frame.rotation) % 360)  # read first: a new frame has no rotation
     if aspect is not None:
@@ -54,9 +54,7 @@ def upright(
     if turn is None:
         return frame
     if hdr.outside_bt709(frame):
-        turned = av.VideoFrame.from_ndarray(cv2.rotate(hdr.to_bgr(frame), turn), format="bgr24")
-        turned.colorspace = AVCOL_SPC_BT709
-        return turned
+        return hdr.turned(frame, turn, scaler)
     if is_i420(frame):
         turned = planes_to_frame(tuple(cv2.rotate(p, turn) for p in frame_planes(frame)))  # type: ignore[arg-type]
     else:

@@ -18,8 +18,8 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
 from greenscreen.io import hdr
+from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.filter_graph import pulled
 from greenscreen.io.orientation import pixel_aspect, upright
@@ -49,8 +49,8 @@ class Crop:
         if not self or tuple(size) == tuple(given_for):
             return self
         sx, sy = size[0] / given_for[0], size[1] / given_for[1]
-        left, right = _leaving(round(self.left * sx), round(self.right * sx), size[0])
-        top, bottom = _leaving(round(self.top * sy), round(self.bottom * sy), size[1])
+        left, right = _fit_cuts(round(self.left * sx), round(self.right * sx), size[0])
+        top, bottom = _fit_cuts(round(self.top * sy), round(self.bottom * sy), size[1])
         return Crop(left, top, right, bottom)
 
     def box(self, width: int, height: int) -> tuple[int, int, int, int]:
@@ -72,7 +72,7 @@ class Crop:
         return x0, y0, x1, y1
 
 
-def _leaving(a: int, b: int, n: int) -> tuple[int, int]:
+def _fit_cuts(a: int, b: int, n: int) -> tuple[int, int]:
     """Cuts ``a`` and ``b`` from the two ends of ``n`` pixels, made smaller (the larger first)
     where they would leave fewer than :data:`MIN_CROPPED`: a crop the first picture allowed
     must not fail on a smaller one midway."""
@@ -255,7 +255,11 @@ def frame_to_yuv420p(
     if target[0] % 2 or target[1] % 2:
         raise ValueError(f"I420 frames need an even size, got {target[0]}x{target[1]}")
     if hdr.outside_bt709(frame):
-        return i420_to_frame(bgr_to_i420(hdr.to_bgr(frame, target, (x0, y0, x1, y1), scaler), "bt709"))
+        # Through swscale, which filters the chroma (a screen recording's text keeps clean
+        # edges), into a frame tagged BT.709; a scaler of its own, as scaler's is set up for
+        # the mapping's R'G'B'.
+        bgr = av.VideoFrame.from_ndarray(hdr.to_bgr(frame, target, (x0, y0, x1, y1), scaler), format="bgr24")
+        return VideoReformatter().reformat(bgr, format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
     # Range and matrix are read before a crop makes a new, untagged frame.
     full_range = is_full_range(frame)
     if is_i420(frame):
