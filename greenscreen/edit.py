@@ -90,7 +90,11 @@ class Edit:
 def read_edit(path: str | Path) -> Edit:
     """Read and check the edit file at ``path``; raise :class:`EditError` listing every problem."""
     path = Path(path)
-    text, data = read_settings_file(path, what="edit file")
+    try:
+        text, data = read_settings_file(path, what="edit file")
+    except SettingsError as exc:
+        # Missing, unreadable, not UTF-8, not TOML: a mistake of the input like any other in it.
+        raise EditError(getattr(exc, "problems", None) or [exc.message], path) from None
     return edit_from_table(data, path=path, text=text)
 
 

@@ -188,11 +188,18 @@ def read_preset_file(path: Path) -> dict[str, Any]:
 def _read_text(path: Path, what: str = "preset file") -> str:
     check_input_file(path, what=what, error=SettingsError)
     try:
-        return path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
+        data = path.read_bytes()
     except OSError as exc:  # the error names the path again, with its errno: say why, once
         raise SettingsError(f"{what}: {os_reason(exc)}", path) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")  # Notepad's "Unicode", with its byte order mark
+    try:
+        return data.decode("utf-8-sig")  # a BOM, as Windows editors write
     except UnicodeDecodeError as exc:
-        raise SettingsError(f"cannot read {what} ({exc})", path) from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise SettingsError(
+            f"line {line}: not UTF-8 text (saved as Windows-1252 or Latin-1?); save the {what} as UTF-8", path
+        ) from None
 
 
 def read_settings_file(path: Path, *, what: str = "preset file") -> tuple[str, dict[str, Any]]:

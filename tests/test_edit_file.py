@@ -91,6 +91,32 @@ def test_a_bad_edit_names_every_problem_with_its_line(tmp_path: Path) -> None:
     assert read_edit(path).logo == tmp_path / "logo.gif"
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    (b'[cards]\ntitle = "Gr\xfc\xdfe"\n', "line 2: not UTF-8 text (saved as Windows-1252 or Latin-1?); save the edit file as UTF-8"),
+    (b'[cards]\ntitle = "offen\n', "line 2: not valid TOML: "),
+    (b'[cards]\n[cards]\n', "line 2: not valid TOML: "),
+    (None, "file not found"),
+])
+def test_an_edit_file_that_cannot_be_read_is_a_mistake_of_the_input(
+    tmp_path: Path, content: bytes | None, says: str
+) -> None:
+    """Not UTF-8, not TOML or missing: exit 1 like any other mistake in the edit (it was 2 for
+    these, and Python's codec words with a byte position)."""
+    path = tmp_path / "edit.toml"
+    if content is not None:
+        path.write_bytes(content)
+    proc = run_cli("render", ROOT / "samples" / "speaker.mp4", ROOT / "samples" / "screen.mp4",
+                   "--edit", path, "-o", tmp_path / "x.mp4", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith(f"error: {path}: {says}"), proc.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_an_edit_file_saved_as_notepads_unicode_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "edit.toml"
+    path.write_bytes('[cards]\ntitle = "Grüße"\n'.encode("utf-16"))
+    assert read_edit(path).settings == {"cards": {"title": "Grüße"}}
+
+
 def test_a_lower_third_without_times_introduces_the_speaker(tmp_path: Path) -> None:
     from greenscreen.composite.lower_third import LowerThird
 

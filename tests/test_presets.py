@@ -318,10 +318,10 @@ def test_an_unreadable_preset_is_named_once_with_the_reason(
     path twice and a raw errno (tests run as root, so the refusal is simulated)."""
     path = save_preset(RenderSettings(), "mine")
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+    def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
     with pytest.raises(SettingsError) as caught:
         load_preset("mine")
     message = str(caught.value)
