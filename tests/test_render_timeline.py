@@ -138,3 +138,19 @@ def test_sound_after_a_dropout_stays_with_its_picture(tmp_path: Path) -> None:
     heard = beeps_heard(out)
     assert [t for t, _ in heard] == pytest.approx([0.5, 3.0], abs=0.01), "not 2.0 s: the hole is kept as silence"
     assert streams_of(out)["audio_duration"] == pytest.approx(seconds, abs=0.05)
+
+
+def test_a_long_offset_is_silence_made_a_second_at_a_time() -> None:
+    """The speaker's sound starting half an hour into the screen recording was preceded by one
+    block of silence that long: 0.7 GB held at once (1.4 GB for an hour)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from greenscreen.io.audio import SAMPLE_RATE, _from_video_start
+
+    sound = np.ones((2, 1024), np.float32)
+    blocks = list(_from_video_start(SimpleNamespace(first=0.0), iter([sound]), 0.0, lambda first: 1800 * SAMPLE_RATE + 7))
+    assert max(b.shape[1] for b in blocks) <= SAMPLE_RATE
+    assert sum(b.shape[1] for b in blocks[:-1]) == 1800 * SAMPLE_RATE + 7 and not any(b.any() for b in blocks[:-1])
+    assert np.array_equal(blocks[-1], sound)

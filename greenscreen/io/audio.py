@@ -196,8 +196,9 @@ def _from_video_start(
     for block in blocks:
         if skip is None:
             ahead = lead(decoding.first if decoding.first is not None else video_start)
-            if ahead > 0:
-                yield np.zeros((*block.shape[:-1], ahead), np.float32)
+            # A second of silence at a time: an offset of an hour made one block of 1.4 GB.
+            for done in range(0, max(ahead, 0), SAMPLE_RATE):
+                yield np.zeros((*block.shape[:-1], min(SAMPLE_RATE, ahead - done)), np.float32)
             skip = max(-ahead, 0)
         drop = min(skip, block.shape[-1])
         skip -= drop
