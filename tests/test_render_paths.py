@@ -417,3 +417,30 @@ def test_queue_depth_shrinks_for_large_frames() -> None:
     assert queue_depth(632 * 356 * 7) == 4
     assert queue_depth(1920 * 1080 * 7) == 1 and queue_depth(1920 * 1080 * 3) == 1
     assert queue_depth(10**12) == 1
+
+
+@pytest.mark.parametrize("how", ["moved", "deleted"])
+def test_an_output_folder_moved_or_deleted_midway_is_said_and_leaves_nothing(tmp_path: Path, how: str) -> None:
+    """A sync client or a tidy user moved the folder while the render ran: 'unexpected error
+    (FileNotFoundError)', and the half-written file stayed in the moved folder."""
+    import shutil
+
+    from greenscreen.errors import OutputError
+    from greenscreen.pipeline import render
+
+    speaker = synthetic.write_speaker_clip(tmp_path / "speaker.mp4", size=(160, 90), seconds=1.0, audio=False, seed=3)
+    screen = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(320, 180), fps=30.0, seconds=1.0, seed=4)
+    folder = tmp_path / "heute"
+    folder.mkdir()
+
+    def tidy(done: int, total: int) -> None:
+        if done == 10:
+            if how == "moved":
+                folder.rename(tmp_path / "archiv")
+            else:
+                shutil.rmtree(folder)
+
+    with pytest.raises(OutputError, match="the output folder was moved or deleted during the render; nothing was written"):
+        render(speaker, screen, folder / "tutorial.mp4", progress=tidy)
+    if how == "moved":
+        assert list((tmp_path / "archiv").iterdir()) == []

@@ -177,6 +177,9 @@ def atomic_path(output: Path) -> Iterator[Path]:
     except OSError as exc:  # a read-only file system, a full disk, a folder we may not write
         raise OutputError(f"cannot create a file in the output folder ({exc.strerror})", folder) from None
     tmp = Path(tmp_name)
+    # The folder itself, held open: if it is moved while the file is written (a sync client, a
+    # user tidying up), the temporary file is still found in it, and removed.
+    folder_fd = _open_folder(folder)
     try:
         # Inside the try, so an interrupt (Ctrl-C, SIGTERM) this early still removes the file.
         os.close(fd)
@@ -186,11 +189,42 @@ def atomic_path(output: Path) -> Iterator[Path]:
         os.replace(tmp, output)
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            tmp.unlink()
-        error = _output_error(exc, output)
+            if folder_fd is not None:
+                os.unlink(tmp.name, dir_fd=folder_fd)
+            else:
+                tmp.unlink()
+        error = _output_error(exc, output) or _folder_gone(exc, folder, folder_fd, output)
         if error is not None:
             raise error from None
         raise
+    finally:
+        if folder_fd is not None:
+            os.close(folder_fd)
+
+
+def _open_folder(folder: Path) -> int | None:
+    """A descriptor of ``folder`` for removing files in it by name wherever it moves (None where
+    the system has none: Windows)."""
+    if os.unlink not in os.supports_dir_fd:
+        return None
+    try:
+        return os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+
+
+def _folder_gone(exc: BaseException, folder: Path, folder_fd: int | None, output: Path) -> OutputError | None:
+    """The :class:`OutputError` for a write that failed because ``folder`` was moved or deleted
+    meanwhile (the muxer reopens its file by name to move the index to the front), else None."""
+    if not isinstance(exc, FileNotFoundError):
+        return None
+    try:
+        moved = folder_fd is not None and not os.path.samestat(os.fstat(folder_fd), os.stat(folder))
+    except OSError:
+        moved = True
+    if not moved:
+        return None
+    return OutputError("the output folder was moved or deleted during the render; nothing was written", output)
 
 
 def check_replaceable_folder(output: Path, replaceable: re.Pattern[str], inputs: tuple[Path, ...] = ()) -> None:
