@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from greenscreen.composite.layout import LayoutSettings
 from greenscreen.io.captions import CaptionSettings
 from greenscreen.io.loudness import SoundSettings
 from greenscreen.io.writer import EncodeSettings
 from greenscreen.key.settings import KeySettings
+from greenscreen.errors import SettingsError
 from greenscreen.settings import check_fields, setting
 from greenscreen.title_cards import CardSettings
 
@@ -54,3 +55,12 @@ class RenderSettings:
     sound: SoundSettings = field(default_factory=SoundSettings)
     captions: CaptionSettings = field(default_factory=CaptionSettings)
     cards: CardSettings = field(default_factory=CardSettings)
+
+    def __post_init__(self) -> None:
+        # A dict for a group (RenderSettings(key={"tolerance": 0.2})) failed deep in a render.
+        for group in fields(self):
+            value = getattr(self, group.name)
+            kind = group.default_factory  # type: ignore[misc]  (each group's own class)
+            if not isinstance(value, kind):
+                raise SettingsError(f"RenderSettings: {group.name} must be {kind.__name__}, got {type(value).__name__}"
+                                    + (f"; use {kind.__name__}(**{value!r:.60})" if isinstance(value, dict) else ""))

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 import re
 from dataclasses import field
 from collections.abc import Sequence
@@ -121,6 +122,8 @@ def normalised(cls: type, name: str, value: Any) -> Any:
     an alias word (``"off"``) as its value, an int or a NumPy number as a float or an int.
     Anything else is returned as it is, for :func:`check_value` to refuse."""
     kind, spec = _fields(cls)[name]
+    if kind == "str" and isinstance(value, os.PathLike):
+        return os.fspath(value)  # a background picture given as a Path
     if isinstance(value, str):
         value = spec["aliases"].get(value, value)
     if kind == "bool" and type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
@@ -131,6 +134,8 @@ def normalised(cls: type, name: str, value: Any) -> Any:
         return float(value)
     if kind == "int" and isinstance(value, numbers.Integral):
         return int(value)
+    if kind == "int" and isinstance(value, numbers.Real) and float(value).is_integer():
+        return int(value)  # 20.0 for a crf of 20
     return value
 
 

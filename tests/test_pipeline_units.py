@@ -295,6 +295,16 @@ def test_settings_made_in_python_are_held_to_the_presets_bounds(make: object, sa
     assert LayoutSettings(size=np.float64(0.3)).size == 0.3 and type(LayoutSettings(size=np.float32(0.5)).size) is float
     assert type(LayoutSettings(crop_left=np.int64(10)).crop_left) is int
     assert KeySettings(learn_plate=np.bool_(False)).learn_plate is False
+    from fractions import Fraction
+
+    from greenscreen.io.writer import EncodeSettings
+
+    assert LayoutSettings(size=Fraction(3, 10)).size == 0.3 and EncodeSettings(crf=20.0).crf == 20
+    assert LayoutSettings(background=Path("bg.jpg")).background == "bg.jpg"
+    with pytest.raises(SettingsError, match="crf must be int, got float 20.5"):
+        EncodeSettings(crf=20.5)
+    with pytest.raises(SettingsError, match=r"RenderSettings: key must be KeySettings, got dict; use KeySettings\(\*\*"):
+        RenderSettings(key={"tolerance": 0.2})  # type: ignore[arg-type]
     from greenscreen.io.loudness import SoundSettings
 
     assert SoundSettings(loudness="off").loudness == 0.0
