@@ -185,14 +185,29 @@ def read_preset_file(path: Path) -> dict[str, Any]:
     return _read(path)[1]
 
 
+def _utf16(data: bytes) -> str | None:
+    """``data`` as the text of Notepad's "Unicode" (UTF-16 with a byte order mark), or None if
+    it is not that: in a settings file most characters are ASCII, so half its bytes are 0."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) or len(data) % 2:
+        return None
+    high = data[3::2] if data.startswith(b"\xff\xfe") else data[2::2]
+    if high.count(0) * 2 < len(high):
+        return None
+    try:
+        return data.decode("utf-16")
+    except UnicodeDecodeError:
+        return None
+
+
 def _read_text(path: Path, what: str = "preset file") -> str:
     check_input_file(path, what=what, error=SettingsError)
     try:
         data = path.read_bytes()
     except OSError as exc:  # the error names the path again, with its errno: say why, once
         raise SettingsError(f"{what}: {os_reason(exc)}", path) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")  # Notepad's "Unicode", with its byte order mark
+    text = _utf16(data)
+    if text is not None:
+        return text
     try:
         return data.decode("utf-8-sig")  # a BOM, as Windows editors write
     except UnicodeDecodeError as exc:

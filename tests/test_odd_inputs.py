@@ -198,7 +198,7 @@ def test_odd_file_in_the_user_preset_folder(kind: str, clips: dict[str, Path], t
     else:
         make_odd(kind, path)
     expected = {"named pipe": "named pipe", "link loop": "symlink loop", "folder": "is a folder",
-                "broken link": "is a broken link", "not UTF-8": "cannot read preset"}[kind]
+                "broken link": "is a broken link", "not UTF-8": "not UTF-8 text"}[kind]
     listed = run_cli("presets", "list", timeout=HANG)
     assert "mine " in listed.stdout and "unreadable" in listed.stdout
     proc = run_cli("presets", "show", "mine", check=False, timeout=HANG)
