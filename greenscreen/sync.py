@@ -43,8 +43,12 @@ MIN_CONFIDENCE = 0.4
 generated pairs: matching soundtracks score 0.6-0.9, unrelated ones up to about 0.3."""
 _WINDOW_MARGIN = 0.25
 """A window whose best lag stands out less than this is left out of the drift line."""
-SILENT_DBFS = -55.0
-"""A soundtrack quieter than this (RMS) carries nothing to match."""
+SILENT_DBFS = -75.0
+"""A soundtrack whose loudest moment (see :func:`_silent`) stays below this carries nothing to
+match: a muted input, digital silence. A quiet one above it is matched: the onsets compared are
+the same at any level (a laptop microphone across the room records speech at -55 to -70 dBFS
+RMS, and was called silent below -55); steady noise with nothing in it is found out by the match
+itself, as too few distinct sounds."""
 MAX_OFFSET = 120.0
 """Largest offset searched, in seconds, unless the caller asks for more."""
 DRIFT_WINDOW = 20.0
@@ -203,6 +207,16 @@ def _peak(c: np.ndarray, exclude: int) -> tuple[float, float]:
     return i + frac, float(np.clip(margin, 0.0, 1.0))
 
 
+def _silent(sound: np.ndarray, rate: int) -> bool:
+    """Whether ``sound`` is silent: no 50 ms of it above :data:`SILENT_DBFS`."""
+    window = max(int(rate * 0.05), 1)
+    count = len(sound) // window
+    if count == 0:
+        return True
+    power = np.mean(np.square(sound[: count * window].reshape(count, window), dtype=np.float64), axis=1)
+    return bool(power.max() <= 10 ** (SILENT_DBFS / 10))
+
+
 def estimate(
     speaker: np.ndarray,
     screen: np.ndarray,
@@ -213,8 +227,7 @@ def estimate(
     """Find offset and drift between two mono soundtracks (float32 at ``rate`` Hz, time 0 aligned
     to each recording's start). See :class:`SyncResult` for the meaning of the figures."""
     for name, sound in (("speaker", speaker), ("screen", screen)):
-        rms = float(np.sqrt(np.mean(np.square(sound, dtype=np.float64)))) if len(sound) else 0.0
-        if rms <= 10 ** (SILENT_DBFS / 20):
+        if _silent(sound, rate):
             return SyncResult(0.0, 0.0, 0.0, reason=f"the {name} recording's sound is silent")
     a = _without_edges(onset_envelope(speaker, rate))
     b = _without_edges(onset_envelope(screen, rate))
