@@ -558,3 +558,24 @@ def test_dry_run_names_an_empty_recording(tmp_path: Path, batch_clips: dict[str,
     code, text = run_cli("batch", rec, "-o", tmp_path / "out", "--dry-run")
     assert code == 0 and "would fail  kurs  kurs.speaker.mp4: file is empty (0 bytes)" in text, text
     assert "0 to render" in text and "1 cannot be rendered" in text
+
+
+def test_a_report_that_cannot_be_written_still_gets_its_summary(
+    recordings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full output disk: the batch ended in 'unexpected error (OSError: No space left on
+    device)' from writing report.json, without its summary (all a cron mail would hold)."""
+    import errno
+
+    from greenscreen.batch.runner import BatchReport
+
+    def full(self: BatchReport) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(BatchReport, "write", full)
+    out = tmp_path / "rendered"
+    code, text = run_cli("batch", recordings, "-o", out, "--jobs", "2")
+    assert code == 1
+    assert "rendered      alpha" in text and "FAILED" in text  # the summary, then the error
+    assert text.rstrip().splitlines()[-1] == (
+        f"error: {out / 'report.json'}: cannot write the report (No space left on device)")

@@ -31,7 +31,7 @@ from greenscreen.batch.worker import (
     render_job,
     write_json_atomic,
 )
-from greenscreen.errors import GreenscreenError
+from greenscreen.errors import GreenscreenError, printable
 from greenscreen.io.atomic import temp_affixes
 
 LOCK_NAME = ".greenscreen-batch.lock"
@@ -100,6 +100,8 @@ class BatchReport:
     interrupted: bool = False
     executor: str = "local"
     jobs: int = 1
+    report_error: str | None = None
+    """Why ``report.json`` could not be written (a full disk), or None."""
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -109,7 +111,7 @@ class BatchReport:
         """0 if everything rendered or was up to date, 1 if anything failed, 130 if interrupted."""
         if self.interrupted:
             return 130
-        return 1 if self.count("failed") else 0
+        return 1 if self.count("failed") or self.report_error else 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -331,7 +333,12 @@ def run_plan(
         for entry, outcome in zip(plan.entries, report.outcomes):
             outcome.inputs = {role: str(path) for role, path in entry.inputs.items()}
         report.seconds = time.monotonic() - t0
-        report.write()
+        try:
+            report.write()
+        except OSError as exc:
+            # A full disk (the tutorials failing for it too): the summary is still worth printing.
+            reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else type(exc).__name__)
+            report.report_error = f"{printable(report.output / REPORT_NAME)}: cannot write the report ({reason})"
     return report
 
 

@@ -253,6 +253,8 @@ def batch_command(
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     print_summary(report, plan)
+    if report.report_error:
+        click.echo(f"error: {report.report_error}", err=True)
     if report.interrupted:
         click.echo("interrupted: finished tutorials are kept; run the same command again to continue", err=True)
     if ctx.obj and ctx.obj.get("debug"):
