@@ -320,3 +320,21 @@ def test_a_report_in_a_language_it_is_not_written_in_says_which_there_are() -> N
     for write in (report.to_text, report.to_json, lambda lang: report.findings[0].text(lang)):
         with pytest.raises(ValueError, match="'en' or 'de', not 'fr'"):
             write("fr")
+
+
+def test_a_large_picture_is_checked_at_a_1080p_size(clips, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4K phone recording's samples were kept whole, two frames each: 1.2 GB for 2 s (4 GB for
+    8K). They are shrunk to FULL_WIDTH now (here made small), and the crop is still given in the
+    recording's own pixels."""
+    from greenscreen.check import picture
+
+    monkeypatch.setattr(picture, "ANALYSIS_WIDTH", 200)
+    clip = _clip(clips, "framing")
+    whole = check_recording(clip).crop
+    monkeypatch.setattr(picture, "FULL_WIDTH", 400)  # of the 640x360 recording
+    samples = picture.sample_frames(clip, samples=3)
+    assert all(s.full.shape[1] == 400 and s.full_next.shape[1] == 400 for s in samples if s.full_next is not None)
+    assert samples[0].width == 640
+    shrunk = check_recording(clip).crop
+    assert shrunk is not None and whole is not None
+    assert all(abs(a - b) <= 4 for a, b in zip(shrunk, whole)), (shrunk, whole)  # recording pixels, both

@@ -27,6 +27,9 @@ from greenscreen.preview.source import VideoFrames
 SAMPLES = 16
 """Moments looked at in a recording (each is two consecutive frames)."""
 ANALYSIS_WIDTH = 640
+FULL_WIDTH = 1920
+"""The samples' full size is at most this wide: the picture of a 4K or 8K phone recording is
+checked as a 1080p render at most shows it (kept whole, two frames a sample took 1.2 GB for 4K)."""
 """Width the frames are measured at (the sheet and the light vary slowly)."""
 SHEET_ALPHA = 0.02
 """Matte below which a pixel is sheet ..."""
@@ -46,9 +49,11 @@ class Sample:
     foreground: np.ndarray
     """The keyer's despilled foreground, BGR uint8 at analysis size."""
     full: np.ndarray
-    """BGR uint8 at full size."""
+    """BGR uint8 at full size (at most :data:`FULL_WIDTH` wide)."""
     full_next: np.ndarray | None
     """The frame after, at full size (for noise between frames); None at the end."""
+    width: int = 0
+    """The recording's own width after the crop (what :attr:`full` was shrunk from, if it was)."""
 
 
 @dataclass
@@ -86,15 +91,21 @@ def sample_frames(
         # Every sample at the first one's size, as a render scales the speaker to one size: a
         # recording can change its resolution midway (a browser or video-call recorder).
         shape: tuple[int, int] | None = None
+        width = 0
         for index in chosen:
             full = frames.bgr(index, shape, crop)
-            shape = shape or (full.shape[1], full.shape[0])
+            if shape is None:
+                width = full.shape[1]
+                shape = (full.shape[1], full.shape[0])
+                if width > FULL_WIDTH:
+                    shape = (FULL_WIDTH, max(2, round(full.shape[0] * FULL_WIDTH / width)))
+                    full = cv2.resize(full, shape, interpolation=cv2.INTER_AREA)
             nxt = frames.bgr(index + 1, shape, crop) if index + 1 < count else None
             h, w = full.shape[:2]
             size = (ANALYSIS_WIDTH, max(2, round(h * ANALYSIS_WIDTH / w))) if w > ANALYSIS_WIDTH else (w, h)
             small = cv2.resize(full, size, interpolation=cv2.INTER_AREA) if size != (w, h) else full
             keyed = keyer.key(small)
-            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt))
+            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt, width))
         return out
     finally:
         frames.close()
@@ -115,7 +126,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     sheet's colour ("green" or "blue", the key settings' backdrop)."""
     first = samples[0]
     h, w = first.small.shape[:2]
-    scale = first.full.shape[1] / w  # analysis pixels -> recording pixels
+    scale = (first.width or first.full.shape[1]) / w  # analysis pixels -> recording pixels
     sheets = [_sheet_mask(s, screen) for s in samples]
     levels = [_screen_level(s, screen) for s in samples]
     findings: list[Finding] = []
