@@ -371,6 +371,20 @@ def sync_wanted(settings: RenderSettings, *, given: bool) -> bool:
     return not given and settings.timeline.offset == 0 and settings.timeline.drift == 0
 
 
+def best_guess(result: SyncResult) -> str:
+    """For a match not trusted but found (a noise-gated microphone scores low: exact silence
+    between its words), the offset it found, for the user to check: "" if none was."""
+    if result.usable or result.confidence < GUESS_CONFIDENCE:
+        return ""
+    return f" (the best match, at {result.offset:+.3f} s with confidence {result.confidence:.2f}, may be right: " \
+           f"check it with --offset {result.offset:.3f})"
+
+
+GUESS_CONFIDENCE = 0.25
+"""Confidence from which an untrusted match is offered to the user as a guess (unrelated
+sounds score up to about 0.3; a noise-gated microphone's true match 0.37)."""
+
+
 def apply_sync(
     speaker: str | Path, screen: str | Path, settings: RenderSettings
 ) -> tuple[RenderSettings, SyncResult, str]:
@@ -386,7 +400,7 @@ def apply_sync(
     if not result.usable:
         return settings, result, (
             f"warning: not synced by sound ({result.reason}); the speaker starts at 0 s, "
-            "set --offset to line them up"
+            f"set --offset to line them up{best_guess(result)}"
         )
     timeline = dataclasses.replace(settings.timeline, offset=round(result.offset, 4), drift=round(result.drift_ppm, 1))
     return dataclasses.replace(settings, timeline=timeline), result, (

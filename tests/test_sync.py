@@ -320,3 +320,15 @@ def test_captions_timed_like_the_speaker_follow_its_drift() -> None:
                                 RenderSettings(timeline=TimelineSettings(offset=2.0, drift=500.0, audio="screen")),
                                 Path("talk.srt"), [])
     assert screen_timed[0].start == pytest.approx(600.0)
+
+
+def test_an_untrusted_match_is_offered_as_a_guess_to_check() -> None:
+    """A noise-gated webcam microphone (exact silence between the words) matched at the right
+    offset with confidence 0.37: dropped without a word of what was found."""
+    from greenscreen.sync import SyncResult, best_guess
+
+    gated = SyncResult(3.108, 0.0, 0.37, reason="no clear match between the soundtracks")
+    assert best_guess(gated) == " (the best match, at +3.108 s with confidence 0.37, may be right: check it with --offset 3.108)"
+    assert best_guess(SyncResult(1.0, 0.0, 0.12, reason="no clear match between the soundtracks")) == ""
+    assert best_guess(SyncResult(0.0, 0.0, 0.0, reason="the screen recording's sound is silent")) == ""
+    assert best_guess(SyncResult(3.108, 0.0, 0.8)) == ""  # trusted: used, nothing to check

@@ -186,6 +186,8 @@ def render_job(job: Job) -> JobOutcome:
                 synced = {
                     "offset": settings.timeline.offset, "drift_ppm": settings.timeline.drift,
                     "confidence": round(found.confidence, 3), "used": found.usable,
+                    # What was found though not used, for an admin to check and pass on.
+                    "found_offset": round(found.offset, 4),
                 }
         edit = job.edit
         progress.update(0, 0)  # stopped during the check or the sound sync: do not start

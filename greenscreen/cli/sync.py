@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from greenscreen.cli.options import FiniteRange
-from greenscreen.sync import MAX_OFFSET, sync
+from greenscreen.sync import MAX_OFFSET, best_guess, sync
 
 
 @click.command("sync")
@@ -43,6 +43,7 @@ def sync_command(speaker: Path, screen: Path, max_offset: float, as_json: bool) 
         click.echo(f"drift:      {result.drift_ppm:+.0f} ppm")
         click.echo(f"confidence: {result.confidence:.2f}")
         if not result.usable:
-            click.echo(f"warning: no trustworthy match ({result.reason}); set --offset by hand", err=True)
+            click.echo(f"warning: no trustworthy match ({result.reason}); set --offset by hand{best_guess(result)}",
+                       err=True)
     if not result.usable:
         sys.exit(1)
