@@ -21,7 +21,7 @@ class TimelineSettings:
     """How the two recordings line up in time, what is heard, and the output's size and rate."""
 
     offset: float = setting(
-        0.0, min=-3600.0, max=3600.0, clock=True,
+        0.0, min=-86400.0, max=86400.0, clock=True,
         help="Shift the speaker by this many seconds (positive = later); 1:05.5 works too.",
     )
     drift: float = setting(

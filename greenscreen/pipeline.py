@@ -48,6 +48,7 @@ from greenscreen.io.audio_filters import FilteredTrack, KeptSound, StopWhen
 from greenscreen.io.captions import Cue, read_captions, webvtt
 from greenscreen.io.captions import caption_language as caption_language_tag
 from greenscreen.io.colour import Matrix
+from greenscreen.io.files import same_file
 from greenscreen.io.loudness import Loudness, SoundPlan, plan_sound
 from greenscreen.io.prefetch import Prefetch, close_source
 from greenscreen.io.poster import PosterPicker
@@ -164,12 +165,14 @@ class RenderResult:
 PLAYABLE_MACROBLOCKS = 36864
 """The largest frame of H.264 level 5.1/5.2 (4096x2304) in 16x16 blocks: what browsers and
 hardware decoders play; larger pictures need level 6, which many do not."""
+PLAYABLE_SIDE = 16 * int((8 * PLAYABLE_MACROBLOCKS) ** 0.5)
+"""The longest side H.264 level 5.1 allows (8688 pixels), however thin the picture."""
 
 
 def too_large_to_play(size: tuple[int, int]) -> list[str]:
     """A warning if an output of ``size`` is larger than most players decode, else none."""
     w, h = size
-    if -(-w // 16) * -(-h // 16) <= PLAYABLE_MACROBLOCKS:
+    if -(-w // 16) * -(-h // 16) <= PLAYABLE_MACROBLOCKS and max(w, h) <= PLAYABLE_SIDE:
         return []
     return [f"the output is {w}x{h}, larger than most browsers and players can play (4096x2304); "
             "--size 1920x1080 scales it down"]
@@ -433,6 +436,9 @@ def render(
         for seg in segments if not timeline.shows(seg.start, seg.end)
     ]
     warnings += too_large_to_play(timeline.size)
+    if same_file(speaker, screen):
+        warnings.append(f"{speaker.name} is given as both the speaker and the screen recording: "
+                        "the speaker is keyed over their own picture")
     # A speaker intro draws the title card into the plan (intro is None then), with its text.
     title_drawn = intro is not None or has_speaker_intro(settings.cards)
     warnings += undrawable_text_warning(
@@ -787,7 +793,9 @@ def output_cues(
             path,
         )
     if changed:
-        notes.append(f"{changed} caption(s) of {path.name} are shortened or left out by the trim or the cuts")
+        trimmed = settings.timeline.start > 0 or settings.timeline.end > 0 or len(timeline.kept) > 1
+        why = "the trim or the cuts" if trimmed else "the clip's end (they run past the recordings)"
+        notes.append(f"{changed} caption(s) of {path.name} are shortened or left out by {why}")
     return [Cue(c.start + intro_seconds, c.end + intro_seconds, c.text) for c in kept]
 
 

@@ -479,3 +479,17 @@ def test_a_background_that_is_no_colour_says_what_a_colour_is(
                    "--background", background, check=False)
     assert proc.returncode == 2 and 'is neither a colour "#rrggbb", an image file nor "screen"' in proc.stderr
     assert proc.stderr.count("\n") == 1 and not (tmp_path / "o.mp4").exists()
+
+
+def test_odd_requests_that_render_get_a_warning(media: dict[str, Path], tmp_path: Path) -> None:
+    """The same file as speaker and screen, and a picture too wide for any browser's decoder,
+    rendered without a word."""
+    proc = run_cli("render", media["speaker"], media["speaker"], "-o", tmp_path / "same.mp4", "-q", "--offset", "0")
+    assert "speaker.mp4 is given as both the speaker and the screen recording" in proc.stderr
+    from greenscreen.pipeline import too_large_to_play
+
+    assert too_large_to_play((10000, 112)) and not too_large_to_play((3840, 2160)) and too_large_to_play((4096, 4096))
+    # An offset of more than an hour: a webcam started late into a long lecture.
+    from greenscreen.config import TimelineSettings
+
+    assert TimelineSettings(offset=7100.0).offset == 7100.0
