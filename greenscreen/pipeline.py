@@ -436,6 +436,12 @@ def render(
         for seg in segments if not timeline.shows(seg.start, seg.end)
     ]
     warnings += too_large_to_play(timeline.size)
+    for made, companion, what in ((captions is not None, sidecar, "captions"), (settings.encode.poster, poster_path, "poster")):
+        # A web page loads OUTPUT.vtt and OUTPUT.jpg beside the video by name: an earlier
+        # render's would go with this one. Not removed: it may be the user's own file.
+        if not made and not is_null_device(output) and companion.is_file():
+            warnings.append(f"{companion.name} beside the output is from before (this render makes no {what}); "
+                            "a web page would show it with the new video: remove it if it does not belong")
     if same_file(speaker, screen):
         warnings.append(f"{speaker.name} is given as both the speaker and the screen recording: "
                         "the speaker is keyed over their own picture")

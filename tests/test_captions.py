@@ -267,3 +267,15 @@ def test_overlapping_cues_keep_their_times_in_the_mp4_track(pair: tuple[Path, Pa
     assert max(c.end for c in track) <= 4.0
     # The sidecar keeps the cues as given.
     assert [(c.start, c.end) for c in read_captions(out.with_suffix(".vtt"))] == [(a, b) for a, b, _ in words]
+
+
+def test_a_render_without_captions_names_an_earlier_renders_sidecar(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """Rendered again without captions, the tutorial kept the earlier render's .vtt beside it,
+    which a web page loads by name with the new video."""
+    speaker, screen = pair
+    out = tmp_path / "tutorial.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--captions", write(tmp_path / "c.srt", SRT))
+    assert out.with_suffix(".vtt").exists()
+    proc = run_cli("render", speaker, screen, "-o", out, "-q")
+    assert "warning: tutorial.vtt beside the output is from before (this render makes no captions)" in proc.stderr
+    assert out.with_suffix(".vtt").exists()  # not the render's to delete
