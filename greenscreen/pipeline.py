@@ -737,6 +737,7 @@ def _output_chapters(
     main_end = intro_seconds + float(timeline.frame_count / fps)
     total = main_end + (float(outro.frames / fps) if outro is not None else 0.0)
     starts: dict[float, str] = {}
+    together: dict[float, list[str]] = {}
     if intro is not None or speaker_intro:
         starts[0.0] = settings.cards.title.strip().split("\n")[0]
     for chapter in sorted(chapters, key=lambda c: c.start):
@@ -746,11 +747,14 @@ def _output_chapters(
             continue
         moment = round(intro_seconds + at, 3)
         if moment in starts:
-            # Two chapters at one moment (at a cut's join, on a segment's start): a player shows
-            # one of them. The later one is kept, as before, and the other named.
-            warnings.append(f"the chapter '{starts[moment]}' starts where '{chapter.title}' does "
-                            f"({_clock(moment)} in the output); only '{chapter.title}' is kept")
+            together.setdefault(moment, [starts[moment]]).append(chapter.title)
         starts[moment] = chapter.title
+    # Chapters at one moment (at a cut's join, on a segment's start): a player shows one of
+    # them. The last is kept, and the others named, in one line per moment.
+    for moment, titles in together.items():
+        others = ", ".join(f"'{t}'" for t in titles[:-1])
+        warnings.append(f"the chapters {others} and '{titles[-1]}' start at the same moment "
+                        f"({_clock(moment)} in the output); only '{titles[-1]}' is kept")
     if outro is not None:
         starts[round(main_end, 3)] = settings.cards.outro.strip().split("\n")[0]
     if starts and min(starts) > 0:
