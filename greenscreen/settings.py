@@ -167,7 +167,7 @@ def check_fields(instance: Any) -> None:
     cls = type(instance)
     problems = []
     for name, (_, spec) in _fields(cls).items():
-        value = getattr(instance, name)
+        value = normalised(cls, name, getattr(instance, name))
         reason = check_value(cls, name, value)
         if reason:
             choices = spec["choices"]
@@ -175,7 +175,7 @@ def check_fields(instance: Any) -> None:
             problems.append(f"{name} {reason}{hint}")
         else:
             # The group is frozen: its constructor's own way round that.
-            object.__setattr__(instance, name, normalised(cls, name, value))
+            object.__setattr__(instance, name, value)
     if problems:
         raise SettingsError(f"{cls.__name__}: {'; '.join(problems)}")
 

@@ -371,6 +371,11 @@ def sync_wanted(settings: RenderSettings, *, given: bool) -> bool:
     return not given and settings.timeline.offset == 0 and settings.timeline.drift == 0
 
 
+GUESS_CONFIDENCE = 0.25
+"""Confidence from which an untrusted match is offered to the user as a guess (unrelated
+sounds score up to about 0.3; a noise-gated microphone's true match 0.37)."""
+
+
 def best_guess(result: SyncResult) -> str:
     """For a match not trusted but found (a noise-gated microphone scores low: exact silence
     between its words), the offset it found, for the user to check: "" if none was."""
@@ -378,11 +383,6 @@ def best_guess(result: SyncResult) -> str:
         return ""
     return f" (the best match, at {result.offset:+.3f} s with confidence {result.confidence:.2f}, may be right: " \
            f"check it with --offset {result.offset:.3f})"
-
-
-GUESS_CONFIDENCE = 0.25
-"""Confidence from which an untrusted match is offered to the user as a guess (unrelated
-sounds score up to about 0.3; a noise-gated microphone's true match 0.37)."""
 
 
 def apply_sync(

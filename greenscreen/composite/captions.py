@@ -3,9 +3,9 @@
 The style follows common subtitle guidelines (EBU, Netflix): at most two lines of about 42
 characters, a font about 1/20 of the picture's height, white on a dark translucent box, centred
 near the bottom. A longer cue is rewrapped and shown two lines at a time, its time shared out
-between them, as a subtitler would split it; cues that overlap (two speakers) take a line each. Where the speaker's window
-covers that place, the captions move beside it, or to the top of the picture when there is not
-room beside it. Markup (``<i>``, ``&amp;``) is not drawn: the cue's plain text is.
+between them, as a subtitler would split it; cues that overlap (two speakers) take a line each.
+Where the speaker's window covers that place, the captions move beside it, or to the top of the
+picture when there is not room beside it. Markup (``<i>``, ``&amp;``) is not drawn: the cue's plain text is.
 """
 
 from __future__ import annotations

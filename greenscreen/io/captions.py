@@ -77,9 +77,9 @@ _VTT_NAMES = ("b", "i", "u", "c", "v", "lang", "ruby", "rt")
 
 def _markup(text: str) -> list[tuple[int, int, str | None]]:
     """``(start, end, webvtt)`` of each piece of markup in a cue's ``text``; ``webvtt`` is what
-    the sidecar keeps of it (an SRT's ``<I>`` as WebVTT's ``<i>``), or None. A tag with a class or an annotation (``<c.yellow>``, ``<v Maria>``,
-    ``<font color=red>``) is markup; a bare one only with its partner (``<i>`` before an
-    ``</i>``), so ``<Strg>+<c>`` stays text."""
+    the sidecar keeps of it (an SRT's ``<I>`` as WebVTT's ``<i>``), or None. A tag with a class
+    or an annotation (``<c.yellow>``, ``<v Maria>``, ``<font color=red>``) is markup; a bare one
+    only with its partner (``<i>`` before an ``</i>``), so ``<Strg>+<c>`` stays text."""
     found = []
     for m in _CANDIDATE.finditer(text):
         closing, name, rest = m.groups()

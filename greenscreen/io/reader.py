@@ -181,7 +181,6 @@ def progressive(frames: Iterator[av.VideoFrame], stream: av.video.stream.VideoSt
         yield from pulled(graph)
 
 
-
 def _check_complete(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
