@@ -25,8 +25,7 @@ from greenscreen.io.atomic import (
     check_output_path,
     is_null_device,
 )
-from greenscreen.io.audio import CLOCK_BREAK
-from greenscreen.io.probe import probe
+from greenscreen.io.probe import CLOCK_BREAK, probe
 from greenscreen.io.reader import Crop, read_frames
 from greenscreen.io.stills import IMAGE_SUFFIXES, is_image, load_plate, read_image
 from greenscreen.key import Keyer, KeyResult, KeySettings

@@ -442,6 +442,12 @@ def render(
         if not made and not is_null_device(output) and companion.is_file():
             warnings.append(f"{companion.name} beside the output is from before (this render makes no {what}); "
                             "a web page would show it with the new video: remove it if it does not belong")
+    warnings += [
+        f"{info.path.name}: its clock jumps {closed:.0f} s ahead at {_clock(at)} (a paused recorder or a computer "
+        "that slept?); the gap is closed up in its picture and sound alike"
+        for info in ((speaker_info,) if same_file(speaker, screen) else (speaker_info, screen_info))
+        for at, closed in info.breaks
+    ]
     if same_file(speaker, screen):
         warnings.append(f"{speaker.name} is given as both the speaker and the screen recording: "
                         "the speaker is keyed over their own picture")

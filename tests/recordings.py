@@ -254,3 +254,47 @@ def _write_with_holes(
         for packet in video.encode(None):
             out.mux(packet)
     return path
+
+
+def write_break_clip(
+    path: Path, *, before: float = 2.0, after: float = 2.0, jump: float = 60.0, fps: int = 10,
+    flash_at: float = 3.0, size: tuple[int, int] = (64, 48), rate: int = 48_000,
+) -> Path:
+    """A recording whose clock jumps ``jump`` seconds ahead after ``before`` seconds, in its
+    picture and its sound alike (a laptop that slept while recording), then runs ``after``
+    seconds more. At ``flash_at`` seconds of what was recorded (gaps not counted) the picture
+    flashes white for one frame and a 1 kHz beep starts (0.2 s); otherwise a dark grey
+    picture and a quiet 220 Hz hum. The container follows ``path``'s suffix (.mp4, .mkv)."""
+    total = int((before + after) * rate)
+    t = np.arange(total) / rate
+    sound = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    beep = (t >= flash_at) & (t < flash_at + 0.2)
+    sound[beep] = (0.5 * np.sin(2 * np.pi * 1000 * t[beep])).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "18"}
+        audio = out.add_stream("aac", rate=rate, layout="mono")
+        pos = 0
+        for i in range(int(round((before + after) * fps))):
+            recorded = i / fps
+            shift = jump if recorded >= before else 0.0
+            level = 255 if round(recorded * fps) == round(flash_at * fps) else 60
+            vf = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), level, np.uint8), format="bgr24")
+            vf.pts, vf.time_base = int(round((recorded + shift) * fps)), Fraction(1, fps)
+            for packet in video.encode(vf):
+                out.mux(packet)
+            until = min(int((i + 1) / fps * rate), total)
+            while pos < until:
+                n = min(1024, until - pos)
+                af = av.AudioFrame.from_ndarray(sound[None, pos:pos + n], format="fltp", layout="mono")
+                moved = int(round(jump * rate)) if pos >= before * rate else 0
+                af.sample_rate, af.pts, af.time_base = rate, pos + moved, Fraction(1, rate)
+                for packet in audio.encode(af):
+                    out.mux(packet)
+                pos += n
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return path

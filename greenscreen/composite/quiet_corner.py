@@ -51,7 +51,7 @@ def quiet_corner(
     start, end = span if span is not None else (0.0, screen.duration)
     end = min(end, screen.duration) if screen.duration > 0 else end
     times = [start + (end - start) * (i + 0.5) / SAMPLES for i in range(SAMPLES)]
-    frames = sample_frames(Path(screen.path), times, size)
+    frames = sample_frames(Path(screen.path), [screen.file_time(t) for t in times], size)
     if len(frames) < 2:
         return "bottom-right"
     scores = corner_activity(frames, layout, speaker)

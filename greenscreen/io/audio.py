@@ -10,14 +10,10 @@ import av
 import numpy as np
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import audio_stream, ffmpeg_reason, open_container, video_stream
+from greenscreen.io.probe import CLOCK_BREAK, audio_stream, ffmpeg_reason, open_container, video_stream
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
-CLOCK_BREAK = 30.0
-"""Seconds by which a recording's timestamps may jump ahead and still be a gap in it (dropped
-sound, dropped frames); a larger jump is a break in the clock (a camera restarted, a broken
-timestamp), closed up rather than filled for hours."""
 
 
 @dataclass(frozen=True)

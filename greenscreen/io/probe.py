@@ -14,6 +14,12 @@ from greenscreen.io.colour import Matrix, frame_matrix
 from greenscreen.io.files import check_input_file, os_reason
 from greenscreen.io.orientation import pixel_aspect, upright
 
+CLOCK_BREAK = 30.0
+"""Seconds by which a recording's timestamps may jump ahead and still be a gap in it (dropped
+sound, dropped frames); a larger jump is a break in the clock (a laptop that slept, a camera
+restarted, a broken timestamp), closed up rather than filled for hours: in the picture (see
+:class:`ClockBreaks`) as in the sound."""
+
 
 @dataclass(frozen=True)
 class MediaInfo:
@@ -31,6 +37,15 @@ class MediaInfo:
     """True if frame timestamps are irregular (as screen recorders write them)."""
     matrix: Matrix = "bt601"
     """The YUV matrix of the picture (see :mod:`greenscreen.io.colour`)."""
+    breaks: tuple[tuple[float, float], ...] = ()
+    """``(at, closed)`` for each break in the video's clock (see :class:`ClockBreaks`): at
+    ``at`` seconds of the recording as greenscreen reads it, ``closed`` seconds of the file's
+    timeline were left out. ``duration`` is without them."""
+
+    def file_time(self, t: float) -> float:
+        """Seconds on the file's own timeline (from its first frame) of ``t`` seconds of the
+        recording as read, with its clock breaks closed: where to seek for it."""
+        return t + sum(closed for at, closed in self.breaks if t >= at)
 
     @property
     def output_fps(self) -> Fraction:
@@ -120,7 +135,9 @@ def probe(path: str | Path) -> MediaInfo:
         first = upright(first, pixel_aspect(stream))  # as it is shown: a phone's portrait video is tall
         duration = _duration(container, stream)
         _check_not_truncated(container, stream, duration, path)
-        fps = _average_fps(stream, duration)
+        breaks = _find_clock_breaks(container, stream, duration)
+        duration -= sum(closed for _, closed in breaks)
+        fps = _average_fps(stream, duration, broken=bool(breaks))
         return MediaInfo(
             path=path,
             width=first.width,
@@ -130,6 +147,7 @@ def probe(path: str | Path) -> MediaInfo:
             has_audio=bool(container.streams.audio),
             variable_fps=_is_variable(stream, fps),
             matrix=frame_matrix(first),
+            breaks=breaks,
         )
 
 
@@ -220,6 +238,68 @@ def _check_not_truncated(
     raise MediaError(f"video is truncated: frames stop at {last:.1f} s of {promised:.1f} s", path)
 
 
+def frame_step(stream: av.video.stream.VideoStream) -> float:
+    """Seconds from one frame to the next at ``stream``'s nominal rate (1/30 if it has none)."""
+    rate = stream.base_rate or stream.average_rate
+    return 1.0 / float(rate) if rate and 0 < rate <= 1000 else 1.0 / 30.0
+
+
+class ClockBreaks:
+    """Closes the breaks in a clock of frame times, frame by frame.
+
+    A frame more than :data:`CLOCK_BREAK` seconds after every frame before it follows a break:
+    it is taken to come ``step`` seconds (a frame) after the latest of them. The reader (which
+    sees frames) and the probe (which sees packets, a few frames out of display order) both
+    use this, so they agree on the breaks.
+    """
+
+    def __init__(self, step: float):
+        self.step = step
+        self.shut = 0.0
+        """Seconds closed so far."""
+        self.found: list[tuple[float, float]] = []
+        """``(at, closed)`` of each break so far (see :attr:`MediaInfo.breaks`)."""
+        self._latest: float | None = None
+
+    def closed(self, t: float) -> float:
+        """The time of a frame at ``t`` seconds of the file's clock, with the breaks closed."""
+        if self._latest is not None and t - self._latest > CLOCK_BREAK:
+            gap = t - self._latest - self.step
+            self.shut += gap
+            self.found.append((t - self.shut, gap))
+        self._latest = t if self._latest is None else max(self._latest, t)
+        return t - self.shut
+
+
+def _find_clock_breaks(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, duration: float
+) -> tuple[tuple[float, float], ...]:
+    """The video's clock breaks (see :class:`ClockBreaks`), found from its packets' timestamps.
+
+    Reading every packet (nothing is decoded) costs about 10 µs a frame, 1 s for an hour at
+    30 fps, so a file whose header counts its frames is read only when its duration leaves
+    room for a break: the frames at the nominal rate fall short of it by more than
+    :data:`CLOCK_BREAK`. Matroska and other formats that count no frames are always read.
+    """
+    clock = ClockBreaks(frame_step(stream))
+    if stream.frames and duration - stream.frames * clock.step <= CLOCK_BREAK:
+        return ()
+    if not stream.time_base:
+        return ()
+    try:
+        container.seek(stream.start_time or 0, stream=stream, backward=True)
+        first = None
+        for packet in container.demux(stream):
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if stamp is None or not packet.size:
+                continue
+            first = stamp if first is None else first
+            clock.closed(float((stamp - first) * stream.time_base))
+    except av.error.FFmpegError:
+        return ()  # a file that cannot be read through here is reported by the render
+    return tuple(clock.found)
+
+
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
     """Seconds from the video's first frame to the end of its last."""
     # PyAV 19 gives an unset rational as a falsy AVRational(0, 1), never None.
@@ -255,8 +335,9 @@ def _clock_seconds(text: str) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def _average_fps(stream: av.video.stream.VideoStream, duration: float) -> Fraction:
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+def _average_fps(stream: av.video.stream.VideoStream, duration: float, *, broken: bool = False) -> Fraction:
+    # The header's average counts a clock break's hours as the recording's: not with ``broken``.
+    rate = (None if broken else stream.average_rate) or stream.guessed_rate or stream.base_rate
     if not rate and stream.frames and duration > 0:
         rate = Fraction(stream.frames) / Fraction(duration).limit_denominator(1000)
     nominal = stream.base_rate

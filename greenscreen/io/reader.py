@@ -19,7 +19,9 @@ from av.video.reformatter import VideoReformatter
 
 from greenscreen.errors import MediaError
 from greenscreen.io import hdr
-from greenscreen.io.probe import ffmpeg_reason, open_container, truncation_tolerance, video_stream
+from greenscreen.io.probe import (
+    ClockBreaks, ffmpeg_reason, frame_step, open_container, truncation_tolerance, video_stream,
+)
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.filter_graph import pulled
 from greenscreen.io.orientation import pixel_aspect, upright
@@ -127,12 +129,14 @@ def read_frames(
         # Anamorphic pixels are made square by a scaler of their own (one size to another).
         aspect, shaper = pixel_aspect(stream), VideoReformatter()
         first_size: tuple[int, int] | None = None
+        # Clock breaks are closed as the probe finds them: the frames after one follow on.
+        clock = ClockBreaks(frame_step(stream))
         try:
             for frame in progressive(container.decode(stream), stream):
                 t = frame.time if frame.time is not None else count / float(stream.average_rate or 30)
                 if start is None:
                     start = t
-                last_t = t - start
+                last_t = clock.closed(t - start)
                 count += 1
                 wanted = size(last_t) if callable(size) else size
                 shown = upright(frame, aspect, shaper)
@@ -144,7 +148,7 @@ def read_frames(
             ) from None
         if count == 0:
             raise MediaError("contains no video frames", path)
-        _check_complete(container, stream, path, last_t, count)
+        _check_complete(container, stream, path, last_t + clock.shut, count)
     finally:
         container.close()
 
