@@ -233,6 +233,24 @@ def speaker_after_screen(screen: MediaInfo, offset: float) -> str | None:
     )
 
 
+def clock_break_warning(path: Path, at: float, closed: float) -> str:
+    """The warning for a break in ``path``'s clock at ``at`` seconds (see probe.ClockBreaks)."""
+    if closed > 0:
+        what = f"jumps {_length(closed)} ahead at {_clock(at)} (a paused recorder or a computer that slept?)"
+    else:
+        what = f"goes back {_length(-closed)} at {_clock(at)} (files joined end to end, or the camera restarted?)"
+    return f"{path.name}: its clock {what}; the recording is read on from there, picture and sound alike"
+
+
+def _length(seconds: float) -> str:
+    """A length of time as "42 s", "12 min" or "2.5 h"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def choose_audio(
     screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings, notes: list[str]
 ) -> list[AudioSource]:
@@ -443,8 +461,7 @@ def render(
             warnings.append(f"{companion.name} beside the output is from before (this render makes no {what}); "
                             "a web page would show it with the new video: remove it if it does not belong")
     warnings += [
-        f"{info.path.name}: its clock jumps {closed:.0f} s ahead at {_clock(at)} (a paused recorder or a computer "
-        "that slept?); the gap is closed up in its picture and sound alike"
+        clock_break_warning(info.path, at, closed)
         for info in ((speaker_info,) if same_file(speaker, screen) else (speaker_info, screen_info))
         for at, closed in info.breaks
     ]

@@ -259,12 +259,15 @@ def _write_with_holes(
 def write_break_clip(
     path: Path, *, before: float = 2.0, after: float = 2.0, jump: float = 60.0, fps: int = 10,
     flash_at: float = 3.0, size: tuple[int, int] = (64, 48), rate: int = 48_000,
+    sound_hole: tuple[float, float] | None = None,
 ) -> Path:
     """A recording whose clock jumps ``jump`` seconds ahead after ``before`` seconds, in its
     picture and its sound alike (a laptop that slept while recording), then runs ``after``
     seconds more. At ``flash_at`` seconds of what was recorded (gaps not counted) the picture
     flashes white for one frame and a 1 kHz beep starts (0.2 s); otherwise a dark grey
-    picture and a quiet 220 Hz hum. The container follows ``path``'s suffix (.mp4, .mkv)."""
+    picture and a quiet 220 Hz hum. ``sound_hole`` (start, end), in seconds of what was
+    recorded, is left out of the sound, its timestamps jumping over it (a dropout). The
+    container follows ``path``'s suffix (.mp4, .mkv)."""
     total = int((before + after) * rate)
     t = np.arange(total) / rate
     sound = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
@@ -288,8 +291,11 @@ def write_break_clip(
             until = min(int((i + 1) / fps * rate), total)
             while pos < until:
                 n = min(1024, until - pos)
+                if sound_hole is not None and sound_hole[0] * rate <= pos < sound_hole[1] * rate:
+                    pos += n
+                    continue
                 af = av.AudioFrame.from_ndarray(sound[None, pos:pos + n], format="fltp", layout="mono")
-                moved = int(round(jump * rate)) if pos >= before * rate else 0
+                moved = int(round(jump * rate)) if pos >= before * rate else 0  # the break
                 af.sample_rate, af.pts, af.time_base = rate, pos + moved, Fraction(1, rate)
                 for packet in audio.encode(af):
                     out.mux(packet)

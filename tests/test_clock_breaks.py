@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli, streams_of
+from greenscreen.io.audio import iter_mono
 from greenscreen.io.probe import CLOCK_BREAK, MediaInfo, probe
 from greenscreen.io.reader import read_frames
 from recordings import write_break_clip, write_clip
@@ -34,6 +35,52 @@ def test_a_gap_shorter_than_a_clock_break_is_kept(tmp_path: Path) -> None:
     clip = write_break_clip(tmp_path / "gap.mp4", jump=CLOCK_BREAK - 10)
     info = probe(clip)
     assert info.breaks == () and info.duration == pytest.approx(4.0 + CLOCK_BREAK - 10, abs=0.05)
+
+
+def _joined_end_to_end(folder: Path) -> Path:
+    """Two recordings joined as ``cat a.ts b.ts > joined.ts`` joins them: the second's clock
+    starts again at 0. The first is dark, the second lighter, flashing (and beeping) 1 s in."""
+    parts = []
+    for name, level, flash in (("a", 60, None), ("b", 120, 1.0)):
+        t = np.arange(2 * 48_000) / 48_000
+        sound = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+        if flash is not None:
+            beep = (t >= flash) & (t < flash + 0.2)
+            sound[beep] = (0.5 * np.sin(2 * np.pi * 1000 * t[beep])).astype(np.float32)
+
+        def frame(i: int, level: int = level, flash: float | None = None if flash is None else flash) -> np.ndarray:
+            return np.full((48, 64, 3), 255 if flash is not None and i == round(flash * 10) else level, np.uint8)
+
+        mp4 = write_clip(folder / f"{name}.mp4", seconds=2.0, fps=10, frame=frame, audio=sound)
+        ts = folder / f"{name}.ts"
+        with av.open(str(mp4)) as src, av.open(str(ts), "w", format="mpegts") as dst:
+            streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+            for packet in src.demux():
+                if packet.dts is not None:
+                    packet.stream = streams[packet.stream.index]
+                    dst.mux(packet)
+        parts.append(ts.read_bytes())
+    joined = folder / "joined.ts"
+    joined.write_bytes(b"".join(parts))
+    return joined
+
+
+def test_a_clock_that_starts_again_is_read_on(tmp_path: Path) -> None:
+    info = probe(_joined_end_to_end(tmp_path))
+    assert info.duration == pytest.approx(4.0, abs=0.05)  # the header's clock says 2 s
+    assert len(info.breaks) == 1 and info.breaks[0][0] == pytest.approx(2.0, abs=0.01)
+    times = [t for t, _ in read_frames(info.path)]
+    assert len(times) == 40 and np.allclose(np.diff(times), 0.1, atol=1e-3)
+
+
+def test_sound_dropouts_after_a_clock_break_are_still_filled(tmp_path: Path) -> None:
+    # The dropout is measured on the clock as it goes on after the break.
+    clip = write_break_clip(tmp_path / "slept.mkv", jump=60.0, sound_hole=(3.0, 3.5))
+    holes: list[tuple[float, float]] = []
+    blocks, rate = iter_mono(clip, holes=holes)
+    samples = sum(len(b) for b in blocks)
+    assert samples / rate == pytest.approx(4.0, abs=0.05)
+    assert len(holes) == 1 and holes[0][1] == pytest.approx(0.5, abs=0.03)
 
 
 def test_file_time_maps_past_the_breaks() -> None:
@@ -65,3 +112,26 @@ def test_render_keeps_picture_and_sound_together_across_a_clock_break(tmp_path: 
     assert streams_of(out)["duration"] == pytest.approx(4.0, abs=0.15)  # not 94 s of a held frame
     flash, beep = _flash_and_beep(out)
     assert flash == pytest.approx(3.0, abs=0.05) and beep == pytest.approx(3.0, abs=0.05)
+
+
+def test_render_reads_on_after_a_clock_reset(tmp_path: Path) -> None:
+    joined = _joined_end_to_end(tmp_path)
+    screen = write_clip(tmp_path / "screen.mp4", seconds=4.0, size=(320, 180), fps=10)
+    out = tmp_path / "out.mp4"
+    proc = run_cli("render", joined, screen, "-o", out)
+    assert "joined.ts: its clock goes back 2 s at 0:02.0" in proc.stderr
+    flash, beep = _flash_and_beep(out)  # the second part's flash was never shown
+    assert flash == pytest.approx(3.0, abs=0.05) and beep == pytest.approx(3.0, abs=0.05)
+
+
+@pytest.mark.parametrize("joined", [True, False])
+def test_preview_shows_the_frames_after_a_break(tmp_path: Path, joined: bool) -> None:
+    from greenscreen.preview.source import VideoFrames
+
+    clip = _joined_end_to_end(tmp_path) if joined else write_break_clip(tmp_path / "slept.mkv", jump=60.0)
+    frames = VideoFrames(clip)
+    assert len(frames) == 40 and np.allclose(np.diff(frames.times), 0.1, atol=1e-3)
+    # In any order (the preview seeks): the flash is frame 30 and nowhere else.
+    levels = {i: float(frames.bgr(i, (64, 48)).mean()) for i in (35, 30, 5, 29, 31, 30)}
+    assert levels[30] > 200 and all(v < 150 for i, v in levels.items() if i != 30)
+    assert frames.index_at(3.0) == 30

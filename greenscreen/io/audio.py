@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from greenscreen.errors import MediaError
-from greenscreen.io.probe import CLOCK_BREAK, audio_stream, ffmpeg_reason, open_container, video_stream
+from greenscreen.io.probe import CLOCK_BREAK, CLOCK_RESET, audio_stream, ffmpeg_reason, open_container, video_stream
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
@@ -287,6 +287,10 @@ class _Decoding:
                     fifo.write(silence)
                     yield from resampler.resample(fifo.read())
                 ends += hole / frame.sample_rate
+            elif frame.time is not None and ends is not None and not -CLOCK_RESET <= frame.time - ends <= self.max_hole:
+                # A break in the clock, closed up (see probe.ClockBreaks): later holes are
+                # measured on the clock as it goes on from here.
+                ends = frame.time
             if decoded == 0 and frame.time is not None:
                 ends = frame.time
             if ends is not None:

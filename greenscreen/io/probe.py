@@ -135,8 +135,9 @@ def probe(path: str | Path) -> MediaInfo:
         first = upright(first, pixel_aspect(stream))  # as it is shown: a phone's portrait video is tall
         duration = _duration(container, stream)
         _check_not_truncated(container, stream, duration, path)
-        breaks = _find_clock_breaks(container, stream, duration)
-        duration -= sum(closed for _, closed in breaks)
+        breaks, end = _find_clock_breaks(container, stream, duration)
+        if breaks:
+            duration = end
         fps = _average_fps(stream, duration, broken=bool(breaks))
         return MediaInfo(
             path=path,
@@ -244,51 +245,63 @@ def frame_step(stream: av.video.stream.VideoStream) -> float:
     return 1.0 / float(rate) if rate and 0 < rate <= 1000 else 1.0 / 30.0
 
 
+CLOCK_RESET = 1.0
+"""Seconds by which a recording's timestamps may step back and still be the decoder's reordering
+of frames; a larger step back is a reset of its clock (files joined end to end, as ``cat a.ts
+b.ts`` joins them, a camera restarted), after which the frames follow on."""
+
+
 class ClockBreaks:
     """Closes the breaks in a clock of frame times, frame by frame.
 
-    A frame more than :data:`CLOCK_BREAK` seconds after every frame before it follows a break:
-    it is taken to come ``step`` seconds (a frame) after the latest of them. The reader (which
-    sees frames) and the probe (which sees packets, a few frames out of display order) both
-    use this, so they agree on the breaks.
+    A frame more than :data:`CLOCK_BREAK` seconds after every frame before it, or more than
+    :data:`CLOCK_RESET` seconds before the latest of them, follows a break: it is taken to come
+    ``step`` seconds (a frame) after the latest. The reader (which sees frames) and the probe
+    (which sees packets, a few frames out of display order) both use this, so they agree on
+    the breaks, and the sound closes its own alike (see :mod:`greenscreen.io.audio`).
     """
 
     def __init__(self, step: float):
         self.step = step
         self.shut = 0.0
-        """Seconds closed so far."""
+        """Seconds of the file's clock left out so far (less those it went back)."""
         self.found: list[tuple[float, float]] = []
         """``(at, closed)`` of each break so far (see :attr:`MediaInfo.breaks`)."""
-        self._latest: float | None = None
+        self.latest: float | None = None
+        """The latest frame time so far, breaks closed."""
 
     def closed(self, t: float) -> float:
         """The time of a frame at ``t`` seconds of the file's clock, with the breaks closed."""
-        if self._latest is not None and t - self._latest > CLOCK_BREAK:
-            gap = t - self._latest - self.step
+        now = t - self.shut
+        if self.latest is not None and (now - self.latest > CLOCK_BREAK or now < self.latest - CLOCK_RESET):
+            gap = now - self.latest - self.step
             self.shut += gap
-            self.found.append((t - self.shut, gap))
-        self._latest = t if self._latest is None else max(self._latest, t)
-        return t - self.shut
+            now -= gap
+            self.found.append((now, gap))
+        self.latest = now if self.latest is None else max(self.latest, now)
+        return now
 
 
 def _find_clock_breaks(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, duration: float
-) -> tuple[tuple[float, float], ...]:
-    """The video's clock breaks (see :class:`ClockBreaks`), found from its packets' timestamps.
+) -> tuple[tuple[tuple[float, float], ...], float]:
+    """The video's clock breaks (see :class:`ClockBreaks`), found from its packets' timestamps,
+    and where its last frame ends with them closed (seconds from the first frame).
 
-    Reading every packet (nothing is decoded) costs about 10 µs a frame, 1 s for an hour at
-    30 fps, so a file whose header counts its frames is read only when its duration leaves
-    room for a break: the frames at the nominal rate fall short of it by more than
-    :data:`CLOCK_BREAK`. Matroska and other formats that count no frames are always read.
+    Reading every packet (nothing is decoded) costs about 10 µs a frame, 0.15 s for ten
+    minutes at 30 fps, so a file whose header counts its frames is read only when its frames at
+    the nominal rate do not fill its duration about as they should (a break leaves them short
+    of it, a reset beyond it). Matroska, MPEG-TS and other formats that count no frames are
+    always read.
     """
     clock = ClockBreaks(frame_step(stream))
-    if stream.frames and duration - stream.frames * clock.step <= CLOCK_BREAK:
-        return ()
+    if stream.frames and -CLOCK_RESET <= duration - stream.frames * clock.step <= CLOCK_BREAK:
+        return (), duration
     if not stream.time_base:
-        return ()
+        return (), duration
     try:
         container.seek(stream.start_time or 0, stream=stream, backward=True)
-        first = None
+        first = stream.start_time
         for packet in container.demux(stream):
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is None or not packet.size:
@@ -296,8 +309,10 @@ def _find_clock_breaks(
             first = stamp if first is None else first
             clock.closed(float((stamp - first) * stream.time_base))
     except av.error.FFmpegError:
-        return ()  # a file that cannot be read through here is reported by the render
-    return tuple(clock.found)
+        return (), duration  # a file that cannot be read through here is reported by the render
+    if clock.latest is None:
+        return (), duration
+    return tuple(clock.found), round(clock.latest + clock.step, 6)
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:

@@ -30,7 +30,7 @@ import numpy as np
 from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError, SettingsError
-from greenscreen.io.probe import ffmpeg_reason, open_container, probe, video_stream
+from greenscreen.io.probe import ClockBreaks, ffmpeg_reason, frame_step, open_container, probe, video_stream
 from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p, progressive
@@ -169,7 +169,7 @@ class VideoFrames:
 
     def _index_of(self, frame: av.VideoFrame) -> int:
         pts = frame.pts
-        if pts is None:
+        if pts is None or self._untimed:
             return self._next
         if frame.time_base and self._stream.time_base and frame.time_base != self._stream.time_base:
             # The deinterlacer counts in fields: half the stream's time base.
@@ -215,12 +215,19 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int], bool]:
             keys = [p for p, key in zip(pts, untimed) if key]
         if not pts:
             raise MediaError("contains no video frames", path)
+        # Times with the clock's breaks closed, as the render reads them (see ClockBreaks).
+        clock = ClockBreaks(frame_step(stream))
+        closed = sorted(clock.closed(float((p - pts[0]) * tb)) for p in pts)
+        if any(gap < 0 for _, gap in clock.found):
+            # The clock starts again (files joined end to end): a timestamp names several
+            # frames, so frames are counted from the start instead, as for a file without
+            # timestamps.
+            return [t - closed[0] for t in closed], list(range(len(pts))), [0], True
         pts.sort()
         keys.sort()
         if not keys or keys[0] > pts[0]:
             keys.insert(0, pts[0])
-        times = [float((p - pts[0]) * tb) for p in pts]
-        return times, pts, keys, not timed
+        return [t - closed[0] for t in closed], pts, keys, not timed
     finally:
         container.close()
 
