@@ -19,6 +19,7 @@ recording at ``offset + ts * (1 + drift_ppm / 1e6)``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import cv2
 import numpy as np
 
 from greenscreen.config import RenderSettings
-from greenscreen.io.audio import read_mono
+from greenscreen.io.audio import iter_mono
 from greenscreen.io.probe import probe
 
 RATE = 8000
@@ -90,8 +91,85 @@ class SyncResult:
         return 1.0 + self.drift_ppm * 1e-6
 
 
-def onset_envelope(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
-    """Band-limited onset envelopes of mono ``samples`` at ``rate`` Hz, one value every :data:`HOP` s.
+@dataclass(frozen=True)
+class Heard:
+    """What is compared of one soundtrack, made block by block (see :func:`listen`): held
+    whole, an hour of sound at :data:`RATE` took 115 MB before any of it was analysed."""
+
+    energy: np.ndarray
+    """float32 (bands, frames): the energy in each band every :data:`HOP` seconds."""
+    loudest: float
+    """Mean power of the loudest 50 ms (-1 if the sound is shorter than that)."""
+
+
+_FRAMES_PER_FFT = 2048
+"""Envelope frames analysed by one FFT call (10 s of sound): few calls, and about 17 MB of
+working memory (8192 took 70 MB)."""
+
+
+def listen(blocks: Iterable[np.ndarray], rate: int = RATE) -> Heard:
+    """The band energies and the loudest moment of mono sound given as consecutive float32
+    ``blocks`` at ``rate`` Hz (any sizes): the same as of the blocks joined, with memory for a
+    few of them and the energies (17 MB an hour)."""
+    hop = int(round(HOP * rate))
+    window = int(round(_WINDOW * rate / RATE))
+    loud_window = max(int(rate * 0.05), 1)
+    freqs = np.fft.rfftfreq(window, 1.0 / rate)
+    bands = [(freqs >= lo) & (freqs < hi) for lo, hi in zip(_BANDS[:-1], _BANDS[1:])]
+    taper = np.hanning(window).astype(np.float32)
+    energies: list[np.ndarray] = []
+    pending = np.zeros(0, np.float32)  # the sound from frame ``done``'s start on
+    unmeasured = np.zeros(0, np.float32)  # the sound after the last whole 50 ms
+    done, total, loudest = 0, 0, -1.0
+
+    def analyse(sound: np.ndarray, frames: int) -> None:
+        # Frame i is sound[i * hop : i * hop + window], as views of ``sound``.
+        windows = np.lib.stride_tricks.sliding_window_view(sound[: (frames - 1) * hop + window], window)[::hop]
+        for start in range(0, frames, _FRAMES_PER_FFT):
+            power = np.abs(np.fft.rfft(windows[start : start + _FRAMES_PER_FFT] * taper, axis=1)) ** 2
+            energies.append(np.stack([power[:, mask].sum(axis=1) for mask in bands]).astype(np.float32))
+
+    for block in _gathered(blocks, 60 * rate):
+        total += len(block)
+        pending = np.concatenate([pending, block])
+        # Frames whose whole window has arrived.
+        ready = max((len(pending) - window) // hop + 1, 0) if len(pending) >= window else 0
+        if ready:
+            analyse(pending, ready)
+            done += ready
+            pending = pending[ready * hop:]
+        unmeasured = np.concatenate([unmeasured, block])
+        whole = len(unmeasured) // loud_window
+        if whole:
+            parts = unmeasured[: whole * loud_window].reshape(whole, loud_window)
+            loudest = max(loudest, float(np.mean(np.square(parts, dtype=np.float64), axis=1).max()))
+            unmeasured = unmeasured[whole * loud_window:]
+    # The last frames read past the end, into silence.
+    rest = total // hop - done
+    if rest > 0:
+        analyse(np.concatenate([pending, np.zeros(window, np.float32)]), rest)
+    energy = np.concatenate(energies, axis=1) if energies else np.zeros((len(bands), 0), np.float32)
+    return Heard(energy, loudest)
+
+
+def _gathered(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """``blocks`` joined into float32 blocks of at least ``size`` samples (the last may be
+    shorter): a decoder's blocks of a few hundred samples each cost an FFT call of their own."""
+    parts: list[np.ndarray] = []
+    count = 0
+    for block in blocks:
+        parts.append(np.asarray(block, np.float32))
+        count += len(block)
+        if count >= size:
+            yield np.concatenate(parts)
+            parts, count = [], 0
+    if parts:
+        yield np.concatenate(parts)
+
+
+def onset_envelope(samples: np.ndarray | Heard, rate: int = RATE) -> np.ndarray:
+    """Band-limited onset envelopes of mono ``samples`` at ``rate`` Hz (or of what
+    :func:`listen` heard of them), one value every :data:`HOP` s.
 
     Parameters
     ----------
@@ -106,23 +184,10 @@ def onset_envelope(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
         dull microphone hear a sound's onset in different bands, and mixing the bands would
         shift it by milliseconds.
     """
-    samples = np.asarray(samples, np.float32)
-    hop = int(round(HOP * rate))
-    window = int(round(_WINDOW * rate / RATE))
-    frames = len(samples) // hop
-    if frames < 4:
-        return np.zeros((len(_BANDS) - 1, max(frames, 0)), np.float32)
-    padded = np.concatenate([samples, np.zeros(window, np.float32)])
-    freqs = np.fft.rfftfreq(window, 1.0 / rate)
-    bands = [(freqs >= lo) & (freqs < hi) for lo, hi in zip(_BANDS[:-1], _BANDS[1:])]
-    taper = np.hanning(window).astype(np.float32)
-    energy = np.empty((len(bands), frames), np.float32)
-    step = 8192  # frames per chunk: bounded memory for an hour of sound
-    for start in range(0, frames, step):
-        idx = np.arange(start, min(start + step, frames))[:, None] * hop + np.arange(window)
-        power = np.abs(np.fft.rfft(padded[idx] * taper, axis=1)) ** 2
-        for b, mask in enumerate(bands):
-            energy[b, start : start + len(idx)] = power[:, mask].sum(axis=1)
+    heard = samples if isinstance(samples, Heard) else listen([samples], rate)
+    energy = heard.energy
+    if energy.shape[1] < 4:
+        return np.zeros_like(energy)
     # The floor keeps a band's steady noise (and digital silence) from making onsets of its own:
     # rises are only counted above the band's quiet level.
     floor = np.percentile(energy, 20, axis=1, keepdims=True) + 1e-10
@@ -181,7 +246,12 @@ def _correlate(a: np.ndarray, b: np.ndarray, lo: int, hi: int) -> np.ndarray:
     if end > start:
         seg[:, start - lo : end - lo] = b[:, start:end]
     n = 1 << int(np.ceil(np.log2(na + seg.shape[1])))
-    spectrum = (np.conj(np.fft.rfft(a, n, axis=1)) * np.fft.rfft(seg, n, axis=1)).sum(axis=0)
+    # A few bands at a time: all six bands' spectra at once took 300 MB for an hour's
+    # recordings; one at a time made the many short windows' searches 40 % slower.
+    bands = max(1, min(a.shape[0], (1 << 18) // n))
+    spectrum = np.zeros(n // 2 + 1, np.complex128)
+    for k in range(0, a.shape[0], bands):
+        spectrum += (np.conj(np.fft.rfft(a[k:k + bands], n, axis=1)) * np.fft.rfft(seg[k:k + bands], n, axis=1)).sum(axis=0)
     return np.fft.irfft(spectrum, n)[: hi - lo + 1]
 
 
@@ -207,30 +277,27 @@ def _peak(c: np.ndarray, exclude: int) -> tuple[float, float]:
     return i + frac, float(np.clip(margin, 0.0, 1.0))
 
 
-def _silent(sound: np.ndarray, rate: int) -> bool:
-    """Whether ``sound`` is silent: no 50 ms of it above :data:`SILENT_DBFS`."""
-    window = max(int(rate * 0.05), 1)
-    count = len(sound) // window
-    if count == 0:
-        return True
-    power = np.mean(np.square(sound[: count * window].reshape(count, window), dtype=np.float64), axis=1)
-    return bool(power.max() <= 10 ** (SILENT_DBFS / 10))
+def _silent(heard: Heard) -> bool:
+    """Whether the sound is silent: no 50 ms of it above :data:`SILENT_DBFS`."""
+    return heard.loudest <= 10 ** (SILENT_DBFS / 10)
 
 
 def estimate(
-    speaker: np.ndarray,
-    screen: np.ndarray,
+    speaker: np.ndarray | Heard,
+    screen: np.ndarray | Heard,
     rate: int = RATE,
     *,
     max_offset: float = MAX_OFFSET,
 ) -> SyncResult:
     """Find offset and drift between two mono soundtracks (float32 at ``rate`` Hz, time 0 aligned
-    to each recording's start). See :class:`SyncResult` for the meaning of the figures."""
-    for name, sound in (("speaker", speaker), ("screen", screen)):
-        if _silent(sound, rate):
+    to each recording's start, or what :func:`listen` heard of them). See :class:`SyncResult`
+    for the meaning of the figures."""
+    heard = [s if isinstance(s, Heard) else listen([s], rate) for s in (speaker, screen)]
+    for name, sound in zip(("speaker", "screen"), heard):
+        if _silent(sound):
             return SyncResult(0.0, 0.0, 0.0, reason=f"the {name} recording's sound is silent")
-    a = _without_edges(onset_envelope(speaker, rate))
-    b = _without_edges(onset_envelope(screen, rate))
+    a = _without_edges(onset_envelope(heard[0]))
+    b = _without_edges(onset_envelope(heard[1]))
     if not a.any() or not b.any():
         return SyncResult(0.0, 0.0, 0.0, reason="a soundtrack has no distinct sounds to match")
     heard = _events(a), _events(b)
@@ -353,13 +420,13 @@ def sync(speaker: str | Path, screen: str | Path, *, max_offset: float = MAX_OFF
     for (name, _), info in zip(named, [probe(path) for _, path in named]):
         if not info.has_audio:
             return SyncResult(0.0, 0.0, 0.0, reason=f"the {name} recording has no sound", no_track=True)
-    sounds = []
+    heard = []
     for name, path in named:
-        decoded = read_mono(path, RATE)
+        decoded = iter_mono(path, RATE)
         if decoded is None:
             return SyncResult(0.0, 0.0, 0.0, reason=f"the {name} recording has no sound", no_track=True)
-        sounds.append(decoded[0])
-    return estimate(sounds[0], sounds[1], RATE, max_offset=max_offset)
+        heard.append(listen(decoded[0], RATE))
+    return estimate(heard[0], heard[1], RATE, max_offset=max_offset)
 
 
 def sync_wanted(settings: RenderSettings, *, given: bool) -> bool:
