@@ -548,7 +548,7 @@ def render(
         screen_frames = Prefetch(
             backdrop.screen_frames(_screen_lane(
                 # Each frame decoded at the size its layout shows it (the plan knows when).
-                read_frames(screen, size=plan.screen_size_at, pixel_format="frame"), timeline
+                read_frames(screen, size=plan.screen_size_at, pixel_format="frame", letterbox=True), timeline
             )),
             maxsize=queue_depth(sw * sh * 3 // 2),
             name="screen",

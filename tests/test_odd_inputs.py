@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -1023,3 +1024,75 @@ def test_a_crop_follows_a_recording_that_changes_its_size(tmp_path: Path) -> Non
     for crop_args in ((), ("--crop", "80,20,80,0")):
         proc = run_cli("check", clip, "--json", *crop_args)
         assert json.loads(proc.stdout)["samples"] > 1
+
+
+def _reshaping_clip(path: Path, sizes: tuple[tuple[int, int], ...], picture: Callable[[tuple[int, int]], np.ndarray]) -> Path:
+    """A recording whose picture changes size after each second, ``picture(size)`` in each
+    part: MPEG-TS parts one after the other, its clock running on (a browser recorder)."""
+    import av
+    from fractions import Fraction
+
+    parts = []
+    for k, size in enumerate(sizes):
+        part = path.with_name(f"{path.stem}.{k}.ts")
+        with av.open(str(part), "w", format="mpegts") as out:
+            video = out.add_stream("libx264", rate=30)
+            video.width, video.height, video.pix_fmt = *size, "yuv420p"
+            video.options = {"preset": "ultrafast", "crf": "18"}
+            for i in range(30 * k, 30 * k + 30):
+                frame = av.VideoFrame.from_ndarray(picture(size), format="bgr24")
+                frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
+                out.mux(video.encode(frame))
+            out.mux(video.encode(None))
+        parts.append(part.read_bytes())
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def _disc(size: tuple[int, int]) -> np.ndarray:
+    """A sheet-green picture with a grey disc of radius 40 px in its middle (the same scene
+    whatever the picture's size: a narrower picture is the middle of a wider one)."""
+    w, h = size
+    picture = np.full((h, w, 3), (60, 170, 70), np.uint8)
+    cv2.circle(picture, (w // 2, h // 2), 40, (150, 150, 150), -1)
+    return picture
+
+
+def _disc_box(bgr: np.ndarray) -> tuple[int, int, int, int]:
+    """Bounding box (x, y, w, h) of the grey disc in a picture."""
+    grey = (np.abs(bgr.astype(int) - 150).max(axis=2) < 30).astype(np.uint8)
+    return cv2.boundingRect(grey)
+
+
+def test_a_recording_that_changes_its_shape_keeps_its_proportions(tmp_path: Path) -> None:
+    """A webcam picture going from 16:9 to 4:3 midway (a browser recorder falling back) was
+    stretched into the 16:9 box: the speaker jumped to 1.3x their size. It is fitted now: the
+    speaker keeps their size, the sheet's edge fills the sides (it keys as sheet), and a screen
+    recording gets black bars."""
+    from greenscreen.io.reader import read_frames
+    from greenscreen.preview.source import VideoFrames
+
+    clip = _reshaping_clip(tmp_path / "webrtc.ts", ((320, 180), (240, 180)), _disc)
+    frames = [f for _, f in read_frames(clip, size=(160, 90))]
+    before, after = _disc_box(frames[15]), _disc_box(frames[45])
+    assert abs(after[2] - before[2]) <= 2 and abs(after[3] - before[3]) <= 2  # round, same size
+    assert abs(after[0] - before[0]) <= 2  # still in the middle
+    assert np.abs(frames[45][:, :8].astype(int) - (60, 170, 70)).max() < 25  # sheet at the sides
+    screen = [f for _, f in read_frames(clip, size=(160, 90), pixel_format="i420", letterbox=True)]
+    y = screen[45][:90]
+    assert y[:, :8].max() <= 20 and y[:, -8:].max() <= 20  # black bars (studio black: 16)
+    assert abs(_disc_box(cv2.cvtColor(screen[45], cv2.COLOR_YUV2BGR_I420))[2] - before[2]) <= 2
+    seen = VideoFrames(clip)
+    try:
+        assert mean_diff(seen.bgr(45, (160, 90)), frames[45]) < 1
+        assert np.abs(seen.i420(45, (160, 90))[0].astype(int) - y).mean() < 1
+    finally:
+        seen.close()
+
+    # End to end: the speaker's disc is the same size in the tutorial before and after.
+    screen_clip = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(640, 360), fps=30.0, seconds=2.0, seed=1)
+    out = tmp_path / "o.mp4"
+    run_cli("render", clip, screen_clip, "-o", out, "-q", "--offset", "0", "--layout", "side-by-side")
+    rendered = dict(decode_frames(out))
+    early, late = (_disc_box(rendered[min(rendered, key=lambda t: abs(t - s))]) for s in (0.5, 1.5))
+    assert abs(late[2] - early[2]) <= 3 and abs(late[3] - early[3]) <= 3, (early, late)

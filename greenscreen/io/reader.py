@@ -25,7 +25,9 @@ from greenscreen.io.probe import (
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.filter_graph import pulled
 from greenscreen.io.orientation import pixel_aspect, upright
-from greenscreen.io.yuv import crop_planes, frame_planes, i420_to_frame, is_i420, planes_to_frame
+from greenscreen.io.yuv import (
+    Planes, crop_planes, frame_planes, i420_planes, i420_to_frame, is_i420, new_frame, planes_to_frame,
+)
 
 
 MIN_CROPPED = 2
@@ -87,6 +89,10 @@ def _fit_cuts(a: int, b: int, n: int) -> tuple[int, int]:
     return a, b
 
 
+SAME_SHAPE = 0.01
+"""Relative difference of width-to-height ratios still taken for the same shape (the rounding
+of odd sizes, of a crop scaled with the picture)."""
+
 PIXEL_FORMATS = ("bgr24", "i420", "frame")
 
 
@@ -96,6 +102,7 @@ def read_frames(
     size: tuple[int, int] | Callable[[float], tuple[int, int]] | None = None,
     crop: Crop = Crop(),
     pixel_format: str = "bgr24",
+    letterbox: bool = False,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(seconds, frame)`` for every frame of ``path`` in display order.
 
@@ -110,6 +117,11 @@ def read_frames(
     ``(H * 3 // 2, W)`` (see :func:`~greenscreen.io.yuv.i420_planes`; the size must then be
     even); with "frame" a yuv420p :class:`av.VideoFrame`, read-only (see
     :func:`frame_to_yuv420p`): the cheapest way to pass a recording through to the encoder.
+    A later frame of another size than the first is scaled to fit the first's and centred
+    (see :func:`letterboxed`): a picture of another shape (a browser recorder falling back from
+    16:9 to 4:3) keeps its proportions, and what it leaves free is black bars with
+    ``letterbox`` (a screen recording), else its edge repeated (a speaker: the sheet, which
+    keys as sheet).
 
     Raises :class:`MediaError` if the file cannot be opened, holds no frame, or breaks off.
     """
@@ -140,8 +152,12 @@ def read_frames(
                 count += 1
                 wanted = size(last_t) if callable(size) else size
                 shown = upright(frame, aspect, shaper)
-                first_size = first_size or (shown.width, shown.height)
-                yield last_t, convert(shown, wanted, crop.scaled(first_size, (shown.width, shown.height)), scaler)
+                now = (shown.width, shown.height)
+                first_size = first_size or now
+                if now == first_size:
+                    yield last_t, convert(shown, wanted, crop, scaler)
+                else:
+                    yield last_t, letterboxed(shown, wanted, crop, first_size, convert, scaler, bars=letterbox)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path
@@ -151,6 +167,39 @@ def read_frames(
         _check_complete(container, stream, path, last_t + clock.shut, count)
     finally:
         container.close()
+
+
+def letterboxed(
+    frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop, first_size: tuple[int, int],
+    convert: Callable[..., object], scaler: VideoReformatter, *, bars: bool = True,
+) -> object:
+    """``convert`` (a ``frame_to_*`` function) of ``frame``, whose size differs from the first
+    frame's ``first_size``, at ``size`` (the first frame's cropped size if None): shown whole
+    within it, scaled to fit and centred. Where its shape differs, the rest is black bars, or
+    without ``bars`` its edge pixels repeated (a speaker's sheet, which keys as sheet)."""
+    x0, y0, x1, y1 = crop.box(*first_size)
+    target = size or (x1 - x0, y1 - y0)
+    cut = crop.scaled(first_size, (frame.width, frame.height))
+    x0, y0, x1, y1 = cut.box(frame.width, frame.height)
+    scale = min(target[0] / (x1 - x0), target[1] / (y1 - y0))
+    inner = (min(target[0], max(2, round((x1 - x0) * scale / 2) * 2)),
+             min(target[1], max(2, round((y1 - y0) * scale / 2) * 2)))
+    if abs(inner[0] / target[0] - 1) <= SAME_SHAPE and abs(inner[1] / target[1] - 1) <= SAME_SHAPE:
+        return convert(frame, target, cut, scaler)
+    picture = convert(frame, inner, cut, scaler)
+    left, top = (target[0] - inner[0]) // 4 * 2, (target[1] - inner[1]) // 4 * 2  # even, for 4:2:0
+    margins = ((top, target[1] - inner[1] - top), (left, target[0] - inner[0] - left))
+    if isinstance(picture, av.VideoFrame) or picture.ndim == 2:  # I420
+        planes = frame_planes(picture) if isinstance(picture, av.VideoFrame) else i420_planes(picture)
+        padded = tuple(
+            np.pad(plane, tuple((a // step, b // step) for a, b in margins), mode="constant", constant_values=black)
+            if bars else np.pad(plane, tuple((a // step, b // step) for a, b in margins), mode="edge")
+            for plane, black, step in zip(planes, (16, 128, 128), (1, 2, 2))
+        )
+        if isinstance(picture, av.VideoFrame):
+            return planes_to_frame(padded)
+        return np.concatenate([padded[0].reshape(-1), padded[1].reshape(-1), padded[2].reshape(-1)]).reshape(-1, target[0])
+    return np.pad(picture, (*margins, (0, 0)), mode="constant") if bars else np.pad(picture, (*margins, (0, 0)), mode="edge")
 
 
 DEINTERLACER = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 import av
+from av.video.reformatter import VideoReformatter
 import cv2
 import numpy as np
 
@@ -33,7 +34,7 @@ from greenscreen.errors import MediaError, SettingsError
 from greenscreen.io.probe import ClockBreaks, ffmpeg_reason, frame_step, open_container, probe, video_stream
 from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.colour import Matrix, bgr_to_i420
-from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p, progressive
+from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p, letterboxed, progressive
 from greenscreen.io.stills import load_plate, read_image, read_image_with_alpha
 from greenscreen.io.yuv import Planes, frame_planes, i420_planes
 from greenscreen.composite.lower_third import LowerThird
@@ -124,17 +125,27 @@ class VideoFrames:
         """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does
         (``crop`` in pixels of the first frame, see :func:`~greenscreen.io.reader.read_frames`)."""
         shown = upright(self.frame(index), self._aspect)
-        if crop:
-            if self._first_size is None:
-                first = shown if index == 0 else upright(self.frame(0), self._aspect)
-                self._first_size = (first.width, first.height)
-            crop = crop.scaled(self._first_size, (shown.width, shown.height))
-        return frame_to_bgr(shown, size, crop)
+        first = self._first(index, shown)
+        if (shown.width, shown.height) == first:
+            return frame_to_bgr(shown, size, crop)
+        return letterboxed(shown, size, crop, first, frame_to_bgr, VideoReformatter(), bars=False)
 
     def i420(self, index: int, size: tuple[int, int]) -> Planes:
         """Frame ``index`` as read-only I420 planes scaled to ``size``, exactly as render's
-        reader passes a screen recording to the compositor."""
-        return frame_planes(frame_to_yuv420p(upright(self.frame(index), self._aspect), size))
+        reader passes a screen recording to the compositor (letterboxed if its shape is not the
+        first frame's)."""
+        shown = upright(self.frame(index), self._aspect)
+        first = self._first(index, shown)
+        if (shown.width, shown.height) == first:
+            return frame_planes(frame_to_yuv420p(shown, size))
+        return frame_planes(letterboxed(shown, size, Crop(), first, frame_to_yuv420p, VideoReformatter()))
+
+    def _first(self, index: int, shown: av.VideoFrame) -> tuple[int, int]:
+        """The first frame's size as shown (what a crop is given in), found once."""
+        if self._first_size is None:
+            first = shown if index == 0 else upright(self.frame(0), self._aspect)
+            self._first_size = (first.width, first.height)
+        return self._first_size
 
     def close(self) -> None:
         """Release the file."""
