@@ -144,7 +144,7 @@ def test_names_in_either_unicode_form_are_one_tutorial(tmp_path: Path) -> None:
     nfc, nfd = unicodedata.normalize("NFC", "Grüße"), unicodedata.normalize("NFD", "Grüße")
     assert nfc != nfd
     for name in (f"{nfd}.speaker.mp4", f"{nfc}.screen.mp4", f"{nfd}.de.srt", f"{nfc}.toml",
-                 f"Bäder/speaker.mp4", unicodedata.normalize("NFD", "Bäder") + ".screen.mp4"):
+                 "Bäder/speaker.mp4", unicodedata.normalize("NFD", "Bäder") + ".screen.mp4"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"" if name.endswith(".toml") else b"\0")  # an empty recording is a failed upload
     found = find_tutorials(tmp_path)

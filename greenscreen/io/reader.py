@@ -25,9 +25,7 @@ from greenscreen.io.probe import (
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.filter_graph import pulled
 from greenscreen.io.orientation import pixel_aspect, upright
-from greenscreen.io.yuv import (
-    Planes, crop_planes, frame_planes, i420_planes, i420_to_frame, is_i420, new_frame, planes_to_frame,
-)
+from greenscreen.io.yuv import crop_planes, frame_planes, i420_planes, i420_to_frame, is_i420, planes_to_frame
 
 
 MIN_CROPPED = 2
@@ -189,17 +187,20 @@ def letterboxed(
     picture = convert(frame, inner, cut, scaler)
     left, top = (target[0] - inner[0]) // 4 * 2, (target[1] - inner[1]) // 4 * 2  # even, for 4:2:0
     margins = ((top, target[1] - inner[1] - top), (left, target[0] - inner[0] - left))
-    if isinstance(picture, av.VideoFrame) or picture.ndim == 2:  # I420
-        planes = frame_planes(picture) if isinstance(picture, av.VideoFrame) else i420_planes(picture)
-        padded = tuple(
-            np.pad(plane, tuple((a // step, b // step) for a, b in margins), mode="constant", constant_values=black)
-            if bars else np.pad(plane, tuple((a // step, b // step) for a, b in margins), mode="edge")
-            for plane, black, step in zip(planes, (16, 128, 128), (1, 2, 2))
-        )
-        if isinstance(picture, av.VideoFrame):
-            return planes_to_frame(padded)
-        return np.concatenate([padded[0].reshape(-1), padded[1].reshape(-1), padded[2].reshape(-1)]).reshape(-1, target[0])
-    return np.pad(picture, (*margins, (0, 0)), mode="constant") if bars else np.pad(picture, (*margins, (0, 0)), mode="edge")
+
+    def padded(plane: np.ndarray, step: int, black: int) -> np.ndarray:
+        around = tuple((a // step, b // step) for a, b in margins) + ((0, 0),) * (plane.ndim - 2)
+        if bars:
+            return np.pad(plane, around, mode="constant", constant_values=black)
+        return np.pad(plane, around, mode="edge")
+
+    if isinstance(picture, np.ndarray) and picture.ndim == 3:  # BGR
+        return padded(picture, 1, 0)
+    planes = frame_planes(picture) if isinstance(picture, av.VideoFrame) else i420_planes(picture)
+    y, u, v = (padded(plane, step, black) for plane, step, black in zip(planes, (1, 2, 2), (16, 128, 128)))
+    if isinstance(picture, av.VideoFrame):
+        return planes_to_frame((y, u, v))
+    return np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(-1, target[0])
 
 
 DEINTERLACER = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
