@@ -136,7 +136,7 @@ def write_clip(
     return path
 
 
-DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "flicker", "noisy", "blur")
+DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "flicker", "bands", "noisy", "blur")
 
 
 def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0,
@@ -148,7 +148,8 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     green, "clipped" overexposes the picture, "framing" shows a wall over the left 15 % and
     top 10 %, "pumping" lets the exposure swing by +-25 % (a webcam's automatic exposure),
     "flicker" lets the light flicker by +-8 % at 100 Hz as the frames sample it (mains lamps;
-    visible at 30 fps, not at 25),
+    visible at 30 fps, not at 25), "bands" the same light seen by a rolling shutter (the rows
+    read one after another over 30 ms: dark bands, 25 % deep, rolling down the picture),
     "noisy" adds strong sensor noise (a dim room), "blur" smears every third stretch of eight
     frames sideways by 31 px (fast movement).
     The sound is a quiet room's; see :func:`write_sound_clip` for sound defects.
@@ -180,6 +181,9 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
             img *= 1 + 0.25 * np.sin(2 * np.pi * i / fps / 1.3)
         elif defect == "flicker":  # lamps on 50 Hz mains (100 Hz) sampled by the camera's frames
             img *= 1 + 0.08 * np.sin(2 * np.pi * 100 * i / fps + 0.5)
+        elif defect == "bands":
+            rows = np.arange(h, dtype=np.float32)[:, None, None] / h * (0.9 / 30)  # when each row is read
+            img *= 1 - 0.25 * 0.5 * (1 + np.sin(2 * np.pi * 100 * (i / fps + rows)))
         elif defect == "noisy":
             img += np.random.default_rng([seed, i]).normal(0, 14, img.shape).astype(np.float32)
         elif defect == "blur" and (i // 8) % 3 == 0:

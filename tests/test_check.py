@@ -31,7 +31,8 @@ def _clip(clips: dict[str, Path], defect: str) -> Path:
     """The recording with ``defect``, made once per test module."""
     if defect not in clips:
         # Mains flicker shows at 30 fps; at 25 fps the frames meet 100 Hz light at one phase.
-        clips[defect] = write_defect_clip(clips["_dir"] / f"{defect}.mp4", defect, fps=30 if defect == "flicker" else 25)
+        fps = 30 if defect in ("flicker", "bands") else 25
+        clips[defect] = write_defect_clip(clips["_dir"] / f"{defect}.mp4", defect, fps=fps)
     return clips[defect]
 
 
@@ -66,6 +67,8 @@ def test_a_clean_recording_is_rated_good(clips, reports) -> None:
         ("pumping", "pumping", {"usable", "poor"}, "keeps changing its exposure", "turn off automatic exposure"),
         # Mains flicker was called automatic exposure, with advice that cannot help.
         ("flicker", "flicker", {"usable", "poor"}, "the light flickers from frame to frame", "anti-flicker"),
+        # ... and a rolling shutter's bands of it were called picture noise, with "add light".
+        ("bands", "flicker", {"usable", "poor"}, "the light flickers from frame to frame", "anti-flicker"),
         ("noisy", "noise", {"usable", "poor"}, "the picture is noisy", "add light"),
         ("blur", "blur", {"usable", "poor"}, "smeared by motion", "move a little less"),
     ],
@@ -83,6 +86,8 @@ def test_each_picture_defect_is_found_with_its_advice(
     assert report.finding("loudness").verdict == "good"
     if defect != "spill":
         assert report.finding("spill").verdict == "good"
+    if defect in ("flicker", "bands"):
+        assert report.finding("noise").verdict == "good"
 
 
 def test_the_crop_suggestion_cuts_the_wall_and_keeps_the_sheet(clips, reports) -> None:

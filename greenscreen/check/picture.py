@@ -433,9 +433,14 @@ def _noise(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
         # (sqrt 2 of it). Slow light changes are removed by a median of the difference.
         a = s.full[:, :, 1].astype(np.float32)
         b = s.full_next[:, :, 1].astype(np.float32)
-        d = (a - b)[mask]
-        d = d - np.median(d)
-        mad = float(np.median(np.abs(d)))
+        # Each row's own change of brightness is light, not noise: a camera's rolling shutter
+        # reads a flickering lamp as dark bands that roll down the picture (see _flicker), which
+        # a single median for the whole picture had counted as noise. Light scales the levels,
+        # so it is taken out of their ratio, and the rest measured in levels of the typical one.
+        level = float(np.median(b[mask]))
+        change = (a - b) / np.maximum(b, np.float32(1.0))
+        d = (change - _row_means(change, mask)[:, None])[mask] * np.float32(level)
+        mad = float(np.median(np.abs(d - np.median(d))))
         values.append(1.4826 * mad / np.sqrt(2))
     if not values:
         return Finding("noise", "good", "noise_good", params={"levels": 0.0}, figures={"noise": 0.0})
@@ -541,7 +546,8 @@ def _flicker(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Fi
         now = cv2.mean(s.full[:, :, channel], mask=mask)[0]
         after = cv2.mean(s.full_next[:, :, channel], mask=mask)[0]
         if now > 0:
-            changes.append(abs(after / now - 1))
+            changes.append(max(abs(after / now - 1), _band_depth(s.full[:, :, channel], s.full_next[:, :, channel],
+                                                                 mask.astype(bool))))
             levels.append(now)
     if len(changes) < 3:
         return Finding("flicker", "good", "flicker_good", figures={"flicker": 0.0})
@@ -554,6 +560,34 @@ def _flicker(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Fi
         return Finding("flicker", "good", "flicker_good", figures={"flicker": flicker})
     return Finding("flicker", verdict, "flicker_bad", "flicker_advice",
                    params={"pct": round(flicker * 100, 1)}, figures={"flicker": flicker})
+
+
+def _row_means(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of each row of float32 ``image`` over the pixels where bool ``mask`` is set (0 for
+    a row without any)."""
+    counts = mask.sum(axis=1)
+    return np.where(counts > 0, np.where(mask, image, 0).sum(axis=1) / np.maximum(counts, 1), 0).astype(np.float32)
+
+
+def _band_depth(now: np.ndarray, after: np.ndarray, mask: np.ndarray) -> float:
+    """How far the sheet's brightness changes differently from row to row between two
+    consecutive frames (uint8 ``now``, ``after``; bool ``mask`` of the sheet): half the range
+    (5th to 95th percentile) of the rows' ratios, smoothed over a few rows so that noise
+    averages out. A rolling shutter reads a lamp flickering at 100 Hz as bands rolling down
+    the picture, which change the rows by up to their depth while the whole picture's mean
+    hardly moves; an exposure change moves every row alike."""
+    h, w = mask.shape
+    rows = mask.sum(axis=1) >= max(20, w // 4)
+    if rows.sum() < h // 4:
+        return 0.0
+    before_rows = _row_means(now.astype(np.float32), mask)[rows]
+    after_rows = _row_means(after.astype(np.float32), mask)[rows]
+    ratio = after_rows / np.maximum(before_rows, 1.0)
+    width = max(3, h // 60)
+    smooth = np.convolve(ratio, np.ones(width) / width, mode="valid")
+    if smooth.size < 8:
+        return 0.0
+    return float(np.percentile(smooth, 95) - np.percentile(smooth, 5)) / 2
 
 
 def _pumping(samples: list[Sample], sheets: list[np.ndarray], screen: str, *, flickering: bool = False) -> Finding:
