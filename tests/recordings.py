@@ -136,7 +136,8 @@ def write_clip(
     return path
 
 
-DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "flicker", "bands", "noisy", "blur")
+DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "flicker", "bands", "noisy", "blur",
+           "focus")
 
 
 def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0,
@@ -150,8 +151,9 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     "flicker" lets the light flicker by +-8 % at 100 Hz as the frames sample it (mains lamps;
     visible at 30 fps, not at 25), "bands" the same light seen by a rolling shutter (the rows
     read one after another over 30 ms: dark bands, 25 % deep, rolling down the picture),
-    "noisy" adds strong sensor noise (a dim room), "blur" smears every third stretch of eight
-    frames sideways by 31 px (fast movement).
+    "noisy" adds strong sensor noise (a dim room), "blur" smears the speaker sideways by 31 px
+    in every third stretch of eight frames (fast movement; the sheet behind stays sharp), "focus"
+    blurs the whole picture then (an autofocus searching).
     The sound is a quiet room's; see :func:`write_sound_clip` for sound defects.
     """
     import synthetic
@@ -187,7 +189,10 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
         elif defect == "noisy":
             img += np.random.default_rng([seed, i]).normal(0, 14, img.shape).astype(np.float32)
         elif defect == "blur" and (i // 8) % 3 == 0:
-            img = cv2.blur(img, (31, 1))
+            smear = cv2.blur(alpha, (31, 1))[:, :, None]
+            img = cv2.blur(img, (31, 1)) * smear + img * (1 - smear)
+        elif defect == "focus" and (i // 8) % 3 == 0:
+            img = cv2.GaussianBlur(img, (0, 0), 4)
         elif defect == "framing":
             wall = np.array([170, 190, 205], np.float32)  # a beige wall, BGR
             img[:, : int(0.15 * w)] = wall

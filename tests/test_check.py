@@ -71,6 +71,8 @@ def test_a_clean_recording_is_rated_good(clips, reports) -> None:
         ("bands", "flicker", {"usable", "poor"}, "the light flickers from frame to frame", "anti-flicker"),
         ("noisy", "noise", {"usable", "poor"}, "the picture is noisy", "add light"),
         ("blur", "blur", {"usable", "poor"}, "smeared by motion", "move a little less"),
+        # A searching autofocus was called motion blur, with advice that cannot help.
+        ("focus", "blur", {"usable", "poor"}, "goes out of focus", "turn off autofocus"),
     ],
 )
 def test_each_picture_defect_is_found_with_its_advice(

@@ -176,7 +176,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     findings.append(_spill(samples, images, screen))
     findings.append(_exposure(samples))
     findings.append(_noise(samples, sheets))
-    findings.append(_blur(samples, speakers))
+    findings.append(_blur(samples, speakers, sheets))
     findings.append(_clothes(speakers, screen))
     flicker = _flicker(samples, sheets, screen)
     findings.append(_pumping(samples, sheets, screen, flickering=flicker.verdict != "good"))
@@ -456,25 +456,44 @@ BLUR_USABLE, BLUR_POOR = 0.15, 0.35
 """Share of the moments smeared by motion."""
 
 
-def _blur(samples: list[Sample], speakers: list[np.ndarray]) -> Finding:
-    sharp = []
-    for s, body in zip(samples, speakers):
+FOCUS_RATIO = 0.7
+"""A smeared moment whose sheet is also less than this share as sharp as usual is out of
+focus: the whole picture went soft (an autofocus hunting), not the speaker moving."""
+
+
+def _blur(samples: list[Sample], speakers: list[np.ndarray], sheets: list[np.ndarray]) -> Finding:
+    """Moments in which the speaker is smeared: by their own motion (the sheet behind stays
+    sharp), or by the camera's focus (the sheet goes soft with them)."""
+    sharp, sheet_sharp = [], []
+    for s, body, sheet in zip(samples, speakers, sheets):
         if body.sum() < 200:
             continue
         h, w = s.full.shape[:2]
-        inside = cv2.erode(body, np.ones((3, 3), np.uint8))
-        mask = cv2.resize(inside, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
         grey = cv2.cvtColor(s.full, cv2.COLOR_BGR2GRAY)
-        lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3))[mask]
-        if lap.size < 500:
+        edges = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3))
+        inside = cv2.resize(cv2.erode(body, np.ones((3, 3), np.uint8)), (w, h),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)
+        if inside.sum() < 500:
             continue
-        sharp.append(float(np.percentile(lap, 95)))
+        sharp.append(float(np.percentile(edges[inside], 95)))
+        behind = cv2.resize(cv2.erode(sheet.astype(np.uint8), np.ones((3, 3), np.uint8)), (w, h),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)
+        sheet_sharp.append(float(np.percentile(edges[behind], 95)) if behind.sum() >= 500 else None)
     if len(sharp) < 3:
         return Finding("blur", "good", "blur_good", figures={"blurred": 0.0})
     typical = float(np.median(sharp))
-    blurred = float(np.mean([v < BLUR_RATIO * typical for v in sharp]))
+    smeared = [v < BLUR_RATIO * typical for v in sharp]
+    blurred = float(np.mean(smeared))
     verdict = grade(blurred, BLUR_USABLE, BLUR_POOR)
-    return Finding("blur", verdict, "blur_" + ("good" if verdict == "good" else "bad"), "blur_advice",
+    if verdict == "good":
+        return Finding("blur", "good", "blur_good", figures={"blurred": blurred})
+    known = [v for v in sheet_sharp if v is not None]
+    usual = float(np.median(known)) if known else 0.0
+    soft = [v is not None and v < FOCUS_RATIO * usual for v, m in zip(sheet_sharp, smeared) if m]
+    if usual > 0 and sum(soft) * 2 > len(soft):
+        return Finding("blur", verdict, "focus_bad", "focus_advice", params={"pct": round(blurred * 100)},
+                       figures={"blurred": blurred, "out_of_focus": True})
+    return Finding("blur", verdict, "blur_bad", "blur_advice",
                    params={"pct": round(blurred * 100)}, figures={"blurred": blurred})
 
 

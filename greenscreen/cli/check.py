@@ -45,7 +45,7 @@ def check_command(
     """Check a short test recording of SPEAKER (and SCREEN) before recording the real thing.
 
     Looks at the sheet (light, folds, shadow, framing), the speaker (green spill, exposure,
-    noise, motion blur, automatic exposure), the sound (level, clipping, background noise) and
+    noise, motion blur or focus, automatic exposure, flicker), the sound (level, clipping, background noise) and
     the formats, and says per topic and overall whether it is good, usable or poor, with advice.
     Exit code 0 whatever the verdict (it is in the report); 1 if a recording cannot be read.
 
