@@ -248,7 +248,11 @@ def _folds(mean: np.ndarray, filled: np.ndarray, sheet: np.ndarray, width: int) 
     base = cv2.GaussianBlur(filled, (0, 0), 0.02 * width)
     if not inner.any():
         inner = sheet
-    ratio = (mean[inner] / np.maximum(base[inner], 1e-6)) - 1.0
+    # Folds are a few pixels wide at least; a light blur (within the sheet) takes out the
+    # sensor noise that a dim room's webcam leaves in the mean, which was counted as folds.
+    weight = cv2.GaussianBlur(sheet.astype(np.float32), (0, 0), 1.0)
+    calm = cv2.GaussianBlur(np.where(sheet, mean, 0).astype(np.float32), (0, 0), 1.0) / np.maximum(weight, 1e-6)
+    ratio = (calm[inner] / np.maximum(base[inner], 1e-6)) - 1.0
     strength = float(np.percentile(np.abs(ratio), 90))
     verdict = grade(strength, FOLD_USABLE, FOLD_POOR)
     return Finding("folds", verdict, "folds_" + ("good" if verdict == "good" else "bad"),
