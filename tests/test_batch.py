@@ -579,3 +579,20 @@ def test_a_report_that_cannot_be_written_still_gets_its_summary(
     assert "rendered      alpha" in text and "FAILED" in text  # the summary, then the error
     assert text.rstrip().splitlines()[-1] == (
         f"error: {out / 'report.json'}: cannot write the report (No space left on device)")
+
+
+def test_pairing_names_empty_and_nested_folders(tmp_path: Path) -> None:
+    """An empty folder (a leftover ``~$tmp``) was not listed at all, and a folder holding only
+    a deeper tutorial folder was called "inside a tutorial folder" although it holds none."""
+    (tmp_path / "~$tmp").mkdir()
+    for name in ("nested/deeper/kurs/speaker.mp4", "nested/deeper/kurs/screen.mp4", "ok/speaker.mp4",
+                 "ok/screen.mp4", "ok/old/speaker.mp4"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    found = find_tutorials(tmp_path)
+    assert [t.name for t in found.tutorials] == ["ok"]
+    why = {u.path.relative_to(tmp_path).as_posix(): u.reason for u in found.unrecognised}
+    assert why["~$tmp"] == "empty folder"
+    assert why["nested/deeper"].startswith("folders are searched one level deep")
+    assert why["ok/old"].startswith("folders are searched one level deep")
+    assert set(why) == {"~$tmp", "nested/deeper", "ok/old"}

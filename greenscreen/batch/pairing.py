@@ -276,7 +276,10 @@ def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: lis
             unrecognised.append(Unrecognised(entry, odd))
             continue
         if entry.is_dir():
-            unrecognised.append(Unrecognised(entry, "folders inside a tutorial folder are not searched"))
+            # Whether or not ``sub`` is a tutorial: the search goes one level deep.
+            unrecognised.append(Unrecognised(
+                entry, "folders are searched one level deep: a tutorial's folder must be directly in the recordings folder"
+            ))
         elif entry.name.lower() in FOLDER_EDIT_FILES:
             tutorial.edit_files.append(entry)
         elif (role := _folder_role(entry.name)) is not None:
@@ -295,7 +298,9 @@ def _scan_subfolder(sub: Path, tutorials: dict[str, Tutorial], unrecognised: lis
     if not any(role in tutorial.files for role in ROLES):
         for path in tutorial.edit_files:
             unrecognised.append(Unrecognised(path, "tutorial folder holds no recordings"))
-        return  # a folder with no recordings is not a tutorial (e.g. the output folder)
+        if not entries:
+            unrecognised.append(Unrecognised(sub, "empty folder"))
+        return  # a folder with no recordings is not a tutorial (e.g. an earlier output folder)
     existing = tutorials.get(name)
     if existing is not None:  # flat files of the same name were found first
         existing.clash = True
