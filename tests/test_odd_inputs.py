@@ -1096,3 +1096,45 @@ def test_a_recording_that_changes_its_shape_keeps_its_proportions(tmp_path: Path
     rendered = dict(decode_frames(out))
     early, late = (_disc_box(rendered[min(rendered, key=lambda t: abs(t - s))]) for s in (0.5, 1.5))
     assert abs(late[2] - early[2]) <= 3 and abs(late[3] - early[3]) <= 3, (early, late)
+
+
+def _live_webm(path: Path, seconds: float, *, size: tuple[int, int] = (320, 180)) -> Path:
+    """A WebM as a browser's MediaRecorder writes it ("live": no duration, no cues), VP8 +
+    Opus, of the synthetic speaker."""
+    import av
+    from fractions import Fraction
+
+    with av.open(str(path), "w", format="webm", options={"live": "1"}) as out:
+        video = out.add_stream("libvpx", rate=30)
+        video.width, video.height, video.pix_fmt = *size, "yuv420p"
+        sound = out.add_stream("libopus", rate=48_000, layout="mono")
+        for i in range(round(seconds * 30)):
+            frame = av.VideoFrame.from_ndarray(synthetic.speaker_frame(i / 30, size, seed=3)[0], format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        voice = synthetic.speaker_audio(0, round(seconds * 48_000), 3).astype(np.float32)
+        for start in range(0, len(voice) - 959, 960):
+            block = av.AudioFrame.from_ndarray(voice[None, start:start + 960], format="flt", layout="mono")
+            block.sample_rate, block.pts = 48_000, start
+            for packet in sound.encode(block):
+                out.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return path
+
+
+def test_a_browser_recording_without_a_duration_is_rendered_whole(tmp_path: Path) -> None:
+    """A live WebM (MediaRecorder, Loom) states no duration: it was taken for 0 s long, so a
+    browser-recorded speaker was cut off at a shorter screen recording's end, and two browser
+    recordings made a 0 s "nothing to render"."""
+    speaker = _live_webm(tmp_path / "kamera.webm", 3.0)
+    assert probe(speaker).duration == pytest.approx(3.0, abs=0.05)
+    screen = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(320, 180), fps=30.0, seconds=1.5, seed=1)
+    out = tmp_path / "o.mp4"
+    run_cli("render", speaker, screen, "-o", out, "-q", "--offset", "0")
+    assert streams_of(out)["duration"] == pytest.approx(3.0, abs=0.1)
+    both = tmp_path / "both.mp4"
+    run_cli("render", speaker, _live_webm(tmp_path / "bildschirm.webm", 2.0), "-o", both, "-q", "--offset", "0")
+    assert streams_of(both)["duration"] == pytest.approx(3.0, abs=0.1)

@@ -136,7 +136,9 @@ def probe(path: str | Path) -> MediaInfo:
         duration = _duration(container, stream)
         _check_not_truncated(container, stream, duration, path)
         breaks, end = _find_clock_breaks(container, stream, duration)
-        if breaks:
+        if breaks or duration <= 0:
+            # A live WebM or Matroska file (a browser's MediaRecorder, Loom) states no duration:
+            # its packets, read for the breaks, tell it.
             duration = end
         fps = _average_fps(stream, duration, broken=bool(breaks))
         return MediaInfo(
@@ -292,10 +294,10 @@ def _find_clock_breaks(
     minutes at 30 fps, so a file whose header counts its frames is read only when its frames at
     the nominal rate do not fill its duration about as they should (a break leaves them short
     of it, a reset beyond it). Matroska, MPEG-TS and other formats that count no frames are
-    always read.
+    always read, and so is a file that states no duration.
     """
     clock = ClockBreaks(frame_step(stream))
-    if stream.frames and -CLOCK_RESET <= duration - stream.frames * clock.step <= CLOCK_BREAK:
+    if stream.frames and -CLOCK_RESET <= duration - stream.frames * clock.step <= CLOCK_BREAK and duration > 0:
         return (), duration
     if not stream.time_base:
         return (), duration
