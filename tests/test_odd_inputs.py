@@ -1138,3 +1138,66 @@ def test_a_browser_recording_without_a_duration_is_rendered_whole(tmp_path: Path
     both = tmp_path / "both.mp4"
     run_cli("render", speaker, _live_webm(tmp_path / "bildschirm.webm", 2.0), "-o", both, "-q", "--offset", "0")
     assert streams_of(both)["duration"] == pytest.approx(3.0, abs=0.1)
+
+
+def _two_track_recording(path: Path, first: str, *, titles: tuple[str, str] = ("", "")) -> Path:
+    """An OBS-style recording: the synthetic speaker, the desktop's sound as track 1 (marked
+    default, as FFmpeg-based muxers mark the first) and the microphone as track 2. ``first`` is
+    "silent" (nothing playing) or "hum" (a steady 120 Hz hum)."""
+    import av
+    from fractions import Fraction
+
+    rate, seconds = 48_000, 2.0
+    n = int(rate * seconds)
+    voice = synthetic.speaker_audio(0, n, 1).astype(np.float32)
+    desktop = np.zeros(n, np.float32) if first == "silent" else (
+        0.05 * np.sin(2 * np.pi * 120 * np.arange(n) / rate)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        tracks = [out.add_stream("aac", rate=rate, layout="mono") for _ in range(2)]
+        for track, title in zip(tracks, titles):
+            if title:
+                track.metadata["title"] = title
+        for i in range(round(seconds * 30)):
+            frame = av.VideoFrame.from_ndarray(synthetic.speaker_frame(i / 30, (320, 180), seed=1)[0], format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(video.encode(frame))
+        for track, sound in zip(tracks, (desktop, voice)):
+            for start in range(0, n, 1024):
+                block = av.AudioFrame.from_ndarray(sound[None, start:start + 1024], format="fltp", layout="mono")
+                block.sample_rate, block.pts = rate, start
+                out.mux(track.encode(block))
+            out.mux(track.encode(None))
+        out.mux(video.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(("first", "titles", "suffix"), [
+    ("silent", ("", ""), ".mkv"), ("silent", ("", ""), ".mp4"), ("hum", ("", ""), ".mkv"),
+    ("hum", ("Desktop Audio", "Mic/Aux"), ".mkv"),
+])
+def test_the_voice_is_found_on_another_sound_track(tmp_path: Path, first: str, titles: tuple[str, str],
+                                                   suffix: str) -> None:
+    """OBS records the desktop's sound and the microphone as tracks of their own, and the first
+    (the desktop's: silent with nothing playing, or a hum) is marked default: the tutorial was
+    rendered without a voice, and not synced by sound."""
+    import av
+
+    from greenscreen.io.audio import read_mono
+    from greenscreen.io.probe import audio_stream, open_container
+
+    rec = _two_track_recording(tmp_path / f"obs{suffix}", first, titles=titles)
+    with av.open(str(rec)) as c:
+        assert not list(c.streams.audio)[1].disposition & 1  # a player takes the first
+    info = probe(rec)
+    assert (info.sound_tracks, info.sound_track) == (2, 2)
+    with open_container(rec) as c:
+        assert audio_stream(c).index == list(c.streams.audio)[1].index
+    heard, _ = read_mono(rec)
+    assert np.sqrt(np.mean(heard ** 2)) > 0.02  # the voice, not silence or the hum's 0.035
+    screen = synthetic.write_screen_clip(tmp_path / "screen.mp4", size=(320, 180), fps=30.0, seconds=2.0, seed=1)
+    out = tmp_path / "o.mp4"
+    proc = run_cli("render", rec, screen, "-o", out, "--offset", "0")
+    assert f"obs{suffix} has 2 sound tracks: its sound is track 2" in proc.stderr
+    assert "the soundtrack is silent" not in proc.stderr

@@ -37,6 +37,10 @@ class MediaInfo:
     """True if frame timestamps are irregular (as screen recorders write them)."""
     matrix: Matrix = "bt601"
     """The YUV matrix of the picture (see :mod:`greenscreen.io.colour`)."""
+    sound_tracks: int = 0
+    """How many sound tracks the recording has ..."""
+    sound_track: int = 0
+    """... and which of them (from 1) is its sound (see :func:`audio_stream`); 0 if none."""
     breaks: tuple[tuple[float, float], ...] = ()
     """``(at, closed)`` for each break in the video's clock (see :class:`ClockBreaks`): at
     ``at`` seconds of the recording as greenscreen reads it, ``closed`` seconds of the file's
@@ -108,13 +112,110 @@ def video_stream(container: av.container.InputContainer) -> av.video.stream.Vide
 
 
 def audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream | None:
-    """The recording's sound: the track marked default if there are several (a multi-track
-    recording whose first track is a silent or a desktop one), else the first; None if none."""
+    """The recording's sound track, None if it has none.
+
+    Of several (OBS records the desktop's sound and the microphone's as tracks of their own,
+    and FFmpeg-based muxers mark the first one default, whatever it holds), the track marked
+    default, unless another one is clearly the speaker's (see :func:`_speech_track`).
+    """
     tracks = list(container.streams.audio)
-    for stream in tracks:
-        if int(getattr(stream, "disposition", 0) or 0) & DEFAULT_TRACK:
-            return stream
-    return tracks[0] if tracks else None
+    if not tracks:
+        return None
+    default = next((s for s in tracks if int(getattr(s, "disposition", 0) or 0) & DEFAULT_TRACK), tracks[0])
+    if len(tracks) == 1:
+        return default
+    chosen = _speech_track(container.name, tracks, default.index)
+    return next(s for s in tracks if s.index == chosen)
+
+
+def _track_number(container: av.container.InputContainer) -> int:
+    """Which sound track (from 1) :func:`audio_stream` takes; 0 if there is none."""
+    chosen = audio_stream(container)
+    tracks = [s.index for s in container.streams.audio]
+    return tracks.index(chosen.index) + 1 if chosen is not None else 0
+
+
+SPEECH_SECONDS = 20.0
+"""Seconds at the start of each sound track listened to when a recording has several."""
+STEADY_DB = 6.0
+"""A track whose loud and quiet moments (90th and 10th percentile of 20 ms levels) differ by
+less than this is a steady hum or hiss, not a voice."""
+SILENT_POWER = 10 ** (-75.0 / 10)
+"""Mean square of the loudest 50 ms below which a track is silent (-75 dBFS, as sync judges)."""
+_MIC_TITLES = ("mic", "mikro", "voice", "stimme", "sprache")
+_DESKTOP_TITLES = ("desktop", "system", "game", "spiel", "musik", "music")
+_CHOSEN_TRACKS: dict[tuple[str, int, int], int] = {}
+
+
+def _speech_track(name: str, tracks: list[av.audio.stream.AudioStream], default: int) -> int:
+    """The index of the track that holds the speaker, of a recording's several sound tracks.
+
+    The default track, unless its title names the desktop's sound and another's a microphone
+    (OBS's "Desktop Audio" and "Mic/Aux"), or it is silent or a steady hum where another
+    track varies (digital silence on a desktop track with nothing playing is the common case;
+    the voice was lost for it). Listening costs a decode of :data:`SPEECH_SECONDS` of each
+    track; the choice is remembered per file.
+    """
+    titles = {s.index: str(s.metadata.get("title", "") or s.metadata.get("handler_name", "")).lower() for s in tracks}
+    mics = [i for i, title in titles.items() if any(w in title for w in _MIC_TITLES)]
+    if mics and any(w in titles[default] for w in _DESKTOP_TITLES):
+        return mics[0]
+    try:
+        status = Path(name).stat()
+    except OSError:
+        return default
+    key = (name, status.st_size, status.st_mtime_ns)
+    if key not in _CHOSEN_TRACKS:
+        try:
+            spreads = _level_spreads(Path(name), [s.index for s in tracks])
+        except (av.error.FFmpegError, MediaError, OSError, ValueError):
+            spreads = {}
+        heard = {i: s for i, s in spreads.items() if s is not None}
+        best = max(heard, key=lambda i: heard[i]) if heard else default
+        if default not in heard:  # silent: any sound is likelier the speaker's
+            choice = best
+        elif heard[default] < STEADY_DB <= heard[best]:  # a steady hum, where another track varies
+            choice = best
+        else:
+            choice = default
+        _CHOSEN_TRACKS[key] = choice
+    return _CHOSEN_TRACKS[key]
+
+
+def _level_spreads(path: Path, indices: list[int]) -> dict[int, float | None]:
+    """How much each track's level varies over its first :data:`SPEECH_SECONDS`: the 90th
+    minus the 10th percentile of its 20 ms levels in dB; None for a silent track."""
+    import numpy as np
+
+    rate = 8000
+    wanted = int(SPEECH_SECONDS * rate)
+    with open_container(path) as container:
+        streams = [s for s in container.streams.audio if s.index in indices]
+        resamplers = {s.index: av.AudioResampler(format="flt", layout="mono", rate=rate) for s in streams}
+        chunks: dict[int, list[np.ndarray]] = {s.index: [] for s in streams}
+        counts = dict.fromkeys(chunks, 0)
+        for packet in container.demux(*streams):
+            i = packet.stream.index
+            if counts[i] >= wanted:
+                if all(n >= wanted for n in counts.values()):
+                    break
+                continue
+            for frame in packet.decode():
+                for out in resamplers[i].resample(frame):
+                    samples = out.to_ndarray().reshape(-1)
+                    chunks[i].append(samples)
+                    counts[i] += samples.size
+    spreads: dict[int, float | None] = {}
+    for i, parts in chunks.items():
+        sound = np.concatenate(parts)[:wanted] if parts else np.zeros(0, np.float32)
+        loud = sound[: len(sound) // 400 * 400].reshape(-1, 400) if len(sound) >= 400 else None
+        if loud is None or np.mean(np.square(loud, dtype=np.float64), axis=1).max() <= SILENT_POWER:
+            spreads[i] = None
+            continue
+        frames = sound[: len(sound) // 160 * 160].reshape(-1, 160)
+        levels = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
+        spreads[i] = float(np.percentile(levels, 90) - np.percentile(levels, 10))
+    return spreads
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -148,6 +249,8 @@ def probe(path: str | Path) -> MediaInfo:
             fps=fps,
             duration=duration,
             has_audio=bool(container.streams.audio),
+            sound_tracks=len(container.streams.audio),
+            sound_track=_track_number(container),
             variable_fps=_is_variable(stream, fps),
             matrix=frame_matrix(first),
             breaks=breaks,
