@@ -596,3 +596,15 @@ def test_pairing_names_empty_and_nested_folders(tmp_path: Path) -> None:
     assert why["nested/deeper"].startswith("folders are searched one level deep")
     assert why["ok/old"].startswith("folders are searched one level deep")
     assert set(why) == {"~$tmp", "nested/deeper", "ok/old"}
+
+
+def test_recordings_in_any_recorder_format_pair_up(tmp_path: Path) -> None:
+    """A USB webcam's AVI, a camcorder's MTS, a FireWire DV capture, an old OBS FLV: render
+    takes them, and batch called them "not a recording"."""
+    for name in ("a.speaker.avi", "a.screen.flv", "b/speaker.MTS", "b/screen.mp4", "c.speaker.dv", "c.screen.wmv",
+                 "notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"\0")
+    found = find_tutorials(tmp_path)
+    assert [t.name for t in found.tutorials if t.complete] == ["a", "b", "c"]
+    assert [u.path.name for u in found.unrecognised] == ["notes.txt"]

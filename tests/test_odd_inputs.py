@@ -1201,3 +1201,25 @@ def test_the_voice_is_found_on_another_sound_track(tmp_path: Path, first: str, t
     proc = run_cli("render", rec, screen, "-o", out, "--offset", "0")
     assert f"obs{suffix} has 2 sound tracks: its sound is track 2" in proc.stderr
     assert "the soundtrack is silent" not in proc.stderr
+
+
+def test_a_raw_dv_capture_keeps_its_frame_rate(tmp_path: Path) -> None:
+    """A raw DV file (a camcorder captured over FireWire) states its time base (60000) as its
+    average rate: it was taken for 30 fps, and `key` repeated every fifth frame."""
+    import av
+    from fractions import Fraction
+
+    dv = tmp_path / "camcorder.dv"
+    with av.open(str(dv), "w", format="dv") as out:
+        video = out.add_stream("dvvideo", rate=25)
+        video.width, video.height, video.pix_fmt = 720, 576, "yuv420p"
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(synthetic.speaker_frame(i / 25, (720, 576), seed=1)[0], format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    info = probe(dv)
+    assert info.fps == 25 and not info.variable_fps
+    keyed = tmp_path / "keyed.mov"
+    run_cli("key", dv, "-o", keyed, "-q")
+    assert streams_of(keyed)["frames"] == 25 and streams_of(keyed)["fps"] == 25

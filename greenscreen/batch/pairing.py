@@ -10,7 +10,7 @@ The naming rule (documented for users in the README):
   ``NAME/captions.srt`` (or ``.vtt``,
   ``captions.de.srt``).
 
-``EXT`` is mp4, mkv, mov or webm in any letter case; the role word (speaker/screen/plate) is
+``EXT`` is a video file's extension (see :data:`VIDEO_EXTENSIONS`) in any letter case; the role word (speaker/screen/plate) is
 matched in any case too. Hidden files (starting with ".") are ignored. Every other file is
 reported as unrecognised, so nothing is skipped without the user being told.
 """
@@ -27,7 +27,12 @@ from pathlib import Path
 from greenscreen.io.captions import CAPTION_SUFFIXES
 from greenscreen.io.files import kind_of, os_reason, same_file
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".webm")
+VIDEO_EXTENSIONS = (
+    ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".avi", ".flv", ".wmv", ".ts", ".mts", ".m2ts", ".dv", ".mpg",
+    ".mpeg", ".3gp", ".mxf", ".ogv",
+)
+"""What recorders write: MP4/MOV/MKV/WebM, and AVI (USB webcams), FLV (older OBS), WMV (Windows),
+MPEG-TS and AVCHD (camcorders), DV (FireWire capture), MPEG-PS, 3GP (old phones), MXF, Ogg."""
 ROLES = ("speaker", "screen", "plate")
 REQUIRED_ROLES = ("speaker", "screen")
 CAPTIONS = "captions"
@@ -211,7 +216,7 @@ def find_tutorials(folder: str | Path, *, exclude: tuple[Path, ...] = ()) -> Pai
             why = (
                 "video not named NAME.speaker.EXT, NAME.screen.EXT or NAME.plate.EXT"
                 if _is_video(entry)
-                else "not a recording (expected .mp4, .mkv, .mov or .webm)"
+                else "not a recording (expected a video such as .mp4, .mkv, .mov, .webm, .avi)"
             )
             unrecognised.append(Unrecognised(entry, why))
             continue

@@ -188,7 +188,7 @@ def batch_command(
     """Render every tutorial in RECORDINGS into OUTPUT/NAME.mp4.
 
     \b
-    Naming rule (EXT: mp4, mkv, mov or webm, any case):
+    Naming rule (EXT: a video's, such as mp4, mkv, mov, webm, avi, ts, any case):
       RECORDINGS/NAME.speaker.EXT + RECORDINGS/NAME.screen.EXT   [+ NAME.plate.EXT, NAME.toml]
       RECORDINGS/NAME/speaker.EXT + RECORDINGS/NAME/screen.EXT   [+ plate.EXT, edit.toml]
     A tutorial's edit (cuts, chapters, cards, logo ...; as 'render --edit'): NAME.toml or

@@ -457,7 +457,10 @@ def _clock_seconds(text: str) -> float | None:
 
 def _average_fps(stream: av.video.stream.VideoStream, duration: float, *, broken: bool = False) -> Fraction:
     # The header's average counts a clock break's hours as the recording's: not with ``broken``.
-    rate = (None if broken else stream.average_rate) or stream.guessed_rate or stream.base_rate
+    # A rate over 1000 is a time base taken for one (a raw DV file's average reads 60000), not
+    # the recording's: the next guess is taken.
+    guesses = (None if broken else stream.average_rate, stream.guessed_rate, stream.base_rate)
+    rate = next((r for r in guesses if r and 0 < r <= 1000), None)
     if not rate and stream.frames and duration > 0:
         rate = Fraction(stream.frames) / Fraction(duration).limit_denominator(1000)
     nominal = stream.base_rate
