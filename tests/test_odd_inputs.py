@@ -975,24 +975,9 @@ def test_ctrl_c_in_the_preview_does_not_claim_nothing_was_written(
 def _resizing_speaker(path: Path) -> Path:
     """A webcam recording that drops from 320x180 to 160x90 after 1 s, as a browser or video-call
     recorder does under load: two MPEG-TS parts of the same speaker, one after the other."""
-    import av
-    from fractions import Fraction
-
-    parts = []
-    for k, size in enumerate(((320, 180), (160, 90))):
-        part = path.with_name(f"{path.stem}.{k}.ts")
-        with av.open(str(part), "w", format="mpegts") as out:
-            video = out.add_stream("libx264", rate=30)
-            video.width, video.height, video.pix_fmt = *size, "yuv420p"
-            video.options = {"preset": "ultrafast", "crf": "18"}
-            for i in range(30 * k, 30 * k + 30):
-                frame = av.VideoFrame.from_ndarray(synthetic.speaker_frame(i / 30, size, seed=2)[0], format="bgr24")
-                frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
-                out.mux(video.encode(frame))
-            out.mux(video.encode(None))
-        parts.append(part.read_bytes())
-    path.write_bytes(b"".join(parts))
-    return path
+    frames = iter(range(60))
+    return _reshaping_clip(path, ((320, 180), (160, 90)),
+                           lambda size: synthetic.speaker_frame(next(frames) / 30, size, seed=2)[0])
 
 
 def test_a_crop_follows_a_recording_that_changes_its_size(tmp_path: Path) -> None:
