@@ -1208,3 +1208,23 @@ def test_a_raw_dv_capture_keeps_its_frame_rate(tmp_path: Path) -> None:
     keyed = tmp_path / "keyed.mov"
     run_cli("key", dv, "-o", keyed, "-q")
     assert streams_of(keyed)["frames"] == 25 and streams_of(keyed)["fps"] == 25
+
+
+def test_a_speaker_turned_portrait_gets_sheet_beside_them(tmp_path: Path) -> None:
+    """A phone turned from landscape to portrait midway: the fitted portrait picture's free
+    sides were filled by repeating its edge, which at the bottom is the speaker's shoulders: an
+    opaque band of their shirt stood beside them."""
+    from greenscreen.io.reader import read_frames
+
+    def bust(size: tuple[int, int]) -> np.ndarray:
+        picture = _disc(size)
+        w, h = size
+        picture[int(h * 0.7):] = (150, 150, 150)  # shoulders across the whole width
+        return picture
+
+    clip = _reshaping_clip(tmp_path / "phone.ts", ((320, 180), (180, 320)), bust)
+    frames = [f for _, f in read_frames(clip, size=(320, 180))]
+    side = frames[45][:, :100]  # the free space left of the fitted portrait picture (x < 109)
+    assert np.abs(side.astype(int) - (60, 170, 70)).max() < 25  # sheet green, rows of shoulders too
+    keyed = Keyer().key(frames[45])
+    assert keyed.alpha[:, :100].max() < 0.05

@@ -174,7 +174,8 @@ def letterboxed(
     """``convert`` (a ``frame_to_*`` function) of ``frame``, whose size differs from the first
     frame's ``first_size``, at ``size`` (the first frame's cropped size if None): shown whole
     within it, scaled to fit and centred. Where its shape differs, the rest is black bars, or
-    without ``bars`` its edge pixels repeated (a speaker's sheet, which keys as sheet)."""
+    without ``bars`` the colour of the sheet seen along the picture's edge (a speaker's picture:
+    it keys as sheet; see :func:`_edge_sheet`)."""
     x0, y0, x1, y1 = crop.box(*first_size)
     target = size or (x1 - x0, y1 - y0)
     cut = crop.scaled(first_size, (frame.width, frame.height))
@@ -195,12 +196,36 @@ def letterboxed(
         return np.pad(plane, around, mode="edge")
 
     if isinstance(picture, np.ndarray) and picture.ndim == 3:  # BGR
-        return padded(picture, 1, 0)
+        sheet = None if bars else _edge_sheet(picture)
+        if sheet is None:
+            return padded(picture, 1, 0)
+        canvas = np.empty((target[1], target[0], 3), np.uint8)
+        canvas[...] = sheet
+        canvas[top:top + inner[1], left:left + inner[0]] = picture
+        return canvas
     planes = frame_planes(picture) if isinstance(picture, av.VideoFrame) else i420_planes(picture)
     y, u, v = (padded(plane, step, black) for plane, step, black in zip(planes, (1, 2, 2), (16, 128, 128)))
     if isinstance(picture, av.VideoFrame):
         return planes_to_frame((y, u, v))
     return np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(-1, target[0])
+
+
+EDGE_SHEET_SHARE = 0.25
+"""Share of a picture's edge pixels that must look like a backdrop (green or blue well above the
+other channels) for their colour to fill the space beside it."""
+
+
+def _edge_sheet(bgr: np.ndarray) -> np.ndarray | None:
+    """The median colour of the backdrop seen along the edge of BGR uint8 ``bgr``, or None if
+    too little of the edge is backdrop. Repeating the edge pixels instead smeared whatever
+    touches it (the speaker's shoulders, at the bottom of a portrait picture) into the space."""
+    ring = np.concatenate([bgr[:2].reshape(-1, 3), bgr[-2:].reshape(-1, 3), bgr[:, :2].reshape(-1, 3),
+                           bgr[:, -2:].reshape(-1, 3)]).astype(np.int16)
+    b, g, r = ring[:, 0], ring[:, 1], ring[:, 2]
+    backdrop = (g > np.maximum(b, r) + 15) | (b > np.maximum(g, r) + 15)
+    if backdrop.mean() < EDGE_SHEET_SHARE:
+        return None
+    return np.median(ring[backdrop], axis=0).astype(np.uint8)
 
 
 DEINTERLACER = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
