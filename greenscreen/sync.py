@@ -458,12 +458,14 @@ def apply_sync(
     """Line ``speaker`` up with ``screen`` by sound and put the result into ``settings``.
 
     Returns the settings to render with, the :class:`SyncResult` and one line for the user: a
-    note of what was found, a warning (starting with "warning:") when the match is not trusted
-    and the speaker stays at 0 s, or "" when a recording has no sound track at all.
+    note of what was found, or why nothing was (a recording without a sound track), or a warning
+    (starting with "warning:") when the match is not trusted and the speaker stays at 0 s.
     """
     result = sync(speaker, screen)
     if result.no_track:
-        return settings, result, ""
+        return settings, result, (
+            f"not synced by sound ({result.reason}); the speaker starts at 0 s, set --offset to line them up"
+        )
     if not result.usable:
         return settings, result, (
             f"warning: not synced by sound ({result.reason}); the speaker starts at 0 s, "

@@ -415,8 +415,12 @@ def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) 
     assert proc.returncode == 0, output
     assert statuses(out) == {"w0": "rendered", "w1": "rendered"}
     w0, w1 = report(out)["tutorials"]
-    assert w0["notes"] == ["the worker process rendering it died 1 time(s); retried"]
-    assert w1["notes"] == []  # its worker was only stopped with the broken pool: not its fault
+    # Beside the note that the screen recordings, without sound, could not be synced:
+    unsynced = "not synced by sound (the screen recording has no sound); the speaker starts at 0 s, set --offset"
+    assert [n for n in w0["notes"] if not n.startswith(unsynced)] == [
+        "the worker process rendering it died 1 time(s); retried"]
+    # Its worker was only stopped with the broken pool: not its fault.
+    assert [n for n in w1["notes"] if not n.startswith(unsynced)] == []
     assert not [p for p in out.iterdir() if "partial" in p.name or p.name.endswith(".progress")]
 
 

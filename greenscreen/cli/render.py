@@ -54,14 +54,16 @@ def render_command(
     settings = render_settings_from(preset, crop, out_size, params, edit)
     check_render_request(speaker, screen, output, settings, plate=plate, captions=parts["captions"],
                          logo=parts["logo"], card_image=parts["card_image"], cuts=parts["cuts"])
+    synced = ""
     if sync_wanted(settings, given=timing_given(params, edit)):
-        settings, _, message = apply_sync(speaker, screen, settings)
-        if message:
-            click.echo(printable(message if message.startswith("warning:") else f"note: {message}"), err=True)
+        settings, _, synced = apply_sync(speaker, screen, settings)
     with ProgressBar(enabled=not quiet, label=output.name) as bar:
         result = render(
             speaker, screen, output, settings, plate=plate, progress=bar.update, **parts,
         )
+    # Said once the render is done: a render that fails says only why.
+    if synced:
+        click.echo(printable(synced if synced.startswith("warning:") else f"note: {synced}"), err=True)
     for warning in result.warnings:
         click.echo(printable(f"warning: {warning}"), err=True)
     for note in result.notes:
