@@ -1228,3 +1228,17 @@ def test_a_speaker_turned_portrait_gets_sheet_beside_them(tmp_path: Path) -> Non
     assert np.abs(side.astype(int) - (60, 170, 70)).max() < 25  # sheet green, rows of shoulders too
     keyed = Keyer().key(frames[45])
     assert keyed.alpha[:, :100].max() < 0.05
+
+
+def test_an_interrupted_mp4_recording_is_named_as_such(tmp_path: Path) -> None:
+    """A plain MP4 whose recorder stopped before writing its index (a crash, a power cut) was
+    "not a readable video file (Invalid data found when processing input)"."""
+    from recordings import write_clip
+
+    whole = write_clip(tmp_path / "whole.mp4", seconds=2.0, size=(320, 180))  # the index written last
+    cut = tmp_path / "aufnahme.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    proc = run_cli("render", cut, whole, "-o", tmp_path / "o.mp4", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == (f"error: {cut}: the recording was interrupted before it was finished: the MP4 holds "
+                           "its pictures but not their index (moov), so it cannot be read\n")

@@ -80,6 +80,9 @@ def open_container(path: Path) -> av.container.InputContainer:
     except av.error.EOFError:
         raise MediaError("contains no video frames (empty or cut off at the start)", path) from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        if _unfinished_mp4(path):
+            raise MediaError("the recording was interrupted before it was finished: the MP4 holds its "
+                             "pictures but not their index (moov), so it cannot be read", path) from None
         raise MediaError(f"not a readable video file ({ffmpeg_reason(exc)})", path) from None
     except OSError as exc:  # the file changed between the check and the open
         raise MediaError(os_reason(exc), path) from None
@@ -93,6 +96,32 @@ def open_container(path: Path) -> av.container.InputContainer:
             raise MediaError("has no video stream, only an attached picture", path)
         raise MediaError("contains no video frames (no streams at all)", path)
     return container
+
+
+def _unfinished_mp4(path: Path) -> bool:
+    """Whether ``path`` is an MP4/MOV whose recorder stopped before writing its index: it has
+    the top-level boxes a recording starts with (``ftyp``, then ``mdat`` with the media) but no
+    ``moov`` (OBS's plain MP4, QuickTime, Game Bar after a crash or a power cut)."""
+    seen = set()
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            at = 0
+            while at + 8 <= size and len(seen) < 64:
+                f.seek(at)
+                head = f.read(16)
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if length == 1 and len(head) == 16:
+                    length = int.from_bytes(head[8:16], "big")
+                elif length == 0:
+                    length = size - at  # to the end of the file: an mdat still being written
+                if length < 8 or not kind.isalnum() and kind not in (b"free", b"skip", b"wide"):
+                    break
+                seen.add(kind)
+                at += length
+    except OSError:
+        return False
+    return b"ftyp" in seen and b"mdat" in seen and b"moov" not in seen
 
 
 ATTACHED_PIC = 0x0400
