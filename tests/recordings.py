@@ -268,28 +268,33 @@ def _write_with_holes(
 def write_break_clip(
     path: Path, *, before: float = 2.0, after: float = 2.0, jump: float = 60.0, fps: int = 10,
     flash_at: float = 3.0, size: tuple[int, int] = (64, 48), rate: int = 48_000,
-    sound_hole: tuple[float, float] | None = None,
+    sound_hole: tuple[float, float] | None = None, sound: str = "jumps",
 ) -> Path:
     """A recording whose clock jumps ``jump`` seconds ahead after ``before`` seconds, in its
-    picture and its sound alike (a laptop that slept while recording), then runs ``after``
-    seconds more. At ``flash_at`` seconds of what was recorded (gaps not counted) the picture
-    flashes white for one frame and a 1 kHz beep starts (0.2 s); otherwise a dark grey
-    picture and a quiet 220 Hz hum. ``sound_hole`` (start, end), in seconds of what was
-    recorded, is left out of the sound, its timestamps jumping over it (a dropout). The
-    container follows ``path``'s suffix (.mp4, .mkv)."""
-    total = int((before + after) * rate)
+    picture and (``sound`` "jumps") its sound alike (a laptop that slept while recording), then
+    runs ``after`` seconds more. With ``sound`` "runs" the sound goes on through the jump (the
+    picture only stood still: a variable-frame-rate screen recorder writes no frames then); with
+    "none" there is no sound track. At ``flash_at`` seconds of the picture recorded (its jump
+    not counted) it flashes white for one frame, and a 1 kHz beep starts (0.2 s) at ``flash_at``
+    seconds of the sound recorded; otherwise a dark grey picture and a quiet 220 Hz hum.
+    ``sound_hole`` (start, end), in seconds of the sound recorded, is left out of it, its
+    timestamps jumping over it (a dropout). The container follows ``path``'s suffix."""
+    if sound not in ("jumps", "runs", "none"):
+        raise ValueError(f"sound must be 'jumps', 'runs' or 'none', got {sound!r}")
+    total = int((before + after + (jump if sound == "runs" else 0.0)) * rate)
     t = np.arange(total) / rate
-    sound = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    hum = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     beep = (t >= flash_at) & (t < flash_at + 0.2)
-    sound[beep] = (0.5 * np.sin(2 * np.pi * 1000 * t[beep])).astype(np.float32)
+    hum[beep] = (0.5 * np.sin(2 * np.pi * 1000 * t[beep])).astype(np.float32)
+    frames = int(round((before + after) * fps))
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height = size
         video.pix_fmt = "yuv420p"
         video.options = {"preset": "ultrafast", "crf": "18"}
-        audio = out.add_stream("aac", rate=rate, layout="mono")
+        audio = out.add_stream("aac", rate=rate, layout="mono") if sound != "none" else None
         pos = 0
-        for i in range(int(round((before + after) * fps))):
+        for i in range(frames):
             recorded = i / fps
             shift = jump if recorded >= before else 0.0
             level = 255 if round(recorded * fps) == round(flash_at * fps) else 60
@@ -297,19 +302,19 @@ def write_break_clip(
             vf.pts, vf.time_base = int(round((recorded + shift) * fps)), Fraction(1, fps)
             for packet in video.encode(vf):
                 out.mux(packet)
-            until = min(int((i + 1) / fps * rate), total)
-            while pos < until:
+            until = total if i == frames - 1 else min(int((i + 1) / fps * rate), total)
+            while audio is not None and pos < until:
                 n = min(1024, until - pos)
                 if sound_hole is not None and sound_hole[0] * rate <= pos < sound_hole[1] * rate:
                     pos += n
                     continue
-                af = av.AudioFrame.from_ndarray(sound[None, pos:pos + n], format="fltp", layout="mono")
-                moved = int(round(jump * rate)) if pos >= before * rate else 0  # the break
+                af = av.AudioFrame.from_ndarray(hum[None, pos:pos + n], format="fltp", layout="mono")
+                moved = int(round(jump * rate)) if sound == "jumps" and pos >= before * rate else 0  # the break
                 af.sample_rate, af.pts, af.time_base = rate, pos + moved, Fraction(1, rate)
                 for packet in audio.encode(af):
                     out.mux(packet)
                 pos += n
-        for stream in (video, audio):
+        for stream in (video, audio) if audio is not None else (video,):
             for packet in stream.encode(None):
                 out.mux(packet)
     return path

@@ -135,3 +135,46 @@ def test_preview_shows_the_frames_after_a_break(tmp_path: Path, joined: bool) ->
     levels = {i: float(frames.bgr(i, (64, 48)).mean()) for i in (35, 30, 5, 29, 31, 30)}
     assert levels[30] > 200 and all(v < 150 for i, v in levels.items() if i != 30)
     assert frames.index_at(3.0) == 30
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_still_screen_with_its_sound_running_is_no_break(tmp_path: Path, suffix: str) -> None:
+    """A variable-frame-rate screen recorder writes no frames while the screen stands still, and
+    its sound runs on: a 40 s still was closed up as a break, and the picture ran 40 s ahead of
+    the sound after it."""
+    clip = write_break_clip(tmp_path / f"still{suffix}", jump=40.0, sound="runs")
+    info = probe(clip)
+    assert info.breaks == () and info.duration == pytest.approx(44.0, abs=0.15)
+    times = [t for t, _ in read_frames(clip)]
+    assert len(times) == 40 and times[20] == pytest.approx(42.0, abs=0.01)  # the still held
+
+
+@pytest.mark.parametrize(("jump", "closed"), [(60.0, False), (900.0, True)])
+def test_without_sound_only_a_long_jump_is_a_break(tmp_path: Path, jump: float, closed: bool) -> None:
+    # Nothing tells a minute's still screen from a pause; a quarter of an hour is a pause.
+    info = probe(write_break_clip(tmp_path / "silent.mkv", jump=jump, sound="none"))
+    assert bool(info.breaks) == closed
+    assert info.duration == pytest.approx(4.0 if closed else 4.0 + jump, abs=0.15)
+
+
+def test_b_frames_at_a_low_frame_rate_are_no_reset(tmp_path: Path) -> None:
+    """At 1 fps, B-frames come up to several seconds before later frames in the file: read as
+    clocks that start again, a 60 s recording became 96 s with 15 warnings."""
+    import av
+    from fractions import Fraction
+
+    clip = tmp_path / "slides.mkv"
+    with av.open(str(clip), "w") as out:
+        video = out.add_stream("libx264", rate=1, options={"preset": "medium", "bf": "3"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for i in range(40):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 37) % 256, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 1)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    with av.open(str(clip)) as c:
+        stamps = [p.pts for p in c.demux(video=0) if p.pts is not None]
+    assert any(b < a - 1 for a, b in zip(stamps, stamps[1:]))  # the file does step back
+    info = probe(clip)
+    assert info.breaks == () and info.duration == pytest.approx(40.0, abs=0.5)
+    assert [round(t) for t, _ in read_frames(clip)] == list(range(40))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -49,7 +51,9 @@ class MediaInfo:
     def file_time(self, t: float) -> float:
         """Seconds on the file's own timeline (from its first frame) of ``t`` seconds of the
         recording as read, with its clock breaks closed: where to seek for it."""
-        return t + sum(closed for at, closed in self.breaks if t >= at)
+        # A clock that starts again names its times twice: no seek finds the second part by
+        # time, so those breaks are left out (a seek near them lands in the first part).
+        return t + sum(closed for at, closed in self.breaks if t >= at and closed > 0)
 
     @property
     def output_fps(self) -> Fraction:
@@ -265,7 +269,7 @@ def probe(path: str | Path) -> MediaInfo:
         first = upright(first, pixel_aspect(stream))  # as it is shown: a phone's portrait video is tall
         duration = _duration(container, stream)
         _check_not_truncated(container, stream, duration, path)
-        breaks, end = _find_clock_breaks(container, stream, duration)
+        breaks, end = _find_clock_breaks(container, stream, duration, path)
         if breaks or duration <= 0:
             # A live WebM or Matroska file (a browser's MediaRecorder, Loom) states no duration:
             # its packets, read for the breaks, tell it.
@@ -381,72 +385,169 @@ def frame_step(stream: av.video.stream.VideoStream) -> float:
 
 CLOCK_RESET = 1.0
 """Seconds by which a recording's timestamps may step back and still be the decoder's reordering
-of frames; a larger step back is a reset of its clock (files joined end to end, as ``cat a.ts
-b.ts`` joins them, a camera restarted), after which the frames follow on."""
+of frames (or :data:`REORDER_FRAMES` frames, if longer); a larger step back is a reset of its
+clock (files joined end to end, as ``cat a.ts b.ts`` joins them, a camera restarted), after which
+the frames follow on."""
+REORDER_FRAMES = 16
+"""Frames by which B-frames can come before later ones in a file (x264's deepest pyramid): at
+1 fps, 16 s."""
+SOUNDLESS_BREAK = 600.0
+"""Without a sound track to tell a break from a still picture, a jump of the timestamps ahead by
+more than this (ten minutes) is a break: a variable-frame-rate screen recorder writes no frames
+while the screen stands still, which a reader may well do for a minute."""
+BREAK_SLACK = 5.0
+"""Seconds within which the sound's jump must lie of the picture's for the two to be one break."""
 
 
 class ClockBreaks:
     """Closes the breaks in a clock of frame times, frame by frame.
 
-    A frame more than :data:`CLOCK_BREAK` seconds after every frame before it, or more than
-    :data:`CLOCK_RESET` seconds before the latest of them, follows a break: it is taken to come
-    ``step`` seconds (a frame) after the latest. The reader (which sees frames) and the probe
-    (which sees packets, a few frames out of display order) both use this, so they agree on
-    the breaks, and the sound closes its own alike (see :mod:`greenscreen.io.audio`).
+    A frame more than :data:`CLOCK_RESET` seconds (or :data:`REORDER_FRAMES` frames) before
+    the latest frame before it follows a reset; a frame more than :data:`CLOCK_BREAK` seconds
+    after it follows a break if ``ahead(at, jump)`` says so, given the file time of the latest
+    frame and the jump (a still screen in a variable-frame-rate recording jumps as far, and is
+    no break). After a break the frame is taken to come ``step`` seconds (a frame) after the
+    latest. The probe decides with the sound's timestamps (see :func:`scan_clock`), and the
+    reader follows the probe's decisions, so they agree; the sound closes its own breaks alike
+    (see :mod:`greenscreen.io.audio`).
     """
 
-    def __init__(self, step: float):
+    def __init__(self, step: float, ahead: Callable[[float, float], bool] | None = None):
         self.step = step
         self.shut = 0.0
         """Seconds of the file's clock left out so far (less those it went back)."""
         self.found: list[tuple[float, float]] = []
         """``(at, closed)`` of each break so far (see :attr:`MediaInfo.breaks`)."""
+        self.ahead: list[float] = []
+        """The file time of the last frame before each break ahead so far."""
         self.latest: float | None = None
-        """The latest frame time so far, breaks closed."""
+        """The latest frame time so far, breaks closed ..."""
+        self._latest_file = 0.0
+        """... and the same frame's time on the file's clock."""
+        self._is_break = ahead or (lambda at, jump: True)
+        self._back = max(CLOCK_RESET, REORDER_FRAMES * step)
 
     def closed(self, t: float) -> float:
         """The time of a frame at ``t`` seconds of the file's clock, with the breaks closed."""
         now = t - self.shut
-        if self.latest is not None and (now - self.latest > CLOCK_BREAK or now < self.latest - CLOCK_RESET):
-            gap = now - self.latest - self.step
-            self.shut += gap
-            now -= gap
-            self.found.append((now, gap))
-        self.latest = now if self.latest is None else max(self.latest, now)
+        if self.latest is not None:
+            jump = now - self.latest
+            forward = jump > CLOCK_BREAK and self._is_break(self._latest_file, jump)
+            if forward or jump < -self._back:
+                if forward:
+                    self.ahead.append(self._latest_file)
+                gap = jump - self.step
+                self.shut += gap
+                now -= gap
+                self.found.append((now, gap))
+        if self.latest is None or now >= self.latest:
+            self.latest, self._latest_file = now, t
         return now
 
 
-def _find_clock_breaks(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, duration: float
-) -> tuple[tuple[tuple[float, float], ...], float]:
-    """The video's clock breaks (see :class:`ClockBreaks`), found from its packets' timestamps,
-    and where its last frame ends with them closed (seconds from the first frame).
+@dataclass(frozen=True)
+class ClockScan:
+    """What a read of all of a recording's packets found: see :func:`scan_clock`."""
 
-    Reading every packet (nothing is decoded) costs about 10 µs a frame, 0.15 s for ten
-    minutes at 30 fps, so a file whose header counts its frames is read only when its frames at
-    the nominal rate do not fill its duration about as they should (a break leaves them short
-    of it, a reset beyond it). Matroska, MPEG-TS and other formats that count no frames are
-    always read, and so is a file that states no duration.
+    breaks: tuple[tuple[float, float], ...]
+    """``(at, closed)`` of each break (see :attr:`MediaInfo.breaks`)."""
+    ahead: tuple[float, ...]
+    """The file time (from the first frame) of the last frame before each break ahead."""
+    end: float | None
+    """Where the last frame ends, breaks closed (seconds from the first frame); None if the
+    packets tell nothing."""
+
+    def is_break(self, at: float, jump: float) -> bool:
+        """For :class:`ClockBreaks`: whether the jump after the frame at file time ``at`` is
+        one of the breaks found."""
+        return any(abs(at - a) < 1e-3 for a in self.ahead)
+
+
+@functools.lru_cache(maxsize=16)
+def _scan_clock(path: str, size: int, modified: int) -> ClockScan:
+    container = open_container(Path(path))
+    try:
+        stream = video_stream(container)
+        sound = audio_stream(container)
+        if not stream.time_base:
+            return ClockScan((), (), None)
+        times: list[float] = []
+        sound_jumps: list[float] = []  # where on the video's clock the sound jumped ahead
+        sound_end: float | None = None
+        try:
+            container.seek(stream.start_time or 0, stream=stream, backward=True)
+            for packet in container.demux(*(s for s in (stream, sound) if s is not None)):
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                if stamp is None or not packet.size or not packet.time_base:
+                    continue
+                at = float(stamp * packet.time_base)
+                if packet.stream.index == stream.index:
+                    times.append(at)
+                else:
+                    if sound_end is not None and at - sound_end > CLOCK_BREAK:
+                        sound_jumps.append(sound_end)
+                    # A sound packet lasts a few ms; MP4 writes a gap as the duration of the
+                    # packet before it, which is not counted.
+                    sound_end = at + min(float((packet.duration or 0) * packet.time_base), 1.0)
+        except av.error.FFmpegError:
+            pass  # a file that cannot be read through is reported by the render; judged so far
+        if not times:
+            return ClockScan((), (), None)
+        # Times from the first frame shown, as the reader counts them: the earliest of the first
+        # packets (B-frames come after the frame they precede).
+        origin = min(times[:REORDER_FRAMES + 1])
+        jumps = [j - origin for j in sound_jumps]
+
+        def is_break(at: float, jump: float) -> bool:
+            if sound is None:
+                return jump > SOUNDLESS_BREAK
+            return any(abs(j - at) <= BREAK_SLACK for j in jumps)
+
+        clock = ClockBreaks(frame_step(stream), is_break)
+        for t in times:
+            clock.closed(t - origin)
+        return ClockScan(tuple(clock.found), tuple(clock.ahead), round(clock.latest + clock.step, 6))
+    finally:
+        container.close()
+
+
+def scan_clock(path: Path) -> ClockScan:
+    """The breaks in the clock of ``path``'s video (see :class:`ClockBreaks`), from all of its
+    packets' timestamps (nothing is decoded): a break ahead counts where the sound jumps too
+    (within :data:`BREAK_SLACK`), or, without a sound track, beyond :data:`SOUNDLESS_BREAK`.
+
+    Reading the packets costs about 10 µs a frame (0.15 s for ten minutes at 30 fps, more from a
+    slow disk); the result is remembered per file, as a render asks for it from several stages.
     """
-    clock = ClockBreaks(frame_step(stream))
-    if stream.frames and -CLOCK_RESET <= duration - stream.frames * clock.step <= CLOCK_BREAK and duration > 0:
-        return (), duration
-    if not stream.time_base:
+    status = Path(path).stat()
+    return _scan_clock(str(path), status.st_size, status.st_mtime_ns)
+
+
+def breaks_of(path: Path) -> Callable[[float, float], bool]:
+    """For :class:`ClockBreaks` reading ``path``'s frames: whether a jump ahead is one of the
+    breaks :func:`scan_clock` found (the packets are read only when a jump comes)."""
+    return lambda at, jump: scan_clock(path).is_break(at, jump)
+
+
+def _find_clock_breaks(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, duration: float, path: Path
+) -> tuple[tuple[tuple[float, float], ...], float]:
+    """The video's clock breaks (see :func:`scan_clock`) and where its last frame ends with them
+    closed (seconds from the first frame; ``duration`` if unknown).
+
+    A file whose header counts its frames is read only when its frames at the nominal rate do
+    not fill its duration about as they should (a break leaves them short of it, a reset beyond
+    it). Matroska, MPEG-TS and other formats that count no frames are always read, and so is a
+    file that states no duration.
+    """
+    step = frame_step(stream)
+    if stream.frames and -CLOCK_RESET <= duration - stream.frames * step <= CLOCK_BREAK and duration > 0:
         return (), duration
     try:
-        container.seek(stream.start_time or 0, stream=stream, backward=True)
-        first = stream.start_time
-        for packet in container.demux(stream):
-            stamp = packet.pts if packet.pts is not None else packet.dts
-            if stamp is None or not packet.size:
-                continue
-            first = stamp if first is None else first
-            clock.closed(float((stamp - first) * stream.time_base))
-    except av.error.FFmpegError:
-        return (), duration  # a file that cannot be read through here is reported by the render
-    if clock.latest is None:
+        scan = scan_clock(path)
+    except (OSError, MediaError):
         return (), duration
-    return tuple(clock.found), round(clock.latest + clock.step, 6)
+    return scan.breaks, scan.end if scan.end is not None else duration
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:

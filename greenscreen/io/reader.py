@@ -20,7 +20,7 @@ from av.video.reformatter import VideoReformatter
 from greenscreen.errors import MediaError
 from greenscreen.io import hdr
 from greenscreen.io.probe import (
-    ClockBreaks, ffmpeg_reason, frame_step, open_container, truncation_tolerance, video_stream,
+    ClockBreaks, breaks_of, ffmpeg_reason, frame_step, open_container, truncation_tolerance, video_stream,
 )
 from greenscreen.io.colour import bgr_to_i420, frame_matrix, i420_to_bgr, is_full_range
 from greenscreen.io.filter_graph import pulled
@@ -140,7 +140,7 @@ def read_frames(
         aspect, shaper = pixel_aspect(stream), VideoReformatter()
         first_size: tuple[int, int] | None = None
         # Clock breaks are closed as the probe finds them: the frames after one follow on.
-        clock = ClockBreaks(frame_step(stream))
+        clock = ClockBreaks(frame_step(stream), breaks_of(path))
         try:
             for frame in progressive(container.decode(stream), stream):
                 t = frame.time if frame.time is not None else count / float(stream.average_rate or 30)

@@ -31,7 +31,9 @@ import numpy as np
 from greenscreen.compositor import crop_of
 from greenscreen.config import RenderSettings
 from greenscreen.errors import MediaError, SettingsError
-from greenscreen.io.probe import ClockBreaks, ffmpeg_reason, frame_step, open_container, probe, video_stream
+from greenscreen.io.probe import (
+    REORDER_FRAMES, ClockBreaks, breaks_of, ffmpeg_reason, frame_step, open_container, probe, video_stream,
+)
 from greenscreen.io.orientation import pixel_aspect, upright
 from greenscreen.io.colour import Matrix, bgr_to_i420
 from greenscreen.io.reader import Crop, frame_to_bgr, frame_to_yuv420p, letterboxed, progressive
@@ -227,8 +229,9 @@ def _index(path: Path) -> tuple[list[float], list[int], list[int], bool]:
         if not pts:
             raise MediaError("contains no video frames", path)
         # Times with the clock's breaks closed, as the render reads them (see ClockBreaks).
-        clock = ClockBreaks(frame_step(stream))
-        closed = sorted(clock.closed(float((p - pts[0]) * tb)) for p in pts)
+        clock = ClockBreaks(frame_step(stream), breaks_of(path))
+        origin = min(pts[:REORDER_FRAMES + 1])  # the first frame shown, as the probe counts
+        closed = sorted(clock.closed(float((p - origin) * tb)) for p in pts)
         if any(gap < 0 for _, gap in clock.found):
             # The clock starts again (files joined end to end): a timestamp names several
             # frames, so frames are counted from the start instead, as for a file without
