@@ -1242,3 +1242,38 @@ def test_an_interrupted_mp4_recording_is_named_as_such(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr == (f"error: {cut}: the recording was interrupted before it was finished: the MP4 holds "
                            "its pictures but not their index (moov), so it cannot be read\n")
+
+
+def test_a_voice_that_starts_late_keeps_its_track(tmp_path: Path) -> None:
+    """The microphone's track (the default) held only room noise for its first 25 s, and the
+    desktop's a jingle and then digital silence: the jingle's track was taken, with no voice."""
+    import av
+    from fractions import Fraction
+
+    from greenscreen.io.audio import read_mono
+
+    rate, seconds = 48_000, 40
+    rng = np.random.default_rng(7)
+    mic = np.concatenate([0.003 * rng.standard_normal(25 * rate),
+                          synthetic.speaker_audio(0, 15 * rate, 1)]).astype(np.float32)
+    t = np.arange(seconds * rate) / rate
+    desktop = np.where(t < 12, 0.3 * np.sin(2 * np.pi * 440 * t), 0.0).astype(np.float32)
+    rec = tmp_path / "late.mkv"
+    with av.open(str(rec), "w") as out:
+        video = out.add_stream("libx264", rate=5)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        tracks = [out.add_stream("aac", rate=rate, layout="mono") for _ in range(2)]
+        for i in range(seconds * 5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 5)
+            out.mux(video.encode(frame))
+        for track, sound in zip(tracks, (mic, desktop)):
+            for start in range(0, len(sound), 1024):
+                block = av.AudioFrame.from_ndarray(sound[None, start:start + 1024], format="fltp", layout="mono")
+                block.sample_rate, block.pts = rate, start
+                out.mux(track.encode(block))
+            out.mux(track.encode(None))
+        out.mux(video.encode(None))
+    assert probe(rec).sound_track == 1
+    heard, got = read_mono(rec)
+    assert np.abs(heard[30 * got:]).max() > 0.05  # the voice at 30 s

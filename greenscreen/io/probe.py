@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -168,16 +169,18 @@ def _track_number(container: av.container.InputContainer) -> int:
     return tracks.index(chosen.index) + 1 if chosen is not None else 0
 
 
-SPEECH_SECONDS = 20.0
+SPEECH_SECONDS = 60.0
 """Seconds at the start of each sound track listened to when a recording has several."""
 STEADY_DB = 6.0
 """A track whose loud and quiet moments (90th and 10th percentile of 20 ms levels) differ by
 less than this is a steady hum or hiss, not a voice."""
 SILENT_POWER = 10 ** (-75.0 / 10)
 """Mean square of the loudest 50 ms below which a track is silent (-75 dBFS, as sync judges)."""
-_MIC_TITLES = ("mic", "mikro", "voice", "stimme", "sprache")
-_DESKTOP_TITLES = ("desktop", "system", "game", "spiel", "musik", "music")
-_CHOSEN_TRACKS: dict[tuple[str, int, int], int] = {}
+ALIVE_DB = -70.0
+"""A track replacing a steady default one must be above this level (dBFS) most of the time: a
+desktop track with a jingle and then digital silence varies most, and carries no voice."""
+_MIC_TITLE = re.compile(r"\b(mic|mics|microphone|mikrofon|mikro|voice|stimme|sprache)\b", re.IGNORECASE)
+_DESKTOP_TITLE = re.compile(r"\b(desktop|system|game|spiel|music|musik)\b", re.IGNORECASE)
 
 
 def _speech_track(name: str, tracks: list[av.audio.stream.AudioStream], default: int) -> int:
@@ -189,66 +192,69 @@ def _speech_track(name: str, tracks: list[av.audio.stream.AudioStream], default:
     the voice was lost for it). Listening costs a decode of :data:`SPEECH_SECONDS` of each
     track; the choice is remembered per file.
     """
-    titles = {s.index: str(s.metadata.get("title", "") or s.metadata.get("handler_name", "")).lower() for s in tracks}
-    mics = [i for i, title in titles.items() if any(w in title for w in _MIC_TITLES)]
-    if mics and any(w in titles[default] for w in _DESKTOP_TITLES):
+    titles = {s.index: str(s.metadata.get("title", "") or s.metadata.get("handler_name", "")) for s in tracks}
+    mics = [i for i, title in titles.items() if _MIC_TITLE.search(title)]
+    if mics and _DESKTOP_TITLE.search(titles[default]):
         return mics[0]
     try:
         status = Path(name).stat()
     except OSError:
         return default
-    key = (name, status.st_size, status.st_mtime_ns)
-    if key not in _CHOSEN_TRACKS:
-        try:
-            spreads = _level_spreads(Path(name), [s.index for s in tracks])
-        except (av.error.FFmpegError, MediaError, OSError, ValueError):
-            spreads = {}
-        heard = {i: s for i, s in spreads.items() if s is not None}
-        best = max(heard, key=lambda i: heard[i]) if heard else default
-        if default not in heard:  # silent: any sound is likelier the speaker's
-            choice = best
-        elif heard[default] < STEADY_DB <= heard[best]:  # a steady hum, where another track varies
-            choice = best
-        else:
-            choice = default
-        _CHOSEN_TRACKS[key] = choice
-    return _CHOSEN_TRACKS[key]
+    return _listened_track(name, status.st_size, status.st_mtime_ns, tuple(s.index for s in tracks), default)
 
 
-def _level_spreads(path: Path, indices: list[int]) -> dict[int, float | None]:
-    """How much each track's level varies over its first :data:`SPEECH_SECONDS`: the 90th
-    minus the 10th percentile of its 20 ms levels in dB; None for a silent track."""
+@functools.lru_cache(maxsize=16)
+def _listened_track(name: str, size: int, modified: int, indices: tuple[int, ...], default: int) -> int:
+    """:func:`_speech_track`'s choice by listening, remembered per file (``size`` and
+    ``modified`` tell a changed file)."""
+    try:
+        heard = _levels(Path(name), list(indices))
+    except (av.error.FFmpegError, MediaError, OSError, ValueError):
+        return default
+    if heard.get(default) is None:  # silent: any sound is likelier the speaker's
+        alive = {i: h[0] for i, h in heard.items() if h is not None}
+        return max(alive, key=lambda i: alive[i]) if alive else default
+    if heard[default][0] >= STEADY_DB:
+        return default
+    # A steady hum: another track that varies, with sound most of the time, is the voice.
+    varied = {i: h[0] for i, h in heard.items() if h is not None and h[0] >= STEADY_DB and h[1] > ALIVE_DB}
+    return max(varied, key=lambda i: varied[i]) if varied else default
+
+
+def _levels(path: Path, indices: list[int]) -> dict[int, tuple[float, float] | None]:
+    """How each track's level goes over its first :data:`SPEECH_SECONDS`: the 90th minus the
+    10th percentile of its 20 ms levels in dB, and their median (dBFS); None for a silent
+    track."""
     import numpy as np
 
     rate = 8000
-    wanted = int(SPEECH_SECONDS * rate)
     with open_container(path) as container:
         streams = [s for s in container.streams.audio if s.index in indices]
         resamplers = {s.index: av.AudioResampler(format="flt", layout="mono", rate=rate) for s in streams}
         chunks: dict[int, list[np.ndarray]] = {s.index: [] for s in streams}
-        counts = dict.fromkeys(chunks, 0)
+        start: float | None = None
         for packet in container.demux(*streams):
-            i = packet.stream.index
-            if counts[i] >= wanted:
-                if all(n >= wanted for n in counts.values()):
+            if packet.pts is not None and packet.time_base:
+                at = float(packet.pts * packet.time_base)
+                start = at if start is None else min(start, at)
+                # Packets come in time order across the tracks: past the span (and a margin for
+                # their interleaving) every track has had its say, however short one is.
+                if at > start + SPEECH_SECONDS + BREAK_SLACK:
                     break
-                continue
             for frame in packet.decode():
-                for out in resamplers[i].resample(frame):
-                    samples = out.to_ndarray().reshape(-1)
-                    chunks[i].append(samples)
-                    counts[i] += samples.size
-    spreads: dict[int, float | None] = {}
+                for out in resamplers[packet.stream.index].resample(frame):
+                    chunks[packet.stream.index].append(out.to_ndarray().reshape(-1))
+    heard: dict[int, tuple[float, float] | None] = {}
     for i, parts in chunks.items():
-        sound = np.concatenate(parts)[:wanted] if parts else np.zeros(0, np.float32)
+        sound = np.concatenate(parts)[: int(SPEECH_SECONDS * rate)] if parts else np.zeros(0, np.float32)
         loud = sound[: len(sound) // 400 * 400].reshape(-1, 400) if len(sound) >= 400 else None
         if loud is None or np.mean(np.square(loud, dtype=np.float64), axis=1).max() <= SILENT_POWER:
-            spreads[i] = None
+            heard[i] = None
             continue
         frames = sound[: len(sound) // 160 * 160].reshape(-1, 160)
         levels = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
-        spreads[i] = float(np.percentile(levels, 90) - np.percentile(levels, 10))
-    return spreads
+        heard[i] = (float(np.percentile(levels, 90) - np.percentile(levels, 10)), float(np.median(levels)))
+    return heard
 
 
 def probe(path: str | Path) -> MediaInfo:
