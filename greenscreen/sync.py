@@ -443,17 +443,19 @@ GUESS_CONFIDENCE = 0.25
 sounds score up to about 0.3; a noise-gated microphone's true match 0.37)."""
 
 
-def best_guess(result: SyncResult) -> str:
+def best_guess(result: SyncResult, *, in_batch: bool = False) -> str:
     """For a match not trusted but found (a noise-gated microphone scores low: exact silence
-    between its words), the offset it found, for the user to check: "" if none was."""
+    between its words), the offset it found, for the user to check: "" if none was.
+    ``in_batch``: as batch.toml's ``offset`` rather than ``--offset``."""
     if result.usable or result.confidence < GUESS_CONFIDENCE:
         return ""
+    setting = f"offset = {result.offset:.3f} in batch.toml" if in_batch else f"--offset {result.offset:.3f}"
     return f" (the best match, at {result.offset:+.3f} s with confidence {result.confidence:.2f}, may be right: " \
-           f"check it with --offset {result.offset:.3f})"
+           f"check it with {setting})"
 
 
 def apply_sync(
-    speaker: str | Path, screen: str | Path, settings: RenderSettings
+    speaker: str | Path, screen: str | Path, settings: RenderSettings, *, in_batch: bool = False
 ) -> tuple[RenderSettings, SyncResult, str]:
     """Line ``speaker`` up with ``screen`` by sound and put the result into ``settings``.
 
@@ -464,12 +466,12 @@ def apply_sync(
     result = sync(speaker, screen)
     if result.no_track:
         return settings, result, (
-            f"not synced by sound ({result.reason}); the speaker starts at 0 s, set --offset to line them up"
+            f"not synced by sound ({result.reason}); the speaker starts at 0 s, {hint} to line them up"
         )
     if not result.usable:
         return settings, result, (
             f"warning: not synced by sound ({result.reason}); the speaker starts at 0 s, "
-            f"set --offset to line them up{best_guess(result)}"
+            f"{hint} to line them up{best_guess(result, in_batch=in_batch)}"
         )
     timeline = dataclasses.replace(settings.timeline, offset=round(result.offset, 4), drift=round(result.drift_ppm, 1))
     return dataclasses.replace(settings, timeline=timeline), result, (

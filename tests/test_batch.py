@@ -416,7 +416,7 @@ def test_killed_worker_is_retried(batch_clips: dict[str, Path], tmp_path: Path) 
     assert statuses(out) == {"w0": "rendered", "w1": "rendered"}
     w0, w1 = report(out)["tutorials"]
     # Beside the note that the screen recordings, without sound, could not be synced:
-    unsynced = "not synced by sound (the screen recording has no sound); the speaker starts at 0 s, set --offset"
+    unsynced = "not synced by sound (the screen recording has no sound); the speaker starts at 0 s, set its offset in batch.toml"
     assert [n for n in w0["notes"] if not n.startswith(unsynced)] == [
         "the worker process rendering it died 1 time(s); retried"]
     # Its worker was only stopped with the broken pool: not its fault.

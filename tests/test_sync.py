@@ -329,6 +329,8 @@ def test_an_untrusted_match_is_offered_as_a_guess_to_check() -> None:
 
     gated = SyncResult(3.108, 0.0, 0.37, reason="no clear match between the soundtracks")
     assert best_guess(gated) == " (the best match, at +3.108 s with confidence 0.37, may be right: check it with --offset 3.108)"
+    # batch has no --offset: its offset is set in batch.toml.
+    assert best_guess(gated, in_batch=True).endswith("check it with offset = 3.108 in batch.toml)")
     assert best_guess(SyncResult(1.0, 0.0, 0.12, reason="no clear match between the soundtracks")) == ""
     assert best_guess(SyncResult(0.0, 0.0, 0.0, reason="the screen recording's sound is silent")) == ""
     assert best_guess(SyncResult(3.108, 0.0, 0.8)) == ""  # trusted: used, nothing to check

@@ -179,7 +179,7 @@ def render_job(job: Job) -> JobOutcome:
         settings, notes, synced = job.settings, [], {}
         checked = check_summary(job) if job.check else {}
         if job.sync_by_sound:
-            settings, found, message = apply_sync(job.speaker, job.screen, settings)
+            settings, found, message = apply_sync(job.speaker, job.screen, settings, in_batch=True)
             if message:
                 notes.append(message.removeprefix("warning: "))
             if not found.no_track:
