@@ -462,7 +462,9 @@ def apply_sync(
     Returns the settings to render with, the :class:`SyncResult` and one line for the user: a
     note of what was found, or why nothing was (a recording without a sound track), or a warning
     (starting with "warning:") when the match is not trusted and the speaker stays at 0 s.
+    ``in_batch``: the offset is set by hand in batch.toml, not with ``--offset``.
     """
+    hint = "set its offset in batch.toml" if in_batch else "set --offset"
     result = sync(speaker, screen)
     if result.no_track:
         return settings, result, (
