@@ -118,8 +118,8 @@ def read_frames(
     A later frame of another size than the first is scaled to fit the first's and centred
     (see :func:`letterboxed`): a picture of another shape (a browser recorder falling back from
     16:9 to 4:3) keeps its proportions, and what it leaves free is black bars with
-    ``letterbox`` (a screen recording), else its edge repeated (a speaker: the sheet, which
-    keys as sheet).
+    ``letterbox`` (a screen recording), else the colour of the sheet seen along its edge (a
+    speaker: it keys as sheet).
 
     Raises :class:`MediaError` if the file cannot be opened, holds no frame, or breaks off.
     """
@@ -193,7 +193,7 @@ def letterboxed(
         around = tuple((a // step, b // step) for a, b in margins) + ((0, 0),) * (plane.ndim - 2)
         if bars:
             return np.pad(plane, around, mode="constant", constant_values=black)
-        return np.pad(plane, around, mode="edge")
+        return np.pad(plane, around, mode="edge")  # a BGR picture whose edge shows no sheet
 
     if isinstance(picture, np.ndarray) and picture.ndim == 3:  # BGR
         sheet = None if bars else _edge_sheet(picture)
@@ -203,6 +203,8 @@ def letterboxed(
         canvas[...] = sheet
         canvas[top:top + inner[1], left:left + inner[0]] = picture
         return canvas
+    if not bars:
+        raise ValueError("letterboxed: I420 pictures (screen recordings) take black bars")
     planes = frame_planes(picture) if isinstance(picture, av.VideoFrame) else i420_planes(picture)
     y, u, v = (padded(plane, step, black) for plane, step, black in zip(planes, (1, 2, 2), (16, 128, 128)))
     if isinstance(picture, av.VideoFrame):
