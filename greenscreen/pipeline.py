@@ -260,9 +260,9 @@ def choose_audio(
     screen_src = AudioSource(screen.path)
     wanted = settings.timeline.audio
     # Which track of several is heard (see probe.audio_stream): said, as it may be the wrong one.
+    heard = {"mix": (speaker, screen), "speaker": (speaker,), "screen": (screen,)}[wanted]
     notes += [f"{info.path.name} has {info.sound_tracks} sound tracks: its sound is track {info.sound_track}"
-              for info in dict.fromkeys((speaker, screen) if wanted == "mix" else (speaker,) if wanted == "speaker"
-                                        else (screen,)) if info.sound_tracks > 1]
+              for info in dict.fromkeys(heard) if info.sound_tracks > 1]
     if wanted == "mix":
         return [s for s, info in ((speaker_src, speaker), (screen_src, screen)) if info.has_audio]
     primary, other = (speaker, screen) if wanted == "speaker" else (screen, speaker)

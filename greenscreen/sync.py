@@ -28,7 +28,7 @@ import numpy as np
 
 from greenscreen.config import RenderSettings
 from greenscreen.io.audio import iter_mono
-from greenscreen.io.probe import probe
+from greenscreen.io.probe import SILENT_DBFS, probe
 
 RATE = 8000
 """Sample rate the soundtracks are analysed at: speech onsets live well below 4 kHz."""
@@ -44,12 +44,6 @@ MIN_CONFIDENCE = 0.4
 generated pairs: matching soundtracks score 0.6-0.9, unrelated ones up to about 0.3."""
 _WINDOW_MARGIN = 0.25
 """A window whose best lag stands out less than this is left out of the drift line."""
-SILENT_DBFS = -75.0
-"""A soundtrack whose loudest moment (see :func:`_silent`) stays below this carries nothing to
-match: a muted input, digital silence. A quiet one above it is matched: the onsets compared are
-the same at any level (a laptop microphone across the room records speech at -55 to -70 dBFS
-RMS, and was called silent below -55); steady noise with nothing in it is found out by the match
-itself, as too few distinct sounds."""
 MAX_OFFSET = 120.0
 """Largest offset searched, in seconds, unless the caller asks for more."""
 DRIFT_WINDOW = 20.0
@@ -278,7 +272,9 @@ def _peak(c: np.ndarray, exclude: int) -> tuple[float, float]:
 
 
 def _silent(heard: Heard) -> bool:
-    """Whether the sound is silent: no 50 ms of it above :data:`SILENT_DBFS`."""
+    """Whether the sound is silent: no 50 ms of it above :data:`~greenscreen.io.probe.SILENT_DBFS`
+    (a quiet one above it is matched: the onsets compared are the same at any level; steady
+    noise with nothing in it is found out by the match itself, as too few distinct sounds)."""
     return heard.loudest <= 10 ** (SILENT_DBFS / 10)
 
 

@@ -162,20 +162,15 @@ def audio_stream(container: av.container.InputContainer) -> av.audio.stream.Audi
     return next(s for s in tracks if s.index == chosen)
 
 
-def _track_number(container: av.container.InputContainer) -> int:
-    """Which sound track (from 1) :func:`audio_stream` takes; 0 if there is none."""
-    chosen = audio_stream(container)
-    tracks = [s.index for s in container.streams.audio]
-    return tracks.index(chosen.index) + 1 if chosen is not None else 0
-
-
 SPEECH_SECONDS = 60.0
 """Seconds at the start of each sound track listened to when a recording has several."""
 STEADY_DB = 6.0
 """A track whose loud and quiet moments (90th and 10th percentile of 20 ms levels) differ by
 less than this is a steady hum or hiss, not a voice."""
-SILENT_POWER = 10 ** (-75.0 / 10)
-"""Mean square of the loudest 50 ms below which a track is silent (-75 dBFS, as sync judges)."""
+SILENT_DBFS = -75.0
+"""A sound track whose loudest 50 ms stay below this is silent: a muted input, digital silence
+(sync has nothing to match in it, and of several tracks it is not the voice). A quiet one above
+it is sound: a laptop microphone across the room records speech at -55 to -70 dBFS RMS."""
 ALIVE_DB = -70.0
 """A track replacing a steady default one must be above this level (dBFS) most of the time: a
 desktop track with a jingle and then digital silence varies most, and carries no voice."""
@@ -248,7 +243,7 @@ def _levels(path: Path, indices: list[int]) -> dict[int, tuple[float, float] | N
     for i, parts in chunks.items():
         sound = np.concatenate(parts)[: int(SPEECH_SECONDS * rate)] if parts else np.zeros(0, np.float32)
         loud = sound[: len(sound) // 400 * 400].reshape(-1, 400) if len(sound) >= 400 else None
-        if loud is None or np.mean(np.square(loud, dtype=np.float64), axis=1).max() <= SILENT_POWER:
+        if loud is None or np.mean(np.square(loud, dtype=np.float64), axis=1).max() <= 10 ** (SILENT_DBFS / 10):
             heard[i] = None
             continue
         frames = sound[: len(sound) // 160 * 160].reshape(-1, 160)
@@ -281,15 +276,17 @@ def probe(path: str | Path) -> MediaInfo:
             # its packets, read for the breaks, tell it.
             duration = end
         fps = _average_fps(stream, duration, broken=bool(breaks))
+        tracks = [s.index for s in container.streams.audio]
+        sound = audio_stream(container)
         return MediaInfo(
             path=path,
             width=first.width,
             height=first.height,
             fps=fps,
             duration=duration,
-            has_audio=bool(container.streams.audio),
-            sound_tracks=len(container.streams.audio),
-            sound_track=_track_number(container),
+            has_audio=bool(tracks),
+            sound_tracks=len(tracks),
+            sound_track=tracks.index(sound.index) + 1 if sound is not None else 0,
             variable_fps=_is_variable(stream, fps),
             matrix=frame_matrix(first),
             breaks=breaks,

@@ -150,12 +150,8 @@ def read_frames(
                 count += 1
                 wanted = size(last_t) if callable(size) else size
                 shown = upright(frame, aspect, shaper)
-                now = (shown.width, shown.height)
-                first_size = first_size or now
-                if now == first_size:
-                    yield last_t, convert(shown, wanted, crop, scaler)
-                else:
-                    yield last_t, letterboxed(shown, wanted, crop, first_size, convert, scaler, bars=letterbox)
+                first_size = first_size or (shown.width, shown.height)
+                yield last_t, letterboxed(shown, wanted, crop, first_size, convert, scaler, bars=letterbox)
         except av.error.FFmpegError as exc:
             raise MediaError(
                 f"video is corrupt or truncated near {last_t:.1f} s ({ffmpeg_reason(exc)})", path
@@ -169,13 +165,15 @@ def read_frames(
 
 def letterboxed(
     frame: av.VideoFrame, size: tuple[int, int] | None, crop: Crop, first_size: tuple[int, int],
-    convert: Callable[..., object], scaler: VideoReformatter, *, bars: bool = True,
+    convert: Callable[..., object], scaler: VideoReformatter | None = None, *, bars: bool = True,
 ) -> object:
-    """``convert`` (a ``frame_to_*`` function) of ``frame``, whose size differs from the first
-    frame's ``first_size``, at ``size`` (the first frame's cropped size if None): shown whole
-    within it, scaled to fit and centred. Where its shape differs, the rest is black bars, or
-    without ``bars`` the colour of the sheet seen along the picture's edge (a speaker's picture:
-    it keys as sheet; see :func:`_edge_sheet`)."""
+    """``convert`` (a ``frame_to_*`` function) of ``frame`` cropped by ``crop`` (given for the
+    first frame's ``first_size``) at ``size`` (the first frame's cropped size if None). A frame
+    of another size than the first is shown whole within it, scaled to fit and centred; where
+    its shape differs, the rest is black bars, or without ``bars`` the colour of the sheet seen
+    along the picture's edge (a speaker's picture: it keys as sheet; see :func:`_edge_sheet`)."""
+    if (frame.width, frame.height) == tuple(first_size):
+        return convert(frame, size, crop, scaler)
     x0, y0, x1, y1 = crop.box(*first_size)
     target = size or (x1 - x0, y1 - y0)
     cut = crop.scaled(first_size, (frame.width, frame.height))

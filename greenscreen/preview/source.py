@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Protocol
 
 import av
-from av.video.reformatter import VideoReformatter
 import cv2
 import numpy as np
 
@@ -127,20 +126,14 @@ class VideoFrames:
         """Frame ``index`` as BGR uint8, cropped then scaled to ``size`` exactly as render does
         (``crop`` in pixels of the first frame, see :func:`~greenscreen.io.reader.read_frames`)."""
         shown = upright(self.frame(index), self._aspect)
-        first = self._first(index, shown)
-        if (shown.width, shown.height) == first:
-            return frame_to_bgr(shown, size, crop)
-        return letterboxed(shown, size, crop, first, frame_to_bgr, VideoReformatter(), bars=False)
+        return letterboxed(shown, size, crop, self._first(index, shown), frame_to_bgr, bars=False)
 
     def i420(self, index: int, size: tuple[int, int]) -> Planes:
         """Frame ``index`` as read-only I420 planes scaled to ``size``, exactly as render's
         reader passes a screen recording to the compositor (letterboxed if its shape is not the
         first frame's)."""
         shown = upright(self.frame(index), self._aspect)
-        first = self._first(index, shown)
-        if (shown.width, shown.height) == first:
-            return frame_planes(frame_to_yuv420p(shown, size))
-        return frame_planes(letterboxed(shown, size, Crop(), first, frame_to_yuv420p, VideoReformatter()))
+        return frame_planes(letterboxed(shown, size, Crop(), self._first(index, shown), frame_to_yuv420p))
 
     def _first(self, index: int, shown: av.VideoFrame) -> tuple[int, int]:
         """The first frame's size as shown (what a crop is given in), found once."""
