@@ -255,23 +255,28 @@ def choose_audio(
     screen: MediaInfo, speaker: MediaInfo, settings: RenderSettings, notes: list[str]
 ) -> list[AudioSource]:
     """Pick the soundtrack's sources; fall back to the other recording if the asked one is silent."""
-    offset = settings.timeline.offset
-    speaker_src = AudioSource(speaker.path, offset=offset, stretch=1 + settings.timeline.drift * 1e-6)
-    screen_src = AudioSource(screen.path)
-    wanted = settings.timeline.audio
+    recordings = {"speaker": speaker, "screen": screen}
+    heard = _heard(recordings, settings.timeline.audio, notes)
     # Which track of several is heard (see probe.audio_stream): said, as it may be the wrong one.
-    heard = {"mix": (speaker, screen), "speaker": (speaker,), "screen": (screen,)}[wanted]
     notes += [f"{info.path.name} has {info.sound_tracks} sound tracks: its sound is track {info.sound_track}"
-              for info in dict.fromkeys(heard) if info.sound_tracks > 1]
+              for info in dict.fromkeys(recordings[role] for role in heard) if info.sound_tracks > 1]
+    stretch = 1 + settings.timeline.drift * 1e-6
+    return [AudioSource(speaker.path, offset=settings.timeline.offset, stretch=stretch) if role == "speaker"
+            else AudioSource(screen.path) for role in heard]
+
+
+def _heard(recordings: dict[str, MediaInfo], wanted: str, notes: list[str]) -> list[str]:
+    """Whose sound (``"speaker"``, ``"screen"``) the soundtrack is made of, for ``--audio``
+    ``wanted``: the other recording's where the one asked for has none."""
     if wanted == "mix":
-        return [s for s, info in ((speaker_src, speaker), (screen_src, screen)) if info.has_audio]
-    primary, other = (speaker, screen) if wanted == "speaker" else (screen, speaker)
-    sources = {speaker.path: speaker_src, screen.path: screen_src}
+        return [role for role, info in recordings.items() if info.has_audio]
+    primary = recordings[wanted]
+    other_role = "screen" if wanted == "speaker" else "speaker"
     if primary.has_audio:
-        return [sources[primary.path]]
-    if other.has_audio:
-        notes.append(f"{primary.path.name} has no audio; using the sound of {other.path.name}")
-        return [sources[other.path]]
+        return [wanted]
+    if recordings[other_role].has_audio:
+        notes.append(f"{primary.path.name} has no audio; using the sound of {recordings[other_role].path.name}")
+        return [other_role]
     notes.append("neither recording has audio; the output has a silent soundtrack")
     return []
 

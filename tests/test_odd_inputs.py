@@ -1188,6 +1188,17 @@ def test_the_voice_is_found_on_another_sound_track(tmp_path: Path, first: str, t
     assert "the soundtrack is silent" not in proc.stderr
 
 
+def test_the_sound_track_note_names_the_recording_whose_sound_is_used(tmp_path: Path) -> None:
+    """A silent webcam and an OBS screen recording with its voice on track 2: the sound comes
+    from the screen recording, and the note says which of its tracks (it said nothing, as only
+    the recording asked for was looked at)."""
+    screen = _two_track_recording(tmp_path / "obs.mkv", "silent")
+    speaker = synthetic.write_speaker_clip(tmp_path / "webcam.mp4", size=(320, 180), seconds=2.0, audio=False)
+    proc = run_cli("render", speaker, screen, "-o", tmp_path / "o.mp4")
+    assert "webcam.mp4 has no audio; using the sound of obs.mkv" in proc.stderr
+    assert "obs.mkv has 2 sound tracks: its sound is track 2" in proc.stderr
+
+
 def test_a_raw_dv_capture_keeps_its_frame_rate(tmp_path: Path) -> None:
     """A raw DV file (a camcorder captured over FireWire) states its time base (60000) as its
     average rate: it was taken for 30 fps, and `key` repeated every fifth frame."""
