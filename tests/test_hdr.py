@@ -127,6 +127,20 @@ def test_highlights_roll_off_below_white_keeping_their_hue() -> None:
     assert all(r[2] > r[1] + 10 and r[2] > r[0] + 10 for r in rows[1:]), rows  # still red
 
 
+@pytest.mark.parametrize("trc", [HLG, PQ, SDR2020])
+def test_each_pixel_is_mapped_alone_whatever_else_the_picture_holds(trc: int) -> None:
+    """The mapping goes a strip of rows at a time and skips the highlight roll-off in strips
+    without highlights: a pixel comes out the same in a picture of 150 rows with a highlight in
+    a few of them as on its own (a picture of one pixel, which cv2 took for a scalar)."""
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(2000, 30000, (150, 7, 3)).astype(np.uint16)
+    rgb[70:75, 2:5] = 64000  # a lamp, in one strip only
+    whole = hdr._map_rgb48(rgb, trc, 9)
+    alone = np.stack([hdr._map_rgb48(rgb[y:y + 1, x:x + 1], trc, 9)[0, 0]
+                      for y in range(150) for x in range(7)]).reshape(whole.shape)
+    assert np.array_equal(whole, alone)
+
+
 def test_portrait_hdr_recording_is_turned_and_mapped(clips: dict[str, Path]) -> None:
     from greenscreen.io.orientation import upright
 

@@ -20,7 +20,7 @@ an HDR transfer is mapped to BT.709 SDR as it is read, in display light as BT.24
 swscale can do the whole mapping itself (FFmpeg 8), but it spent 1.5 s setting up and 20 ms a
 frame even at picture-in-picture size. This maps at the size a picture is used, and costs about
 4 ms a frame at picture-in-picture size (a plain conversion: 1 ms); a whole 1080p frame (the
-full or side-by-side layout, the preview's full view) about 35 ms, so a 1080p HDR speaker in the
+full or side-by-side layout, the preview's full view) about 40 ms, so a 1080p HDR speaker in the
 full layout renders about twice as slowly as an SDR one.
 """
 
@@ -152,19 +152,20 @@ def _each(value: float) -> tuple[float, float, float, float]:
 
 
 def _map_strip(rgb: np.ndarray, trc: int, primaries: int) -> np.ndarray:
-    """:func:`_map_rgb48` of a few rows; cv2's in-place calls, as numpy's allocate a new array each."""
+    """:func:`_map_rgb48` of a few rows (in place where it can: each new array is a pass more)."""
     linear = _linear_table(trc)[rgb]
     if trc == _TRC_HLG:
         # The OOTF scales each pixel by its scene luminance to the power of gamma - 1.
         luma = cv2.transform(linear, np.array([_LUMA_2020], np.float32))
-        scale = cv2.pow(cv2.max(luma, 1e-6), _HLG_GAMMA - 1.0)
+        # numpy's maximum: cv2's takes a picture of one pixel for a scalar and returns 4 values.
+        scale = cv2.pow(np.maximum(luma, np.float32(1e-6), out=luma), _HLG_GAMMA - 1.0)
         linear = cv2.multiply(linear, cv2.merge([scale] * 3), scale=_HLG_PEAK / REFERENCE_WHITE)
     # HDR is BT.2020 (BT.2100) even where the primaries tag was left out.
     if primaries == _PRIMARIES_BT2020 or (primaries == _UNSPECIFIED and trc in (_TRC_PQ, _TRC_HLG)):
         linear = cv2.transform(linear, _TO_BGR @ _BT2020_TO_BT709)
     else:
         linear = cv2.cvtColor(linear, cv2.COLOR_RGB2BGR)
-    cv2.max(linear, _each(0.0), dst=linear)  # colours outside BT.709: clipped
+    np.maximum(linear, np.float32(0.0), out=linear)  # colours outside BT.709: clipped
     if trc in (_TRC_PQ, _TRC_HLG):
         linear = _roll_off(linear)
     # Indexed by the square root of the light, so that the dark end, where the signal is
