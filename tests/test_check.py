@@ -295,6 +295,35 @@ def test_no_crop_is_offered_through_the_speaker(tmp_path: Path) -> None:
     assert report.finding("fill").verdict == "usable" and report.to_json()["crop"] == "0,0,0,32"
 
 
+def test_a_crop_is_offered_beside_a_speaker_who_stands_clear_of_the_room(tmp_path: Path) -> None:
+    """A sheet hung in waves, the room showing at both sides and at the top, the speaker in the
+    middle, clear of it: check said "you reach into it" and withheld the crop (the wavy edge was
+    opaque on the crop line, the speaker's torso a few columns further in, and the room at the
+    corners ran along the whole line), though the crop cuts only the room."""
+    import synthetic
+
+    w, h = 320, 180
+    side, top = 64, 11
+
+    def frame(i: int) -> np.ndarray:
+        picture = synthetic.speaker_frame(i / 10, (w, h), seed=1)[0].copy()
+        for y in range(h):
+            wave = int(round(4 * np.sin(y / 6.0))) + 4
+            picture[y, : side + wave] = (170, 190, 205)
+            picture[y, w - side - wave :] = (150, 160, 170)
+        picture[:top] = (170, 190, 205)
+        return picture
+
+    speaker = np.flatnonzero((synthetic.speaker_frame(0, (w, h), seed=1)[1] > 0.5).any(axis=0))
+    assert side + 8 < speaker.min() < side + 8 + 0.15 * w, "clear of the room, within reach of the old test"
+    report = check_recording(write_clip(tmp_path / "room.mp4", seconds=2.0, size=(w, h), fps=10, frame=frame))
+    fill = report.finding("fill")
+    assert fill.verdict == "usable", fill.text()
+    left, top_crop, right, bottom = report.crop
+    assert side <= left < speaker.min() and top <= top_crop and side <= right < w - speaker.max() and bottom == 0
+    assert f"--crop {left},{top_crop},{right},0" in fill.text()[1]
+
+
 def test_a_shirt_of_the_sheets_colour_is_found(tmp_path: Path) -> None:
     """The commonest beginner's mistake, a green shirt before the green sheet, was "usable":
     the whole torso keys away and the head floats, which check exists to say before the

@@ -338,14 +338,17 @@ def _fill(
 REACH_INTO = 0.15
 """How far into the kept picture (a share of its width or height) the speaker must go on from
 the crop line for a crop there to cut them rather than pass beside them."""
+LINE_ENDS = 0.02
+"""Share of a crop line's length left out at each end beyond the bands of the sides across it."""
 
 
 def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
     """Whether the speaker crosses the crop line of ``side`` (0 left, 1 top, 2 right),
-    ``bands[side]`` analysis pixels in, at any moment: opaque on the line and, in the same
-    column (or row), still opaque :data:`REACH_INTO` further in. The room beyond a sheet's edge
-    keys opaque too, but ends at the line; the line's ends, inside the bands of the sides
-    across it (a ceiling over a side wall), are left out."""
+    ``bands[side]`` analysis pixels in, at any moment: opaque from the line on, without a break,
+    to :data:`REACH_INTO` further in, in one row (or column). The room beyond a sheet's edge
+    keys opaque too, but ends at the line (where the sheet hangs in waves, a little past it),
+    and a speaker standing clear of it has sheet between; the line's ends, inside the bands of
+    the sides across it (a ceiling over a side wall), are left out."""
     n = bands[side]
     across = (bands[1], bands[3]) if side % 2 == 0 else (bands[0], bands[2])
     for s in samples:
@@ -354,10 +357,13 @@ def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
             opaque = opaque.T
         if side == 2:  # right: count from the far edge
             opaque = opaque[:, ::-1]
-        opaque = opaque[across[0] : opaque.shape[0] - across[1]]
+        # Where the room at a side across meets the sheet in waves, it reaches a little past
+        # that side's band: left out too.
+        ends = int(np.ceil(LINE_ENDS * opaque.shape[0]))
+        opaque = opaque[across[0] + ends : opaque.shape[0] - across[1] - ends]
         width = opaque.shape[1]
         deeper = min(n + max(1, int(REACH_INTO * width)), width - 1)
-        if n < width and np.any(opaque[:, n] & opaque[:, deeper]):
+        if n < width and np.any(opaque[:, n : deeper + 1].all(axis=1)):
             return True
     return False
 
