@@ -136,7 +136,7 @@ def write_clip(
     return path
 
 
-DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "flicker", "bands", "noisy", "blur",
+DEFECTS = ("clean", "gradient", "shadow", "spill", "clipped", "framing", "pumping", "flicker", "bands", "noisy", "repeats", "blur",
            "focus")
 
 
@@ -151,7 +151,8 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     "flicker" lets the light flicker by +-8 % at 100 Hz as the frames sample it (mains lamps;
     visible at 30 fps, not at 25), "bands" the same light seen by a rolling shutter (the rows
     read one after another over 30 ms: dark bands, 25 % deep, rolling down the picture),
-    "noisy" adds strong sensor noise (a dim room), "blur" smears the speaker sideways by 31 px
+    "noisy" adds strong sensor noise (a dim room), "repeats" is "noisy" from a webcam that
+    slowed to half the frame rate in the dim light (the recorder repeats each picture), "blur" smears the speaker sideways by 31 px
     in every third stretch of eight frames (fast movement; the sheet behind stays sharp), "focus"
     blurs the whole picture then (an autofocus searching).
     The sound is a quiet room's; see :func:`write_sound_clip` for sound defects.
@@ -164,6 +165,8 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
     ramp = np.linspace(1.0, 0.45, w, dtype=np.float32)[None, :, None]
 
     def frame(i: int) -> np.ndarray:
+        if defect == "repeats":
+            i -= i % 2
         bgr, alpha = synthetic.speaker_frame(i / fps, size, seed, sheet="studio")
         img = bgr.astype(np.float32)
         a = alpha[:, :, None]
@@ -186,7 +189,7 @@ def write_defect_clip(path: Path, defect: str = "clean", *, seconds: float = 2.0
         elif defect == "bands":
             rows = np.arange(h, dtype=np.float32)[:, None, None] / h * (0.9 / 30)  # when each row is read
             img *= 1 - 0.25 * 0.5 * (1 + np.sin(2 * np.pi * 100 * (i / fps + rows)))
-        elif defect == "noisy":
+        elif defect in ("noisy", "repeats"):
             img += np.random.default_rng([seed, i]).normal(0, 14, img.shape).astype(np.float32)
         elif defect == "blur" and (i // 8) % 3 == 0:
             smear = cv2.blur(alpha, (31, 1))[:, :, None]

@@ -70,6 +70,10 @@ def test_a_clean_recording_is_rated_good(clips, reports) -> None:
         # ... and a rolling shutter's bands of it were called picture noise, with "add light".
         ("bands", "flicker", {"usable", "poor"}, "the light flickers from frame to frame", "anti-flicker"),
         ("noisy", "noise", {"usable", "poor"}, "the picture is noisy", "add light"),
+        # The same noise from a webcam that repeats each picture (slowed down in the dim light)
+        # read as none: two repeats have no noise between them.
+        ("repeats", "noise", {"usable", "poor"}, "the picture is noisy", "add light"),
+        ("repeats", "format", {"poor"}, "only 12.5 different pictures a second", "add light"),
         ("blur", "blur", {"usable", "poor"}, "smeared by motion", "move a little less"),
         # A searching autofocus was called motion blur, with advice that cannot help.
         ("focus", "blur", {"usable", "poor"}, "goes out of focus", "turn off autofocus"),
@@ -90,7 +94,7 @@ def test_each_picture_defect_is_found_with_its_advice(
         assert report.finding("spill").verdict == "good"
     if defect in ("flicker", "bands"):
         assert report.finding("noise").verdict == "good"
-    if defect == "noisy":  # noise is not light changing
+    if defect in ("noisy", "repeats"):  # noise is not light changing
         assert report.finding("flicker").verdict == "good"
 
 

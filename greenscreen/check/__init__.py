@@ -16,7 +16,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from greenscreen.check.picture import SAMPLES, analyse_picture, sample_frames
+from greenscreen.check.picture import SAMPLES, analyse_picture, distinct_rate, sample_frames
 from greenscreen.check.report import CheckReport, Finding, grade, language_from_locale, worst
 from greenscreen.check.sound import analyse_sound
 from greenscreen.errors import SettingsError
@@ -57,7 +57,7 @@ def check_recording(
     screen_info = probe(Path(screen)) if screen is not None else None
     frames = sample_frames(speaker, samples=samples, crop=crop, key=key)
     picture = analyse_picture(frames, crop=crop, screen=(key or KeySettings()).screen)
-    findings = [_format(info)] + picture.findings
+    findings = [_format(info, distinct_rate(frames, float(info.fps)))] + picture.findings
     sound, levels = analyse_sound(speaker)
     if info.has_audio or screen_info is None or not screen_info.has_audio:
         findings += sound
@@ -80,15 +80,21 @@ def _fps(rate: Fraction) -> float:
     return round(float(rate), 2)
 
 
-def _format(info: MediaInfo) -> Finding:
-    params = {"width": info.width, "height": info.height, "fps": _fps(info.fps)}
-    figures = {"width": info.width, "height": info.height, "fps": float(info.fps)}
+def _format(info: MediaInfo, distinct: float | None = None) -> Finding:
+    """The webcam picture's size and rate; ``distinct`` is how many different pictures a
+    second it shows (fewer than its frame rate where the camera repeats frames)."""
+    distinct = float(info.fps) if distinct is None else distinct
+    repeating = distinct < 0.9 * float(info.fps)
+    params = {"width": info.width, "height": info.height, "fps": _fps(info.fps),
+              "pictures": _fps(Fraction(distinct).limit_denominator(1000))}
+    figures = {"width": info.width, "height": info.height, "fps": float(info.fps), "pictures": distinct}
     size = grade(-info.height, -SPEAKER_HEIGHT_USABLE + 0.5, -SPEAKER_HEIGHT_POOR + 0.5)
-    speed = grade(-float(info.fps), -FPS_USABLE + 0.5, -FPS_POOR + 0.5)
+    speed = grade(-distinct, -FPS_USABLE + 0.5, -FPS_POOR + 0.5)
     if size != "good" and (size == worst([size, speed])):
         return Finding("format", size, "format_small", "format_small_advice", params=params, figures=figures)
     if speed != "good":
-        return Finding("format", speed, "format_slow", "format_slow_advice", params=params, figures=figures)
+        what = "format_repeats" if repeating else "format_slow"
+        return Finding("format", speed, what, "format_slow_advice", params=params, figures=figures)
     if info.variable_fps:
         return Finding("format", "usable", "format_vfr", "format_vfr_advice", params=params, figures=figures)
     return Finding("format", "good", "format_good", params=params, figures=figures)

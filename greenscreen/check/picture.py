@@ -13,6 +13,7 @@ each defect (``tests/test_check.py``), and written next to the measure they grad
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -51,9 +52,13 @@ class Sample:
     full: np.ndarray
     """BGR uint8 at full size (at most :data:`FULL_WIDTH` wide)."""
     full_next: np.ndarray | None
-    """The frame after, at full size (for noise between frames); None at the end."""
+    """The next different picture, at full size (for noise and light between pictures); None
+    at the end."""
     width: int = 0
     """The recording's own width after the crop (what :attr:`full` was shrunk from, if it was)."""
+    repeats: int = 0
+    """Frames after this one that repeat its picture (a webcam that slowed down in dim light
+    while the recorder kept its frame rate)."""
 
 
 @dataclass
@@ -100,15 +105,61 @@ def sample_frames(
                 if width > FULL_WIDTH:
                     shape = (FULL_WIDTH, max(2, round(full.shape[0] * FULL_WIDTH / width)))
                     full = cv2.resize(full, shape, interpolation=cv2.INTER_AREA)
-            nxt = frames.bgr(index + 1, shape, crop) if index + 1 < count else None
+            nxt, repeats = _next_picture(lambda i: frames.bgr(i, shape, crop) if i < count else None, index, full)
             h, w = full.shape[:2]
             size = (ANALYSIS_WIDTH, max(2, round(h * ANALYSIS_WIDTH / w))) if w > ANALYSIS_WIDTH else (w, h)
             small = cv2.resize(full, size, interpolation=cv2.INTER_AREA) if size != (w, h) else full
             keyed = keyer.key(small)
-            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt, width))
+            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt, width, repeats))
         return out
     finally:
         frames.close()
+
+
+MAX_REPEATS = 4
+"""Repeats of a picture looked through for the next different one (a 6 fps webcam in a 30 fps
+recording repeats each picture 4 times)."""
+REPEAT_LEVEL = 2.0
+"""Mean difference (levels of the green channel) from a picture below which a frame may repeat
+it, coded again by the recorder ...
+"""
+REPEAT_SHARE = 0.25
+"""... if it differs by less than this share of what the frame after it differs: a picture's
+repeat differs by the coding alone (a quarter of a level at crf 18), the next picture by its
+noise and motion, while the frames of a camera that sends every picture differ alike."""
+
+
+def _next_picture(
+    frame_at: Callable[[int], np.ndarray | None], index: int, picture: np.ndarray
+) -> tuple[np.ndarray | None, int]:
+    """The first frame after ``index`` that shows another picture than ``picture`` (the frame
+    at ``index``), and how many frames before it repeat ``picture``. ``frame_at(i)`` gives
+    frame ``i``, or None past the end. Between a picture and its repeat nothing differs, not
+    even the noise, which then read as none."""
+    def difference(frame: np.ndarray) -> float:
+        return cv2.norm(frame[:, :, 1], picture[:, :, 1], cv2.NORM_L1) / (frame.shape[0] * frame.shape[1])
+
+    frames = [frame_at(index + 1)]
+    differences: list[float] = []
+    # Frames close to the picture may be its repeats, up to the first that is clearly not.
+    while frames[-1] is not None and len(frames) <= MAX_REPEATS + 1:
+        differences.append(difference(frames[-1]))
+        if differences[-1] >= REPEAT_LEVEL:
+            break
+        frames.append(frame_at(index + len(frames) + 1))
+    if differences and max(differences[:-1], default=0.0) < REPEAT_SHARE * differences[-1]:
+        return frames[len(differences) - 1], len(differences) - 1
+    return frames[0], 0
+
+
+def distinct_rate(samples: list[Sample], fps: float) -> float:
+    """Different pictures a second in a recording of ``fps`` frames a second, from how many
+    frames repeat the ``samples``' pictures. A camera that shows each picture ``n`` times puts a
+    moment on each of its frames alike, followed by ``(n - 1) / 2`` repeats on average; ``n`` is
+    whole (a webcam slows down to a whole fraction of the recorder's rate)."""
+    if not samples:
+        return fps
+    return fps / max(1, round(1 + 2 * float(np.mean([s.repeats for s in samples]))))
 
 
 def _sheet_mask(sample: Sample, screen: str) -> np.ndarray:
