@@ -158,6 +158,7 @@ def estimate_screen(
     guard_level: float = 0.8,
     shade_tolerance: float = 0.03,
     shade_level: float = 0.85,
+    noise_margin: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate the clean sheet colour at every pixel of a reduced-size frame.
 
@@ -170,6 +171,11 @@ def estimate_screen(
     3. A pixel whose chromaticity (colour difference over screen channel) is within
        ``shade_tolerance`` of the sheet's (the key's, or ``base``'s at that pixel) counts as
        background down to ``shade_level`` of the model instead: shaded sheet.
+    4. A pixel within ``noise_margin`` (colour difference, 0..1 units) of the model counts as
+       background too, however tight the tests above: the noise of a dim room's webcam
+       scatters the sheet's colour difference, and a test tighter than the scatter took only
+       its greener part for sheet, so the model filled in from it was too green and the whole
+       sheet keyed as a blotchy veil.
 
     Without ``base`` the sheet colour itself is filled in. With a ``base`` (an empty-sheet
     plate) only the *gain* between frame and base is filled in, so the base keeps the folds
@@ -230,7 +236,10 @@ def estimate_screen(
     d_model = d_guess
     for i in range(iterations):
         d_model = cv2.max(d_model, floor_d)
-        ok = cv2.compare(d_img, cv2.max(cv2.multiply(d_model, factor), floor_d), cv2.CMP_GT)
+        low = cv2.multiply(d_model, factor)
+        if noise_margin > 0:
+            low = cv2.min(low, cv2.subtract(d_model, float(noise_margin)))
+        ok = cv2.compare(d_img, cv2.max(low, floor_d), cv2.CMP_GT)
         if erode:
             ok = cv2.erode(ok, kernel)
         if guard and i == 0:
