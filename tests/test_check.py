@@ -328,6 +328,34 @@ def test_a_crop_is_offered_beside_a_speaker_who_stands_clear_of_the_room(tmp_pat
     assert f"--crop {left},{top_crop},{right},0" in fill.text()[1]
 
 
+def test_a_teal_sheet_is_called_a_weak_green(tmp_path: Path) -> None:
+    """A blue-green (teal) dye, its blue close behind its green: the sheet keyed as a mottled
+    veil beside the speaker and ate the edges of dark clothes, while check gave it the same
+    verdicts as a sheet that keys clean. A dull olive sheet still keys clean, and passes."""
+    import synthetic
+
+    w, h = 320, 180
+
+    def dyed(towards: int, share: float):
+        def frame(i: int) -> np.ndarray:
+            picture, alpha = synthetic.speaker_frame(i / 10, (w, h), seed=1)
+            sheet = picture.astype(np.float32)
+            # The channel the dye leans to rises towards the green (BGR: 0 blue, 2 red).
+            sheet[:, :, towards] += share * (sheet[:, :, 1] - sheet[:, :, towards])
+            out = picture * alpha[..., None] + sheet * (1 - alpha[..., None])
+            return np.clip(out, 0, 255).astype(np.uint8)
+        return frame
+
+    teal = check_recording(write_clip(tmp_path / "teal.mp4", seconds=2.0, size=(w, h), fps=10, frame=dyed(0, 0.8)))
+    colour = teal.finding("sheet_colour")
+    assert colour.verdict == "usable" and colour.figures["purity"] < 0.16, colour.figures
+    text, tip = colour.text()
+    assert "only a little more green than blue" in text and "purer green" in tip
+    assert "kaum mehr Grün als Blau" in colour.text("de")[0]
+    olive = check_recording(write_clip(tmp_path / "olive.mp4", seconds=2.0, size=(w, h), fps=10, frame=dyed(2, 0.5)))
+    assert olive.finding("sheet_colour").verdict == "good", olive.finding("sheet_colour").figures
+
+
 def test_a_shirt_of_the_sheets_colour_is_found(tmp_path: Path) -> None:
     """The commonest beginner's mistake, a green shirt before the green sheet, was "usable":
     the whole torso keys away and the head floats, which check exists to say before the

@@ -214,6 +214,7 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     smooth = cv2.GaussianBlur(filled, (0, 0), sigma)
     findings.append(_evenness(smooth, sheet_any, images))
     findings.append(_folds(mean, filled, sheet_any, w))
+    findings.append(_sheet_colour(samples, sheets, screen))
     far_any = far_seen > 0
     far_mean = np.where(far_any, far_total / np.maximum(far_seen, 1), 0).astype(np.float32)
     expected = cv2.GaussianBlur(push_pull_fill(far_mean, far_any.astype(np.uint8)), (0, 0), 0.02 * w)
@@ -250,6 +251,39 @@ SPOTS_USABLE, SPOTS_POOR = 0.35, 0.55
 """Darkest tenth of the sheet's middle this much darker than its brightest tenth (a hot spot,
 a dark patch). The frame's outer eighth is left out: every webcam darkens its corners (the
 vignetting of an evenly lit studio green measures 0.2-0.3 there), and the keyer follows it."""
+
+
+PURITY_USABLE, PURITY_POOR = 0.16, 0.08
+"""How far the sheet's own channel leads the larger other one, as a share of itself (median over
+the sheet): a studio green leads by about 60 %, a dyed-cotton bedsheet by 30-40 %, a dull olive by
+about 20 % and still keys clean; a teal dye (its blue close behind its green) by 13 % keyed as a
+mottled veil beside the speaker and ate the edges of dark clothes (keying audit, stop 23)."""
+
+
+def _sheet_colour(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Finding:
+    """How clearly the sheet is of its colour: the keyer keys on how far its channel leads the
+    others, and a dull or mixed dye (or light of another colour) leaves little to key on."""
+    channel, o1, o2 = CHANNELS[screen]
+    leads, behind = [], []
+    for s, sheet in zip(samples, sheets):
+        if sheet.sum() < 100:
+            continue
+        pixels = s.small[sheet].astype(np.float32)
+        own = np.maximum(pixels[:, channel], 1.0)
+        leads.append(float(np.median((own - np.maximum(pixels[:, o1], pixels[:, o2])) / own)))
+        behind.append(float(np.median(pixels[:, o1] - pixels[:, o2])))
+    if not leads:
+        return Finding("sheet_colour", "good", "sheet_colour_good", params={"colour": screen, "pct": 0},
+                       figures={"purity": 0.0})
+    purity = float(np.median(leads))
+    # The channel close behind the sheet's own: what the dye is mixed with (BGR order).
+    other = {0: "blue", 1: "green", 2: "red"}[o1 if np.median(behind) > 0 else o2]
+    params = {"colour": screen, "other": other, "pct": round(purity * 100)}
+    verdict = "good" if purity >= PURITY_USABLE else "usable" if purity >= PURITY_POOR else "poor"
+    if verdict == "good":
+        return Finding("sheet_colour", "good", "sheet_colour_good", params=params, figures={"purity": purity})
+    return Finding("sheet_colour", verdict, "sheet_colour_bad", "sheet_colour_advice", params=params,
+                   figures={"purity": purity})
 
 
 def _evenness(smooth: np.ndarray, sheet: np.ndarray, images: dict[str, np.ndarray]) -> Finding:
