@@ -314,17 +314,17 @@ class Keyer:
                 )
         return model, self._sheet_difference(model), seen
 
-    def _sheet_noise(self, d_small: np.ndarray) -> float:
+    def _sheet_noise(self, d_small: np.ndarray, still: np.ndarray | None) -> float:
         """The noise of the sheet's colour difference ``d_small`` (0..1 units, at model
-        resolution), measured against the frame before where the last screen model saw sheet:
-        a still sheet's folds and creases are the same in both, the noise is not. The last
-        measure stands where there is nothing to measure (the first frame, a new size, the
-        same picture again)."""
-        if self._prev_motion is None or self._model is None or self._prev_motion[1].shape != d_small.shape:
+        resolution), measured against the frame before where the sheet is ``still`` seen (see
+        :meth:`_still_sheet`): a still sheet's folds and creases are the same in both, the
+        noise is not. The last measure stands where there is nothing to measure (the first
+        frame, a new size, the same picture again)."""
+        if still is None or self._prev_motion is None or self._prev_motion[1].shape != d_small.shape:
             return self._noise
         # Every other pixel each way: a median of a quarter of them is as good, and a quarter
         # of the cost.
-        seen = self._model[2][::2, ::2] > 0
+        seen = still[::2, ::2] > 0
         if np.count_nonzero(seen) < self.min_sheet_seen:
             return self._noise
         change = (d_small[::2, ::2] * np.float32(255.0) - self._prev_motion[1][::2, ::2])[seen]
@@ -371,17 +371,20 @@ class Keyer:
             return None
         return cv2.multiply(self._plate_small, tuple(float(v) for v in self._plate_gain) + (1.0,))
 
-    def _camera_gain(
-        self, small: np.ndarray, d_small: np.ndarray, model: np.ndarray, d_screen: np.ndarray, sheet: np.ndarray
-    ) -> tuple[float, float, float, float] | None:
-        """Per-channel gain (a 4-tuple, cv2's scalar) by which the sheet that the screen model
-        ``model`` saw has brightened or dimmed in ``small``, or None if too little of it is
-        still in view."""
-        # Only where the sheet still looks like sheet: the speaker may have moved over some.
-        ok = cv2.bitwise_and(sheet, cv2.compare(d_small, d_screen * np.float32(0.5), cv2.CMP_GT))
-        if cv2.countNonZero(ok) < self.min_sheet_seen:
+    def _still_sheet(self, d_small: np.ndarray) -> np.ndarray:
+        """uint8 mask, at model resolution, of where the last screen model saw the sheet and
+        the frame with colour difference ``d_small`` still looks like sheet (the speaker may
+        have moved over some of it)."""
+        _, d_screen, sheet = self._model
+        return cv2.bitwise_and(sheet, cv2.compare(d_small, d_screen * np.float32(0.5), cv2.CMP_GT))
+
+    def _camera_gain(self, small: np.ndarray, still: np.ndarray) -> tuple[float, float, float, float] | None:
+        """Per-channel gain (a 4-tuple, cv2's scalar) by which the sheet that the last screen
+        model saw has brightened or dimmed in ``small``, measured where it is ``still`` sheet,
+        or None if too little of it is still in view."""
+        if cv2.countNonZero(still) < self.min_sheet_seen:
             return None
-        now, then = cv2.mean(small, mask=ok)[:3], cv2.mean(model, mask=ok)[:3]
+        now, then = cv2.mean(small, mask=still)[:3], cv2.mean(self._model[0], mask=still)[:3]
         return tuple(_ratio(a, b) for a, b in zip(now, then)) + (1.0,)
 
     def _follow_exposure(
@@ -467,16 +470,25 @@ class Keyer:
         small8 = cv2.resize(source, self._small_size, interpolation=cv2.INTER_AREA)
         small = to_float(small8)
         d_small = screen_model.screen_difference(small, s.screen)
-        gain = None if self._model is None else self._camera_gain(small, d_small, *self._model)
+        still = None if self._model is None else self._still_sheet(d_small)
+        gain = None if still is None else self._camera_gain(small, still)
         if gain is not None and not all(1 / self.scene_change <= g <= self.scene_change for g in gain[:3]):
             self._forget_sheet()
             gain = None
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
-        if self._model is None or self._model_age + 1 >= self.model_every:
-            self._noise = self._sheet_noise(d_small)
+        due = self._model is None or self._model_age + 1 >= self.model_every
+        # The noise can be measured from the second frame on: a model that allowed for none is
+        # made again at once rather than keying a noisy sheet as a veil until the next is due
+        # (which stays due when it was).
+        first_noise = False
+        if due or not self._noise:
+            noise = self._sheet_noise(d_small, still)
+            first_noise = not due and noise > 0.0
+            self._noise = noise
+        if due or first_noise:
             self._model = self._screen_model(small, gain)
-            self._model_age = 0
+            self._model_age = 0 if due else self._model_age + 1
             model, d_screen, _ = self._model
         else:
             self._model_age += 1
