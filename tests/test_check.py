@@ -73,7 +73,7 @@ def test_a_clean_recording_is_rated_good(clips, reports) -> None:
         # The same noise from a webcam that repeats each picture (slowed down in the dim light)
         # read as none: two repeats have no noise between them.
         ("repeats", "noise", {"usable", "poor"}, "the picture is noisy", "add light"),
-        ("repeats", "format", {"poor"}, "only 12.5 different pictures a second", "add light"),
+        ("repeats", "format", {"poor"}, "only 12.5 different pictures a second (the webcam sent fewer", "add light"),
         ("blur", "blur", {"usable", "poor"}, "smeared by motion", "move a little less"),
         # A searching autofocus was called motion blur, with advice that cannot help.
         ("focus", "blur", {"usable", "poor"}, "goes out of focus", "turn off autofocus"),
@@ -328,6 +328,35 @@ def test_a_crop_is_offered_beside_a_speaker_who_stands_clear_of_the_room(tmp_pat
     assert f"--crop {left},{top_crop},{right},0" in fill.text()[1]
 
 
+@pytest.mark.parametrize("phase", [0, 1])
+def test_repeated_pictures_are_counted_wherever_the_keyframes_fall(tmp_path: Path, phase: int) -> None:
+    """A 15 fps webcam in a 30 fps recording with a keyframe every 30 frames, as OBS writes it:
+    check looks at keyframes, so every moment fell at the same place in its picture's pair,
+    and the pictures a second came out 10 or 30 by where the pairs start (review, stop 23)."""
+    import av
+    from fractions import Fraction
+
+    import synthetic
+
+    w, h, fps = 320, 180, 30
+    clip = tmp_path / f"obs {phase}.mp4"
+    with av.open(str(clip), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "18", "g": "30", "keyint_min": "30", "sc_threshold": "0"}
+        for i in range(fps * 8):
+            j = max(i - (i + phase) % 2, 0)  # each picture twice, pairs starting on even or odd frames
+            bgr = synthetic.speaker_frame(j / fps, (w, h), 1, sheet="studio")[0].astype(np.float32)
+            bgr += np.random.default_rng([1, j]).normal(0, 14, bgr.shape).astype(np.float32)
+            frame = av.VideoFrame.from_ndarray(np.clip(bgr, 0, 255).astype(np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    report = check_recording(clip)
+    assert report.finding("format").figures["pictures"] == 15.0
+    assert report.finding("noise").verdict == "poor"
+
+
 def test_a_teal_sheet_is_called_a_weak_green(tmp_path: Path) -> None:
     """A blue-green (teal) dye, its blue close behind its green: the sheet keyed as a mottled
     veil beside the speaker and ate the edges of dark clothes, while check gave it the same
@@ -350,10 +379,30 @@ def test_a_teal_sheet_is_called_a_weak_green(tmp_path: Path) -> None:
     colour = teal.finding("sheet_colour")
     assert colour.verdict == "usable" and colour.figures["purity"] < 0.16, colour.figures
     text, tip = colour.text()
-    assert "only a little more green than blue" in text and "purer green" in tip
-    assert "kaum mehr Grün als Blau" in colour.text("de")[0]
+    assert "the sheet's green is only 12 % ahead of its blue" in text and "purer green" in tip
+    assert "das Grün des Tuchs liegt nur 12 % vor seinem Blau" in colour.text("de")[0]
     olive = check_recording(write_clip(tmp_path / "olive.mp4", seconds=2.0, size=(w, h), fps=10, frame=dyed(2, 0.5)))
     assert olive.finding("sheet_colour").verdict == "good", olive.finding("sheet_colour").figures
+
+
+def test_an_arm_pointing_out_across_the_crop_line_reaches_across() -> None:
+    """The speaker stands clear of the room but points out across the sheet's edge at a slant:
+    no crop is offered there (it would cut the hand off), though no row of the matte is opaque
+    all the way from the line in."""
+    from greenscreen.check import picture
+
+    w, h, line = 640, 360, 60
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, :line] = 1.0  # the room beyond the sheet's edge
+    cv2.ellipse(alpha, (260, 300), (90, 150), 0, 0, 360, 1.0, -1)  # body
+    cv2.circle(alpha, (190, 70), 45, 1.0, -1)  # head, 85 px in
+    cv2.line(alpha, (230, 180), (20, 40), 1.0, 22)  # the arm, up and out
+    blank = np.zeros((h, w, 3), np.uint8)
+    sample = picture.Sample(0.0, blank, alpha, blank, blank, None, w)
+    assert picture._reaches_across([sample], 0, [line, 0, 0, 0])
+    cv2.line(alpha, (230, 180), (20, 40), 0.0, 22)  # arm down: clear of the line
+    cv2.ellipse(alpha, (260, 300), (90, 150), 0, 0, 360, 1.0, -1)
+    assert not picture._reaches_across([sample], 0, [line, 0, 0, 0])
 
 
 def test_a_shirt_of_the_sheets_colour_is_found(tmp_path: Path) -> None:

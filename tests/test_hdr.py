@@ -141,6 +141,25 @@ def test_each_pixel_is_mapped_alone_whatever_else_the_picture_holds(trc: int) ->
     assert np.array_equal(whole, alone)
 
 
+#: R'G'B' code values (16 bit) and what the mapping made of them (BGR) before it went a strip
+#: of rows at a time (stop 22): the faster mapping must give the same pixels.
+_CODES = np.array([[[1000, 20000, 5000], [30000, 30000, 30000], [60000, 20000, 10000], [45000, 52000, 47000]],
+                   [[0, 0, 0], [65535, 65535, 65535], [12000, 40000, 38000], [25000, 9000, 41000]]], np.uint16)
+_MAPPED = {
+    HLG: [[0, 89, 0], [131, 131, 131], [0, 0, 253], [201, 247, 152], [0, 0, 0], [253, 253, 253], [167, 186, 0],
+          [170, 0, 118]],
+    PQ: [[0, 79, 0], [153, 153, 153], [0, 0, 255], [176, 254, 0], [0, 0, 0], [255, 255, 255], [208, 248, 0],
+         [249, 0, 77]],
+    SDR2020: [[0, 82, 0], [117, 117, 117], [0, 0, 255], [181, 206, 155], [0, 0, 0], [255, 255, 255], [148, 163, 0],
+              [167, 0, 111]],
+}
+
+
+@pytest.mark.parametrize("trc", [HLG, PQ, SDR2020])
+def test_the_mapping_gives_the_pixels_it_always_gave(trc: int) -> None:
+    assert hdr._map_rgb48(_CODES, trc, 9).reshape(-1, 3).tolist() == _MAPPED[trc]
+
+
 def test_portrait_hdr_recording_is_turned_and_mapped(clips: dict[str, Path]) -> None:
     from greenscreen.io.orientation import upright
 

@@ -711,16 +711,20 @@ def test_keyer_starts_afresh_after_the_camera_saw_something_else(fill: tuple[int
     assert max(worst)[0] <= 0.02, max(worst)
 
 
-def test_a_dim_rooms_noisy_sheet_keys_clear(tmp_path: Path) -> None:
+@pytest.mark.parametrize("repeated", [False, True], ids=["30fps", "15fps-repeated"])
+def test_a_dim_rooms_noisy_sheet_keys_clear(tmp_path: Path, repeated: bool) -> None:
     """A sheet lit dimly (its green 25 levels above red and blue) under a webcam's noise (7
     levels), coded with H.264: the screen model took only the greener part of the noise for
     sheet, so the sheet keyed as a blotchy veil (99th percentile of its alpha 0.3, 0.5 in the
-    worst frame). The speaker stays solid."""
+    worst frame). The speaker stays solid. Also where the webcam slowed to 15 fps and the
+    recorder repeated each picture (no noise between a picture and its repeat)."""
     from recordings import write_clip
 
     w, h, fps = 480, 270, 30
 
     def dim(i: int) -> np.ndarray:
+        if repeated:
+            i -= i % 2
         bgr = speaker_frame(i / fps, (w, h), seed=2)[0].astype(np.float32) * 0.3
         return np.clip(bgr + np.random.default_rng([7, i]).normal(0, 7, bgr.shape), 0, 255).astype(np.uint8)
 
@@ -734,6 +738,8 @@ def test_a_dim_rooms_noisy_sheet_keys_clear(tmp_path: Path) -> None:
             inside = cv2.erode((truth > 0.99).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
             veil.append(float(np.percentile(alpha[sheet], 99)))
             holes.append(float((alpha[inside] < 0.9).mean()))
-    # From the first frames on, once the noise is measured between two of them.
-    assert np.mean(veil[10:]) < 0.18 and max(veil[10:]) < 0.3, veil
-    assert max(holes[10:]) < 0.02, holes
+    # From the first frames on, once the noise is measured between two of them. Repeated
+    # pictures key a little worse (no new noise to smooth over in every other frame).
+    mean_limit, worst_limit, holes_limit = (0.25, 0.35, 0.04) if repeated else (0.18, 0.3, 0.02)
+    assert np.mean(veil[10:]) < mean_limit and max(veil[10:]) < worst_limit, veil
+    assert max(holes[10:]) < holes_limit, holes

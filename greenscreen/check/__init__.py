@@ -82,7 +82,7 @@ def _fps(rate: Fraction) -> float:
 
 def _format(info: MediaInfo, distinct: float | None = None) -> Finding:
     """The webcam picture's size and rate; ``distinct`` is how many different pictures a
-    second it shows (fewer than its frame rate where the camera repeats frames)."""
+    second it shows (fewer than its frame rate where the recorder repeated the webcam's)."""
     distinct = float(info.fps) if distinct is None else distinct
     repeating = distinct < 0.9 * float(info.fps)
     params = {"width": info.width, "height": info.height, "fps": _fps(info.fps),
@@ -94,7 +94,7 @@ def _format(info: MediaInfo, distinct: float | None = None) -> Finding:
         return Finding("format", size, "format_small", "format_small_advice", params=params, figures=figures)
     if speed != "good":
         what = "format_repeats" if repeating else "format_slow"
-        return Finding("format", speed, what, "format_slow_advice", params=params, figures=figures)
+        return Finding("format", speed, what, what + "_advice", params=params, figures=figures)
     if info.variable_fps:
         return Finding("format", "usable", "format_vfr", "format_vfr_advice", params=params, figures=figures)
     return Finding("format", "good", "format_good", params=params, figures=figures)

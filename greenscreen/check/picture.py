@@ -1,7 +1,8 @@
 """The picture of the speaker recording: sheet, speaker and camera, measured on sampled frames.
 
 A check must take seconds, so it looks at :data:`SAMPLES` moments spread over the recording
-(preferring keyframes, which decode without their predecessors), two consecutive frames each.
+(preferring keyframes, which decode without their predecessors), each with the next different
+picture (the next frame, unless the recorder repeated the picture).
 Every frame is keyed with the render's own :class:`~greenscreen.key.Keyer`; what is sheet and
 what is speaker comes from its matte. Most measures run at :data:`ANALYSIS_WIDTH`; noise and
 sharpness need the full resolution.
@@ -26,7 +27,7 @@ from greenscreen.key.screen_model import CHANNELS, push_pull_fill, screen_differ
 from greenscreen.preview.source import VideoFrames
 
 SAMPLES = 16
-"""Moments looked at in a recording (each is two consecutive frames)."""
+"""Moments looked at in a recording (each a frame and the next different picture)."""
 ANALYSIS_WIDTH = 640
 FULL_WIDTH = 1920
 """The samples' full size is at most this wide: the picture of a 4K or 8K phone recording is
@@ -56,9 +57,12 @@ class Sample:
     at the end."""
     width: int = 0
     """The recording's own width after the crop (what :attr:`full` was shrunk from, if it was)."""
-    repeats: int = 0
-    """Frames after this one that repeat its picture (a webcam that slowed down in dim light
-    while the recorder kept its frame rate)."""
+    changes: int = 0
+    """How many of the :data:`PICTURE_WINDOW` frames after this one show a new picture (fewer
+    than all where a webcam slowed down in dim light while the recorder kept its frame rate);
+    counted at some of the moments only (see :data:`WINDOWS`), 0 at the others ..."""
+    looked: int = 0
+    """... and how many frames were looked at for it (0: not counted here)."""
 
 
 @dataclass
@@ -92,6 +96,9 @@ def sample_frames(
         # One keyer over the samples in time order, like a render, but without temporal
         # smoothing: the samples are seconds apart.
         keyer = Keyer(dataclasses.replace(key or KeySettings(), temporal=0.0))
+        # Nor does it measure the camera's noise between them: what changes over seconds is the
+        # scene, not the noise (check measures the noise itself, see _noise).
+        keyer.noise_margin = 0.0
         out = []
         # Every sample at the first one's size, as a render scales the speaker to one size: a
         # recording can change its resolution midway (a browser or video-call recorder).
@@ -105,12 +112,15 @@ def sample_frames(
                 if width > FULL_WIDTH:
                     shape = (FULL_WIDTH, max(2, round(full.shape[0] * FULL_WIDTH / width)))
                     full = cv2.resize(full, shape, interpolation=cv2.INTER_AREA)
-            nxt, repeats = _next_picture(lambda i: frames.bgr(i, shape, crop) if i < count else None, index, full)
+            counting = len(out) % max(1, len(chosen) // WINDOWS) == 0
+            nxt, changes, looked = _pictures_after(
+                lambda i: frames.bgr(i, shape, crop) if i < count else None, index, full, counting)
             h, w = full.shape[:2]
             size = (ANALYSIS_WIDTH, max(2, round(h * ANALYSIS_WIDTH / w))) if w > ANALYSIS_WIDTH else (w, h)
             small = cv2.resize(full, size, interpolation=cv2.INTER_AREA) if size != (w, h) else full
             keyed = keyer.key(small)
-            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt, width, repeats))
+            out.append(Sample(frames.times[index], small, keyed.alpha, keyed.foreground, full, nxt, width,
+                              changes, looked))
         return out
     finally:
         frames.close()
@@ -119,47 +129,65 @@ def sample_frames(
 MAX_REPEATS = 4
 """Repeats of a picture looked through for the next different one (a 6 fps webcam in a 30 fps
 recording repeats each picture 4 times)."""
-REPEAT_LEVEL = 2.0
-"""Mean difference (levels of the green channel) from a picture below which a frame may repeat
-it, coded again by the recorder ...
+PICTURE_WINDOW = 12
+"""Frames after a moment in which the pictures are counted: 12 holds a whole number of runs
+of 1, 2, 3, 4 and 6 repeats, so the count does not depend on where in a run the moment falls
+(check's moments fall on keyframes, which a recorder spaces evenly) ..."""
+WINDOWS = 4
+"""... at this many moments (each costs the window's decoding: 0.1 s for a 1080p recording)."""
+REPEAT_LEVEL = 1.0
+"""Mean difference (levels of the green channel) from the frame before below which a frame
+may repeat its picture, coded again by the recorder ...
 """
-REPEAT_SHARE = 0.25
-"""... if it differs by less than this share of what the frame after it differs: a picture's
-repeat differs by the coding alone (a quarter of a level at crf 18), the next picture by its
-noise and motion, while the frames of a camera that sends every picture differ alike."""
+REPEAT_SHARE = 0.1
+"""... if it differs by less than this share of the largest difference in the same stretch: a
+picture's repeat differs by the coding alone (0 levels at crf 28, a quarter of a level at crf
+18), a new picture by its noise and motion (11-15 levels in a dim room), while the frames of a
+camera that sends every picture differ alike."""
 
 
-def _next_picture(
-    frame_at: Callable[[int], np.ndarray | None], index: int, picture: np.ndarray
-) -> tuple[np.ndarray | None, int]:
+def _pictures_after(
+    frame_at: Callable[[int], np.ndarray | None], index: int, picture: np.ndarray, counting: bool
+) -> tuple[np.ndarray | None, int, int]:
     """The first frame after ``index`` that shows another picture than ``picture`` (the frame
-    at ``index``), and how many frames before it repeat ``picture``. ``frame_at(i)`` gives
-    frame ``i``, or None past the end. Between a picture and its repeat nothing differs, not
-    even the noise, which then read as none."""
-    def difference(frame: np.ndarray) -> float:
-        return cv2.norm(frame[:, :, 1], picture[:, :, 1], cv2.NORM_L1) / (frame.shape[0] * frame.shape[1])
+    at ``index``; between a picture and its repeat nothing differs, not even the noise, which
+    then read as none); and with ``counting``, how many of the :data:`PICTURE_WINDOW` frames
+    after ``index`` show a new picture and how many frames there were (else 0, 0).
+    ``frame_at(i)`` gives frame ``i``, or None past the end."""
+    def difference(a: np.ndarray, b: np.ndarray) -> float:
+        return cv2.norm(a[:, :, 1], b[:, :, 1], cv2.NORM_L1) / (a.shape[0] * a.shape[1])
 
-    frames = [frame_at(index + 1)]
-    differences: list[float] = []
-    # Frames close to the picture may be its repeats, up to the first that is clearly not.
-    while frames[-1] is not None and len(frames) <= MAX_REPEATS + 1:
-        differences.append(difference(frames[-1]))
-        if differences[-1] >= REPEAT_LEVEL:
+    frames, steps, before = [], [], picture
+    for i in range(index + 1, index + 1 + (PICTURE_WINDOW if counting else MAX_REPEATS + 1)):
+        frame = frame_at(i)
+        if frame is None:
             break
-        frames.append(frame_at(index + len(frames) + 1))
-    if differences and max(differences[:-1], default=0.0) < REPEAT_SHARE * differences[-1]:
-        return frames[len(differences) - 1], len(differences) - 1
-    return frames[0], 0
+        frames.append(frame)
+        steps.append(difference(frame, before))
+        before = frame
+        if not counting and steps[-1] >= REPEAT_LEVEL:
+            break  # a new picture: the one wanted
+    if not frames:
+        return None, 0, 0
+    largest = max(steps)
+    new = [d >= REPEAT_LEVEL or d >= REPEAT_SHARE * largest for d in steps]
+    # Only a stretch that holds a clearly new picture tells repeats from a still scene.
+    looked = len(frames) if counting else 0
+    if largest < REPEAT_LEVEL or all(new):
+        return frames[0], looked, looked
+    first = next((k for k, is_new in enumerate(new) if is_new), 0)
+    return frames[first], sum(new) if counting else 0, looked
 
 
 def distinct_rate(samples: list[Sample], fps: float) -> float:
-    """Different pictures a second in a recording of ``fps`` frames a second, from how many
-    frames repeat the ``samples``' pictures. A camera that shows each picture ``n`` times puts a
-    moment on each of its frames alike, followed by ``(n - 1) / 2`` repeats on average; ``n`` is
-    whole (a webcam slows down to a whole fraction of the recorder's rate)."""
-    if not samples:
+    """Different pictures a second in a recording of ``fps`` frames a second, from the
+    pictures counted after the ``samples``. A webcam slows down to a whole fraction of the
+    recorder's rate (each picture repeated the same number of times)."""
+    looked = sum(s.looked for s in samples)
+    changes = sum(s.changes for s in samples)
+    if not looked or not changes:
         return fps
-    return fps / max(1, round(1 + 2 * float(np.mean([s.repeats for s in samples]))))
+    return fps / max(1, round(looked / changes))
 
 
 def _sheet_mask(sample: Sample, screen: str) -> np.ndarray:
@@ -214,7 +242,8 @@ def analyse_picture(samples: list[Sample], *, crop: Crop = Crop(), screen: str =
     smooth = cv2.GaussianBlur(filled, (0, 0), sigma)
     findings.append(_evenness(smooth, sheet_any, images))
     findings.append(_folds(mean, filled, sheet_any, w))
-    findings.append(_sheet_colour(samples, sheets, screen))
+    if (colour := _sheet_colour(samples, sheets, screen)) is not None:
+        findings.append(colour)
     far_any = far_seen > 0
     far_mean = np.where(far_any, far_total / np.maximum(far_seen, 1), 0).astype(np.float32)
     expected = cv2.GaussianBlur(push_pull_fill(far_mean, far_any.astype(np.uint8)), (0, 0), 0.02 * w)
@@ -260,7 +289,7 @@ about 20 % and still keys clean; a teal dye (its blue close behind its green) by
 mottled veil beside the speaker and ate the edges of dark clothes (keying audit, stop 23)."""
 
 
-def _sheet_colour(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Finding:
+def _sheet_colour(samples: list[Sample], sheets: list[np.ndarray], screen: str) -> Finding | None:
     """How clearly the sheet is of its colour: the keyer keys on how far its channel leads the
     others, and a dull or mixed dye (or light of another colour) leaves little to key on."""
     channel, o1, o2 = CHANNELS[screen]
@@ -273,8 +302,7 @@ def _sheet_colour(samples: list[Sample], sheets: list[np.ndarray], screen: str) 
         leads.append(float(np.median((own - np.maximum(pixels[:, o1], pixels[:, o2])) / own)))
         behind.append(float(np.median(pixels[:, o1] - pixels[:, o2])))
     if not leads:
-        return Finding("sheet_colour", "good", "sheet_colour_good", params={"colour": screen, "pct": 0},
-                       figures={"purity": 0.0})
+        return None  # too little sheet in any moment to judge its colour by
     purity = float(np.median(leads))
     # The channel close behind the sheet's own: what the dye is mixed with (BGR order).
     other = {0: "blue", 1: "green", 2: "red"}[o1 if np.median(behind) > 0 else o2]
@@ -429,8 +457,8 @@ LINE_ENDS = 0.02
 
 def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
     """Whether the speaker crosses the crop line of ``side`` (0 left, 1 top, 2 right),
-    ``bands[side]`` analysis pixels in, at any moment: opaque from the line on, without a break,
-    to :data:`REACH_INTO` further in, in one row (or column). The room beyond a sheet's edge
+    ``bands[side]`` analysis pixels in, at any moment: a part of the matte opaque on the line
+    that runs on, connected, to :data:`REACH_INTO` further in. The room beyond a sheet's edge
     keys opaque too, but ends at the line (where the sheet hangs in waves, a little past it),
     and a speaker standing clear of it has sheet between; the line's ends, inside the bands of
     the sides across it (a ceiling over a side wall), are left out."""
@@ -448,8 +476,13 @@ def _reaches_across(samples: list[Sample], side: int, bands: list[int]) -> bool:
         opaque = opaque[across[0] + ends : opaque.shape[0] - across[1] - ends]
         width = opaque.shape[1]
         deeper = min(n + max(1, int(REACH_INTO * width)), width - 1)
-        if n < width and np.any(opaque[:, n : deeper + 1].all(axis=1)):
-            return True
+        if n < width:
+            # Parts opaque on the line that run on, connected (an arm pointing out at a slant
+            # too), to REACH_INTO further in.
+            _, labels = cv2.connectedComponents(np.ascontiguousarray(opaque[:, n:]).astype(np.uint8))
+            on_line = np.unique(labels[:, 0][labels[:, 0] > 0])
+            if on_line.size and np.isin(labels[:, deeper - n :], on_line).any():
+                return True
     return False
 
 
@@ -524,7 +557,7 @@ def _noise(samples: list[Sample], sheets: list[np.ndarray]) -> Finding:
         mask &= cv2.resize(clear, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
         if mask.sum() < 1000:
             continue
-        # Between two consecutive frames the still sheet is the same; what differs is noise
+        # Between two pictures in a row the still sheet is the same; what differs is noise
         # (sqrt 2 of it). Slow light changes are removed by a median of the difference.
         a = s.full[:, :, 1].astype(np.float32)
         b = s.full_next[:, :, 1].astype(np.float32)
@@ -692,7 +725,7 @@ def _row_means(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _band_depth(now: np.ndarray, after: np.ndarray, mask: np.ndarray) -> float:
     """How far the sheet's brightness changes differently from row to row between two
-    consecutive frames (uint8 ``now``, ``after``; bool ``mask`` of the sheet): half the range
+    pictures in a row (uint8 ``now``, ``after``; bool ``mask`` of the sheet): half the range
     (5th to 95th percentile) of the rows' ratios, smoothed over a few rows so that noise
     averages out. A rolling shutter reads a lamp flickering at 100 Hz as bands rolling down
     the picture, which change the rows by up to their depth while the whole picture's mean

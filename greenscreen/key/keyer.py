@@ -109,14 +109,11 @@ class Keyer:
     #: synthetic speaker, 2 and 3 key as well as 1.
     model_every = 3
     #: The screen model takes a pixel within this many times the noise of the sheet's colour
-    #: difference below the model for sheet (see screen_model.estimate_screen). Measured on
-    #: audit clips of a dim room (noise 10 levels): 2 took the sheet's veil from 0.27 to 0.10
-    #: (99th percentile of its alpha) and the error from 8.8 to 5.2 SAD, with 1.4 % of the
-    #: speaker's inside below 0.9 (0.8 % before); 3 left 4 % holes in dark clothes.
+    #: difference below the model for sheet (see screen_model.estimate_screen). Measured on a
+    #: keying audit's clips of a dim room (noise 10 levels; README, benchmarks): 2 took the
+    #: sheet's veil from 0.27 to 0.09 (99th percentile of its alpha, mean over the frames) with
+    #: under 2 % of the speaker's inside below 0.9; 3 left 4-8 % holes in dark clothes.
     noise_margin = 2.0
-    #: Median change (levels) between two frames' colour difference below which the second
-    #: repeats the first (a webcam slowed down in dim light): no measure of the noise.
-    repeat_spread = 0.05
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
     #: A camera's white balance and exposure move the sheet's colour by a few percent between
@@ -200,8 +197,8 @@ class Keyer:
         shape = (h + pad[0], w + pad[1])  # as _key_padded pads
         if shape == self._shape:
             return
-        key, gain, learnt, seen, model, age, noise = (
-            self._key, self._plate_gain, self._learnt, self._seen, self._model, self._model_age, self._noise)
+        key, gain, learnt, seen, model, age = (
+            self._key, self._plate_gain, self._learnt, self._seen, self._model, self._model_age)
         self._prepare(np.empty((*shape, 3), np.uint8), pad)  # reads the frame's shape only
         small = self._small_size
 
@@ -209,7 +206,9 @@ class Keyer:
             return None if a is None else cv2.resize(a, small, interpolation=how)
 
         self._key = key if key is not None else self._key
-        self._plate_gain, self._noise = gain, noise
+        # The noise is not carried over: at another size each model pixel averages another
+        # number of the source's, so it is measured afresh (from the next two frames on).
+        self._plate_gain = gain
         self._learnt, self._seen = scaled(learnt), scaled(seen)
         if model is not None:
             self._model = (scaled(model[0]), scaled(model[1]), scaled(model[2], cv2.INTER_NEAREST))
@@ -329,7 +328,7 @@ class Keyer:
             return self._noise
         change = (d_small[::2, ::2] * np.float32(255.0) - self._prev_motion[1][::2, ::2])[seen]
         spread = float(np.median(np.abs(change - np.median(change))))
-        if spread < self.repeat_spread:
+        if spread == 0.0:  # the same picture again: the levels are whole, so most did not change
             return self._noise
         # The MAD of a difference of two noisy frames: sqrt(2) times each one's noise.
         return 1.4826 * spread / np.sqrt(2.0) / 255.0

@@ -171,11 +171,12 @@ def estimate_screen(
     3. A pixel whose chromaticity (colour difference over screen channel) is within
        ``shade_tolerance`` of the sheet's (the key's, or ``base``'s at that pixel) counts as
        background down to ``shade_level`` of the model instead: shaded sheet.
-    4. A pixel within ``noise_margin`` (colour difference, 0..1 units) of the model counts as
-       background too, however tight the tests above: the noise of a dim room's webcam
-       scatters the sheet's colour difference, and a test tighter than the scatter took only
-       its greener part for sheet, so the model filled in from it was too green and the whole
-       sheet keyed as a blotchy veil.
+    4. In step 2, a pixel within ``noise_margin`` (colour difference, 0..1 units) of the model
+       passes the test even where ``threshold`` (or ``shade_level``) asks for less: the noise
+       of a dim room's webcam scatters the sheet's colour difference, and a test tighter than
+       the scatter took only its greener part for sheet, so the model filled in from it was
+       too green and the whole sheet keyed as a blotchy veil. The erosion, the guard and the
+       floor still apply.
 
     Without ``base`` the sheet colour itself is filled in. With a ``base`` (an empty-sheet
     plate) only the *gain* between frame and base is filled in, so the base keeps the folds
