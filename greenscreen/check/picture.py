@@ -29,10 +29,10 @@ from greenscreen.preview.source import VideoFrames
 SAMPLES = 16
 """Moments looked at in a recording (each a frame and the next different picture)."""
 ANALYSIS_WIDTH = 640
+"""Width the frames are measured at (the sheet and the light vary slowly)."""
 FULL_WIDTH = 1920
 """The samples' full size is at most this wide: the picture of a 4K or 8K phone recording is
 checked as a 1080p render at most shows it (kept whole, two frames a sample took 1.2 GB for 4K)."""
-"""Width the frames are measured at (the sheet and the light vary slowly)."""
 SHEET_ALPHA = 0.02
 """Matte below which a pixel is sheet ..."""
 SHEET_GREEN = 0.04

@@ -130,18 +130,19 @@ def _source_options(frame: av.VideoFrame) -> dict[str, str]:
 def _map_rgb48(rgb: np.ndarray, trc: int, primaries: int) -> np.ndarray:
     """Steps 2-5 of the module's mapping: R'G'B' uint16 ``(H, W, 3)`` -> BT.709 SDR BGR uint8.
 
-    Mapped :data:`_STRIP_ROWS` rows at a time, so that the float32 steps between stay in the
-    core's cache: over a whole 1080p frame each of them went out to memory and back."""
+    Mapped a strip of rows at a time (:data:`_STRIP_BYTES` of float32 light), so that the
+    steps between stay in the core's cache: over a whole 1080p frame each of them went out to
+    memory and back."""
     out = np.empty(rgb.shape, np.uint8)
-    for y in range(0, rgb.shape[0], _STRIP_ROWS):
-        out[y:y + _STRIP_ROWS] = _map_strip(rgb[y:y + _STRIP_ROWS], trc, primaries)
+    rows = max(1, _STRIP_BYTES // (rgb.shape[1] * 3 * 4))
+    for y in range(0, rgb.shape[0], rows):
+        out[y:y + rows] = _map_strip(rgb[y:y + rows], trc, primaries)
     return out
 
 
-#: Rows of a picture :func:`_map_rgb48` maps at a time: 64 rows of 1920 pixels are 1.5 MB of
-#: float32 light, within a core's 2 MB cache (fewer rows cost more calls, more rows more trips
-#: to memory; the module's docstring gives the time).
-_STRIP_ROWS = 64
+#: Bytes of float32 light :func:`_map_rgb48` maps at a time: within a core's 2 MB cache (64
+#: rows of a 1920-pixel picture). Smaller strips cost more calls, larger ones trips to memory.
+_STRIP_BYTES = 64 * 1920 * 3 * 4
 #: RGB -> BGR, as a 3x3 matrix folded into the one the colours go through anyway.
 _TO_BGR = np.eye(3, dtype=np.float32)[::-1]
 
