@@ -111,8 +111,9 @@ class Keyer:
     #: The screen model takes a pixel within this many times the noise of the sheet's colour
     #: difference below the model for sheet (see screen_model.estimate_screen). Measured on a
     #: keying audit's clips of a dim room (noise 10 levels; README, benchmarks): 2 took the
-    #: sheet's veil from 0.27 to 0.09 (99th percentile of its alpha, mean over the frames) with
-    #: under 2 % of the speaker's inside below 0.9; 3 left 4-8 % holes in dark clothes.
+    #: sheet's veil from 0.27 to 0.11 (99th percentile of its alpha, mean over the frames) with
+    #: about 1 % of the speaker's inside below 0.9; 2.5-3 took it further but left 4-8 % holes
+    #: in dark clothes where the webcam repeated its pictures.
     noise_margin = 2.0
     #: How fast the learnt plate follows the sheet where it is seen.
     learn_rate = 0.3
@@ -327,11 +328,16 @@ class Keyer:
         if np.count_nonzero(seen) < self.min_sheet_seen:
             return self._noise
         change = (d_small[::2, ::2] * np.float32(255.0) - self._prev_motion[1][::2, ::2])[seen]
-        spread = float(np.median(np.abs(change - np.median(change))))
+        deviation = np.abs(change - np.median(change))
+        spread = float(np.median(deviation))
         if spread == 0.0:  # the same picture again: the levels are whole, so most did not change
             return self._noise
-        # The MAD of a difference of two noisy frames: sqrt(2) times each one's noise.
-        return 1.4826 * spread / np.sqrt(2.0) / 255.0
+        # The levels are whole, so the median deviation comes in steps of a level; the mean
+        # deviation of the values within a few of it (leaving out what moved) does not.
+        # sqrt(pi / 2) turns a mean deviation into a standard one, and a difference of two
+        # noisy frames has sqrt(2) times each one's noise.
+        core = deviation[deviation <= 3.0 * spread + 1.0]
+        return float(np.mean(core)) * 1.2533 / np.sqrt(2.0) / 255.0
 
     def _follow_camera(self, gain: tuple[float, float, float, float]) -> None:
         """Carry the whole picture's colour change ``gain`` since the last screen model over
