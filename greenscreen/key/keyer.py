@@ -179,8 +179,9 @@ class Keyer:
         # The last screen model: sheet colour, its difference and where the sheet was seen.
         self._model: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._model_age = 0  # frames keyed since the model was estimated
-        # The noise of the sheet's colour difference (see _sheet_noise), 0..1 units.
-        self._noise = 0.0
+        # The noise of the sheet's colour difference (see _sheet_noise), 0..1 units; None
+        # until a frame could be measured against the one before.
+        self._noise: float | None = None
 
     def resize(self, size: tuple[int, int]) -> None:
         """Go on keying the same picture scaled to ``size`` = ``(w, h)`` (the speaker's window
@@ -298,7 +299,7 @@ class Keyer:
             base = self._learnt if learning else self._given_plate()
             model, _, sheet = screen_model.estimate_screen(
                 small, s.screen, self._key, base=base, iterations=iterations,
-                noise_margin=self.noise_margin * self._noise,
+                noise_margin=self.noise_margin * (self._noise or 0.0),
             )
             seen = cv2.compare(sheet, 0.5, cv2.CMP_GT)
             if cv2.countNonZero(seen) < self.min_sheet_seen and self._model is not None:
@@ -314,7 +315,7 @@ class Keyer:
                 )
         return model, self._sheet_difference(model), seen
 
-    def _sheet_noise(self, d_small: np.ndarray, still: np.ndarray | None) -> float:
+    def _sheet_noise(self, d_small: np.ndarray, still: np.ndarray | None) -> float | None:
         """The noise of the sheet's colour difference ``d_small`` (0..1 units, at model
         resolution), measured against the frame before where the sheet is ``still`` seen (see
         :meth:`_still_sheet`): a still sheet's folds and creases are the same in both, the
@@ -330,8 +331,10 @@ class Keyer:
         change = (d_small[::2, ::2] * np.float32(255.0) - self._prev_motion[1][::2, ::2])[seen]
         deviation = np.abs(change - np.median(change))
         spread = float(np.median(deviation))
-        if spread == 0.0:  # the same picture again: the levels are whole, so most did not change
-            return self._noise
+        if spread == 0.0:
+            # Most of the sheet did not change (the levels are whole): the same picture again,
+            # or a camera with next to no noise.
+            return 0.0 if self._noise is None else self._noise
         # The levels are whole, so the median deviation comes in steps of a level; the mean
         # deviation of the values within a few of it (leaving out what moved) does not.
         # sqrt(pi / 2) turns a mean deviation into a standard one, and a difference of two
@@ -487,9 +490,9 @@ class Keyer:
         # made again at once rather than keying a noisy sheet as a veil until the next is due
         # (which stays due when it was).
         first_noise = False
-        if due or not self._noise:
+        if due or self._noise is None:
             noise = self._sheet_noise(d_small, still)
-            first_noise = not due and noise > 0.0
+            first_noise = not due and self._noise is None and bool(noise)
             self._noise = noise
         if due or first_noise:
             self._model = self._screen_model(small, gain)
