@@ -482,7 +482,7 @@ class Keyer:
         gain = None if still is None else self._camera_gain(small, still)
         if gain is not None and not all(1 / self.scene_change <= g <= self.scene_change for g in gain[:3]):
             self._forget_sheet()
-            gain = None
+            gain = still = None  # nor is the change from the frame before the camera's noise
         if self._key is None:
             self._key = screen_model.border_key_colour(small, s.screen)
         due = self._model is None or self._model_age + 1 >= self.model_every
