@@ -86,7 +86,7 @@ def _format(info: MediaInfo, distinct: float | None = None) -> Finding:
     distinct = float(info.fps) if distinct is None else distinct
     repeating = distinct < 0.9 * float(info.fps)
     params = {"width": info.width, "height": info.height, "fps": _fps(info.fps),
-              "pictures": _fps(Fraction(distinct).limit_denominator(1000))}
+              "pictures": round(distinct, 2)}
     figures = {"width": info.width, "height": info.height, "fps": float(info.fps), "pictures": distinct}
     size = grade(-info.height, -SPEAKER_HEIGHT_USABLE + 0.5, -SPEAKER_HEIGHT_POOR + 0.5)
     speed = grade(-distinct, -FPS_USABLE + 0.5, -FPS_POOR + 0.5)

@@ -157,12 +157,15 @@ def _pictures_after(
     def difference(a: np.ndarray, b: np.ndarray) -> float:
         return cv2.norm(a[:, :, 1], b[:, :, 1], cv2.NORM_L1) / (a.shape[0] * a.shape[1])
 
+    # The frames are kept up to the first clearly new picture (the one wanted is never later);
+    # of the rest of a counted stretch only how much each differs.
     frames, steps, before = [], [], picture
     for i in range(index + 1, index + 1 + (PICTURE_WINDOW if counting else MAX_REPEATS + 1)):
         frame = frame_at(i)
         if frame is None:
             break
-        frames.append(frame)
+        if not frames or steps[-1] < REPEAT_LEVEL and len(frames) == len(steps):
+            frames.append(frame)
         steps.append(difference(frame, before))
         before = frame
         if not counting and steps[-1] >= REPEAT_LEVEL:
@@ -172,7 +175,7 @@ def _pictures_after(
     largest = max(steps)
     new = [d >= REPEAT_LEVEL or d >= REPEAT_SHARE * largest for d in steps]
     # Only a stretch that holds a clearly new picture tells repeats from a still scene.
-    looked = len(frames) if counting else 0
+    looked = len(steps) if counting else 0
     if largest < REPEAT_LEVEL or all(new):
         return frames[0], looked, looked
     first = next((k for k, is_new in enumerate(new) if is_new), 0)
